@@ -1,0 +1,45 @@
+# Two commands (see README):
+#   make run   — set up a virtualenv from requirements.txt and start the app on 127.0.0.1:8501
+#   make test  — set up everything the tests need (virtualenv, Debian's chromium and CJK fonts) and run them all
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test setup setup-dev system-deps bench sample clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.runtime
+
+setup-dev: $(VENV)/.dev system-deps
+
+# Debian's chromium for browser tests, Noto CJK so Chinese renders in screenshots and chart images.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! [ -d /usr/share/fonts/opentype/noto ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+run: setup
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+test: setup-dev
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+bench: setup
+	$(PY) bench/run_all.py
+
+sample: setup
+	$(PY) -m lib.sample_store
+
+clean:
+	rm -rf $(VENV) data tests/artifacts

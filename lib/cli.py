@@ -1,0 +1,172 @@
+"""Command line for scheduled jobs: the same imports and numbers as the pages, no browser.
+
+Why: an analyst refreshes the workspace from a nightly export and pulls KPIs into
+other tools. Every subcommand calls the same ``lib`` functions the pages call and
+takes ``--db PATH``; bad input exits non-zero with a one-line reason and writes
+nothing. Run ``python -m lib.cli --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lib import importing, kpis
+from lib.workspace import Workspace, WorkspaceError, resolve_db_path
+
+
+class CliError(Exception):
+    """A one-line reason to print before exiting with status 2."""
+
+
+def _open(args: argparse.Namespace) -> Workspace:
+    return Workspace(resolve_db_path(args.db))
+
+
+def _parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise CliError(f"not a date (use YYYY-MM-DD): {text!r}") from exc
+
+
+def _import(args: argparse.Namespace, kind: importing.Kind) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    mapping = importing.load_mapping_file(args.mapping) if args.mapping else None
+    ws = _open(args)
+    try:
+        report = importing.import_file(
+            ws, path.read_bytes(), path.name, kind, args.dataset, mapping=mapping,
+            mode="replace" if args.replace else "append",
+        )
+    finally:
+        ws.close()
+    summary = {
+        "dataset": args.dataset, "file": path.name, "rows_read": report.rows_read,
+        "rows_accepted": report.rows_accepted, "rows_rejected": report.rows_rejected, **report.stats,
+    }
+    print(json.dumps(summary, ensure_ascii=False, default=str))
+    if report.rows_rejected and args.rejects:
+        Path(args.rejects).write_bytes(report.rejected.to_csv(index=False).encode("utf-8-sig"))
+    return 0
+
+
+def cmd_import_orders(args: argparse.Namespace) -> int:
+    return _import(args, "orders")
+
+
+def cmd_import_channels(args: argparse.Namespace) -> int:
+    return _import(args, "channels")
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    ws = _open(args)
+    try:
+        rows = [
+            {
+                "name": d.name, "sample": d.is_sample, "orders": d.orders, "customers": d.customers,
+                "first_order": d.first_order, "last_order": d.last_order, "channel_rows": d.channel_rows,
+                "first_period": d.first_period, "last_period": d.last_period,
+            }
+            for d in ws.list_datasets()
+        ]
+    finally:
+        ws.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, default=str, indent=2))
+    else:
+        for r in rows:
+            span = f"{r['first_order']} – {r['last_order']}" if r["first_order"] else "no orders"
+            print(f"{r['name']}\t{r['orders']} orders\t{r['customers']} customers\t{span}\t{r['channel_rows']} channel rows")
+    return 0
+
+
+def cmd_kpis(args: argparse.Namespace) -> int:
+    ws = _open(args)
+    try:
+        dataset = ws.get_dataset(args.dataset)
+        span = kpis.data_range(ws, dataset.dataset_id)
+        if span is None:
+            raise CliError(f"dataset {dataset.name!r} has no data")
+        start, end = _parse_date(args.start), _parse_date(args.end)
+        if (start is None) != (end is None):
+            raise CliError("give both --start and --end, or neither")
+        period = kpis.Period(start, end) if start and end else kpis.default_period(*span)
+        if period.end < period.start:
+            raise CliError("--end is before --start")
+        current = kpis.compute_kpis(ws, dataset.dataset_id, period)
+        previous = kpis.compute_kpis(ws, dataset.dataset_id, period.previous())
+    finally:
+        ws.close()
+    result: dict[str, Any] = {
+        "dataset": dataset.name, "start": period.start, "end": period.end,
+        "kpis": current.as_dict(), "previous": previous.as_dict(), "change": kpis.compare(current, previous),
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=str, indent=2))
+    else:
+        for key in kpis.KPI_KEYS:
+            print(f"{key}\t{result['kpis'][key]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lib.cli", description="Growth Planner command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--db", help="workspace file (default: $GROWTH_PLANNER_DB or data/workspace.duckdb)")
+        p.set_defaults(func=func)
+        return p
+
+    for name, func, what in (
+        ("import-orders", cmd_import_orders, "orders"),
+        ("import-channels", cmd_import_channels, "channel data"),
+    ):
+        p = add(name, func, f"import {what} from CSV/XLSX/Parquet")
+        p.add_argument("file")
+        p.add_argument("--dataset", required=True)
+        p.add_argument("--mapping", help="JSON file mapping fields to columns (default: saved or suggested)")
+        p.add_argument("--replace", action="store_true", help="replace this kind of data in the dataset")
+        p.add_argument("--rejects", help="write rejected rows to this CSV")
+    p = add("datasets", cmd_datasets, "list datasets with row counts and date ranges")
+    p.add_argument("--json", action="store_true")
+    p = add("kpis", cmd_kpis, "KPIs of a period against the previous one")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--start")
+    p.add_argument("--end")
+    p.add_argument("--json", action="store_true")
+    for extend in _EXTENSIONS:
+        extend(add)
+    return parser
+
+
+# Other modules register their subcommands here (segments, playbook, scenario, timeline, …).
+_EXTENSIONS: list[Callable[[Callable[..., argparse.ArgumentParser]], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except importing.ImportFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (CliError, WorkspaceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

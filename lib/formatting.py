@@ -1,0 +1,65 @@
+"""Number formatting the way each language reads money, counts and shares.
+
+Why: the same KPI appears on cards, in charts, in headlines and in exports; one
+module keeps "¥1,234,567" (English) and "¥123.5万" (Chinese) consistent everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+from lib.i18n import normalize_lang
+
+
+def _is_missing(value: float | int | None) -> bool:
+    return value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))
+
+
+def money(value: float | int | None, lang: str = "en", *, decimals: int | None = None, symbol: str = "¥") -> str:
+    """CNY with thousands separators in English; 万/亿 in Chinese once it reads better."""
+    if _is_missing(value):
+        return "—"
+    v = float(value)  # type: ignore[arg-type]
+    sign = "-" if v < 0 else ""
+    a = abs(v)
+    if normalize_lang(lang) == "zh":
+        if a >= 1e8:
+            return f"{sign}{symbol}{a / 1e8:,.2f}亿"
+        if a >= 1e4:
+            return f"{sign}{symbol}{a / 1e4:,.1f}万"
+    if decimals is None:
+        decimals = 0 if a >= 100 else 2
+    return f"{sign}{symbol}{a:,.{decimals}f}"
+
+
+def count(value: float | int | None, lang: str = "en") -> str:
+    """A whole number with separators (万 for large counts in Chinese)."""
+    if _is_missing(value):
+        return "—"
+    v = float(value)  # type: ignore[arg-type]
+    if normalize_lang(lang) == "zh" and abs(v) >= 1e5:
+        return f"{v / 1e4:,.1f}万"
+    return f"{v:,.0f}"
+
+
+def pct(value: float | None, *, decimals: int = 1, signed: bool = False) -> str:
+    """A share (0.123) as a percentage ("12.3%")."""
+    if _is_missing(value):
+        return "—"
+    fmt = f"{{:{'+' if signed else ''}.{decimals}f}}%"
+    return fmt.format(float(value) * 100)  # type: ignore[arg-type]
+
+
+def points(value: float | None, lang: str = "en", *, decimals: int = 1) -> str:
+    """A difference of two shares in percentage points ("+5.0 pts" / "+5.0个百分点")."""
+    if _is_missing(value):
+        return "—"
+    unit = "个百分点" if normalize_lang(lang) == "zh" else " pts"
+    return f"{float(value) * 100:+.{decimals}f}{unit}"  # type: ignore[arg-type]
+
+
+def ratio(value: float | None, *, decimals: int = 2) -> str:
+    """A multiple such as ROAS or LTV/CAC ("3.25×")."""
+    if _is_missing(value):
+        return "—"
+    return f"{float(value):.{decimals}f}×"  # type: ignore[arg-type]

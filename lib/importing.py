@@ -1,0 +1,1089 @@
+"""Import order and channel files into the workspace: read, detect, map, validate, commit.
+
+Why: real exports are messy — GB18030 CSVs from Chinese back offices, UTF-16 from
+Excel, line-item files, cancellations, guest checkouts, "¥1,234.50" amounts,
+18-digit ids that spreadsheets love to mangle. The Data page and the CLI share this
+one code path so that both get the same validation report and the same guarantee:
+nothing is written until the user confirms, and a failed load leaves the workspace
+exactly as it was.
+
+The flow is ``read_table`` (bytes → all-text table) → ``suggest_mapping`` (columns →
+fields) → ``prepare_orders`` / ``prepare_channels`` (parse, validate, aggregate,
+report) → ``commit_orders`` / ``commit_channels`` (one transaction).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from lib.workspace import Workspace
+
+Progress = Callable[[float, str], None]
+Kind = Literal["orders", "channels"]
+Mode = Literal["replace", "append"]
+
+MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
+MAX_XLSX_RATIO = 100
+MAX_GZIP_UNCOMPRESSED = 1024 * 1024 * 1024
+PROGRESS_THRESHOLD_BYTES = 3 * 1024 * 1024
+
+
+class ImportFailed(Exception):
+    """The importer's one error type: a code for translation plus readable English."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+# --------------------------------------------------------------------------
+# Reading any supported file into an all-text table
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class RawTable:
+    """A file read as text cells, with the file line each row came from."""
+
+    frame: pd.DataFrame
+    line_numbers: np.ndarray
+    file_name: str
+    file_format: str
+    encoding: str | None = None
+    sheet: str | None = None
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+    @property
+    def source_key(self) -> str:
+        """Identifies files with the same header, so a saved mapping is offered again."""
+        signature = "\x1f".join(sorted(normalize_header(c) for c in self.columns))
+        return hashlib.sha1(signature.encode("utf-8")).hexdigest()[:16]
+
+
+_NOT_TABLE_MAGIC: dict[bytes, str] = {
+    b"\x89PNG": "PNG image",
+    b"\xff\xd8\xff": "JPEG image",
+    b"GIF8": "GIF image",
+    b"%PDF": "PDF document",
+    b"\xd0\xcf\x11\xe0": "old Excel (.xls) or Word file",
+    b"Rar!": "RAR archive",
+    b"7z\xbc\xaf": "7-Zip archive",
+    b"\x7fELF": "program",
+    b"MZ": "program",
+}
+
+
+def read_table(data: bytes, file_name: str, progress: Progress | None = None) -> RawTable:
+    """Read CSV/TSV/TXT (any common encoding, optionally gzipped), XLSX or Parquet as text cells.
+
+    Raises ImportFailed with a clear reason for empty files, non-tables,
+    oversize files, zip bombs and unknown encodings.
+    """
+    if not data:
+        raise ImportFailed("empty_file", "The file is empty.")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFailed(
+            "too_large",
+            f"The file is {len(data) / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",
+            size_mb=round(len(data) / 1e6), limit_mb=round(MAX_FILE_BYTES / 1e6),
+        )
+    if progress:
+        progress(0.05, "reading")
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(data)
+        if not data:
+            raise ImportFailed("empty_file", "The file is empty.")
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data, file_name)
+    if data[:4] == b"PAR1":
+        return _read_parquet(data, file_name)
+    for magic, what in _NOT_TABLE_MAGIC.items():
+        if data.startswith(magic):
+            raise ImportFailed("not_a_table", f"This is a {what}, not a table.", what=what)
+    text, encoding = decode_text(data)
+    return _read_delimited(text, file_name, encoding)
+
+
+def _gunzip(data: bytes) -> bytes:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            out = gz.read(MAX_GZIP_UNCOMPRESSED + 1)
+    except (OSError, EOFError) as exc:
+        raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged gzip") from exc
+    if len(out) > MAX_GZIP_UNCOMPRESSED:
+        raise ImportFailed("bomb", "The compressed file expands to more than 1 GB; it was not opened.")
+    return out
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode text bytes: BOMs, UTF-16 without BOM, strict UTF-8, then strict GB18030.
+
+    Never falls back to Latin-1: bytes that are neither are rejected, because a
+    wrong guess turns Chinese names into mojibake that then gets saved.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    else:
+        sample = data[:4096]
+        even_nuls = sample[0::2].count(0)
+        odd_nuls = sample[1::2].count(0)
+        half = max(1, len(sample) // 2)
+        if odd_nuls > 0.3 * half and even_nuls < 0.05 * half:
+            candidates = ["utf-16-le"]
+        elif even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
+            candidates = ["utf-16-be"]
+        else:
+            candidates = ["utf-8", "gb18030"]
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _looks_binary(text):
+            raise ImportFailed("not_a_table", "The file holds binary data, not a table.", what="binary data")
+        return text.lstrip("\ufeff"), ("gb18030" if encoding == "gb18030" else encoding)
+    raise ImportFailed(
+        "unknown_encoding",
+        "The file is not UTF-8, UTF-16 or GB18030/GBK text. Save it as UTF-8 CSV and try again.",
+    )
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:20000]
+    if not sample:
+        return False
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t")
+    return "\x00" in sample or controls > 0.01 * len(sample)
+
+
+_DELIMITERS = [",", "\t", ";", "|"]
+
+
+def _detect_delimiter(lines: list[str]) -> str | None:
+    """The delimiter splitting the sample lines into the most consistent columns (None = whitespace)."""
+    best: tuple[float, str | None] = (0.0, None)
+    for delim in _DELIMITERS:
+        counts = [len(next(csv.reader([line], delimiter=delim))) for line in lines]
+        if not counts or counts[0] < 2:
+            continue
+        consistent = sum(1 for c in counts if c == counts[0]) / len(counts)
+        score = consistent * 10 + min(counts[0], 50) / 50
+        if consistent >= 0.6 and score > best[0]:
+            best = (score, delim)
+    if best[1] is not None:
+        return best[1]
+    ws_counts = [len(line.split()) for line in lines]
+    if ws_counts and ws_counts[0] >= 2 and all(c == ws_counts[0] for c in ws_counts):
+        return None
+    return ","
+
+
+def _read_delimited(text: str, file_name: str, encoding: str) -> RawTable:
+    sample_lines = [line for line in text[:200_000].splitlines() if line.strip()][:50]
+    if not sample_lines:
+        raise ImportFailed("empty_file", "The file is empty.")
+    delimiter = _detect_delimiter(sample_lines)
+    rows: list[list[str]] = []
+    line_numbers: list[int] = []
+    malformed: list[tuple[int, str]] = []
+    header: list[str] | None = None
+    if delimiter is None:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            cells = line.split()
+            if header is None:
+                header = cells
+                continue
+            if len(cells) != len(header):
+                malformed.append((number, f"expected {len(header)} fields, found {len(cells)}"))
+                continue
+            rows.append(cells)
+            line_numbers.append(number)
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+        start_line = 1
+        for cells in reader:
+            line_no = start_line
+            start_line = reader.line_num + 1
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            if header is None:
+                header = cells
+                continue
+            if len(cells) != len(header):
+                if len(cells) > len(header) and all(not c.strip() for c in cells[len(header):]):
+                    cells = cells[: len(header)]
+                else:
+                    malformed.append((line_no, f"expected {len(header)} fields, found {len(cells)}"))
+                    continue
+            rows.append(cells)
+            line_numbers.append(line_no)
+    if header is None:
+        raise ImportFailed("empty_file", "The file is empty.")
+    columns = normalize_headers(header)
+    if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
+        raise ImportFailed("one_column", "The file could not be split into columns; check its delimiter.")
+    if not rows:
+        if malformed:
+            raise ImportFailed("no_valid_rows", "No row has the same number of fields as the header.")
+        raise ImportFailed("no_rows", "The file has a header but no rows.")
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    return RawTable(frame, np.asarray(line_numbers), file_name, "csv", encoding=encoding, malformed=malformed)
+
+
+def _read_xlsx(data: bytes, file_name: str) -> RawTable:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise ImportFailed("not_a_table", "The file looks like a damaged Excel file.", what="damaged zip") from exc
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" not in names:
+        raise ImportFailed("not_a_table", "This zip file is not an Excel workbook.", what="zip archive")
+    uncompressed = sum(info.file_size for info in infos)
+    compressed = max(1, sum(info.compress_size for info in infos))
+    if uncompressed > MAX_XLSX_UNCOMPRESSED or uncompressed / compressed > MAX_XLSX_RATIO and uncompressed > 50e6:
+        raise ImportFailed(
+            "bomb",
+            f"The workbook expands to {uncompressed / 1e6:.0f} MB; it was not opened.",
+            size_mb=round(uncompressed / 1e6),
+        )
+    for info in infos:
+        if info.filename.endswith(".xml"):
+            head = archive.read(info.filename)[:2048]
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise ImportFailed("bomb", "The workbook contains XML entity declarations; it was not opened.")
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        for sheet_name in book.sheet_names:
+            cells = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
+            if cells and any(any(str(v).strip() for v in row) for row in cells):
+                break
+        else:
+            raise ImportFailed("empty_file", "The workbook has no data.")
+    except ImportFailed:
+        raise
+    except Exception as exc:  # calamine raises its own error types for damaged books
+        raise ImportFailed("not_a_table", f"The workbook could not be read: {exc}", what="damaged workbook") from exc
+    header_index = next(i for i, row in enumerate(cells) if any(str(v).strip() for v in row))
+    header = [_cell_text(v) for v in cells[header_index]]
+    body = [row for row in cells[header_index + 1 :]]
+    line_numbers = [header_index + 2 + i for i, row in enumerate(body) if any(_cell_text(v) for v in row)]
+    body = [[_cell_text(v) for v in row] for row in body if any(_cell_text(v) for v in row)]
+    if not body:
+        raise ImportFailed("no_rows", "The file has a header but no rows.")
+    columns = normalize_headers(header)
+    width = len(columns)
+    body = [(row + [""] * width)[:width] for row in body]
+    frame = pd.DataFrame(body, columns=columns, dtype=object)
+    return RawTable(frame, np.asarray(line_numbers), file_name, "xlsx", sheet=sheet_name)
+
+
+def _cell_text(value: Any) -> str:
+    """Excel cells as text: integral floats without '.0', datetimes as ISO text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value).strip()
+
+
+def _read_parquet(data: bytes, file_name: str) -> RawTable:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises ArrowInvalid and friends
+        raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}", what="damaged Parquet") from exc
+    if table.num_rows == 0:
+        raise ImportFailed("no_rows", "The file has a header but no rows.")
+    frame = table.to_pandas()
+    text = pd.DataFrame(
+        {c: [_cell_text(v) if not _is_na(v) else "" for v in frame[c].tolist()] for c in frame.columns},
+        dtype=object,
+    )
+    text.columns = normalize_headers([str(c) for c in frame.columns])
+    return RawTable(text, np.arange(1, len(text) + 1), file_name, "parquet")
+
+
+def _is_na(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def normalize_header(name: str) -> str:
+    """Header text as it should appear: NFKC (full-width → half-width), trimmed, no BOM."""
+    return " ".join(unicodedata.normalize("NFKC", str(name)).replace("\ufeff", "").split())
+
+
+def normalize_headers(names: list[str]) -> list[str]:
+    """Deterministic, unique, non-empty column names."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for i, raw in enumerate(names, start=1):
+        name = normalize_header(raw) or f"column_{i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+            while name in seen:
+                name = f"{name}_"
+        seen.setdefault(name, 1)
+        out.append(name)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Column mapping
+# --------------------------------------------------------------------------
+
+ORDER_FIELDS: tuple[str, ...] = (
+    "order_id", "customer_id", "order_time", "amount", "quantity", "unit_price", "channel", "status",
+)
+ORDER_REQUIRED: tuple[str, ...] = ("order_time",)
+CHANNEL_FIELDS: tuple[str, ...] = (
+    "period", "channel", "spend", "impressions", "clicks", "new_customers", "orders", "revenue",
+)
+CHANNEL_MEASURES: tuple[str, ...] = ("spend", "impressions", "clicks", "new_customers", "orders", "revenue")
+
+_SYNONYMS: dict[str, list[str]] = {
+    "order_id": ["订单号", "订单编号", "订单id", "主订单编号", "子订单编号", "order id", "orderid", "order_id",
+                 "order number", "order no", "invoiceno", "invoice", "invoice no", "transaction id", "交易号"],
+    "customer_id": ["买家id", "用户id", "会员id", "客户id", "买家会员名", "买家昵称", "会员号", "customer id",
+                    "customerid", "customer_id", "customer", "user id", "userid", "user_id", "buyer id", "member id",
+                    "client id", "客户编号", "用户名"],
+    "order_time": ["下单时间", "付款时间", "支付时间", "订单创建时间", "创建时间", "成交时间", "订单日期", "日期",
+                   "order time", "order date", "orderdate", "invoicedate", "invoice date", "date", "created at",
+                   "created_at", "paid at", "payment time", "timestamp", "time", "order_ts"],
+    "amount": ["实付金额", "订单金额", "支付金额", "买家实付金额", "实收金额", "成交金额", "销售额", "金额", "总金额",
+               "amount", "order amount", "total", "total amount", "revenue", "sales", "paid amount",
+               "dollar_value", "value", "gmv", "price total"],
+    "quantity": ["数量", "商品数量", "购买数量", "件数", "quantity", "qty", "number_of_cds", "units", "items"],
+    "unit_price": ["单价", "商品单价", "价格", "unit price", "unitprice", "price", "unit_price"],
+    "channel": ["渠道", "来源", "流量来源", "订单来源", "店铺", "平台", "channel", "source", "utm_source",
+                "platform", "store", "medium"],
+    "status": ["订单状态", "状态", "交易状态", "退款状态", "status", "order status", "state"],
+}
+_CHANNEL_SYNONYMS: dict[str, list[str]] = {
+    "period": ["周", "日期", "时间", "周次", "week", "date", "week_start", "period", "day", "week start"],
+    "channel": ["渠道", "平台", "媒体", "来源", "channel", "media", "platform", "source"],
+    "spend": ["花费", "消耗", "投放金额", "费用", "成本", "spend", "cost", "media spend", "budget"],
+    "impressions": ["曝光", "曝光量", "展现", "展现量", "impressions", "imps", "views"],
+    "clicks": ["点击", "点击量", "clicks"],
+    "new_customers": ["新客", "新客数", "新用户", "新客户", "new customers", "new_customers", "new users",
+                      "acquisitions", "conversions"],
+    "orders": ["订单", "订单数", "成交订单", "orders", "purchases"],
+    "revenue": ["销售额", "成交额", "gmv", "revenue", "sales"],
+}
+# Suffixes that mark a wide-format column as one measure of one channel.
+_WIDE_SUFFIXES: dict[str, list[str]] = {
+    "spend": ["spend", "cost", "s", "花费", "消耗", "费用"],
+    "impressions": ["impressions", "imps", "i", "曝光", "展现"],
+    "clicks": ["clicks", "clicks_p", "c", "点击"],
+    "new_customers": ["new_customers", "newcustomers", "new", "新客", "新客数"],
+    "orders": ["orders", "订单", "订单数"],
+    "revenue": ["revenue", "sales", "gmv", "销售额"],
+}
+
+
+def _norm_key(text: str) -> str:
+    return re.sub(r"[\s_\-\.()（）]+", "", normalize_header(text).lower())
+
+
+def _match(columns: list[str], synonyms: list[str], taken: set[str]) -> str | None:
+    keys = [_norm_key(s) for s in synonyms]
+    normalized = {c: _norm_key(c) for c in columns if c not in taken}
+    for key in keys:  # exact matches, in the synonyms' order of preference
+        for column, norm in normalized.items():
+            if norm == key:
+                return column
+    for key in keys:  # then a column that contains a synonym (e.g. "买家实付金额(元)")
+        if len(key) < 2:
+            continue
+        for column, norm in normalized.items():
+            if key in norm:
+                return column
+    return None
+
+
+def suggest_mapping(columns: list[str], kind: Kind) -> dict[str, Any]:
+    """Best-guess field → column mapping from common English and Chinese headers.
+
+    For channel files without a channel column, columns shaped like
+    ``douyin_spend`` / ``tv_S`` / ``抖音_花费`` are proposed as a wide layout.
+    """
+    taken: set[str] = set()
+    mapping: dict[str, Any] = {}
+    if kind == "orders":
+        for field_name in ORDER_FIELDS:
+            column = _match(columns, _SYNONYMS[field_name], taken)
+            if column:
+                mapping[field_name] = column
+                taken.add(column)
+        if "amount" in mapping and "unit_price" in mapping and mapping["amount"] == mapping["unit_price"]:
+            del mapping["unit_price"]
+        return mapping
+    period = _match(columns, _CHANNEL_SYNONYMS["period"], taken)
+    if period:
+        mapping["period"] = period
+        taken.add(period)
+    channel = _match(columns, _CHANNEL_SYNONYMS["channel"], taken)
+    wide = detect_wide_columns([c for c in columns if c not in taken])
+    if channel or not wide:
+        mapping["layout"] = "long"
+        if channel:
+            mapping["channel"] = channel
+            taken.add(channel)
+        for measure in CHANNEL_MEASURES:
+            column = _match(columns, _CHANNEL_SYNONYMS[measure], taken)
+            if column:
+                mapping[measure] = column
+                taken.add(column)
+    else:
+        mapping["layout"] = "wide"
+        mapping["wide_columns"] = wide
+    return mapping
+
+
+def detect_wide_columns(columns: list[str]) -> dict[str, list[str]]:
+    """Columns named ``<channel><sep><measure>`` → {column: [channel, measure]}; only if some are spend."""
+    found: dict[str, list[str]] = {}
+    for column in columns:
+        text = normalize_header(column)
+        match = re.match(r"^(.+?)[\s_\-·]+([^\s_\-·]+(?:_p)?)$", text, flags=re.IGNORECASE)
+        if not match:
+            continue
+        channel, suffix = match.group(1), match.group(2).lower()
+        if channel.lower().endswith("_clicks") or channel.lower().endswith(" clicks"):
+            channel, suffix = channel[: -len("_clicks")], "clicks_p"
+        for measure, suffixes in _WIDE_SUFFIXES.items():
+            if suffix in suffixes:
+                found[column] = [channel.strip(), measure]
+                break
+    if not any(m == "spend" for _, m in found.values()):
+        return {}
+    return found
+
+
+def missing_required(mapping: dict[str, Any], kind: Kind) -> list[str]:
+    """Fields the mapping must still provide before the file can be imported."""
+    if kind == "orders":
+        missing = [f for f in ORDER_REQUIRED if not mapping.get(f)]
+        if not mapping.get("amount") and not (mapping.get("quantity") and mapping.get("unit_price")):
+            missing.append("amount")
+        return missing
+    missing = [] if mapping.get("period") else ["period"]
+    if mapping.get("layout") == "wide":
+        if not any(m == "spend" for _, m in (mapping.get("wide_columns") or {}).values()):
+            missing.append("spend")
+        return missing
+    for f in ("channel", "spend"):
+        if not mapping.get(f):
+            missing.append(f)
+    return missing
+
+
+def load_mapping_file(path: str | Path) -> dict[str, Any]:
+    """A mapping saved as JSON (``{"order_id": "订单编号", ...}``)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ImportFailed("bad_mapping", f"The mapping file could not be read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ImportFailed("bad_mapping", "The mapping file must hold a JSON object.")
+    return data
+
+
+def check_mapping_columns(mapping: dict[str, Any], columns: list[str]) -> None:
+    """Every mapped column must exist in the file."""
+    wanted = [v for k, v in mapping.items() if k not in ("layout", "wide_columns") and v]
+    wanted += list((mapping.get("wide_columns") or {}).keys())
+    absent = [c for c in wanted if c not in columns]
+    if absent:
+        raise ImportFailed(
+            "missing_column",
+            f"The file has no column named {', '.join(map(repr, absent))}.",
+            columns=", ".join(absent),
+        )
+
+
+# --------------------------------------------------------------------------
+# Parsing values
+# --------------------------------------------------------------------------
+
+_MONEY_JUNK = re.compile(r"[¥￥$€£,，\s]|元|RMB|CNY|USD", flags=re.IGNORECASE)
+
+
+def parse_money(values: pd.Series) -> pd.Series:
+    """"¥1,234.50", "$1,234.50", "(12.00)", "1.2万" → floats; anything else → NaN."""
+    text = values.astype(str)
+    wide_chars = text.str.contains(r"[^\x00-\x7f]", regex=True)
+    if wide_chars.any():
+        text = text.where(~wide_chars, text[wide_chars].map(lambda s: unicodedata.normalize("NFKC", s)))
+    text = text.str.strip()
+    negative_paren = text.str.match(r"^\(.*\)$")
+    text = text.str.replace(r"^\((.*)\)$", r"\1", regex=True)
+    wan = text.str.endswith("万")
+    yi = text.str.endswith("亿")
+    text = text.str.replace(r"[万亿]$", "", regex=True)
+    text = text.str.replace(_MONEY_JUNK, "", regex=True)
+    number = pd.to_numeric(text.where(text != ""), errors="coerce").astype(float)
+    number = number.where(~wan, number * 1e4).where(~yi, number * 1e8)
+    return number.where(~negative_paren, -number)
+
+
+_DATE_FORMATS = [
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d", "%Y%m%d%H%M%S",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y",
+]
+
+
+def parse_datetimes(values: pd.Series) -> pd.Series:
+    """Common Chinese and ISO date formats, vectorised format by format; failures → NaT."""
+    text = values.astype(str).str.strip().str.replace(r"(?<=\d)T(?=\d)", " ", regex=True)
+    text = text.str.replace(r"(\.\d{1,6})?([+-]\d{2}:?\d{2}|Z)$", "", regex=True)
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    pending = text != ""
+    # Try the formats that fit a sample first: most files use one format, and a
+    # failing vectorised pass over every row costs as much as a succeeding one.
+    sample = text[pending].head(200)
+    hits = {fmt: int(pd.to_datetime(sample, format=fmt, errors="coerce").notna().sum()) for fmt in _DATE_FORMATS}
+    ordered = sorted(_DATE_FORMATS, key=lambda f: -hits[f])
+    for fmt in ordered:
+        if not pending.any():
+            break
+        parsed = pd.to_datetime(text[pending], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        if ok.any():
+            result.loc[ok[ok].index] = parsed[ok]
+            pending.loc[ok[ok].index] = False
+    return result
+
+
+_REFUND_WORDS = re.compile(
+    r"退款|已退|退货|取消|关闭|作废|cancel|refund|return|void|chargeback", flags=re.IGNORECASE
+)
+
+
+def _clean_id(values: pd.Series) -> pd.Series:
+    text = values.astype(str).str.strip()
+    return text.where(text != "", None)
+
+
+# --------------------------------------------------------------------------
+# Validation reports
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What a file would add, and every row that was turned away, before anything is saved."""
+
+    kind: Kind
+    file_name: str
+    file_format: str
+    encoding: str | None
+    rows_read: int
+    rows_accepted: int
+    rejected: pd.DataFrame
+    prepared: pd.DataFrame
+    stats: dict[str, Any]
+    mapping: dict[str, Any]
+    source_key: str
+
+    @property
+    def rows_rejected(self) -> int:
+        return len(self.rejected)
+
+    @property
+    def can_commit(self) -> bool:
+        return len(self.prepared) > 0
+
+
+REJECT_COLUMNS = ["line", "column", "value", "reason"]
+
+
+def _reject_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in REJECT_COLUMNS})
+    return pd.concat(parts, ignore_index=True).sort_values("line", kind="stable").reset_index(drop=True)
+
+
+def _rejects(lines: np.ndarray, mask: pd.Series, column: str, values: pd.Series | None, reason: str) -> pd.DataFrame:
+    idx = np.flatnonzero(mask.to_numpy())
+    return pd.DataFrame({
+        "line": lines[idx].astype(int),
+        "column": column,
+        "value": values.iloc[idx].astype(str).str.slice(0, 200).to_numpy() if values is not None else "",
+        "reason": reason,
+    })
+
+
+def _malformed_rejects(raw: RawTable) -> pd.DataFrame:
+    if not raw.malformed:
+        return pd.DataFrame(columns=REJECT_COLUMNS)
+    return pd.DataFrame(
+        [{"line": n, "column": "", "value": "", "reason": f"malformed_row: {why}"} for n, why in raw.malformed]
+    )
+
+
+def prepare_orders(
+    raw: RawTable,
+    mapping: dict[str, Any],
+    *,
+    existing_order_ids: set[str] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Parse and validate an order file under a mapping; aggregate lines to orders.
+
+    Nothing is written. Every turned-away row appears in ``rejected`` with its
+    file line and a reason code (bad_date, bad_amount, missing_order_id,
+    duplicate_order, malformed_row).
+    """
+    missing = missing_required(mapping, "orders")
+    if missing:
+        raise ImportFailed(
+            "missing_field", f"Map a column to: {', '.join(missing)}.", fields=", ".join(missing)
+        )
+    check_mapping_columns(mapping, raw.columns)
+    df = raw.frame
+    lines = raw.line_numbers
+    n = len(df)
+    if progress:
+        progress(0.2, "parsing")
+    col = lambda f: df[mapping[f]] if mapping.get(f) else None  # noqa: E731
+    rejects: list[pd.DataFrame] = [_malformed_rejects(raw)]
+
+    ts = parse_datetimes(col("order_time"))
+    bad_ts = ts.isna()
+    rejects.append(_rejects(lines, bad_ts, mapping["order_time"], col("order_time"), "bad_date"))
+
+    quantity = parse_money(col("quantity")) if mapping.get("quantity") else pd.Series(np.nan, index=df.index)
+    if mapping.get("amount"):
+        amount = parse_money(col("amount"))
+        amount_column = mapping["amount"]
+        amount_source = col("amount")
+    else:
+        price = parse_money(col("unit_price"))
+        amount = quantity * price
+        amount_column = f"{mapping['quantity']} × {mapping['unit_price']}"
+        amount_source = col("quantity").astype(str) + " × " + col("unit_price").astype(str)
+    bad_amount = amount.isna() & ~bad_ts
+    rejects.append(_rejects(lines, bad_amount, amount_column, amount_source, "bad_amount"))
+    if mapping.get("quantity"):
+        bad_qty = quantity.isna() & (col("quantity").astype(str).str.strip() != "") & ~bad_ts & ~bad_amount
+        rejects.append(_rejects(lines, bad_qty, mapping["quantity"], col("quantity"), "bad_quantity"))
+    else:
+        bad_qty = pd.Series(False, index=df.index)
+
+    if mapping.get("order_id"):
+        order_id = _clean_id(col("order_id"))
+        missing_id = order_id.isna() & ~bad_ts & ~bad_amount & ~bad_qty
+        rejects.append(_rejects(lines, missing_id, mapping["order_id"], col("order_id"), "missing_order_id"))
+    else:
+        stem = Path(raw.file_name).stem
+        order_id = pd.Series([f"{stem}#{line}" for line in lines], index=df.index, dtype=object)
+        missing_id = pd.Series(False, index=df.index)
+
+    ok = ~(bad_ts | bad_amount | bad_qty | missing_id)
+    customer = _clean_id(col("customer_id")) if mapping.get("customer_id") else pd.Series(None, index=df.index, dtype=object)
+    channel = _clean_id(col("channel")) if mapping.get("channel") else pd.Series(None, index=df.index, dtype=object)
+    status = _clean_id(col("status")) if mapping.get("status") else pd.Series(None, index=df.index, dtype=object)
+
+    refund_by_status = status.fillna("").astype(str).str.contains(_REFUND_WORDS)
+    refund_by_sign = (amount < 0) | (quantity < 0)
+    ids = order_id.fillna("").astype(str)
+    c_prefixed = ids.str.match(r"^[Cc]\d+$")
+    refund_by_id = c_prefixed & (ids.str.match(r"^\d+$").mean() > 0.5 if n else False)
+    is_refund = refund_by_status | refund_by_sign | refund_by_id
+
+    lines_frame = pd.DataFrame({
+        "order_id": order_id, "customer_id": customer, "order_ts": ts, "amount": amount,
+        "quantity": quantity, "channel": channel, "status": status, "is_refund": is_refund,
+        "line": lines,
+    })[ok.to_numpy()]
+    if progress:
+        progress(0.6, "aggregating")
+
+    if existing_order_ids:
+        dup = lines_frame["order_id"].isin(existing_order_ids)
+        if dup.any():
+            dup_rows = lines_frame[dup]
+            rejects.append(pd.DataFrame({
+                "line": dup_rows["line"].astype(int), "column": mapping.get("order_id", ""),
+                "value": dup_rows["order_id"].astype(str), "reason": "duplicate_order",
+            }))
+            lines_frame = lines_frame[~dup]
+
+    line_level = bool(lines_frame["order_id"].duplicated().any())
+    if line_level:
+        grouped = lines_frame.groupby("order_id", sort=False, dropna=False)
+        orders = grouped.agg(
+            customer_id=("customer_id", "first"),
+            order_ts=("order_ts", "min"),
+            amount=("amount", "sum"),
+            quantity=("quantity", "sum"),
+            quantity_given=("quantity", "count"),
+            channel=("channel", "first"),
+            status=("status", "first"),
+            is_refund=("is_refund", "max"),
+        ).reset_index()
+        orders.loc[orders["quantity_given"] == 0, "quantity"] = np.nan
+    else:
+        orders = lines_frame.copy()
+    orders["is_refund"] = orders["is_refund"].astype(bool)
+    refund_rows = orders["is_refund"]
+    orders.loc[refund_rows, "amount"] = -orders.loc[refund_rows, "amount"].abs()
+    orders = orders[["order_id", "customer_id", "order_ts", "amount", "quantity", "channel", "status", "is_refund"]]
+
+    rejected = _reject_frame(rejects)
+    purchases = orders[~orders["is_refund"]]
+    stats = {
+        "orders": int(len(orders)),
+        "purchases": int(len(purchases)),
+        "refunds": int(refund_rows.sum()),
+        "guest_orders": int(orders["customer_id"].isna().sum()),
+        "customers": int(purchases["customer_id"].nunique()),
+        "line_level": line_level,
+        "lines": int(len(lines_frame)),
+        "zero_amount": int((purchases["amount"] == 0).sum()),
+        "revenue": float(purchases["amount"].sum()),
+        "first_date": orders["order_ts"].min().date().isoformat() if len(orders) else None,
+        "last_date": orders["order_ts"].max().date().isoformat() if len(orders) else None,
+        "ignored_columns": [c for c in raw.columns if c not in set(mapping.values())],
+        "sheet": raw.sheet,
+    }
+    if progress:
+        progress(0.8, "validated")
+    return ImportReport(
+        kind="orders", file_name=raw.file_name, file_format=raw.file_format, encoding=raw.encoding,
+        rows_read=n + len(raw.malformed), rows_accepted=int(len(lines_frame)), rejected=rejected,
+        prepared=orders.reset_index(drop=True), stats=stats, mapping=mapping, source_key=raw.source_key,
+    )
+
+
+def parse_periods(values: pd.Series) -> pd.Series:
+    """Dates, or ISO weeks such as "2024-W05" / "2024W05" (→ that week's Monday)."""
+    text = values.astype(str).str.strip()
+    iso_week = text.str.extract(r"^(\d{4})-?W(\d{1,2})$", flags=re.IGNORECASE)
+    parsed = parse_datetimes(values)
+    has_week = iso_week[0].notna()
+    if has_week.any():
+        weeks = pd.to_datetime(
+            iso_week.loc[has_week, 0] + "-W" + iso_week.loc[has_week, 1].str.zfill(2) + "-1",
+            format="%G-W%V-%u", errors="coerce",
+        )
+        parsed.loc[has_week] = weeks
+    return parsed.dt.normalize()
+
+
+def prepare_channels(
+    raw: RawTable,
+    mapping: dict[str, Any],
+    *,
+    existing_keys: set[tuple[str, str]] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Parse and validate channel data (long or wide layout) into period × channel rows."""
+    missing = missing_required(mapping, "channels")
+    if missing:
+        raise ImportFailed(
+            "missing_field", f"Map a column to: {', '.join(missing)}.", fields=", ".join(missing)
+        )
+    check_mapping_columns(mapping, raw.columns)
+    df = raw.frame
+    lines = raw.line_numbers
+    if progress:
+        progress(0.2, "parsing")
+    rejects: list[pd.DataFrame] = [_malformed_rejects(raw)]
+    period = parse_periods(df[mapping["period"]])
+    bad_period = period.isna()
+    rejects.append(_rejects(lines, bad_period, mapping["period"], df[mapping["period"]], "bad_date"))
+
+    if mapping.get("layout") == "wide":
+        parts = []
+        for column, (channel_name, measure) in mapping["wide_columns"].items():
+            parts.append(pd.DataFrame({
+                "row": np.arange(len(df)), "channel": channel_name, "measure": measure,
+                "source_column": column, "raw": df[column].to_numpy(),
+            }))
+        long = pd.concat(parts, ignore_index=True)
+    else:
+        parts = []
+        for measure in CHANNEL_MEASURES:
+            if mapping.get(measure):
+                parts.append(pd.DataFrame({
+                    "row": np.arange(len(df)), "channel": df[mapping["channel"]].astype(str).str.strip().to_numpy(),
+                    "measure": measure, "source_column": mapping[measure], "raw": df[mapping[measure]].to_numpy(),
+                }))
+        long = pd.concat(parts, ignore_index=True)
+    raw_text = long["raw"].astype(str).str.strip()
+    blank = raw_text.isin(["", "na", "NA", "N/A", "-", "null", "NULL", "None", "nan"])
+    long["value"] = parse_money(long["raw"])
+    long.loc[blank, "value"] = np.nan
+    row_ok = ~bad_period.to_numpy()[long["row"].to_numpy()]
+    bad_value = (~blank) & long["value"].isna() & row_ok
+    negative = (long["value"] < 0) & row_ok
+    missing_spend = (long["measure"] == "spend") & blank & row_ok
+    empty_channel = (long["channel"].astype(str).str.strip() == "") & row_ok
+    bad_rows = set(long.loc[bad_value | negative | missing_spend | empty_channel, "row"].tolist())
+    for mask, reason in ((bad_value, "bad_number"), (negative, "negative_value"),
+                         (missing_spend, "missing_spend"), (empty_channel, "missing_channel")):
+        if mask.any():
+            sel = long[mask]
+            rejects.append(pd.DataFrame({
+                "line": lines[sel["row"].to_numpy()].astype(int), "column": sel["source_column"].to_numpy(),
+                "value": sel["raw"].astype(str).to_numpy(), "reason": reason,
+            }))
+    keep = row_ok & ~long["row"].isin(bad_rows)
+    long = long[keep]
+    long["period_start"] = period.to_numpy()[long["row"].to_numpy()]
+    wide = long.pivot_table(
+        index=["period_start", "channel"], columns="measure", values="value", aggfunc="sum", dropna=False,
+    )
+    # pivot_table's sum turns all-NaN into 0; recover "not given" explicitly.
+    given = long.assign(given=long["value"].notna()).pivot_table(
+        index=["period_start", "channel"], columns="measure", values="given", aggfunc="max",
+    )
+    wide = wide.where(given.reindex_like(wide).fillna(False).astype(bool))
+    wide = wide.reset_index()
+    for measure in CHANNEL_MEASURES:
+        if measure not in wide.columns:
+            wide[measure] = np.nan
+    wide = wide[wide["spend"].notna()]
+    prepared = wide[["period_start", "channel", *CHANNEL_MEASURES]].copy()
+    prepared["period_start"] = pd.to_datetime(prepared["period_start"]).dt.date
+    if existing_keys:
+        keys = list(zip(prepared["period_start"].astype(str), prepared["channel"]))
+        dup = pd.Series([k in existing_keys for k in keys], index=prepared.index)
+        if dup.any():
+            rejects.append(pd.DataFrame({
+                "line": 0, "column": "", "value": [f"{p} / {c}" for p, c in np.array(keys, dtype=object)[dup.to_numpy()]],
+                "reason": "duplicate_period",
+            }))
+            prepared = prepared[~dup]
+    prepared = prepared.sort_values(["period_start", "channel"]).reset_index(drop=True)
+    rejected = _reject_frame(rejects)
+    accepted_rows = int(len(set(long["row"].tolist())))
+    gaps = pd.Series(sorted(set(prepared["period_start"]))).diff().dropna()
+    grain = "week" if len(gaps) and gaps.median() >= pd.Timedelta(days=6) else "day"
+    mapped = set(v for k, v in mapping.items() if isinstance(v, str)) | set((mapping.get("wide_columns") or {}).keys())
+    stats = {
+        "rows": int(len(prepared)),
+        "channels": sorted(prepared["channel"].unique().tolist()),
+        "grain": grain,
+        "spend": float(prepared["spend"].sum()),
+        "first_date": str(prepared["period_start"].min()) if len(prepared) else None,
+        "last_date": str(prepared["period_start"].max()) if len(prepared) else None,
+        "ignored_columns": [c for c in raw.columns if c not in mapped],
+        "layout": mapping.get("layout", "long"),
+        "sheet": raw.sheet,
+    }
+    if progress:
+        progress(0.8, "validated")
+    return ImportReport(
+        kind="channels", file_name=raw.file_name, file_format=raw.file_format, encoding=raw.encoding,
+        rows_read=len(df) + len(raw.malformed), rows_accepted=accepted_rows, rejected=rejected,
+        prepared=prepared, stats=stats, mapping=mapping, source_key=raw.source_key,
+    )
+
+
+# --------------------------------------------------------------------------
+# Existing keys (for append) and commit
+# --------------------------------------------------------------------------
+
+
+def existing_order_ids(ws: Workspace, dataset_name: str) -> set[str]:
+    rows = ws.query_rows(
+        "SELECT o.order_id FROM orders o JOIN datasets d USING (dataset_id) WHERE d.name = ?", [dataset_name]
+    )
+    return {r[0] for r in rows}
+
+
+def existing_channel_keys(ws: Workspace, dataset_name: str) -> set[tuple[str, str]]:
+    rows = ws.query_rows(
+        "SELECT c.period_start::VARCHAR, c.channel FROM channel_spend c JOIN datasets d USING (dataset_id) "
+        "WHERE d.name = ?",
+        [dataset_name],
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+_TABLE_FOR_KIND = {"orders": "orders", "channels": "channel_spend"}
+
+
+def commit_import(
+    ws: Workspace,
+    report: ImportReport,
+    dataset_name: str,
+    *,
+    mode: Mode = "replace",
+    is_sample: bool = False,
+    save_mapping: bool = True,
+) -> int:
+    """Write a validated report into a dataset in one transaction; returns the dataset id.
+
+    ``replace`` swaps this kind of data in the dataset; ``append`` adds to it and
+    refuses rows that already exist (checked again inside the transaction, in
+    case another session appended meanwhile). Any failure rolls everything back,
+    including a dataset that this import would have created.
+    """
+    if not report.can_commit:
+        raise ImportFailed("no_valid_rows", "No row passed validation; nothing to import.")
+    if mode not in ("replace", "append"):
+        raise ImportFailed("bad_mode", f"Unknown import mode {mode!r}.")
+    table = _TABLE_FOR_KIND[report.kind]
+    frame = report.prepared.copy()
+    with ws.transaction() as cur:
+        dataset_id = ws.ensure_dataset(cur, dataset_name, is_sample=is_sample)
+        if mode == "replace":
+            cur.execute(f'DELETE FROM "{table}" WHERE dataset_id = ?', [dataset_id])
+        else:
+            cur.register("incoming", frame)
+            if report.kind == "orders":
+                clash = cur.execute(
+                    "SELECT count(*) FROM orders o JOIN incoming i USING (order_id) WHERE o.dataset_id = ?",
+                    [dataset_id],
+                ).fetchall()[0][0]
+            else:
+                clash = cur.execute(
+                    "SELECT count(*) FROM channel_spend c JOIN incoming i "
+                    "ON c.period_start = i.period_start AND c.channel = i.channel WHERE c.dataset_id = ?",
+                    [dataset_id],
+                ).fetchall()[0][0]
+            cur.unregister("incoming")
+            if clash:
+                raise ImportFailed(
+                    "conflict",
+                    f"{clash} rows already exist in the dataset (another import may have just added them). "
+                    "Check the file again.",
+                    count=int(clash),
+                )
+        frame.insert(0, "dataset_id", dataset_id)
+        cur.register("incoming", frame)
+        if report.kind == "orders":
+            cur.execute(
+                "INSERT INTO orders SELECT dataset_id, order_id::VARCHAR, customer_id::VARCHAR, "
+                "order_ts::TIMESTAMP, amount::DOUBLE, quantity::DOUBLE, channel::VARCHAR, status::VARCHAR, "
+                "is_refund::BOOLEAN FROM incoming"
+            )
+        else:
+            cur.execute(
+                "INSERT INTO channel_spend SELECT dataset_id, period_start::DATE, channel::VARCHAR, spend::DOUBLE, "
+                "impressions::DOUBLE, clicks::DOUBLE, new_customers::DOUBLE, orders::DOUBLE, revenue::DOUBLE "
+                "FROM incoming"
+            )
+        cur.unregister("incoming")
+        cur.execute(
+            "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [dataset_id, report.kind, report.file_name[:255], mode, report.rows_read, report.rows_accepted,
+             report.rows_rejected, datetime.now()],
+        )
+        ws.bump_version(cur, dataset_id)
+    if save_mapping:
+        ws.save_mapping(report.source_key, report.kind, report.mapping)
+    return dataset_id
+
+
+def import_file(
+    ws: Workspace,
+    data: bytes,
+    file_name: str,
+    kind: Kind,
+    dataset_name: str,
+    *,
+    mapping: dict[str, Any] | None = None,
+    mode: Mode = "replace",
+    is_sample: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Read, map (explicit → saved for this header → suggested), validate and commit in one call.
+
+    Used by the CLI and the sample-store loader; the Data page runs the same
+    steps with a confirmation in between.
+    """
+    raw = read_table(data, file_name, progress)
+    if mapping is None:
+        mapping = ws.get_mapping(raw.source_key, kind) or suggest_mapping(raw.columns, kind)
+    report = prepare(ws, raw, kind, mapping, dataset_name, mode=mode, progress=progress)
+    commit_import(ws, report, dataset_name, mode=mode, is_sample=is_sample)
+    if progress:
+        progress(1.0, "done")
+    return report
+
+
+def prepare(
+    ws: Workspace,
+    raw: RawTable,
+    kind: Kind,
+    mapping: dict[str, Any],
+    dataset_name: str,
+    *,
+    mode: Mode = "replace",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate ``raw`` for ``kind``; in append mode rows already in the dataset are rejected."""
+    if kind == "orders":
+        existing = existing_order_ids(ws, dataset_name) if mode == "append" else None
+        return prepare_orders(raw, mapping, existing_order_ids=existing, progress=progress)
+    existing_keys = existing_channel_keys(ws, dataset_name) if mode == "append" else None
+    return prepare_channels(raw, mapping, existing_keys=existing_keys, progress=progress)
+
+
+def load_sample_store(ws: Workspace, progress: Progress | None = None) -> int:
+    """Import the bundled sample store (orders and weekly channel data) through the normal path.
+
+    Marks the workspace so the sample is loaded once per workspace file: a user
+    who deletes it is not given it back at the next start (the Data page offers
+    a button for that).
+    """
+    from lib.sample_store import SAMPLE_CHANNELS_PATH, SAMPLE_DATASET_NAME, SAMPLE_ORDERS_PATH
+
+    def part(offset: float) -> Progress | None:
+        if progress is None:
+            return None
+        return lambda fraction, message: progress(offset + fraction / 2, message)
+
+    import_file(ws, SAMPLE_ORDERS_PATH.read_bytes(), SAMPLE_ORDERS_PATH.name, "orders", SAMPLE_DATASET_NAME,
+                mode="replace", is_sample=True, progress=part(0.0))
+    import_file(ws, SAMPLE_CHANNELS_PATH.read_bytes(), SAMPLE_CHANNELS_PATH.name, "channels", SAMPLE_DATASET_NAME,
+                mode="replace", is_sample=True, progress=part(0.5))
+    with ws.transaction() as cur:
+        cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sample_loaded', ?)", [datetime.now().isoformat()])
+    return ws.get_dataset(SAMPLE_DATASET_NAME).dataset_id

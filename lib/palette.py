@@ -1,0 +1,74 @@
+"""One colour per tier, segment and channel, identical on every page, chart and export.
+
+Why: a marketing lead learns "dormant is orange" once; every chart builder and
+Excel fill reads its colours from here.
+"""
+
+from __future__ import annotations
+
+# The plan's tier order: new, active, lapsing, dormant, high-value.
+TIER_ORDER: tuple[str, ...] = ("new", "active", "lapsing", "dormant", "high_value")
+TIER_COLORS: dict[str, str] = {
+    "new": "#4C9BE8",
+    "active": "#2CA58D",
+    "lapsing": "#F2B134",
+    "dormant": "#E4572E",
+    "high_value": "#7B4FBF",
+}
+
+SEGMENT_ORDER: tuple[str, ...] = (
+    "champions",
+    "loyal_customers",
+    "potential_loyalists",
+    "new_customers",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose_them",
+    "hibernating",
+    "lost",
+)
+SEGMENT_COLORS: dict[str, str] = {
+    "champions": "#5B2A86",
+    "loyal_customers": "#7B4FBF",
+    "potential_loyalists": "#2CA58D",
+    "new_customers": "#4C9BE8",
+    "promising": "#8FC1F0",
+    "need_attention": "#F2B134",
+    "about_to_sleep": "#F5CD79",
+    "at_risk": "#E4572E",
+    "cant_lose_them": "#B3261E",
+    "hibernating": "#9E9E9E",
+    "lost": "#616161",
+}
+
+# Channels of the domain brief, keyed by the names Chinese exports use.
+CHANNEL_COLORS: dict[str, str] = {
+    "抖音": "#111111",
+    "小红书": "#FF2442",
+    "天猫": "#FF5000",
+    "京东": "#C81623",
+    "微信私域": "#07C160",
+    "淘宝直播": "#FF9000",
+    "知乎": "#0066FF",
+    "B站": "#00A1D6",
+    "线下门店": "#8D6E63",
+}
+_FALLBACK = (
+    "#4C78A8", "#F58518", "#54A24B", "#B279A2", "#FF9DA6",
+    "#9D755D", "#BAB0AC", "#EECA3B", "#72B7B2", "#E45756",
+)
+
+
+def channel_color(channel: str) -> str:
+    """The colour of a channel; unknown channels get a stable colour from their name."""
+    if channel in CHANNEL_COLORS:
+        return CHANNEL_COLORS[channel]
+    return _FALLBACK[sum(map(ord, channel)) % len(_FALLBACK)]
+
+
+def channel_scale(channels: list[str]) -> tuple[list[str], list[str]]:
+    """Domain and range for an Altair colour scale over these channels."""
+    domain = list(dict.fromkeys(channels))
+    return domain, [channel_color(c) for c in domain]

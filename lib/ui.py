@@ -1,0 +1,254 @@
+"""The one module that imports Streamlit: bootstrap, sidebar, shared widgets and caching.
+
+Why: every page must work when opened cold by a deep link (Streamlit then runs the
+page without ``app.py``), so each page starts with ``ctx = bootstrap(...)``. That
+call opens the workspace, loads the sample store on first start, resolves the
+language (``?lang=`` → the session's choice → browser locale → English), draws the
+sidebar (navigation, language, dataset) and returns a ``PageContext``. Pages stay
+thin: they ask ``lib`` for numbers and use the helpers here to show them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from lib import formatting
+from lib.i18n import LANGUAGES, Translator, normalize_lang
+from lib.importing import ImportFailed
+from lib.importing import load_sample_store
+from lib.workspace import Dataset, Workspace, WorkspaceError, resolve_db_path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The page registry: (file, url path, title key, icon). app.py and the sidebar both read it.
+PAGES: list[tuple[str, str, str, str]] = [
+    ("pages/overview.py", "overview", "nav.overview", ":material/dashboard:"),
+    ("pages/data.py", "data", "nav.data", ":material/upload_file:"),
+]
+
+LANG_KEY = "lang"
+DATASET_KEY = "dataset"
+
+
+@dataclass
+class PageContext:
+    """What a page needs: the workspace, the language, a translator and the active dataset."""
+
+    ws: Workspace
+    lang: str
+    t: Translator
+    datasets: list[Dataset]
+    dataset: Dataset | None
+
+    def money(self, value: float | None, **kw: Any) -> str:
+        return formatting.money(value, self.lang, **kw)
+
+    def count(self, value: float | None) -> str:
+        return formatting.count(value, self.lang)
+
+
+@st.cache_resource(show_spinner=False)
+def get_workspace(path: str) -> Workspace:
+    """One Workspace (one DuckDB connection) per process and file."""
+    return Workspace(path)
+
+
+def workspace() -> Workspace:
+    return get_workspace(str(resolve_db_path()))
+
+
+def current_lang() -> str:
+    """The session's language: URL parameter first, then the saved choice, then the browser."""
+    param = st.query_params.get("lang")
+    if param:
+        st.session_state[LANG_KEY] = normalize_lang(param)
+    if LANG_KEY not in st.session_state:
+        locale = getattr(st.context, "locale", None)
+        st.session_state[LANG_KEY] = normalize_lang(locale)
+    return st.session_state[LANG_KEY]
+
+
+def _set_lang() -> None:
+    choice = st.session_state.get("ui.lang_widget")
+    st.session_state[LANG_KEY] = normalize_lang(choice)
+    st.query_params["lang"] = st.session_state[LANG_KEY]
+
+
+def _set_dataset() -> None:
+    st.session_state[DATASET_KEY] = st.session_state.get("ui.dataset_widget")
+    if st.session_state[DATASET_KEY]:
+        st.query_params["dataset"] = st.session_state[DATASET_KEY]
+
+
+_SAMPLE_LOCK = threading.Lock()
+
+
+def _needs_sample(ws: Workspace) -> bool:
+    marked = ws.query_rows("SELECT value FROM meta WHERE key = 'sample_loaded'")
+    return not marked and not ws.query_rows("SELECT 1 FROM datasets LIMIT 1")
+
+
+def _ensure_sample(ws: Workspace, t: Translator) -> None:
+    """Load the bundled sample store the first time an empty workspace file is opened."""
+    if not _needs_sample(ws):
+        return
+    with _SAMPLE_LOCK, st.status(t("sample.loading"), expanded=False) as status:
+        if _needs_sample(ws):  # another session may have loaded it while we waited
+            bar = st.progress(0.0)
+            load_sample_store(ws, progress=lambda f, _msg: bar.progress(min(1.0, f)))
+        status.update(label=t("sample.loaded"), state="complete")
+
+
+def bootstrap(page_title_key: str, *, wide: bool = True) -> PageContext:
+    """Set up a page: config, workspace, language, sidebar. Call first on every page."""
+    lang = current_lang()
+    t = Translator(lang)
+    try:
+        st.set_page_config(
+            page_title=f"{t(page_title_key)} · {t('app.name')}",
+            page_icon=":material/insights:",
+            layout="wide" if wide else "centered",
+        )
+    except st.errors.StreamlitAPIException:
+        pass  # already set by app.py in this run
+    try:
+        ws = workspace()
+        _ensure_sample(ws, t)
+        datasets = ws.list_datasets()
+    except WorkspaceError as exc:
+        st.error(t("error.workspace", detail=str(exc)))
+        st.stop()
+    dataset = _sidebar(t, lang, datasets)
+    return PageContext(ws=ws, lang=lang, t=t, datasets=datasets, dataset=dataset)
+
+
+def _sidebar(t: Translator, lang: str, datasets: list[Dataset]) -> Dataset | None:
+    with st.sidebar:
+        st.markdown(f"### {t('app.name')}")
+        for file, _url, title_key, icon in PAGES:
+            try:
+                st.page_link(file, label=t(title_key), icon=icon, query_params=_carried_params())
+            except st.errors.StreamlitPageNotFoundError:
+                break  # a page run on its own (no navigation registered): no links to draw
+        st.divider()
+        labels = {"en": "English", "zh": "简体中文"}
+        st.session_state["ui.lang_widget"] = lang
+        st.segmented_control(
+            t("sidebar.language"), options=list(LANGUAGES), format_func=labels.get,
+            key="ui.lang_widget", on_change=_set_lang, selection_mode="single",
+        )
+        names = [d.name for d in datasets]
+        if not names:
+            st.info(t("sidebar.no_datasets"))
+            return None
+        wanted = st.query_params.get("dataset") or st.session_state.get(DATASET_KEY)
+        if wanted not in names:
+            wanted = names[0]
+        st.session_state[DATASET_KEY] = wanted
+        st.session_state["ui.dataset_widget"] = wanted
+        st.selectbox(
+            t("sidebar.dataset"), names, key="ui.dataset_widget", on_change=_set_dataset,
+            format_func=lambda n: f"{n} ({t('sidebar.sample')})" if _is_sample(datasets, n) else n,
+            help=t("sidebar.dataset_help"),
+        )
+        dataset = next(d for d in datasets if d.name == wanted)
+        st.caption(t(
+            "sidebar.dataset_caption", orders=formatting.count(dataset.orders, lang),
+            customers=formatting.count(dataset.customers, lang),
+            first=dataset.first_order or dataset.first_period or "—",
+            last=dataset.last_order or dataset.last_period or "—",
+        ))
+        return dataset
+
+
+def _is_sample(datasets: list[Dataset], name: str) -> bool:
+    return any(d.name == name and d.is_sample for d in datasets)
+
+
+def _carried_params() -> dict[str, str]:
+    """Query parameters that follow the user from page to page (language, dataset)."""
+    params = {LANG_KEY: st.session_state.get(LANG_KEY, "en")}
+    if st.session_state.get(DATASET_KEY):
+        params["dataset"] = st.session_state[DATASET_KEY]
+    return params
+
+
+def page_header(ctx: PageContext, title_key: str, question_key: str) -> None:
+    st.title(ctx.t(title_key))
+    st.caption(ctx.t(question_key))
+    if ctx.dataset and ctx.dataset.is_sample:
+        st.info(ctx.t("sample.banner", name=ctx.dataset.name), icon=":material/science:")
+
+
+def require_orders(ctx: PageContext) -> Dataset:
+    """Stop the page with a friendly next step when there is no dataset or no orders."""
+    if ctx.dataset is None:
+        st.info(ctx.t("empty.no_dataset"))
+        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon=":material/upload_file:")
+        st.stop()
+    if ctx.dataset.orders == 0:
+        st.info(ctx.t("empty.no_orders", name=ctx.dataset.name))
+        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon=":material/upload_file:")
+        st.stop()
+    return ctx.dataset
+
+
+@contextmanager
+def friendly_errors(ctx: PageContext) -> Iterator[None]:
+    """Turn any failure into one sentence in the user's language; details in an expander, no traceback."""
+    try:
+        yield
+    except st.runtime.scriptrunner.StopException:  # type: ignore[attr-defined]
+        raise
+    except ImportFailed as exc:
+        st.error(ctx.t(f"import.error.{exc.code}", **exc.params) if _has(f"import.error.{exc.code}") else str(exc))
+    except WorkspaceError as exc:
+        st.error(ctx.t("error.workspace", detail=str(exc)))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence before the browser
+        if type(exc).__name__ in {"StopException", "RerunException"}:
+            raise
+        st.error(ctx.t("error.unexpected"))
+        with st.expander(ctx.t("error.details")):
+            st.code(f"{type(exc).__name__}: {exc}", language=None)
+        _log_exception()
+
+
+def _has(key: str) -> bool:
+    from lib.i18n import has_key
+
+    return has_key(key)
+
+
+def _log_exception() -> None:
+    print(traceback.format_exc(), flush=True)  # server log only
+
+
+def cached(func: Callable[..., Any], dataset: Dataset, *args: Any, **kwargs: Any) -> Any:
+    """Call ``func(ws, dataset_id, *args, **kwargs)`` through a bounded cache keyed on the data version.
+
+    An import bumps the dataset's version, so every cached result of it is
+    invalidated; the workspace itself never enters the cache key.
+    """
+    path = f"{func.__module__}:{func.__qualname__}"
+    return _cached_call(path, dataset.cache_key, args, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
+def _cached_call(path: str, cache_key: tuple[int, int], args: tuple, kwargs: tuple) -> Any:
+    module_name, qualname = path.split(":")
+    func = getattr(importlib.import_module(module_name), qualname)
+    return func(workspace(), cache_key[0], *args, **dict(kwargs))
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()

@@ -1,0 +1,392 @@
+"""The workspace: one DuckDB file that holds every dataset, setting and saved plan.
+
+Why a module of its own: DuckDB allows one process per file and one connection per
+process is the safe pattern inside a Streamlit server. This module owns that
+connection, the versioned schema, the transaction helper (which catches DuckDB's
+silent no-op COMMIT after a failed statement) and the dataset catalogue. Every
+other module reads and writes through it, so concurrency rules live in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SCHEMA_VERSION = 1
+DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workspace.duckdb"
+DB_PATH_ENV = "GROWTH_PLANNER_DB"
+
+# Each entry upgrades the schema from (index) to (index + 1). Never edit a shipped
+# step: append a new one and bump SCHEMA_VERSION.
+_MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
+        """CREATE SEQUENCE IF NOT EXISTS dataset_ids START 1""",
+        """CREATE TABLE IF NOT EXISTS datasets (
+            dataset_id INTEGER PRIMARY KEY DEFAULT nextval('dataset_ids'),
+            name VARCHAR NOT NULL UNIQUE,
+            is_sample BOOLEAN NOT NULL DEFAULT FALSE,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            data_version INTEGER NOT NULL DEFAULT 0
+        )""",
+        # One row per order. Line-level files are summed per order id on import.
+        # Refunds and cancellations keep a row with is_refund = TRUE and a
+        # non-positive amount; analytics count purchases only.
+        """CREATE TABLE IF NOT EXISTS orders (
+            dataset_id INTEGER NOT NULL,
+            order_id VARCHAR NOT NULL,
+            customer_id VARCHAR,
+            order_ts TIMESTAMP NOT NULL,
+            amount DOUBLE NOT NULL,
+            quantity DOUBLE,
+            channel VARCHAR,
+            status VARCHAR,
+            is_refund BOOLEAN NOT NULL
+        )""",
+        # One row per period (day or week) and channel, long format.
+        """CREATE TABLE IF NOT EXISTS channel_spend (
+            dataset_id INTEGER NOT NULL,
+            period_start DATE NOT NULL,
+            channel VARCHAR NOT NULL,
+            spend DOUBLE NOT NULL,
+            impressions DOUBLE,
+            clicks DOUBLE,
+            new_customers DOUBLE,
+            orders DOUBLE,
+            revenue DOUBLE
+        )""",
+        """CREATE TABLE IF NOT EXISTS column_mappings (
+            source_key VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            mapping_json VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (source_key, kind)
+        )""",
+        """CREATE TABLE IF NOT EXISTS dataset_settings (
+            dataset_id INTEGER NOT NULL,
+            key VARCHAR NOT NULL,
+            value_json VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (dataset_id, key)
+        )""",
+        """CREATE TABLE IF NOT EXISTS import_log (
+            dataset_id INTEGER NOT NULL,
+            kind VARCHAR NOT NULL,
+            file_name VARCHAR NOT NULL,
+            mode VARCHAR NOT NULL,
+            rows_read INTEGER NOT NULL,
+            rows_accepted INTEGER NOT NULL,
+            rows_rejected INTEGER NOT NULL,
+            imported_at TIMESTAMP NOT NULL
+        )""",
+    ],
+]
+
+
+class WorkspaceError(Exception):
+    """A workspace operation failed in a way the user should be told about."""
+
+
+class TransactionFailed(WorkspaceError):
+    """A transaction could not commit; nothing it wrote was kept."""
+
+
+class DatasetNotFound(WorkspaceError):
+    """No dataset has the requested name or id."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named collection of orders and channel data inside the workspace."""
+
+    dataset_id: int
+    name: str
+    is_sample: bool
+    data_version: int
+    orders: int
+    customers: int
+    first_order: date | None
+    last_order: date | None
+    channel_rows: int
+    first_period: date | None
+    last_period: date | None
+
+    @property
+    def cache_key(self) -> tuple[int, int]:
+        """Changes whenever the dataset's data changes: use it to key caches."""
+        return (self.dataset_id, self.data_version)
+
+
+def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The workspace file: an explicit path, else $GROWTH_PLANNER_DB, else data/workspace.duckdb."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(DB_PATH_ENV)
+    return Path(env) if env else DEFAULT_DB_PATH
+
+
+class Workspace:
+    """The single connection to one workspace file, shared by every session of a process."""
+
+    def __init__(self, path: str | os.PathLike[str], *, memory_limit: str = "4GB") -> None:
+        self.path = Path(path)
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), config={"memory_limit": memory_limit})
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WorkspaceError(
+                    f"The workspace file {self.path} is in use by another process. "
+                    "Close the other Growth Planner (or CLI command) and try again."
+                ) from exc
+            raise WorkspaceError(f"Cannot open the workspace file {self.path}: {exc}") from exc
+        # Writes are serialised inside the process: two sessions creating or
+        # updating the same rows would otherwise meet DuckDB's write-write conflicts.
+        self._write_lock = threading.RLock()
+        self._migrate()
+
+    # -- connection handling -------------------------------------------------
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for one unit of read work; closed afterwards."""
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction that either commits everything or raises and keeps nothing.
+
+        DuckDB's COMMIT after a failed statement returns without error and
+        silently discards the work, so before committing we probe the
+        transaction: an aborted one refuses even ``SELECT 1``.
+        """
+        with self._write_lock:
+            cur = self._con.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    yield cur
+                    try:
+                        cur.execute("SELECT 1").fetchall()
+                    except duckdb.Error as exc:
+                        raise TransactionFailed(
+                            "A statement inside the transaction failed; nothing was saved."
+                        ) from exc
+                    cur.execute("COMMIT")
+                except BaseException:
+                    try:
+                        cur.execute("ROLLBACK")
+                    except duckdb.Error:
+                        pass
+                    raise
+            finally:
+                cur.close()
+
+    def query_df(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None):
+        """Run a read query with bound parameters and return a pandas DataFrame."""
+        with self.cursor() as cur:
+            return cur.execute(sql, params or []).df()
+
+    def query_rows(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> list[tuple]:
+        """Run a read query with bound parameters and return all rows."""
+        with self.cursor() as cur:
+            return cur.execute(sql, params or []).fetchall()
+
+    def close(self) -> None:
+        """Checkpoint and close, so no write-ahead log is left behind."""
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass
+        self._con.close()
+
+    # -- schema --------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self.cursor() as cur:
+            exists = cur.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+            ).fetchall()[0][0]
+            if not exists:
+                return 0
+            rows = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"The workspace file was written by a newer Growth Planner (schema {current}); "
+                f"this version understands schema {SCHEMA_VERSION}."
+            )
+        for version in range(current, SCHEMA_VERSION):
+            with self.transaction() as cur:
+                for statement in _MIGRATIONS[version]:
+                    cur.execute(statement)
+                cur.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    [str(version + 1)],
+                )
+
+    # -- datasets ------------------------------------------------------------
+
+    def list_datasets(self) -> list[Dataset]:
+        """Every dataset with row counts and date ranges, sample store first."""
+        rows = self.query_rows(
+            """
+            WITH o AS (
+                SELECT dataset_id, count(*) AS n_orders,
+                       count(DISTINCT customer_id) AS n_customers,
+                       min(order_ts)::DATE AS first_order, max(order_ts)::DATE AS last_order
+                FROM orders GROUP BY dataset_id
+            ), c AS (
+                SELECT dataset_id, count(*) AS n_rows,
+                       min(period_start) AS first_period, max(period_start) AS last_period
+                FROM channel_spend GROUP BY dataset_id
+            )
+            SELECT d.dataset_id, d.name, d.is_sample, d.data_version,
+                   coalesce(o.n_orders, 0), coalesce(o.n_customers, 0), o.first_order, o.last_order,
+                   coalesce(c.n_rows, 0), c.first_period, c.last_period
+            FROM datasets d
+            LEFT JOIN o USING (dataset_id)
+            LEFT JOIN c USING (dataset_id)
+            ORDER BY d.is_sample DESC, d.created_at, d.dataset_id
+            """
+        )
+        return [Dataset(*row) for row in rows]
+
+    def get_dataset(self, name_or_id: str | int) -> Dataset:
+        """One dataset by name or id; raises DatasetNotFound."""
+        for ds in self.list_datasets():
+            if ds.name == name_or_id or ds.dataset_id == name_or_id:
+                return ds
+        raise DatasetNotFound(f"No dataset named {name_or_id!r}.")
+
+    def ensure_dataset(self, cur: duckdb.DuckDBPyConnection, name: str, *, is_sample: bool = False) -> int:
+        """The id of the dataset called ``name``, creating it inside the caller's transaction."""
+        clean = validate_dataset_name(name)
+        rows = cur.execute("SELECT dataset_id FROM datasets WHERE name = ?", [clean]).fetchall()
+        if rows:
+            return int(rows[0][0])
+        now = datetime.now()
+        rows = cur.execute(
+            "INSERT INTO datasets (name, is_sample, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "RETURNING dataset_id",
+            [clean, is_sample, now, now],
+        ).fetchall()
+        return int(rows[0][0])
+
+    @staticmethod
+    def bump_version(cur: duckdb.DuckDBPyConnection, dataset_id: int) -> None:
+        """Mark a dataset's data as changed so every cache keyed on it is invalidated."""
+        cur.execute(
+            "UPDATE datasets SET data_version = data_version + 1, updated_at = ? WHERE dataset_id = ?",
+            [datetime.now(), dataset_id],
+        )
+
+    def rename_dataset(self, dataset_id: int, new_name: str) -> None:
+        clean = validate_dataset_name(new_name)
+        with self.transaction() as cur:
+            taken = cur.execute(
+                "SELECT count(*) FROM datasets WHERE name = ? AND dataset_id <> ?", [clean, dataset_id]
+            ).fetchall()[0][0]
+            if taken:
+                raise WorkspaceError(f"A dataset named {clean!r} already exists.")
+            cur.execute(
+                "UPDATE datasets SET name = ?, updated_at = ? WHERE dataset_id = ?",
+                [clean, datetime.now(), dataset_id],
+            )
+
+    def delete_dataset(self, dataset_id: int) -> None:
+        with self.transaction() as cur:
+            for table in ("orders", "channel_spend", "dataset_settings", "import_log"):
+                cur.execute(f'DELETE FROM "{table}" WHERE dataset_id = ?', [dataset_id])
+            cur.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
+
+    # -- per-dataset settings (thresholds, playbooks, scenarios, plans) ----------
+
+    def get_setting(self, dataset_id: int, key: str, default: Any = None) -> Any:
+        rows = self.query_rows(
+            "SELECT value_json FROM dataset_settings WHERE dataset_id = ? AND key = ?", [dataset_id, key]
+        )
+        return json.loads(rows[0][0]) if rows else default
+
+    def set_setting(self, dataset_id: int, key: str, value: Any) -> None:
+        payload = json.dumps(value, ensure_ascii=False, default=str)
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO dataset_settings (dataset_id, key, value_json, updated_at) "
+                "VALUES (?, ?, ?, ?)",
+                [dataset_id, key, payload, datetime.now()],
+            )
+
+    def delete_setting(self, dataset_id: int, key: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM dataset_settings WHERE dataset_id = ? AND key = ?", [dataset_id, key])
+
+    def settings_with_prefix(self, dataset_id: int, prefix: str) -> dict[str, Any]:
+        rows = self.query_rows(
+            "SELECT key, value_json FROM dataset_settings WHERE dataset_id = ? AND starts_with(key, ?) "
+            "ORDER BY key",
+            [dataset_id, prefix],
+        )
+        return {key[len(prefix):]: json.loads(value) for key, value in rows}
+
+    # -- saved column mappings -------------------------------------------------
+
+    def get_mapping(self, source_key: str, kind: str) -> dict[str, str] | None:
+        rows = self.query_rows(
+            "SELECT mapping_json FROM column_mappings WHERE source_key = ? AND kind = ?", [source_key, kind]
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    def save_mapping(self, source_key: str, kind: str, mapping: dict[str, str]) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO column_mappings (source_key, kind, mapping_json, updated_at) "
+                "VALUES (?, ?, ?, ?)",
+                [source_key, kind, json.dumps(mapping, ensure_ascii=False), datetime.now()],
+            )
+
+    def import_history(self, dataset_id: int):
+        return self.query_df(
+            "SELECT kind, file_name, mode, rows_read, rows_accepted, rows_rejected, imported_at "
+            "FROM import_log WHERE dataset_id = ? ORDER BY imported_at DESC",
+            [dataset_id],
+        )
+
+    def table_counts(self) -> dict[str, int]:
+        """Row counts of every workspace table (used to prove a failed import changed nothing)."""
+        tables = ["datasets", "orders", "channel_spend", "column_mappings", "dataset_settings", "import_log"]
+        with self.cursor() as cur:
+            return {t: int(cur.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]) for t in tables}
+
+
+MAX_DATASET_NAME = 80
+
+
+def validate_dataset_name(name: str) -> str:
+    """Trim and check a dataset name; raises WorkspaceError with a readable reason."""
+    clean = " ".join(str(name or "").split())
+    if not clean:
+        raise WorkspaceError("A dataset needs a name.")
+    if len(clean) > MAX_DATASET_NAME:
+        raise WorkspaceError(f"Dataset names are limited to {MAX_DATASET_NAME} characters.")
+    if any(ord(ch) < 32 for ch in clean):
+        raise WorkspaceError("Dataset names cannot contain control characters.")
+    return clean

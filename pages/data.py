@@ -1,0 +1,302 @@
+"""Data: bring order and channel files into the workspace, check them, and manage datasets."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from lib import exports, importing, ui
+from lib.i18n import Translator
+from lib.importing import load_sample_store
+from lib.sample_store import SAMPLE_DATASET_NAME
+
+ctx = ui.bootstrap("nav.data")
+t = ctx.t
+NOT_MAPPED = ""
+
+
+def _flash() -> None:
+    message = st.session_state.pop("data.flash", None)
+    if message:
+        st.success(message, icon=":material/check_circle:")
+
+
+def _read_upload(kind: str, uploaded) -> importing.RawTable | None:
+    """Read the upload once per file and keep it private to this browser session."""
+    data = uploaded.getvalue()
+    digest = ui.file_digest(data)
+    staged = st.session_state.get(f"data.staged.{kind}")
+    if staged and staged["digest"] == digest:
+        return staged["raw"]
+    st.session_state.pop(f"data.report.{kind}", None)
+    if len(data) > importing.PROGRESS_THRESHOLD_BYTES:
+        bar = st.progress(0.0, text=t("data.reading"))
+        progress = lambda f, _m: bar.progress(min(1.0, f), text=t("data.reading"))  # noqa: E731
+    else:
+        progress = None
+    raw = importing.read_table(data, uploaded.name, progress)
+    st.session_state[f"data.staged.{kind}"] = {"digest": digest, "raw": raw}
+    return raw
+
+
+def _field_label(kind: str, field: str) -> str:
+    required = field in ("order_time", "amount") if kind == "orders" else field in ("period", "channel", "spend")
+    return t(f"field.{field}") + (" *" if required else "")
+
+
+def _mapping_editor(kind: str, raw: importing.RawTable) -> dict:
+    key = f"data.mapping.{kind}.{raw.source_key}"
+    if key not in st.session_state:
+        saved = ctx.ws.get_mapping(raw.source_key, kind)
+        st.session_state[key] = saved or importing.suggest_mapping(raw.columns, kind)
+        st.session_state[f"{key}.saved"] = bool(saved)
+    mapping = dict(st.session_state[key])
+    st.markdown(f"**{t('data.mapping')}**")
+    st.caption(t("data.mapping_saved") if st.session_state.get(f"{key}.saved") else t("data.mapping_suggested"))
+    options = [NOT_MAPPED, *raw.columns]
+    fields = importing.ORDER_FIELDS if kind == "orders" else importing.CHANNEL_FIELDS
+    if kind == "channels":
+        layout = st.radio(
+            t("data.layout"), ["long", "wide"], format_func=lambda v: t(f"data.layout.{v}"),
+            index=0 if mapping.get("layout", "long") == "long" else 1, horizontal=True, key=f"{key}.layout",
+        )
+        mapping["layout"] = layout
+        if layout == "wide":
+            fields = ("period",)
+    columns = st.columns(4)
+    for index, field in enumerate(fields):
+        current = mapping.get(field) or NOT_MAPPED
+        with columns[index % 4]:
+            choice = st.selectbox(
+                _field_label(kind, field), options, index=options.index(current) if current in options else 0,
+                format_func=lambda c: t("data.not_mapped") if c == NOT_MAPPED else c,
+                key=f"{key}.{field}", help=t(f"field.{field}.help"),
+            )
+        if choice:
+            mapping[field] = choice
+        else:
+            mapping.pop(field, None)
+    if kind == "channels" and mapping.get("layout") == "wide":
+        detected = mapping.get("wide_columns") or importing.detect_wide_columns(raw.columns)
+        table = pd.DataFrame(
+            [{"column": c, "channel": v[0], "measure": v[1]} for c, v in detected.items()],
+            columns=["column", "channel", "measure"],
+        )
+        st.caption(t("data.wide_help"))
+        edited = st.data_editor(
+            table, num_rows="dynamic", key=f"{key}.wide", hide_index=True, width="stretch",
+            column_config={
+                "column": st.column_config.SelectboxColumn(t("data.wide.column"), options=raw.columns, required=True),
+                "channel": st.column_config.TextColumn(t("data.wide.channel"), required=True),
+                "measure": st.column_config.SelectboxColumn(
+                    t("data.wide.measure"), options=list(importing.CHANNEL_MEASURES), required=True
+                ),
+            },
+        )
+        mapping["wide_columns"] = {
+            str(r["column"]): [str(r["channel"]).strip(), str(r["measure"])]
+            for _, r in edited.dropna().iterrows() if str(r["channel"]).strip()
+        }
+    else:
+        mapping.pop("wide_columns", None)
+    st.session_state[key] = mapping
+    return mapping
+
+
+def _show_report(report: importing.ImportReport) -> None:
+    cols = st.columns(4)
+    cols[0].metric(t("data.rows_read"), ctx.count(report.rows_read))
+    cols[1].metric(t("data.rows_accepted"), ctx.count(report.rows_accepted))
+    cols[2].metric(t("data.rows_rejected"), ctx.count(report.rows_rejected))
+    s = report.stats
+    if report.kind == "orders":
+        cols[3].metric(t("data.orders_found"), ctx.count(s["orders"]))
+        st.markdown(t(
+            "data.report_orders", purchases=ctx.count(s["purchases"]), refunds=ctx.count(s["refunds"]),
+            guests=ctx.count(s["guest_orders"]), customers=ctx.count(s["customers"]),
+            revenue=ctx.money(s["revenue"]), first=s["first_date"], last=s["last_date"],
+        ))
+        if s["line_level"]:
+            st.caption(t("data.line_level", lines=ctx.count(s["lines"]), orders=ctx.count(s["orders"])))
+    else:
+        cols[3].metric(t("data.channels_found"), len(s["channels"]))
+        st.markdown(t(
+            "data.report_channels", rows=ctx.count(s["rows"]), channels=", ".join(s["channels"][:12]),
+            grain=t(f"data.grain.{s['grain']}"), spend=ctx.money(s["spend"]), first=s["first_date"],
+            last=s["last_date"],
+        ))
+    if s.get("ignored_columns"):
+        st.caption(t("data.ignored", columns=", ".join(s["ignored_columns"][:20])))
+    if report.rows_rejected:
+        with st.expander(t("data.rejected_rows", count=report.rows_rejected), expanded=not report.can_commit):
+            shown = report.rejected.head(500).copy()
+            shown["reason"] = [t(f"reason.{r.split(':')[0]}") for r in shown["reason"]]
+            st.dataframe(shown, hide_index=True, width="stretch")
+            full = report.rejected.copy()
+            full["reason"] = [t(f"reason.{r.split(':')[0]}") + (r[r.find(':'):] if ':' in r else "") for r in full["reason"]]
+            st.download_button(
+                t("data.download_rejected"), data=exports.csv_bytes(full),
+                file_name=f"{Path(report.file_name).stem}_rejected.csv", mime="text/csv",
+                key=f"data.rejected_dl.{report.kind}", on_click="ignore",
+            )
+
+
+def _import_panel(kind: str) -> None:
+    uploaded = st.file_uploader(
+        t(f"data.upload.{kind}"), type=["csv", "txt", "tsv", "gz", "xlsx", "parquet"],
+        key=f"data.upload.{kind}.{st.session_state.get(f'data.upload_round.{kind}', 0)}",
+        help=t(f"data.upload.{kind}.help"),
+    )
+    if uploaded is None:
+        st.session_state.pop(f"data.staged.{kind}", None)
+        st.session_state.pop(f"data.report.{kind}", None)
+        st.caption(t(f"data.formats.{kind}"))
+        return
+    raw = _read_upload(kind, uploaded)
+    if raw is None:
+        return
+    details = t(
+        "data.file_summary", rows=ctx.count(len(raw.frame)), columns=len(raw.columns),
+        format=raw.file_format.upper(), encoding=raw.encoding or "—",
+    )
+    if raw.sheet:
+        details += " · " + t("data.sheet", sheet=raw.sheet)
+    st.caption(details)
+    with st.expander(t("data.preview"), expanded=False):
+        st.dataframe(raw.frame.head(20), hide_index=True, width="stretch")
+    mapping = _mapping_editor(kind, raw)
+    missing = importing.missing_required(mapping, kind)
+    if missing:
+        st.warning(t("data.map_required", fields=", ".join(t(f"field.{f}") for f in missing)))
+        return
+
+    names = [d.name for d in ctx.datasets]
+    target_col, mode_col = st.columns(2)
+    with target_col:
+        default_new = Path(uploaded.name).name.split(".")[0][:60]
+        choices = ["__new__", *names]
+        active = ctx.dataset.name if ctx.dataset else "__new__"
+        target = st.selectbox(
+            t("data.target"), choices, index=choices.index(active) if kind == "channels" and active in choices else 0,
+            format_func=lambda n: t("data.new_dataset") if n == "__new__" else n, key=f"data.target.{kind}",
+        )
+        if target == "__new__":
+            name = st.text_input(t("data.new_name"), value=default_new, key=f"data.new_name.{kind}", max_chars=80)
+        else:
+            name = target
+    with mode_col:
+        if target == "__new__":
+            mode = "replace"
+            st.caption(t("data.mode_new"))
+        else:
+            mode = st.radio(
+                t("data.mode"), ["append", "replace"], format_func=lambda m: t(f"data.mode.{m}"),
+                key=f"data.mode.{kind}", help=t("data.mode.help"),
+            )
+    if target == "__new__" and name.strip() in names:
+        st.warning(t("data.name_taken", name=name.strip()))
+        return
+
+    signature = (raw.source_key, repr(sorted(mapping.items(), key=str)), name, mode, len(raw.frame))
+    report_state = st.session_state.get(f"data.report.{kind}")
+    if report_state and report_state["signature"] != signature:
+        report_state = None
+        st.session_state.pop(f"data.report.{kind}", None)
+    if st.button(t("data.check"), key=f"data.check.{kind}", type="secondary", icon=":material/fact_check:"):
+        with st.spinner(t("data.checking")):
+            report = importing.prepare(ctx.ws, raw, kind, mapping, name, mode=mode)
+        report_state = {"signature": signature, "report": report}
+        st.session_state[f"data.report.{kind}"] = report_state
+    if not report_state:
+        st.caption(t("data.check_hint"))
+        return
+    report: importing.ImportReport = report_state["report"]
+    _show_report(report)
+    if not report.can_commit:
+        st.error(t("data.nothing_valid"))
+        return
+    unit = t("data.unit.orders") if kind == "orders" else t("data.unit.rows")
+    count_text = ctx.count(len(report.prepared))
+    label = t(f"data.confirm.{mode}", count=count_text, unit=unit, name=name)
+    if st.button(label, key=f"data.confirm.{kind}", type="primary", icon=":material/database_upload:"):
+        with st.status(t("data.importing"), expanded=False) as status:
+            importing.commit_import(ctx.ws, report, name, mode=mode)
+            status.update(label=t("data.imported"), state="complete")
+        for suffix in ("staged", "report"):
+            st.session_state.pop(f"data.{suffix}.{kind}", None)
+        st.session_state[ui.DATASET_KEY] = name
+        st.query_params["dataset"] = name
+        st.session_state["data.flash"] = t("data.done", count=count_text, unit=unit, name=name)
+        st.session_state[f"data.upload_round.{kind}"] = st.session_state.get(f"data.upload_round.{kind}", 0) + 1
+        st.rerun()
+
+
+def _manage_panel(tr: Translator) -> None:
+    if not ctx.datasets:
+        st.info(tr("empty.no_dataset"))
+    else:
+        table = pd.DataFrame([
+            {
+                tr("data.col.name"): d.name,
+                tr("data.col.sample"): "✓" if d.is_sample else "",
+                tr("data.col.orders"): d.orders,
+                tr("data.col.customers"): d.customers,
+                tr("data.col.first"): d.first_order,
+                tr("data.col.last"): d.last_order,
+                tr("data.col.channel_rows"): d.channel_rows,
+                tr("data.col.periods"): f"{d.first_period} – {d.last_period}" if d.first_period else "",
+            }
+            for d in ctx.datasets
+        ])
+        st.dataframe(table, hide_index=True, width="stretch")
+        names = [d.name for d in ctx.datasets]
+        chosen = st.selectbox(tr("data.manage_which"), names, key="data.manage_which")
+        dataset = next(d for d in ctx.datasets if d.name == chosen)
+        rename_col, delete_col = st.columns(2)
+        with rename_col:
+            new_name = st.text_input(tr("data.rename_to"), value=dataset.name, key=f"data.rename.{dataset.dataset_id}")
+            if st.button(tr("data.rename"), key="data.rename_btn", disabled=new_name.strip() == dataset.name):
+                ctx.ws.rename_dataset(dataset.dataset_id, new_name)
+                if st.session_state.get(ui.DATASET_KEY) == dataset.name:
+                    st.session_state[ui.DATASET_KEY] = " ".join(new_name.split())
+                    st.query_params["dataset"] = st.session_state[ui.DATASET_KEY]
+                st.session_state["data.flash"] = tr("data.renamed", old=dataset.name, new=new_name.strip())
+                st.rerun()
+        with delete_col:
+            sure = st.checkbox(tr("data.delete_confirm", name=dataset.name), key=f"data.sure.{dataset.dataset_id}")
+            if st.button(tr("data.delete"), key="data.delete_btn", disabled=not sure, type="primary"):
+                ctx.ws.delete_dataset(dataset.dataset_id)
+                if st.session_state.get(ui.DATASET_KEY) == dataset.name:
+                    st.session_state.pop(ui.DATASET_KEY, None)
+                    st.query_params.pop("dataset", None)
+                st.session_state["data.flash"] = tr("data.deleted", name=dataset.name)
+                st.rerun()
+        history = ctx.ws.import_history(dataset.dataset_id)
+        if len(history):
+            st.markdown(f"**{tr('data.history')}**")
+            history["kind"] = [tr(f"data.kind.{k}") for k in history["kind"]]
+            history["mode"] = [tr(f"data.mode.{m}") for m in history["mode"]]
+            history.columns = [tr(f"data.hist.{c}") for c in history.columns]
+            st.dataframe(history, hide_index=True, width="stretch")
+    if SAMPLE_DATASET_NAME not in [d.name for d in ctx.datasets]:
+        if st.button(tr("data.reload_sample"), key="data.reload_sample", icon=":material/science:"):
+            with st.status(tr("sample.loading")) as status:
+                load_sample_store(ctx.ws)
+                status.update(label=tr("sample.loaded"), state="complete")
+            st.rerun()
+
+
+with ui.friendly_errors(ctx):
+    ui.page_header(ctx, "data.title", "data.question")
+    _flash()
+    tab_orders, tab_channels, tab_manage = st.tabs([t("data.tab.orders"), t("data.tab.channels"), t("data.tab.manage")])
+    with tab_orders:
+        with ui.friendly_errors(ctx):
+            _import_panel("orders")
+    with tab_channels:
+        with ui.friendly_errors(ctx):
+            _import_panel("channels")
+    with tab_manage:
+        with ui.friendly_errors(ctx):
+            _manage_panel(t)
+    st.caption(t("data.cli_hint"))

@@ -1,0 +1,111 @@
+"""Overview: how is the store doing this period against the last one?"""
+
+from datetime import timedelta
+
+import streamlit as st
+
+from lib import charts, formatting, kpis, ui
+
+ctx = ui.bootstrap("nav.overview")
+t = ctx.t
+
+with ui.friendly_errors(ctx):
+    ui.page_header(ctx, "overview.title", "overview.question")
+    dataset = ui.require_orders(ctx)
+    first, last = ui.cached(kpis.data_range, dataset)
+
+    presets = ["quarter", "last_30", "last_90", "last_365", "custom"]
+    choice = st.segmented_control(
+        t("overview.period"), presets, format_func=lambda p: t(f"overview.preset.{p}"),
+        default="quarter", key="overview.preset",
+    ) or "quarter"
+    if choice == "quarter":
+        period = kpis.default_period(first, last)
+    elif choice == "custom":
+        picked = st.date_input(
+            t("overview.custom_range"), value=(max(first, last - timedelta(days=89)), last),
+            min_value=first, max_value=last, key="overview.custom",
+        )
+        if not isinstance(picked, tuple) or len(picked) != 2:
+            st.info(t("overview.pick_end"))
+            st.stop()
+        period = kpis.Period(picked[0], picked[1])
+    else:
+        days = {"last_30": 30, "last_90": 90, "last_365": 365}[choice]
+        period = kpis.Period(max(first, last - timedelta(days=days - 1)), last)
+    previous = period.previous()
+
+    current = ui.cached(kpis.compute_kpis, dataset, period)
+    before = ui.cached(kpis.compute_kpis, dataset, previous)
+    deltas = kpis.compare(current, before)
+    has_previous = previous.end >= first
+
+    st.subheader(t(
+        "overview.headline", gmv=ctx.money(current.gmv), start=period.start, end=period.end,
+        change=formatting.pct(deltas["gmv"], signed=True) if has_previous and deltas["gmv"] is not None else "—",
+        new=ctx.count(current.new_customers),
+    ))
+    if current.cac is not None:
+        st.markdown(t("overview.headline_cac", cac=ctx.money(current.cac), roas=formatting.ratio(current.roas)))
+    if not has_previous:
+        st.caption(t("overview.no_previous"))
+    if dataset.customers < 200:
+        st.warning(t("overview.small_data", customers=dataset.customers))
+
+    def show(key: str, value: str) -> None:
+        delta = deltas.get(key) if has_previous else None
+        if delta is None:
+            delta_text = None
+        elif key == "repurchase_rate":
+            delta_text = formatting.points(delta, ctx.lang)
+        else:
+            delta_text = formatting.pct(delta, signed=True)
+        st.metric(
+            t(f"kpi.{key}"), value, delta=delta_text,
+            delta_color="normal" if kpis.KPI_HIGHER_IS_BETTER[key] else "inverse",
+            help=t(f"kpi.{key}.help"), border=True,
+        )
+
+    values = {
+        "gmv": ctx.money(current.gmv),
+        "orders": ctx.count(current.orders),
+        "customers": ctx.count(current.customers),
+        "new_customers": ctx.count(current.new_customers),
+        "aov": ctx.money(current.aov, decimals=2),
+        "repurchase_rate": formatting.pct(current.repurchase_rate),
+        "cac": ctx.money(current.cac, decimals=2),
+        "roas": formatting.ratio(current.roas),
+        "ltv_cac": formatting.ratio(current.ltv_cac),
+        "spend": ctx.money(current.spend),
+    }
+    keys = list(values)
+    for row in (keys[:5], keys[5:]):
+        for column, key in zip(st.columns(5), row):
+            with column:
+                show(key, values[key])
+    if current.spend is None:
+        st.caption(t("overview.no_channel_data"))
+
+    left, right = st.columns([3, 2])
+    with left:
+        metric = st.segmented_control(
+            t("overview.trend_metric"), list(charts.TREND_METRICS), format_func=lambda m: t(f"kpi.{m}"),
+            default="gmv", key="overview.metric",
+        ) or "gmv"
+        weekly = ui.cached(kpis.weekly_trend, dataset)
+        if metric == "spend" and weekly["spend"].notna().sum() == 0:
+            st.info(t("overview.no_channel_data"))
+        else:
+            st.altair_chart(
+                charts.weekly_trend_chart(weekly, metric, t, (period.start, period.end)), width="stretch"
+            )
+    with right:
+        mix = ui.cached(kpis.channel_mix, dataset, period)
+        if len(mix) == 0 or (len(mix) == 1 and mix["channel"].iloc[0] == "—" and mix["spend"].isna().all()):
+            st.info(t("overview.no_channels"))
+        else:
+            st.altair_chart(charts.channel_mix_chart(mix, t), width="stretch")
+
+    with st.expander(t("overview.definitions")):
+        for key in kpis.KPI_KEYS:
+            st.markdown(f"**{t(f'kpi.{key}')}** — {t(f'kpi.{key}.help')}")

@@ -1,0 +1,53 @@
+"""Shared test fixtures: the project root on sys.path, a throw-away workspace, clean caches.
+
+Why: AppTest runs page files in this process, so Streamlit caches (and the
+cached Workspace) would leak from one test to the next; every test that touches
+the app gets a fresh workspace file and empty caches.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+CDNOW_PATH = SHARED_DATA / "cdnow" / "CDNOW_master.txt"
+CDNOW_REFERENCE = SHARED_DATA / "cdnow" / "lifetimes_reference.csv"
+ROBYN_PATH = SHARED_DATA / "robyn" / "robyn_dt_simulated_weekly.csv"
+
+
+@pytest.fixture
+def ws(tmp_path):
+    """An empty workspace in a temporary file."""
+    from lib.workspace import Workspace
+
+    workspace = Workspace(tmp_path / "ws.duckdb")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    """Point the app at a fresh workspace file and clear Streamlit's caches around the test."""
+    import streamlit as st
+
+    db = tmp_path / "app.duckdb"
+    monkeypatch.setenv("GROWTH_PLANNER_DB", str(db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield db
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def require(path: Path) -> Path:
+    """Skip (with the reason) when shared reference data is absent."""
+    if not path.exists():
+        pytest.skip(f"reference data not found at {path}")
+    return path
