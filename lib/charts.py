@@ -25,7 +25,7 @@ def weekly_trend_chart(
     label = t(f"kpi.{metric}")
     frame = weekly[["week", metric]].rename(columns={metric: "value"}).dropna()
     base = alt.Chart(frame).encode(
-        x=alt.X("week:T", title=t("chart.week")),
+        x=alt.X("week:T", title=t("chart.week"), axis=alt.Axis(format="%Y-%m")),
         y=alt.Y("value:Q", title=label),
         tooltip=[alt.Tooltip("week:T", title=t("chart.week_of")), alt.Tooltip("value:Q", title=label, format=",.0f")],
     )
@@ -41,30 +41,34 @@ def weekly_trend_chart(
 
 
 def channel_mix_chart(mix: pd.DataFrame, t: Translator) -> alt.Chart:
-    """GMV share and spend share per channel, side by side."""
-    rows = []
-    for _, r in mix.iterrows():
-        name = display_channel(str(r["channel"]), t.lang)
-        rows.append({"channel": name, "measure": t("chart.gmv_share"), "share": r["gmv_share"] or 0.0})
-        if pd.notna(r.get("spend_share")):
-            rows.append({"channel": name, "measure": t("chart.spend_share"), "share": r["spend_share"]})
-    frame = pd.DataFrame(rows)
-    order = [display_channel(str(c), t.lang) for c in mix["channel"]]
-    return (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            y=alt.Y("channel:N", sort=order, title=None),
-            x=alt.X("share:Q", axis=alt.Axis(format="%"), title=t("chart.share")),
-            yOffset=alt.YOffset("measure:N"),
-            color=alt.Color("measure:N", title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=[
-                alt.Tooltip("channel:N", title=t("chart.channel")),
-                alt.Tooltip("measure:N", title=t("chart.measure")),
-                alt.Tooltip("share:Q", format=".1%", title=t("chart.share")),
-            ],
-        )
-        .properties(height=max(160, 34 * len(order)), title=t("chart.mix_title"))
+    """Share of GMV per channel as bars in the channel's colour; share of spend as a black tick."""
+    frame = mix.copy()
+    frame["channel_label"] = [display_channel(str(c), t.lang) for c in frame["channel"]]
+    frame["gmv_share"] = frame["gmv_share"].fillna(0.0)
+    order = list(frame["channel_label"])
+    domain, colors = channel_scale([str(c) for c in frame["channel"]])
+    color = alt.Color(
+        "channel_label:N", legend=None,
+        scale=alt.Scale(domain=[display_channel(c, t.lang) for c in domain], range=colors),
+    )
+    y = alt.Y("channel_label:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False))
+    tooltip = [
+        alt.Tooltip("channel_label:N", title=t("chart.channel")),
+        alt.Tooltip("gmv_share:Q", format=".1%", title=t("chart.gmv_share")),
+        alt.Tooltip("spend_share:Q", format=".1%", title=t("chart.spend_share")),
+    ]
+    bars = alt.Chart(frame).mark_bar(opacity=0.85).encode(
+        y=y, x=alt.X("gmv_share:Q", axis=alt.Axis(format="%"), title=t("chart.mix_axis")), color=color,
+        tooltip=tooltip,
+    )
+    layers: list[alt.Chart] = [bars]
+    if frame["spend_share"].notna().any():
+        ticks = alt.Chart(frame.dropna(subset=["spend_share"])).mark_tick(
+            color="#222222", thickness=3, size=22
+        ).encode(y=y, x="spend_share:Q", tooltip=tooltip)
+        layers.append(ticks)
+    return alt.layer(*layers).properties(
+        height=max(160, 30 * len(order)), title=t("chart.mix_title")
     )
 
 

@@ -32,6 +32,23 @@ def money(value: float | int | None, lang: str = "en", *, decimals: int | None =
     return f"{sign}{symbol}{a:,.{decimals}f}"
 
 
+def money_compact(value: float | int | None, lang: str = "en", *, symbol: str = "¥") -> str:
+    """Money short enough for a KPI card: ¥5.67M / ¥12.3K in English, ¥566.5万 / ¥1.23亿 in Chinese."""
+    if _is_missing(value):
+        return "—"
+    v = float(value)  # type: ignore[arg-type]
+    if normalize_lang(lang) == "zh":
+        return money(v, lang, symbol=symbol)
+    sign = "-" if v < 0 else ""
+    a = abs(v)
+    for threshold, size, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "K")):
+        if a >= threshold:
+            scaled = a / size
+            digits = 2 if scaled < 10 else 1
+            return f"{sign}{symbol}{scaled:,.{digits}f}{suffix}"
+    return money(v, lang, symbol=symbol)
+
+
 def count(value: float | int | None, lang: str = "en") -> str:
     """A whole number with separators (万 for large counts in Chinese)."""
     if _is_missing(value):

@@ -26,6 +26,7 @@ from lib import formatting
 from lib.i18n import LANGUAGES, Translator, normalize_lang
 from lib.importing import ImportFailed
 from lib.importing import load_sample_store
+from lib.sample_store import SAMPLE_DATASET_NAME
 from lib.workspace import Dataset, Workspace, WorkspaceError, resolve_db_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +159,7 @@ def _sidebar(t: Translator, lang: str, datasets: list[Dataset]) -> Dataset | Non
         st.session_state["ui.dataset_widget"] = wanted
         st.selectbox(
             t("sidebar.dataset"), names, key="ui.dataset_widget", on_change=_set_dataset,
-            format_func=lambda n: f"{n} ({t('sidebar.sample')})" if _is_sample(datasets, n) else n,
+            format_func=lambda n: dataset_label(n, datasets, t),
             help=t("sidebar.dataset_help"),
         )
         dataset = next(d for d in datasets if d.name == wanted)
@@ -171,8 +172,12 @@ def _sidebar(t: Translator, lang: str, datasets: list[Dataset]) -> Dataset | Non
         return dataset
 
 
-def _is_sample(datasets: list[Dataset], name: str) -> bool:
-    return any(d.name == name and d.is_sample for d in datasets)
+def dataset_label(name: str, datasets: list[Dataset], t: Translator, *, tagged: bool = True) -> str:
+    """A dataset's name for display; the bundled sample store is named in the user's language."""
+    if any(d.name == name and d.is_sample for d in datasets):
+        shown = t("sample.display_name") if name == SAMPLE_DATASET_NAME else name
+        return f"{shown} ({t('sidebar.sample')})" if tagged else shown
+    return name
 
 
 def _carried_params() -> dict[str, str]:
@@ -187,7 +192,8 @@ def page_header(ctx: PageContext, title_key: str, question_key: str) -> None:
     st.title(ctx.t(title_key))
     st.caption(ctx.t(question_key))
     if ctx.dataset and ctx.dataset.is_sample:
-        st.info(ctx.t("sample.banner", name=ctx.dataset.name), icon=":material/science:")
+        st.info(ctx.t("sample.banner", name=dataset_label(ctx.dataset.name, ctx.datasets, ctx.t, tagged=False)),
+                icon=":material/science:")
 
 
 def require_orders(ctx: PageContext) -> Dataset:

@@ -67,7 +67,7 @@ with ui.friendly_errors(ctx):
         )
 
     values = {
-        "gmv": ctx.money(current.gmv),
+        "gmv": formatting.money_compact(current.gmv, ctx.lang),
         "orders": ctx.count(current.orders),
         "customers": ctx.count(current.customers),
         "new_customers": ctx.count(current.new_customers),
@@ -76,7 +76,7 @@ with ui.friendly_errors(ctx):
         "cac": ctx.money(current.cac, decimals=2),
         "roas": formatting.ratio(current.roas),
         "ltv_cac": formatting.ratio(current.ltv_cac),
-        "spend": ctx.money(current.spend),
+        "spend": formatting.money_compact(current.spend, ctx.lang),
     }
     keys = list(values)
     for row in (keys[:5], keys[5:]):

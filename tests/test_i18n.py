@@ -70,3 +70,10 @@ def test_money_in_chinese_uses_wan_and_yi():
     assert formatting.pct(0.1234) == "12.3%"
     assert formatting.points(0.05, "zh") == "+5.0个百分点"
     assert formatting.ratio(3.256) == "3.26×"
+
+
+def test_compact_money_fits_a_kpi_card():
+    assert formatting.money_compact(5665139, "en") == "¥5.67M"
+    assert formatting.money_compact(12345, "en") == "¥12.3K"
+    assert formatting.money_compact(999, "en") == "¥999"
+    assert formatting.money_compact(5665139, "zh") == "¥566.5万"

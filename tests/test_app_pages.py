@@ -1,0 +1,116 @@
+"""AppTest of every page: renders without exceptions on the sample store, empty states, an upload.
+
+Pages are reached the way users reach them: through app.py's navigation
+(``switch_page``), with a fresh workspace per test (see ``app_env``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.ui import PAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 120
+
+
+def open_page(page: str, lang: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if lang:
+        at.query_params["lang"] = lang
+    at.run()
+    if page != PAGES[0][0]:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", [p[0] for p in PAGES])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_page_renders_on_the_sample_store(app_env, page, lang):
+    at = open_page(page, lang)
+    assert_clean(at)
+    assert at.title, "every page starts with its title"
+    if lang == "zh":
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in at.title[0].value)
+
+
+def test_overview_shows_kpis_with_deltas_for_the_latest_quarter(app_env):
+    at = open_page("pages/overview.py")
+    assert_clean(at)
+    metrics = {m.label: m for m in at.metric}
+    for label in ("GMV", "Orders", "New customers", "CAC", "Repurchase rate", "LTV / CAC"):
+        assert label in metrics
+    assert metrics["GMV"].value.startswith("¥")
+    assert metrics["GMV"].delta, "GMV is compared with the previous quarter"
+    assert "2026-07-01" in at.subheader[0].value and "2026-09-30" in at.subheader[0].value
+    assert any("sample" in i.value.lower() for i in at.info), "sample data is labelled as such"
+
+
+def test_overview_period_preset_changes_the_numbers(app_env):
+    at = open_page("pages/overview.py")
+    before = {m.label: m.value for m in at.metric}["GMV"]
+    at.segmented_control(key="overview.preset").set_value("last_30").run()
+    assert_clean(at)
+    after = {m.label: m.value for m in at.metric}["GMV"]
+    assert after != before
+
+
+def test_overview_in_chinese_formats_money_with_wan(app_env):
+    at = open_page("pages/overview.py", "zh")
+    gmv = {m.label: m.value for m in at.metric}["销售额 (GMV)"]
+    assert gmv.endswith("万")
+
+
+def test_empty_workspace_explains_what_to_do(app_env):
+    from lib.workspace import Workspace
+
+    ws = Workspace(app_env)
+    for dataset in ws.list_datasets():  # the user deleted the sample store
+        ws.delete_dataset(dataset.dataset_id)
+    ws.close()
+    at = open_page("pages/overview.py")
+    assert_clean(at)
+    assert any("Import" in i.value or "import" in i.value for i in at.info)
+
+
+def _orders_csv() -> bytes:
+    lines = ["订单编号,买家ID,付款时间,实付金额,渠道,订单状态"]
+    for i in range(40):
+        lines.append(f"9{i:017d},c{i % 15:03d},2026-10-{1 + i % 20:02d} 10:00:00,\"¥{100 + i}.50\",抖音,交易成功")
+    lines.append("x1,c1,not a date,10,抖音,交易成功")
+    return ("\n".join(lines) + "\n").encode("gb18030")
+
+
+def test_upload_check_and_confirm_creates_a_dataset(app_env):
+    at = open_page("pages/data.py")
+    assert_clean(at)
+    at.file_uploader[0].set_value(("tmall_october.csv", _orders_csv(), "text/csv")).run()
+    assert_clean(at)
+    at.button(key="data.check.orders").click().run()
+    assert_clean(at)
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Rows read"] == "41" and labels["Rows rejected"] == "1"
+    confirm = at.button(key="data.confirm.orders")
+    assert "40" in confirm.label and "tmall_october" in confirm.label
+    confirm.click().run()
+    assert_clean(at)
+    assert any("Imported 40 orders" in s.value for s in at.success)
+    assert at.session_state["dataset"] == "tmall_october"
+
+
+def test_upload_of_a_non_table_gives_a_clear_message_and_changes_nothing(app_env):
+    at = open_page("pages/data.py")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    at.file_uploader[0].set_value(("photo.csv", png, "text/csv")).run()
+    assert not at.exception
+    assert any("not a table" in e.value for e in at.error)
