@@ -119,6 +119,45 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from lib import timeline, timeline_exports
+
+    ws = _open(args)
+    try:
+        dataset = ws.get_dataset(args.dataset)
+        baseline = None
+        if args.plan:
+            try:
+                saved = timeline.load_plan(ws, dataset.dataset_id, args.plan)
+            except timeline.PlanNotFound as exc:
+                raise CliError(f"no plan named {args.plan!r} in dataset {dataset.name!r}") from exc
+            tasks, start, baseline = saved.tasks, saved.start_monday, saved.baseline
+        else:
+            tasks, start = timeline.default_plan(args.lang), None
+    finally:
+        ws.close()
+    if args.start:
+        start = _parse_date(args.start)
+    if start is None:
+        raise CliError("give --start (the Monday of week 1)")
+    try:
+        start = timeline.require_monday(start)
+    except timeline.NotAMondayError as exc:
+        raise CliError(str(exc)) from exc
+    problems = [i for i in timeline.validate(tasks) if i.severity == "error"]
+    if problems:
+        raise CliError("the plan has errors: " + "; ".join(i.message(args.lang) for i in problems))
+    try:
+        path = timeline_exports.export_plan(
+            args.export, tasks, start, args.lang, baseline=baseline, plan_name=args.plan or "default",
+            dataset_name=dataset.name,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    print(str(path))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lib.cli", description="Growth Planner command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,13 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start")
     p.add_argument("--end")
     p.add_argument("--json", action="store_true")
-    for extend in _EXTENSIONS:
-        extend(add)
+    p = add("timeline", cmd_timeline, "export the 13-week plan as .xlsx, .ics, .png or .svg")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--plan", help="a saved plan (default: the plan's default tasks)")
+    p.add_argument("--start", help="Monday of week 1, YYYY-MM-DD (default: the saved plan's)")
+    p.add_argument("--export", required=True, help="FILE.xlsx | FILE.ics | FILE.png | FILE.svg")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
     return parser
-
-
-# Other modules register their subcommands here (segments, playbook, scenario, timeline, …).
-_EXTENSIONS: list[Callable[[Callable[..., argparse.ArgumentParser]], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -160,11 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except importing.ImportFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (CliError, WorkspaceError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (importing.ImportFailed, CliError, WorkspaceError) as exc:
+        # One line, even when a library's message spans several.
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
 
 

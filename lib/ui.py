@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The page registry: (file, url path, title key, icon). app.py and the sidebar both read it.
 PAGES: list[tuple[str, str, str, str]] = [
     ("pages/overview.py", "overview", "nav.overview", ":material/dashboard:"),
+    ("pages/timeline.py", "timeline", "nav.timeline", ":material/view_timeline:"),
     ("pages/data.py", "data", "nav.data", ":material/upload_file:"),
 ]
 

@@ -114,3 +114,47 @@ def test_upload_of_a_non_table_gives_a_clear_message_and_changes_nothing(app_env
     at.file_uploader[0].set_value(("photo.csv", png, "text/csv")).run()
     assert not at.exception
     assert any("not a table" in e.value for e in at.error)
+
+
+def _editor_key(at: AppTest) -> str:
+    return f"timeline.editor.{at.session_state['timeline.editor_round']}"
+
+
+def test_timeline_shows_the_default_plan_and_its_critical_path(app_env):
+    at = open_page("pages/timeline.py")
+    assert_clean(at)
+    assert "26" in at.subheader[0].value and "13" in at.subheader[0].value
+    campaigns = next(d.value for d in at.dataframe if "Customers in the tier now" in d.value.columns)
+    assert set(campaigns["Tier"]) == {"New", "Active", "Dormant", "High-value"}
+    assert (campaigns["Customers in the tier now"] > 0).all(), "every campaign addresses real customers"
+
+
+def test_timeline_edit_that_breaks_the_plan_is_explained_and_blocks_saving(app_env):
+    at = open_page("pages/timeline.py")
+    key = _editor_key(at)
+    # Row 0 (P1): end before start.
+    at.session_state[key] = {"edited_rows": {0: {"start_week": 5, "end_week": 2}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert any("1 problem" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("P1" in m.value for m in at.markdown)
+    assert at.button(key="timeline.save").disabled
+
+
+def test_timeline_save_creates_a_named_plan_and_baseline(app_env):
+    at = open_page("pages/timeline.py")
+    at.text_input(key="timeline.name").set_value("Q4 plan").run()
+    at.button(key="timeline.save").click().run()
+    assert_clean(at)
+    assert at.session_state["timeline.loaded"][1] == "Q4 plan"
+    key = _editor_key(at)
+    at.session_state[key] = {"edited_rows": {0: {"end_week": 3}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="timeline.baseline_btn").click().run()
+    assert_clean(at)
+    assert at.session_state["timeline.baseline"], "a baseline was saved"
+    from lib import timeline
+    from lib.ui import workspace
+
+    saved = timeline.load_plan(workspace(), 1, "Q4 plan")  # the app's own connection to the file
+    assert saved.baseline and saved.tasks[0].end_week == 3
