@@ -119,6 +119,45 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_segments(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from lib import exports, segments
+
+    target = Path(args.export)
+    if target.suffix.lower() not in (".xlsx", ".csv"):
+        raise CliError("--export must end in .xlsx or .csv")
+    ws = _open(args)
+    try:
+        dataset = ws.get_dataset(args.dataset)
+        if dataset.orders == 0:
+            raise CliError(f"dataset {dataset.name!r} has no orders")
+        settings = segments.load_settings(ws, dataset.dataset_id)
+        settings = replace(
+            settings, scheme=args.scheme or settings.scheme,
+            window_days=args.window_days or settings.window_days,
+        )
+        as_of = _parse_date(args.as_of)
+        if target.suffix.lower() == ".xlsx":
+            payload = exports.segment_workbook(
+                ws, dataset.dataset_id, settings, as_of=as_of, lang=args.lang, scheme=settings.scheme,
+                dataset_name=dataset.name,
+            )
+        else:
+            payload = exports.segment_csv(
+                ws, dataset.dataset_id, settings, as_of=as_of, lang=args.lang, scheme=settings.scheme,
+                group=args.group,
+            )
+        summary = segments.segment_summary(ws, dataset.dataset_id, settings, as_of, by=settings.scheme)
+    finally:
+        ws.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(payload)
+    counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
+    print(json.dumps({"file": str(target), "scheme": settings.scheme, "customers": counts}, ensure_ascii=False))
+    return 0
+
+
 def cmd_timeline(args: argparse.Namespace) -> int:
     from lib import timeline, timeline_exports
 
@@ -185,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start")
     p.add_argument("--end")
     p.add_argument("--json", action="store_true")
+    p = add("segments", cmd_segments, "export segment lists (.xlsx workbook or .csv)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--as-of", help="YYYY-MM-DD (default: the last order date)")
+    p.add_argument("--window-days", type=int, help="look-back window (default: the saved setting, 365)")
+    p.add_argument("--scheme", choices=["plan", "rfm"], help="plan tiers or RFM segments (default: saved)")
+    p.add_argument("--group", help="with .csv: only this tier/segment key (e.g. dormant, champions)")
+    p.add_argument("--export", required=True, help="FILE.xlsx | FILE.csv")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
     p = add("timeline", cmd_timeline, "export the 13-week plan as .xlsx, .ics, .png or .svg")
     p.add_argument("--dataset", required=True)
     p.add_argument("--plan", help="a saved plan (default: the plan's default tasks)")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import altair as alt
 import streamlit as st
 
 from lib import formatting
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The page registry: (file, url path, title key, icon). app.py and the sidebar both read it.
 PAGES: list[tuple[str, str, str, str]] = [
     ("pages/overview.py", "overview", "nav.overview", ":material/dashboard:"),
+    ("pages/segments.py", "segments", "nav.segments", ":material/groups:"),
     ("pages/timeline.py", "timeline", "nav.timeline", ":material/view_timeline:"),
     ("pages/data.py", "data", "nav.data", ":material/upload_file:"),
 ]
@@ -259,3 +261,15 @@ def _cached_call(path: str, cache_key: tuple[int, int], args: tuple, kwargs: tup
 
 def file_digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
+
+
+def show_chart(chart: Any, *, key: str | None = None) -> None:
+    """Draw an Altair chart at the container's width and the chart's own height.
+
+    Streamlit's default autosize ("fit" both ways) squeezes charts with many rows
+    or offsets into a strip; fitting the width only keeps every row readable.
+    """
+    st.altair_chart(
+        chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding")),
+        width="stretch", key=key,
+    )

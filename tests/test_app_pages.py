@@ -158,3 +158,31 @@ def test_timeline_save_creates_a_named_plan_and_baseline(app_env):
 
     saved = timeline.load_plan(workspace(), 1, "Q4 plan")  # the app's own connection to the file
     assert saved.baseline and saved.tasks[0].end_week == 3
+
+
+def test_segments_tiers_add_up_and_the_headline_quotes_the_data(app_env):
+    at = open_page("pages/segments.py")
+    assert_clean(at)
+    cards = {m.label: m for m in at.metric}
+    assert set(cards) == {"New", "Active", "Lapsing", "Dormant", "High-value"}
+    total = sum(int(m.value.replace(",", "")) for m in cards.values())
+    assert total > 40_000, "every customer is in exactly one tier"
+    assert "High-value customers are" in at.subheader[0].value
+
+
+def test_segments_rfm_scheme_and_a_threshold_change(app_env):
+    at = open_page("pages/segments.py")
+    dormant_before = {m.label: m.value for m in at.metric}["Dormant"]
+    at.number_input(key="segments.lapsing").set_value(180).run()
+    assert_clean(at)
+    assert {m.label: m.value for m in at.metric}["Dormant"] != dormant_before
+    at.segmented_control(key="segments.scheme").set_value("rfm").run()
+    assert_clean(at)
+    assert "bring the largest share of revenue" in at.subheader[0].value
+
+
+def test_segments_invalid_thresholds_are_explained(app_env):
+    at = open_page("pages/segments.py")
+    at.number_input(key="segments.lapsing").set_value(20).run()  # middle band ends before the recent band
+    assert not at.exception
+    assert at.error, "a clear message for thresholds that cannot work"

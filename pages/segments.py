@@ -1,0 +1,279 @@
+"""Segments: who are our customers, and which of them should we act on this quarter?"""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from lib import exports, formatting, segment_charts, segments, ui
+
+ctx = ui.bootstrap("nav.segments")
+t = ctx.t
+
+
+def _working_settings(dataset_id: int) -> segments.SegmentSettings:
+    """This session's settings for the dataset: the saved ones until the user changes something."""
+    key = f"segments.settings.{dataset_id}"
+    if key not in st.session_state:
+        st.session_state[key] = segments.load_settings(ctx.ws, dataset_id)
+    return st.session_state[key]
+
+
+def _thresholds_editor(settings: segments.SegmentSettings, m_cuts) -> segments.SegmentSettings:
+    th = settings.thresholds
+    cols = st.columns(4)
+    recent = cols[0].number_input(t("segments_page.recent_max"), 1, 3650, th.recent_max_days, key="segments.recent")
+    lapsing = cols[1].number_input(t("segments_page.lapsing_max"), 2, 3650, th.lapsing_max_days, key="segments.lapsing")
+    f_high = cols[2].number_input(t("segments_page.f_high"), 2, 1000, th.f_high_min, key="segments.f_high")
+    f_mid = cols[3].number_input(t("segments_page.f_mid"), 1, 999, th.f_mid_min, key="segments.f_mid")
+    mode = st.radio(
+        t("segments_page.m_mode"), ["tertiles", "amounts"], index=0 if th.m_mode == "tertiles" else 1,
+        format_func=lambda m: t(f"segments_page.m_mode.{m}"), horizontal=True, key="segments.m_mode",
+    )
+    m_high, m_mid = th.m_high_min, th.m_mid_min
+    if mode == "amounts":
+        cols = st.columns(2)
+        m_high = cols[0].number_input(t("segments_page.m_high"), 0.0, value=float(m_high or m_cuts[0] or 1000.0),
+                                      step=50.0, key="segments.m_high")
+        m_mid = cols[1].number_input(t("segments_page.m_mid"), 0.0, value=float(m_mid or m_cuts[1] or 300.0),
+                                     step=50.0, key="segments.m_mid")
+    candidate = segments.Thresholds(
+        recent_max_days=int(recent), lapsing_max_days=int(lapsing), f_high_min=int(f_high), f_mid_min=int(f_mid),
+        m_mode=mode, m_high_min=m_high if mode == "amounts" else None, m_mid_min=m_mid if mode == "amounts" else None,
+    )
+    problems = segments.validate_thresholds(candidate, ctx.lang)
+    for problem in problems:
+        st.error(problem)
+    return settings if problems else replace(settings, thresholds=candidate)
+
+
+def _grid_editor(settings: segments.SegmentSettings) -> segments.SegmentSettings:
+    st.caption(t("segments_page.grid_help"))
+    options = [segments.segment_label(k, ctx.lang) for k in segments.SEGMENT_ORDER]
+    by_label = dict(zip(options, segments.SEGMENT_ORDER))
+    table = pd.DataFrame(
+        [[segments.segment_label(settings.grid[segments.grid_key(r, f)], ctx.lang) for f in range(1, 6)]
+         for r in range(5, 0, -1)],
+        index=[f"R={r}" for r in range(5, 0, -1)], columns=[f"F={f}" for f in range(1, 6)],
+    )
+    edited = st.data_editor(
+        table, key="segments.grid", width="stretch",
+        column_config={c: st.column_config.SelectboxColumn(c, options=options, required=True) for c in table.columns},
+    )
+    grid = {
+        segments.grid_key(r, f): by_label.get(str(edited.iloc[5 - r, f - 1]), "")
+        for r in range(5, 0, -1) for f in range(1, 6)
+    }
+    problems = segments.validate_grid(grid, ctx.lang)
+    for problem in problems:
+        st.error(problem)
+    if st.button(t("segments_page.grid_reset"), key="segments.grid_reset"):
+        st.session_state.pop("segments.grid", None)
+        st.session_state[f"segments.settings.{ctx.dataset.dataset_id}"] = replace(
+            settings, grid=dict(segments.DEFAULT_GRID))
+        st.rerun()
+    return settings if problems else replace(settings, grid=grid)
+
+
+with ui.friendly_errors(ctx):
+    ui.page_header(ctx, "segments_page.title", "segments_page.question")
+    dataset = ui.require_orders(ctx)
+    settings = _working_settings(dataset.dataset_id)
+    last_day = dataset.last_order
+    first_day = dataset.first_order
+
+    controls = st.columns([2, 2, 3])
+    as_of = controls[0].date_input(
+        t("segments_page.as_of"), value=last_day, min_value=first_day, max_value=last_day,
+        key=f"segments.as_of.{dataset.dataset_id}", help=t("segments_page.as_of_help"),
+    )
+    window_days = controls[1].number_input(
+        t("segments_page.window"), min_value=30, max_value=3650, value=int(settings.window_days), step=30,
+        key="segments.window", help=t("segments_page.window_help"),
+    )
+    scheme = controls[2].segmented_control(
+        t("segments_page.scheme"), list(segments.SCHEMES), default=settings.scheme,
+        format_func=lambda s: t(f"segments_page.scheme.{s}"), key="segments.scheme",
+    ) or settings.scheme
+    settings = replace(settings, window_days=int(window_days), scheme=scheme)
+
+    with st.expander(t("segments_page.settings"), expanded=False):
+        cuts = ui.cached(segments.resolve_cuts, dataset, settings, as_of)
+        settings = _thresholds_editor(settings, (cuts.m_high_min, cuts.m_mid_min))
+        rules = segments.band_rules(settings.thresholds, ctx.lang, window_days=settings.window_days, cuts=cuts)
+        st.dataframe(pd.DataFrame(rules)[["dimension", "band", "rule"]].rename(columns={
+            "dimension": t("segments_page.dimension"), "band": t("segments_page.band"), "rule": t("segments_page.rule"),
+        }), hide_index=True, width="stretch")
+        st.markdown(f"**{t('segments_page.grid_title')}**")
+        settings = _grid_editor(settings)
+        st.session_state[f"segments.settings.{dataset.dataset_id}"] = settings
+        if st.button(t("segments_page.save_settings"), type="primary", key="segments.save"):
+            segments.save_settings(ctx.ws, dataset.dataset_id, settings)
+            st.toast(t("segments_page.settings_saved"))
+
+    for warning in ui.cached(segments.data_warnings, dataset, as_of, settings, ctx.lang):
+        st.warning(warning, icon=":material/info:")
+
+    summary = ui.cached(segments.segment_summary, dataset, settings, as_of, by=scheme)
+    total_customers = int(summary["customers"].sum())
+    if total_customers == 0:
+        st.info(t("segments_page.no_customers"))
+        st.stop()
+    by_group = summary.set_index("group")
+    if scheme == "plan":
+        hv, dormant = by_group.loc["high_value"], by_group.loc["dormant"]
+        st.subheader(t(
+            "segments_page.headline_plan", hv_share=formatting.pct(hv["share_customers"]),
+            hv_rev=formatting.pct(hv["share_revenue"]), dormant=ctx.count(dormant["customers"]),
+            dormant_share=formatting.pct(dormant["share_customers"]), dormant_rev=ctx.money(dormant["revenue"]),
+        ))
+    else:
+        top = summary.sort_values("share_revenue", ascending=False).iloc[0]
+        st.subheader(t(
+            "segments_page.headline_rfm", segment=segments.segment_label(top["group"], ctx.lang),
+            share=formatting.pct(top["share_customers"]), rev=formatting.pct(top["share_revenue"]),
+        ))
+
+    # KPI cards: group sizes, with the change against four weeks earlier (frozen thresholds).
+    sizes = ui.cached(segments.tier_sizes_over_time, dataset, as_of - timedelta(weeks=4), as_of, settings,
+                      scheme=scheme)
+    weeks = sorted(sizes["as_of"].unique())
+    earlier = sizes[sizes["as_of"] == weeks[0]].set_index("group")["customers"] if len(weeks) > 1 else None
+    shown = summary if scheme == "plan" else summary.sort_values("customers", ascending=False).head(5)
+    for column, (_, row) in zip(st.columns(len(shown)), shown.iterrows()):
+        before = earlier.get(row["group"]) if earlier is not None else None
+        delta = int(row["customers"] - before) if before is not None else None
+        column.metric(
+            segments.group_label(row["group"], scheme, ctx.lang), ctx.count(row["customers"]),
+            delta=f"{delta:+,}" if delta is not None else None, delta_color="off",
+            help=t("segments_page.card_help", share=formatting.pct(row["share_customers"]),
+                   rev=formatting.pct(row["share_revenue"]), aov=ctx.money(row["aov"], decimals=0),
+                   days=formatting.count(row["median_days_since_last_order"])),
+            border=True,
+        )
+    st.caption(t("segments_page.cards_caption"))
+
+    main, side = st.columns([3, 2])
+    with main:
+        ui.show_chart(segment_charts.share_chart(summary, scheme, t))
+    with side:
+        table = summary.assign(group=[segments.group_label(g, scheme, ctx.lang) for g in summary["group"]])
+        st.dataframe(
+            table[["group", "customers", "share_customers", "share_revenue"]],
+            hide_index=True, width="stretch",
+            column_config={
+                "group": t("segments_page.group"),
+                "customers": st.column_config.NumberColumn(t("segments_page.customers"), format="localized"),
+                "share_customers": st.column_config.NumberColumn(t("segments_page.share_customers"), format="percent"),
+                "share_revenue": st.column_config.NumberColumn(t("segments_page.share_revenue"), format="percent"),
+            },
+        )
+        if scheme == "plan":
+            tags = ui.cached(segments.tag_counts, dataset, settings, as_of)
+            st.caption(t("segments_page.tags", tags=", ".join(
+                f"{segments.tier_label(r['tag'], ctx.lang)} {ctx.count(r['customers'])}" for _, r in tags.iterrows())))
+
+    tab_heat, tab_dist, tab_time, tab_move, tab_defs = st.tabs([
+        t("segments_page.tab.heatmap"), t("segments_page.tab.distribution"), t("segments_page.tab.time"),
+        t("segments_page.tab.migration"), t("segments_page.tab.definitions"),
+    ])
+    with tab_heat:
+        ui.show_chart(segment_charts.rf_heatmap_chart(ui.cached(segments.rf_heatmap, dataset, settings, as_of), t))
+    with tab_dist:
+        measure = st.segmented_control(
+            t("segments_page.measure"), ["days_since_last_order", "window_revenue"], default="days_since_last_order",
+            format_func=lambda m: t(f"segments_page.measure.{m}"), key="segments.measure",
+        ) or "days_since_last_order"
+        bins = ui.cached(segments.distribution, dataset, settings, as_of, measure=measure, bins=40,
+                         clip_quantile=0.99 if measure != "days_since_last_order" else None)
+        ui.show_chart(segment_charts.histogram_chart(bins, measure, t))
+    with tab_time:
+        span = st.select_slider(t("segments_page.time_span"), [13, 26, 52], value=26, key="segments.span",
+                                format_func=lambda w: t("segments_page.weeks", weeks=w))
+        trend = ui.cached(segments.tier_sizes_over_time, dataset, max(first_day, as_of - timedelta(weeks=span)),
+                          as_of, settings, scheme=scheme)
+        ui.show_chart(segment_charts.sizes_over_time_chart(trend, scheme, t))
+    with tab_move:
+        date_a = st.date_input(t("segments_page.compare_from"), value=max(first_day, as_of - timedelta(days=91)),
+                               min_value=first_day, max_value=as_of, key="segments.date_a")
+        if date_a >= as_of:
+            st.info(t("segments_page.pick_earlier"))
+        else:
+            matrix = ui.cached(segments.migration_matrix, dataset, date_a, as_of, settings, scheme)
+            ui.show_chart(segment_charts.migration_chart(matrix, scheme, t, str(date_a), str(as_of)))
+            st.caption(t("segments_page.migration_help"))
+    with tab_defs:
+        definitions = (segments.tier_definitions(settings.thresholds, ctx.lang) if scheme == "plan"
+                       else segments.segment_definitions(settings.grid, ctx.lang))
+        for row in definitions:
+            st.markdown(f"**{row['label']}** — {row.get('definition') or row.get('cells', '')}")
+
+    st.divider()
+    st.markdown(f"### {t('segments_page.drill_title')}")
+    order_keys = list(segments.TIER_ORDER if scheme == "plan" else segments.SEGMENT_ORDER)
+    pick_cols = st.columns([2, 2, 2])
+    group = pick_cols[0].selectbox(
+        t("segments_page.group"), order_keys, format_func=lambda g: segments.group_label(g, scheme, ctx.lang),
+        key=f"segments.drill_group.{scheme}",
+    )
+    search = pick_cols[1].text_input(t("segments_page.search"), key="segments.search", max_chars=60)
+    sort_by = pick_cols[2].selectbox(
+        t("segments_page.sort_by"), ["window_revenue", "days_since_last_order", "orders", "revenue"],
+        format_func=lambda c: t(f"segments_page.col.{c}"), key="segments.sort",
+    )
+    members = ui.cached(segments.segment_members, dataset, settings, as_of, group=group, scheme=scheme,
+                        search=search or None, order_by=sort_by, descending=sort_by != "days_since_last_order",
+                        limit=500)
+    if members.empty:
+        st.info(t("segments_page.empty_group"))
+    else:
+        shown_cols = ["customer_id", "orders", "revenue", "window_orders", "window_revenue", "days_since_last_order",
+                      "last_order_date", "r_score", "f_score", "m_score"]
+        picked = st.dataframe(
+            members[shown_cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+            key="segments.members",
+            column_config={
+                **{c: t(f"segments_page.col.{c}") for c in shown_cols},
+                "last_order_date": st.column_config.DateColumn(t("segments_page.col.last_order_date"),
+                                                               format="YYYY-MM-DD"),
+                "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="¥%.2f"),
+                "window_revenue": st.column_config.NumberColumn(t("segments_page.col.window_revenue"),
+                                                                format="¥%.2f"),
+            },
+        )
+        st.caption(t("segments_page.members_caption", shown=len(members),
+                     total=ctx.count(by_group["customers"].get(group, 0))))
+        rows = picked.selection.rows if picked else []
+        if rows:
+            customer_id = str(members.iloc[rows[0]]["customer_id"])
+            why = segments.explain_customer(ctx.ws, dataset.dataset_id, customer_id, settings, as_of, ctx.lang)
+            if why:
+                st.markdown(f"**{t('segments_page.why_title', customer=customer_id)}** {why.reason}")
+                st.dataframe(pd.DataFrame(why.rows), hide_index=True, width="stretch")
+                st.dataframe(pd.DataFrame(why.score_rows), hide_index=True, width="stretch")
+        else:
+            st.caption(t("segments_page.why_hint"))
+
+    st.divider()
+    st.markdown(f"### {t('segments_page.export_title')}")
+    chosen = st.multiselect(
+        t("segments_page.export_groups"), order_keys, default=[g for g in order_keys if by_group["customers"].get(g, 0)],
+        format_func=lambda g: segments.group_label(g, scheme, ctx.lang), key=f"segments.export_groups.{scheme}",
+    )
+    stem = f"segments_{dataset.name}_{as_of}".replace(" ", "_")
+    export_cols = st.columns(2)
+    export_cols[0].download_button(
+        t("segments_page.export_xlsx"), on_click="ignore", key="segments.dl_xlsx", type="primary",
+        data=lambda: exports.segment_workbook(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
+                                              scheme=scheme, groups=chosen or None, dataset_name=dataset.name),
+        file_name=f"{stem}.xlsx", icon=":material/table:",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    export_cols[1].download_button(
+        t("segments_page.export_csv", group=segments.group_label(group, scheme, ctx.lang)), on_click="ignore",
+        key="segments.dl_csv", icon=":material/csv:",
+        data=lambda: exports.segment_csv(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
+                                         scheme=scheme, group=group),
+        file_name=f"{stem}_{group}.csv", mime="text/csv",
+    )
