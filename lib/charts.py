@@ -51,7 +51,7 @@ def channel_mix_chart(mix: pd.DataFrame, t: Translator) -> alt.Chart:
         "channel_label:N", legend=None,
         scale=alt.Scale(domain=[display_channel(c, t.lang) for c in domain], range=colors),
     )
-    y = alt.Y("channel_label:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False))
+    y = alt.Y("channel_label:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220))
     tooltip = [
         alt.Tooltip("channel_label:N", title=t("chart.channel")),
         alt.Tooltip("gmv_share:Q", format=".1%", title=t("chart.gmv_share")),

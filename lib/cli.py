@@ -16,6 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from lib import importing, kpis
 from lib.workspace import Workspace, WorkspaceError, resolve_db_path
 
@@ -249,6 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (importing.ImportFailed, CliError, WorkspaceError) as exc:
         # One line, even when a library's message spans several.
         print("error: " + " ".join(str(exc).split()), file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:  # e.g. disk full during a write: the transaction was rolled back
+        print("error: the workspace refused the write, nothing was saved: " + " ".join(str(exc).split()),
+              file=sys.stderr)
         return 2
 
 

@@ -14,6 +14,7 @@ report) → ``commit_orders`` / ``commit_channels`` (one transaction).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -22,11 +23,12 @@ import json
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -81,16 +83,17 @@ class RawTable:
         return hashlib.sha1(signature.encode("utf-8")).hexdigest()[:16]
 
 
-_NOT_TABLE_MAGIC: dict[bytes, str] = {
-    b"\x89PNG": "PNG image",
-    b"\xff\xd8\xff": "JPEG image",
-    b"GIF8": "GIF image",
-    b"%PDF": "PDF document",
-    b"\xd0\xcf\x11\xe0": "old Excel (.xls) or Word file",
-    b"Rar!": "RAR archive",
-    b"7z\xbc\xaf": "7-Zip archive",
-    b"\x7fELF": "program",
-    b"MZ": "program",
+# Magic bytes of common non-table files → (translation key of what it is, English name).
+_NOT_TABLE_MAGIC: dict[bytes, tuple[str, str]] = {
+    b"\x89PNG": ("png", "PNG image"),
+    b"\xff\xd8\xff": ("jpeg", "JPEG image"),
+    b"GIF8": ("gif", "GIF image"),
+    b"%PDF": ("pdf", "PDF document"),
+    b"\xd0\xcf\x11\xe0": ("xls", "old Excel (.xls) or Word file"),
+    b"Rar!": ("rar", "RAR archive"),
+    b"7z\xbc\xaf": ("7z", "7-Zip archive"),
+    b"\x7fELF": ("program", "program"),
+    b"MZ": ("program", "program"),
 }
 
 
@@ -118,9 +121,9 @@ def read_table(data: bytes, file_name: str, progress: Progress | None = None) ->
         return _read_xlsx(data, file_name)
     if data[:4] == b"PAR1":
         return _read_parquet(data, file_name)
-    for magic, what in _NOT_TABLE_MAGIC.items():
+    for magic, (what, english) in _NOT_TABLE_MAGIC.items():
         if data.startswith(magic):
-            raise ImportFailed("not_a_table", f"This is a {what}, not a table.", what=what)
+            raise ImportFailed("not_a_table", f"This is a {english}, not a table.", what=what)
     text, encoding = decode_text(data)
     return _read_delimited(text, file_name, encoding)
 
@@ -129,8 +132,8 @@ def _gunzip(data: bytes) -> bytes:
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
             out = gz.read(MAX_GZIP_UNCOMPRESSED + 1)
-    except (OSError, EOFError) as exc:
-        raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged gzip") from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged_gzip") from exc
     if len(out) > MAX_GZIP_UNCOMPRESSED:
         raise ImportFailed("bomb", "The compressed file expands to more than 1 GB; it was not opened.")
     return out
@@ -159,16 +162,31 @@ def decode_text(data: bytes) -> tuple[str, str]:
             candidates = ["utf-8", "gb18030"]
     for encoding in candidates:
         try:
-            text = data.decode(encoding)
+            text = data.decode(encoding, errors=_CP936_EURO if encoding == "gb18030" else "strict")
         except UnicodeDecodeError:
             continue
         if _looks_binary(text):
-            raise ImportFailed("not_a_table", "The file holds binary data, not a table.", what="binary data")
+            raise ImportFailed("not_a_table", "The file holds binary data, not a table.", what="binary")
         return text.lstrip("\ufeff"), ("gb18030" if encoding == "gb18030" else encoding)
     raise ImportFailed(
         "unknown_encoding",
         "The file is not UTF-8, UTF-16 or GB18030/GBK text. Save it as UTF-8 CSV and try again.",
     )
+
+
+def _cp936_euro(exc: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: a lone 0x80 is "€", as in Windows' GBK (code page 936).
+
+    Excel and Chinese back offices write "€" that way; GB18030 has no meaning for
+    the byte on its own, so nothing else is changed. Any other bad byte still fails.
+    """
+    if isinstance(exc, UnicodeDecodeError) and exc.object[exc.start : exc.start + 1] == b"\x80":
+        return "€", exc.start + 1
+    raise exc
+
+
+_CP936_EURO = "growth_planner_cp936_euro"
+codecs.register_error(_CP936_EURO, _cp936_euro)
 
 
 def _looks_binary(text: str) -> bool:
@@ -196,7 +214,7 @@ def _detect_delimiter(lines: list[str]) -> str | None:
     if best[1] is not None:
         return best[1]
     ws_counts = [len(line.split()) for line in lines]
-    if ws_counts and ws_counts[0] >= 2 and all(c == ws_counts[0] for c in ws_counts):
+    if ws_counts and ws_counts[0] >= 2 and sum(1 for c in ws_counts if c == ws_counts[0]) / len(ws_counts) >= 0.6:
         return None
     return ","
 
@@ -225,6 +243,7 @@ def _read_delimited(text: str, file_name: str, encoding: str) -> RawTable:
             line_numbers.append(number)
     else:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+        physical_lines: list[str] | None = None
         start_line = 1
         for cells in reader:
             line_no = start_line
@@ -234,14 +253,27 @@ def _read_delimited(text: str, file_name: str, encoding: str) -> RawTable:
             if header is None:
                 header = cells
                 continue
-            if len(cells) != len(header):
-                if len(cells) > len(header) and all(not c.strip() for c in cells[len(header):]):
-                    cells = cells[: len(header)]
-                else:
-                    malformed.append((line_no, f"expected {len(header)} fields, found {len(cells)}"))
-                    continue
-            rows.append(cells)
-            line_numbers.append(line_no)
+            fitted = _fit_row(cells, len(header))
+            if fitted is not None:
+                rows.append(fitted)
+                line_numbers.append(line_no)
+            elif reader.line_num > line_no:
+                # A stray quote joined this line to the following ones (possibly to the
+                # end of the file): judge each of those physical lines on its own.
+                if physical_lines is None:
+                    physical_lines = io.StringIO(text, newline="").readlines()
+                for number, line in enumerate(physical_lines[line_no - 1 : reader.line_num], start=line_no):
+                    alone = next(csv.reader([line], delimiter=delimiter, strict=False), [])
+                    if not alone or all(not c.strip() for c in alone):
+                        continue
+                    fitted = _fit_row(alone, len(header))
+                    if fitted is None:
+                        malformed.append((number, f"expected {len(header)} fields, found {len(alone)}"))
+                    else:
+                        rows.append(fitted)
+                        line_numbers.append(number)
+            else:
+                malformed.append((line_no, f"expected {len(header)} fields, found {len(cells)}"))
     if header is None:
         raise ImportFailed("empty_file", "The file is empty.")
     columns = normalize_headers(header)
@@ -255,15 +287,24 @@ def _read_delimited(text: str, file_name: str, encoding: str) -> RawTable:
     return RawTable(frame, np.asarray(line_numbers), file_name, "csv", encoding=encoding, malformed=malformed)
 
 
+def _fit_row(cells: list[str], width: int) -> list[str] | None:
+    """The row cut to the header's width when only empty cells overhang; None when it does not fit."""
+    if len(cells) == width:
+        return cells
+    if len(cells) > width and all(not c.strip() for c in cells[width:]):
+        return cells[:width]
+    return None
+
+
 def _read_xlsx(data: bytes, file_name: str) -> RawTable:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except zipfile.BadZipFile as exc:
-        raise ImportFailed("not_a_table", "The file looks like a damaged Excel file.", what="damaged zip") from exc
+        raise ImportFailed("not_a_table", "The file looks like a damaged Excel file.", what="damaged_zip") from exc
     names = {info.filename for info in infos}
     if "xl/workbook.xml" not in names:
-        raise ImportFailed("not_a_table", "This zip file is not an Excel workbook.", what="zip archive")
+        raise ImportFailed("not_a_table", "This zip file is not an Excel workbook.", what="zip")
     uncompressed = sum(info.file_size for info in infos)
     compressed = max(1, sum(info.compress_size for info in infos))
     if uncompressed > MAX_XLSX_UNCOMPRESSED or uncompressed / compressed > MAX_XLSX_RATIO and uncompressed > 50e6:
@@ -273,10 +314,10 @@ def _read_xlsx(data: bytes, file_name: str) -> RawTable:
             size_mb=round(uncompressed / 1e6),
         )
     for info in infos:
-        if info.filename.endswith(".xml"):
-            head = archive.read(info.filename)[:2048]
-            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                raise ImportFailed("bomb", "The workbook contains XML entity declarations; it was not opened.")
+        if info.filename.endswith((".xml", ".rels")):
+            with archive.open(info) as stream:
+                if _xml_prolog_has_declarations(stream):
+                    raise ImportFailed("bomb", "The workbook contains XML entity declarations; it was not opened.")
     from python_calamine import CalamineWorkbook
 
     try:
@@ -290,7 +331,7 @@ def _read_xlsx(data: bytes, file_name: str) -> RawTable:
     except ImportFailed:
         raise
     except Exception as exc:  # calamine raises its own error types for damaged books
-        raise ImportFailed("not_a_table", f"The workbook could not be read: {exc}", what="damaged workbook") from exc
+        raise ImportFailed("not_a_table", f"The workbook could not be read: {exc}", what="damaged_workbook") from exc
     header_index = next(i for i, row in enumerate(cells) if any(str(v).strip() for v in row))
     header = [_cell_text(v) for v in cells[header_index]]
     body = [row for row in cells[header_index + 1 :]]
@@ -303,6 +344,49 @@ def _read_xlsx(data: bytes, file_name: str) -> RawTable:
     body = [(row + [""] * width)[:width] for row in body]
     frame = pd.DataFrame(body, columns=columns, dtype=object)
     return RawTable(frame, np.asarray(line_numbers), file_name, "xlsx", sheet=sheet_name)
+
+
+def _xml_prolog_has_declarations(stream: IO[bytes], chunk_size: int = 64 * 1024) -> bool:
+    """Whether an XML part has a DOCTYPE (where entities, "billion laughs", are declared).
+
+    A DOCTYPE can only come before the root element, after the XML declaration,
+    comments and processing instructions. This streams over exactly that prolog, so
+    a declaration hidden behind a long comment is found without reading (or
+    decompressing) the rest of the part.
+    """
+    buffer = b""
+    at_eof = False
+
+    def fill(minimum: int) -> None:
+        nonlocal buffer, at_eof
+        while len(buffer) < minimum and not at_eof:
+            chunk = stream.read(chunk_size)
+            at_eof = not chunk
+            buffer += chunk
+
+    fill(3)
+    buffer = buffer.removeprefix(b"\xef\xbb\xbf")
+    while True:
+        buffer = buffer.lstrip()
+        if not buffer:
+            if at_eof:
+                return False
+            fill(1)
+            continue
+        fill(4)
+        if buffer.startswith(b"<!--"):
+            terminator = b"-->"
+        elif buffer.startswith(b"<?"):
+            terminator = b"?>"
+        else:
+            return buffer.startswith(b"<!")
+        buffer = buffer[2:]
+        while (end := buffer.find(terminator)) < 0:
+            if at_eof:
+                return False
+            buffer = buffer[-len(terminator):]
+            fill(len(buffer) + 1)
+        buffer = buffer[end + len(terminator):]
 
 
 def _cell_text(value: Any) -> str:
@@ -326,7 +410,7 @@ def _read_parquet(data: bytes, file_name: str) -> RawTable:
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises ArrowInvalid and friends
-        raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}", what="damaged Parquet") from exc
+        raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}", what="damaged_parquet") from exc
     if table.num_rows == 0:
         raise ImportFailed("no_rows", "The file has a header but no rows.")
     frame = table.to_pandas()
@@ -524,6 +608,22 @@ def load_mapping_file(path: str | Path) -> dict[str, Any]:
         raise ImportFailed("bad_mapping", f"The mapping file could not be read: {exc}") from exc
     if not isinstance(data, dict):
         raise ImportFailed("bad_mapping", "The mapping file must hold a JSON object.")
+    for key, value in data.items():
+        if key == "layout":
+            well_formed = value in ("long", "wide")
+        elif key == "wide_columns":
+            well_formed = isinstance(value, dict) and all(
+                isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and pair[1] in CHANNEL_MEASURES
+                for pair in value.values()
+            )
+        else:
+            well_formed = value is None or isinstance(value, str)
+        if not well_formed:
+            raise ImportFailed(
+                "bad_mapping",
+                f"The mapping file's {key!r} entry is not valid: fields map to a column name, "
+                'and "wide_columns" maps each column to [channel, measure].',
+            )
     return data
 
 
@@ -573,6 +673,10 @@ _DATE_FORMATS = [
 ]
 
 
+_EARLIEST_DATE = pd.Timestamp("1900-01-01")
+_LATEST_DATE = pd.Timestamp("2200-01-01")
+
+
 def parse_datetimes(values: pd.Series) -> pd.Series:
     """Common Chinese and ISO date formats, vectorised format by format; failures → NaT."""
     text = values.astype(str).str.strip().str.replace(r"(?<=\d)T(?=\d)", " ", regex=True)
@@ -588,9 +692,10 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
         if not pending.any():
             break
         parsed = pd.to_datetime(text[pending], format=fmt, errors="coerce")
-        ok = parsed.notna()
+        # Placeholders such as 9999-12-31 are not order dates (and do not fit nanoseconds).
+        ok = parsed.notna() & (parsed >= _EARLIEST_DATE) & (parsed < _LATEST_DATE)
         if ok.any():
-            result.loc[ok[ok].index] = parsed[ok]
+            result.loc[ok[ok].index] = parsed[ok].astype("datetime64[ns]")
             pending.loc[ok[ok].index] = False
     return result
 
@@ -716,6 +821,11 @@ def prepare_orders(
         order_id = _clean_id(col("order_id"))
         missing_id = order_id.isna() & ~bad_ts & ~bad_amount & ~bad_qty
         rejects.append(_rejects(lines, missing_id, mapping["order_id"], col("order_id"), "missing_order_id"))
+        # A long id typed as a number in Excel arrives as 1.2345678901234568e+17: its digits are gone, and
+        # distinct orders would merge. Refuse those rows rather than guess.
+        lost = order_id.fillna("").astype(str).str.match(r"^\d(\.\d+)?[eE]\+\d+$") & ~missing_id & ~bad_ts
+        rejects.append(_rejects(lines, lost, mapping["order_id"], col("order_id"), "id_precision_lost"))
+        missing_id = missing_id | lost
     else:
         stem = Path(raw.file_name).stem
         order_id = pd.Series([f"{stem}#{line}" for line in lines], index=df.index, dtype=object)
@@ -809,7 +919,7 @@ def parse_periods(values: pd.Series) -> pd.Series:
             iso_week.loc[has_week, 0] + "-W" + iso_week.loc[has_week, 1].str.zfill(2) + "-1",
             format="%G-W%V-%u", errors="coerce",
         )
-        parsed.loc[has_week] = weeks
+        parsed.loc[has_week] = weeks.where((weeks >= _EARLIEST_DATE) & (weeks < _LATEST_DATE)).astype("datetime64[ns]")
     return parsed.dt.normalize()
 
 
@@ -863,14 +973,18 @@ def prepare_channels(
     missing_spend = (long["measure"] == "spend") & blank & row_ok
     empty_channel = (long["channel"].astype(str).str.strip() == "") & row_ok
     bad_rows = set(long.loc[bad_value | negative | missing_spend | empty_channel, "row"].tolist())
-    for mask, reason in ((bad_value, "bad_number"), (negative, "negative_value"),
-                         (missing_spend, "missing_spend"), (empty_channel, "missing_channel")):
-        if mask.any():
-            sel = long[mask]
-            rejects.append(pd.DataFrame({
-                "line": lines[sel["row"].to_numpy()].astype(int), "column": sel["source_column"].to_numpy(),
-                "value": sel["raw"].astype(str).to_numpy(), "reason": reason,
-            }))
+    # One entry per file row (its first problem), so accepted + rejected = rows read.
+    problems = pd.concat([
+        long.loc[empty_channel].assign(source_column=mapping.get("channel") or "", raw="", reason="missing_channel"),
+        long.loc[bad_value].assign(reason="bad_number"),
+        long.loc[negative].assign(reason="negative_value"),
+        long.loc[missing_spend].assign(reason="missing_spend"),
+    ]).drop_duplicates("row")
+    if len(problems):
+        rejects.append(pd.DataFrame({
+            "line": lines[problems["row"].to_numpy()].astype(int), "column": problems["source_column"].to_numpy(),
+            "value": problems["raw"].astype(str).to_numpy(), "reason": problems["reason"].to_numpy(),
+        }))
     keep = row_ok & ~long["row"].isin(bad_rows)
     long = long[keep]
     long["period_start"] = period.to_numpy()[long["row"].to_numpy()]

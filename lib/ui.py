@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The page registry: (file, url path, title key, icon). app.py and the sidebar both read it.
 PAGES: list[tuple[str, str, str, str]] = [
-    ("pages/overview.py", "overview", "nav.overview", ":material/dashboard:"),
-    ("pages/segments.py", "segments", "nav.segments", ":material/groups:"),
-    ("pages/timeline.py", "timeline", "nav.timeline", ":material/view_timeline:"),
-    ("pages/data.py", "data", "nav.data", ":material/upload_file:"),
+    ("pages/overview.py", "overview", "nav.overview", "📊"),
+    ("pages/segments.py", "segments", "nav.segments", "👥"),
+    ("pages/timeline.py", "timeline", "nav.timeline", "🗓️"),
+    ("pages/data.py", "data", "nav.data", "📥"),
 ]
 
 LANG_KEY = "lang"
@@ -106,11 +106,12 @@ def _ensure_sample(ws: Workspace, t: Translator) -> None:
     """Load the bundled sample store the first time an empty workspace file is opened."""
     if not _needs_sample(ws):
         return
-    with _SAMPLE_LOCK, st.status(t("sample.loading"), expanded=False) as status:
+    placeholder = st.empty()
+    with _SAMPLE_LOCK, placeholder.status(t("sample.loading"), expanded=False):
         if _needs_sample(ws):  # another session may have loaded it while we waited
             bar = st.progress(0.0)
             load_sample_store(ws, progress=lambda f, _msg: bar.progress(min(1.0, f)))
-        status.update(label=t("sample.loaded"), state="complete")
+    placeholder.empty()  # the page itself now shows the data; no leftover status box
 
 
 def bootstrap(page_title_key: str, *, wide: bool = True) -> PageContext:
@@ -120,7 +121,7 @@ def bootstrap(page_title_key: str, *, wide: bool = True) -> PageContext:
     try:
         st.set_page_config(
             page_title=f"{t(page_title_key)} · {t('app.name')}",
-            page_icon=":material/insights:",
+            page_icon="📈",
             layout="wide" if wide else "centered",
         )
     except st.errors.StreamlitAPIException:
@@ -178,8 +179,9 @@ def _sidebar(t: Translator, lang: str, datasets: list[Dataset]) -> Dataset | Non
 def dataset_label(name: str, datasets: list[Dataset], t: Translator, *, tagged: bool = True) -> str:
     """A dataset's name for display; the bundled sample store is named in the user's language."""
     if any(d.name == name and d.is_sample for d in datasets):
-        shown = t("sample.display_name") if name == SAMPLE_DATASET_NAME else name
-        return f"{shown} ({t('sidebar.sample')})" if tagged else shown
+        if name == SAMPLE_DATASET_NAME:
+            return t("sample.display_name")  # the translated name already says "sample"
+        return f"{name} ({t('sidebar.sample')})" if tagged else name
     return name
 
 
@@ -191,10 +193,10 @@ def _carried_params() -> dict[str, str]:
     return params
 
 
-def page_header(ctx: PageContext, title_key: str, question_key: str) -> None:
+def page_header(ctx: PageContext, title_key: str, question_key: str, *, sample_banner: bool = True) -> None:
     st.title(ctx.t(title_key))
     st.caption(ctx.t(question_key))
-    if ctx.dataset and ctx.dataset.is_sample:
+    if sample_banner and ctx.dataset and ctx.dataset.is_sample:
         st.info(ctx.t("sample.banner", name=dataset_label(ctx.dataset.name, ctx.datasets, ctx.t, tagged=False)),
                 icon=":material/science:")
 
@@ -203,11 +205,11 @@ def require_orders(ctx: PageContext) -> Dataset:
     """Stop the page with a friendly next step when there is no dataset or no orders."""
     if ctx.dataset is None:
         st.info(ctx.t("empty.no_dataset"))
-        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon=":material/upload_file:")
+        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon="📥")
         st.stop()
     if ctx.dataset.orders == 0:
         st.info(ctx.t("empty.no_orders", name=ctx.dataset.name))
-        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon=":material/upload_file:")
+        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon="📥")
         st.stop()
     return ctx.dataset
 
@@ -220,7 +222,7 @@ def friendly_errors(ctx: PageContext) -> Iterator[None]:
     except st.runtime.scriptrunner.StopException:  # type: ignore[attr-defined]
         raise
     except ImportFailed as exc:
-        st.error(ctx.t(f"import.error.{exc.code}", **exc.params) if _has(f"import.error.{exc.code}") else str(exc))
+        st.error(import_error_text(exc, ctx.t))
     except WorkspaceError as exc:
         st.error(ctx.t("error.workspace", detail=str(exc)))
     except Exception as exc:  # noqa: BLE001 - the last line of defence before the browser
@@ -230,6 +232,17 @@ def friendly_errors(ctx: PageContext) -> Iterator[None]:
         with st.expander(ctx.t("error.details")):
             st.code(f"{type(exc).__name__}: {exc}", language=None)
         _log_exception()
+
+
+def import_error_text(exc: ImportFailed, t: Translator) -> str:
+    """An importer error in the user's language, including the translated kind of file."""
+    key = f"import.error.{exc.code}"
+    if not _has(key):
+        return str(exc)
+    params = dict(exc.params)
+    if "what" in params and _has(f"import.what.{params['what']}"):
+        params["what"] = t(f"import.what.{params['what']}")
+    return t(key, **params)
 
 
 def _has(key: str) -> bool:

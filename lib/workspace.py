@@ -251,7 +251,7 @@ class Workspace:
             """
             WITH o AS (
                 SELECT dataset_id, count(*) AS n_orders,
-                       count(DISTINCT customer_id) AS n_customers,
+                       count(DISTINCT customer_id) FILTER (WHERE NOT is_refund) AS n_customers,
                        min(order_ts)::DATE AS first_order, max(order_ts)::DATE AS last_order
                 FROM orders GROUP BY dataset_id
             ), c AS (

@@ -287,7 +287,9 @@ def _manage_panel(tr: Translator) -> None:
 
 
 with ui.friendly_errors(ctx):
-    ui.page_header(ctx, "data.title", "data.question")
+    ui.page_header(ctx, "data.title", "data.question", sample_banner=False)
+    if ctx.dataset and ctx.dataset.is_sample:
+        st.info(t("sample.banner_data"), icon=":material/science:")
     _flash()
     tab_orders, tab_channels, tab_manage = st.tabs([t("data.tab.orders"), t("data.tab.channels"), t("data.tab.manage")])
     with tab_orders:

@@ -21,6 +21,8 @@ with ui.friendly_errors(ctx):
     ) or "quarter"
     if choice == "quarter":
         period = kpis.default_period(first, last)
+        if kpis.latest_full_quarter(first, last) is None:
+            st.caption(t("overview.fallback_period"))
     elif choice == "custom":
         picked = st.date_input(
             t("overview.custom_range"), value=(max(first, last - timedelta(days=89)), last),

@@ -32,12 +32,28 @@ def ws(tmp_path):
     workspace.close()
 
 
+@pytest.fixture(scope="session")
+def sample_workspace_file(tmp_path_factory) -> Path:
+    """A workspace with the sample store loaded, built once; tests copy it."""
+    from lib.importing import load_sample_store
+    from lib.workspace import Workspace
+
+    path = tmp_path_factory.mktemp("template") / "sample.duckdb"
+    workspace = Workspace(path)
+    load_sample_store(workspace)
+    workspace.close()
+    return path
+
+
 @pytest.fixture
-def app_env(tmp_path, monkeypatch):
-    """Point the app at a fresh workspace file and clear Streamlit's caches around the test."""
+def app_env(tmp_path, monkeypatch, sample_workspace_file):
+    """Point the app at a fresh copy of the sample workspace and clear Streamlit's caches around the test."""
+    import shutil
+
     import streamlit as st
 
     db = tmp_path / "app.duckdb"
+    shutil.copyfile(sample_workspace_file, db)
     monkeypatch.setenv("GROWTH_PLANNER_DB", str(db))
     st.cache_data.clear()
     st.cache_resource.clear()

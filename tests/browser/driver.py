@@ -1,0 +1,283 @@
+"""Driving the running Streamlit app from Playwright: a server process and a page that knows when the app is idle.
+
+Why: a Streamlit page is never "loaded" in the browser's sense — the script runs on
+the server and streams elements over a websocket, reruns on every widget change,
+and may show a spinner or a status box while it works. Tests that click and read
+must wait for the *app* to be idle (no run in flight, no spinner, a heading in the
+main block), and take screenshots of the whole scrollable page rather than the
+first 900 pixels. This module holds that knowledge so the test files read like
+what a user does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlencode, urlparse
+
+if TYPE_CHECKING:  # playwright may be absent: the conftest then skips (or fails in CI) with a message
+    from playwright.sync_api import Page
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT_DIR = ROOT / "tests" / "artifacts" / "screenshots"
+
+SERVER_START_TIMEOUT_S = 60.0
+#: The first page of a fresh workspace imports the bundled sample store (~20-30 s here).
+FIRST_LOAD_TIMEOUT_MS = 150_000
+#: Any later run (a click, an upload, a page change).
+RUN_TIMEOUT_MS = 60_000
+#: How long the app must stay idle before we believe it.
+SETTLE_MS = 300
+
+# Counts script runs in the page, so an action can wait for *its* run rather than
+# mistaking the quiet moment before the rerun starts for the end of it.
+_RUN_COUNTER_SCRIPT = """
+window.__stRuns = {started: 0, finished: 0};
+new MutationObserver((mutations) => {
+  for (const m of mutations) {
+    const now = m.target.getAttribute('data-test-script-state');
+    if (now === m.oldValue) continue;
+    if (now === 'running') window.__stRuns.started += 1;
+    if (now === 'notRunning') window.__stRuns.finished += 1;
+  }
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
+
+# True when the app has finished its run and shows no sign of work; an exception
+# element also counts as "finished" so a broken page fails fast with its message.
+_IDLE_SCRIPT = """
+(needHeading) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (!window.__stRuns || window.__stRuns.started < 1) return false;
+  if (document.querySelector('[data-testid="stException"]')) return true;
+  const busy = '[data-testid="stSpinner"], [data-testid="stExpanderIconSpinner"], '
+    + '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"], '
+    + '[data-testid="stFileChipIconSpinner"], [data-testid="stSkeleton"]';
+  if (document.querySelector(busy)) return false;
+  if (needHeading && !document.querySelector('[data-testid="stMain"] h1')) return false;
+  return true;
+}
+"""
+
+#: Streamlit's own dialog when a URL matches no registered page (it then runs the default page underneath).
+PAGE_NOT_FOUND = "Page not found"
+
+# The raw-key check: something shaped like an i18n key (``data.check``, ``kpi.ltv_cac.help``).
+I18N_KEY_SHAPE = re.compile(r"(?<![\w./-])[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?![\w/-])")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody is listening on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class StreamlitServer:
+    """``streamlit run app.py`` on a free local port, in its own process group and workspace."""
+
+    def __init__(self, name: str, workdir: Path) -> None:
+        self.name = name
+        self.workdir = Path(workdir)
+        self.db_path = self.workdir / "workspace.duckdb"
+        self.log_path = self.workdir / "server.log"
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.visited = False  # has any browser opened a page on it yet?
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "/", **params: str) -> str:
+        query = f"?{urlencode(params)}" if params else ""
+        return f"{self.base_url}/{path.lstrip('/')}{query}"
+
+    def start(self) -> StreamlitServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        env = dict(os.environ, GROWTH_PLANNER_DB=str(self.db_path), PYTHONUNBUFFERED="1")
+        command = [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.port", str(self.port), "--server.headless", "true", "--server.address", "127.0.0.1",
+            "--browser.gatherUsageStats", "false",
+        ]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"streamlit did not answer /_stcore/health in {SERVER_START_TIMEOUT_S:.0f} s:\n"
+                           f"{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Terminate the whole process group (streamlit may have children), then make sure."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.process.wait(timeout=wait_s)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class AppPage:
+    """A Playwright page on the app, with the waits and reads a test needs."""
+
+    def __init__(self, page: Page, server: StreamlitServer) -> None:
+        self.page = page
+        self.server = server
+        self.page_errors: list[str] = []
+        page.add_init_script(_RUN_COUNTER_SCRIPT)
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+
+    # ---- waiting -------------------------------------------------------------------------
+    def open(self, path: str = "/", *, timeout_ms: int = FIRST_LOAD_TIMEOUT_MS, **params: str) -> AppPage:
+        """A cold load of ``path`` or a full URL (a deep link), waiting until the first run is over."""
+        url = path if path.startswith("http") else self.server.url(path, **params)
+        self.server.visited = True
+        self.page.goto(url, wait_until="domcontentloaded")
+        self.wait_idle(timeout_ms=timeout_ms)
+        return self
+
+    def runs_started(self) -> int:
+        return int(self.page.evaluate("() => (window.__stRuns || {started: 0}).started"))
+
+    def wait_idle(self, *, timeout_ms: int = RUN_TIMEOUT_MS, heading: bool = True) -> None:
+        """Until the app has run at least once, shows no spinner, and stays so for a moment."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            remaining = max(1, int((deadline - time.monotonic()) * 1000))
+            self.page.wait_for_function(_IDLE_SCRIPT, arg=heading, timeout=remaining, polling=100)
+            runs = self.runs_started()
+            self.page.wait_for_timeout(SETTLE_MS)
+            if self.runs_started() == runs and self.page.evaluate(_IDLE_SCRIPT, heading):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the app did not settle within {timeout_ms} ms")
+
+    def act(self, action: Callable[[], object], *, timeout_ms: int = RUN_TIMEOUT_MS, heading: bool = True) -> None:
+        """Do something that makes Streamlit rerun, and wait for that rerun to finish."""
+        before = self.runs_started()
+        action()
+        self.page.wait_for_function(
+            "(n) => window.__stRuns && window.__stRuns.started > n", arg=before, timeout=timeout_ms, polling=50,
+        )
+        self.wait_idle(timeout_ms=timeout_ms, heading=heading)
+
+    # ---- reading -------------------------------------------------------------------------
+    @property
+    def main(self):
+        return self.page.locator('[data-testid="stMain"]')
+
+    @property
+    def sidebar(self):
+        return self.page.locator('[data-testid="stSidebar"]')
+
+    def app_text(self) -> str:
+        return self.page.locator('[data-testid="stApp"]').inner_text()
+
+    def heading(self) -> str:
+        """The page's title heading (the first h1 of the main block)."""
+        return self.main.locator("h1").first.inner_text().strip()
+
+    def query(self) -> dict[str, str]:
+        return {k: v[-1] for k, v in parse_qs(urlparse(self.page.url).query).items()}
+
+    def path(self) -> str:
+        return urlparse(self.page.url).path
+
+    def metrics(self, scope=None) -> dict[str, str]:
+        """Every ``st.metric`` in ``scope`` (default: the main block) as {label: value}."""
+        root = scope if scope is not None else self.main
+        out: dict[str, str] = {}
+        for metric in root.locator('[data-testid="stMetric"]').all():
+            label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+            out[label] = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+        return out
+
+    def sidebar_dataset(self) -> str:
+        """What the sidebar's dataset selector shows."""
+        box = self.sidebar.locator('[data-testid="stSelectbox"]').first
+        return box.locator("input").first.input_value().strip()
+
+    def nav_link(self, label: str):
+        """The sidebar page link whose label is exactly ``label`` (the icon's ligature text aside)."""
+        return self.sidebar.locator('[data-testid="stPageLink-NavLink"]').filter(
+            has=self.page.get_by_text(label, exact=True)
+        )
+
+    # ---- checks --------------------------------------------------------------------------
+    def assert_healthy(self) -> None:
+        """No Streamlit exception element, no "Page not found" dialog and no traceback text on the page."""
+        exceptions = self.page.locator('[data-testid="stException"]')
+        if exceptions.count():
+            raise AssertionError(f"exception element on {self.page.url}:\n{exceptions.first.inner_text()[:2000]}")
+        not_found = self.page.locator('[data-testid="stDialog"]').filter(has_text=PAGE_NOT_FOUND)
+        if not_found.count():
+            raise AssertionError(f"{self.page.url}: Streamlit says {not_found.first.inner_text()!r}")
+        text = self.app_text()
+        assert "Traceback" not in text, f"traceback text on {self.page.url}:\n{text[:2000]}"
+
+    def raw_keys(self, known_keys: set[str]) -> list[str]:
+        """Catalog keys shown verbatim (a missing translation shows its key)."""
+        text = self.app_text()
+        return sorted({m for m in I18N_KEY_SHAPE.findall(text) if m in known_keys})
+
+    # ---- evidence ------------------------------------------------------------------------
+    def screenshot(self, name: str) -> Path:
+        """A screenshot of the whole page, however tall (Streamlit scrolls inside its main block)."""
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOT_DIR / f"{name}.png"
+        viewport = self.page.viewport_size or {"width": 1440, "height": 900}
+        height = int(self.page.evaluate(
+            """() => Math.max(...['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]',
+                                  '[data-testid="stSidebarContent"]']
+                .map((s) => document.querySelector(s)).filter(Boolean).map((e) => e.scrollHeight),
+                document.documentElement.scrollHeight)"""
+        ))
+        tall = min(max(height, viewport["height"]), 12_000)
+        try:
+            if tall > viewport["height"]:
+                self.page.set_viewport_size({"width": viewport["width"], "height": tall})
+                self.page.wait_for_timeout(400)  # charts re-lay themselves out on resize
+            self.page.screenshot(path=str(path), full_page=True, animations="disabled")
+        finally:
+            if tall > viewport["height"]:
+                self.page.set_viewport_size(viewport)
+        return path

@@ -1,0 +1,146 @@
+"""Every registered page, opened in a real browser in English and 简体中文, by deep link and by the sidebar.
+
+Why: a page can pass AppTest and still be broken for a user — a cold deep link
+that runs the page without ``app.py``, a sidebar link to the wrong URL, a language
+choice lost on the next page, an i18n key shown instead of Chinese text. The
+page list comes from ``lib.ui.PAGES``, so a page added there is tested here
+without editing this file. Screenshots land in ``tests/artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from lib.i18n import catalogs, t
+from lib.sample_store import SAMPLE_DATASET_NAME
+from lib.ui import PAGES
+
+from .driver import AppPage
+
+pytestmark = pytest.mark.browser
+
+LANGS = ("en", "zh")
+LANGUAGE_BUTTON = {"en": "English", "zh": "简体中文"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+DEFAULT_PAGE = PAGES[0]
+
+
+def _english_only_phrases() -> set[str]:
+    """English catalog texts of three words or more whose Chinese text differs: none belongs on a Chinese page."""
+    cats = catalogs()
+    phrases = set()
+    for key, english in cats["en"].items():
+        chinese = cats["zh"].get(key, "")
+        plain = english.strip()
+        if "{" in plain or "*" in plain or plain == chinese.strip() or len(plain.split()) < 3:
+            continue
+        phrases.add(plain)
+    return phrases
+
+
+def language_option(app: AppPage, lang: str):
+    """The sidebar's language choice (a segmented control: one radio per language)."""
+    return app.sidebar.get_by_role("radio", name=LANGUAGE_BUTTON[lang], exact=True)
+
+
+def sample_label(lang: str) -> str:
+    """How the sidebar names the bundled sample dataset in ``lang``."""
+    return catalogs()[lang].get("sample.display_name") or SAMPLE_DATASET_NAME
+
+
+def deep_link(entry: tuple[str, str, str, str]) -> str:
+    """The URL a user shares for a page: the default page lives at "/" (Streamlit ignores its url_path)."""
+    return "/" if entry == DEFAULT_PAGE else f"/{entry[1]}"
+
+
+def _paths_of(entry: tuple[str, str, str, str]) -> set[str]:
+    """Where a page may live: its url path, and "/" for the default page."""
+    return {f"/{entry[1]}", "/"} if entry == DEFAULT_PAGE else {f"/{entry[1]}"}
+
+
+def assert_page_shown(app: AppPage, entry: tuple[str, str, str, str], lang: str) -> None:
+    """The page is the one asked for, in the language asked for, and nothing on it is broken."""
+    _file, _url_path, title_key, _icon = entry
+    app.assert_healthy()
+    title = t(title_key, lang)
+    expect(app.main.locator("h1").first).to_be_visible()
+    heading = app.heading()
+    assert heading, f"{app.page.url}: the title heading is empty"
+    assert app.page.title().startswith(title), f"{app.page.url}: browser title {app.page.title()!r}, expected {title!r}…"
+    expect(app.nav_link(title)).to_have_count(1)
+    if lang == "zh":
+        assert CJK.search(heading), f"{app.page.url}: heading {heading!r} is not Chinese"
+        text = app.app_text()
+        leftovers = sorted(p for p in _english_only_phrases() if p in text)
+        assert not leftovers, f"{app.page.url}: English text on a Chinese page: {leftovers[:10]}"
+    else:
+        assert not CJK.search(heading), f"{app.page.url}: heading {heading!r} is not English"
+    raw = app.raw_keys(set(catalogs()["en"]))
+    assert not raw, f"{app.page.url} ({lang}) shows raw i18n keys instead of text: {raw}"
+    assert not app.page_errors, f"JavaScript errors on {app.page.url}: {app.page_errors[:5]}"
+
+
+def test_deep_link_as_the_very_first_request_after_start(fresh_app: AppPage):
+    """Right after a server start, with an empty workspace, a deep link to a page that is not the default works,
+    and the sample store gets loaded on the way.
+
+    Kept first in the file so that it runs on the session server before any other test has opened a page;
+    run on its own or later, it gets a server of its own (see the ``fresh_server`` fixture).
+    """
+    entry = next((p for p in PAGES if p[1] == "data"), PAGES[-1])
+    fresh_app.open(f"/{entry[1]}", lang="zh")
+    assert fresh_app.path() == f"/{entry[1]}"
+    assert_page_shown(fresh_app, entry, "zh")
+    assert sample_label("zh") in fresh_app.sidebar_dataset(), "the sample store was not loaded on first start"
+    fresh_app.screenshot(f"{entry[1]}_zh_first_request")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("entry", PAGES, ids=[entry[1] for entry in PAGES])
+def test_every_page_opens_by_deep_link(app: AppPage, entry, lang):
+    """/<page>?lang=… opened cold in a new browser session shows that page, healthy, in that language."""
+    app.open(deep_link(entry), lang=lang)
+    assert app.path() == deep_link(entry)
+    assert_page_shown(app, entry, lang)
+    app.screenshot(f"{entry[1]}_{lang}")
+
+
+def test_sidebar_links_reach_every_page(app: AppPage):
+    """In Chinese (English labels are covered by the deep-link tests): every link, its URL, its page."""
+    lang = "zh"
+    app.open("/", lang=lang)
+    for entry in [*PAGES[1:], DEFAULT_PAGE]:  # away from the default page, then back to it
+        link = app.nav_link(t(entry[2], lang))
+        expect(link).to_have_count(1)
+        app.act(link.click)
+        assert app.path() in _paths_of(entry), f"the link {t(entry[2], lang)!r} went to {app.page.url}"
+        assert app.query().get("lang") == lang, f"the language was dropped from the URL: {app.page.url}"
+        assert_page_shown(app, entry, lang)
+
+
+def test_language_switch_survives_a_page_change(app: AppPage):
+    first = DEFAULT_PAGE
+    second = PAGES[1] if len(PAGES) > 1 else DEFAULT_PAGE
+    app.open(deep_link(first))  # no ?lang: the browser says en-US
+    assert_page_shown(app, first, "en")
+
+    app.act(language_option(app, "zh").click)
+    assert app.query().get("lang") == "zh"
+    assert_page_shown(app, first, "zh")
+    expect(language_option(app, "zh")).to_have_attribute("aria-checked", "true")
+    app.screenshot("language_switched_zh")
+
+    app.act(app.nav_link(t(second[2], "zh")).click)
+    assert app.path() in _paths_of(second)
+    assert_page_shown(app, second, "zh")
+    expect(language_option(app, "zh")).to_have_attribute("aria-checked", "true")
+
+    app.open(app.page.url)  # a reload (or a shared link) keeps the choice too
+    assert_page_shown(app, second, "zh")
+
+    app.act(language_option(app, "en").click)
+    assert app.query().get("lang") == "en"
+    assert_page_shown(app, second, "en")
