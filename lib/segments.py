@@ -36,7 +36,7 @@ Definitions (all dates are calendar days; an order's time of day is ignored):
   R is reversed (5 = most recent). F and M use all orders / all spend up to the
   as-of date by default (``score_basis="all_time"``) so that "bought often, long
   ago" (Can't Lose Them) can exist; ``score_basis="window"`` uses the window.
-  **When F collapses**: with many one-time buyers (CDNOW: 60%) the same F value
+  **When F collapses**: with many one-time buyers (CDNOW: 51% have exactly one order) the same F value
   fills several quintiles. NTILE still hands out scores 1, 2, 3 … to those
   identical customers, in customer-id order, so within that group the F score
   (and hence the R×F segment) reflects id order rather than behaviour.
