@@ -13,7 +13,7 @@ from lib.ui import PAGES, current_lang
 
 lang = current_lang()
 pages = [
-    st.Page(file, title=t(title_key, lang), icon=icon, url_path=url_path, default=(index == 0))
-    for index, (file, url_path, title_key, icon) in enumerate(PAGES)
+    st.Page(file, title=t(title_key, lang), url_path=url_path, default=(index == 0))
+    for index, (file, url_path, title_key, _icon) in enumerate(PAGES)
 ]
 st.navigation(pages, position="hidden").run()

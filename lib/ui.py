@@ -23,7 +23,7 @@ from typing import Any
 import altair as alt
 import streamlit as st
 
-from lib import formatting
+from lib import auth, formatting
 from lib.i18n import LANGUAGES, Translator, normalize_lang
 from lib.importing import ImportFailed
 from lib.importing import load_sample_store
@@ -32,12 +32,15 @@ from lib.workspace import Dataset, Workspace, WorkspaceError, resolve_db_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The page registry: (file, url path, title key, icon). app.py and the sidebar both read it.
+# The page registry: (file, url path, title key, sidebar icon). app.py and the sidebar both read it.
+# Material icons are drawn from Streamlit's bundled font in the sidebar; app.py registers pages
+# without icons because a page icon becomes the favicon, which Streamlit would fetch from Google.
 PAGES: list[tuple[str, str, str, str]] = [
-    ("pages/overview.py", "overview", "nav.overview", "📊"),
-    ("pages/segments.py", "segments", "nav.segments", "👥"),
-    ("pages/timeline.py", "timeline", "nav.timeline", "🗓️"),
-    ("pages/data.py", "data", "nav.data", "📥"),
+    ("pages/overview.py", "overview", "nav.overview", ":material/dashboard:"),
+    ("pages/segments.py", "segments", "nav.segments", ":material/groups:"),
+    ("pages/channels.py", "channels", "nav.channels", ":material/campaign:"),
+    ("pages/timeline.py", "timeline", "nav.timeline", ":material/view_timeline:"),
+    ("pages/data.py", "data", "nav.data", ":material/upload_file:"),
 ]
 
 LANG_KEY = "lang"
@@ -126,6 +129,8 @@ def bootstrap(page_title_key: str, *, wide: bool = True) -> PageContext:
         )
     except st.errors.StreamlitAPIException:
         pass  # already set by app.py in this run
+    if not auth.gate(t):  # a team instance with a login: nothing of the workspace before sign-in
+        st.stop()
     try:
         ws = workspace()
         _ensure_sample(ws, t)
@@ -205,11 +210,11 @@ def require_orders(ctx: PageContext) -> Dataset:
     """Stop the page with a friendly next step when there is no dataset or no orders."""
     if ctx.dataset is None:
         st.info(ctx.t("empty.no_dataset"))
-        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon="📥")
+        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon=":material/upload_file:")
         st.stop()
     if ctx.dataset.orders == 0:
         st.info(ctx.t("empty.no_orders", name=ctx.dataset.name))
-        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon="📥")
+        st.page_link("pages/data.py", label=ctx.t("empty.go_import"), icon=":material/upload_file:")
         st.stop()
     return ctx.dataset
 

@@ -186,3 +186,28 @@ def test_segments_invalid_thresholds_are_explained(app_env):
     at.number_input(key="segments.lapsing").set_value(20).run()  # middle band ends before the recent band
     assert not at.exception
     assert at.error, "a clear message for thresholds that cannot work"
+
+
+def test_channels_optimiser_beats_the_current_split(app_env):
+    at = open_page("pages/channels.py")
+    assert_clean(at)
+    labels = {m.label: m for m in at.metric}
+    gain = labels["Gain from the mix alone"].value
+    assert float(gain.replace(",", "")) > 0, "the optimised split wins more than today's at the same budget"
+    assert "best split wins" in at.subheader[0].value
+
+
+def test_channels_infeasible_bounds_give_a_clear_message(app_env):
+    at = open_page("pages/channels.py")
+    at.slider(key="channels.opt_bounds").set_value((3.0, 5.0)).run()  # minimums alone exceed the budget
+    assert not at.exception
+    assert at.error, "infeasible bounds are explained"
+
+
+def test_channels_split_rebalances_to_100_percent(app_env):
+    at = open_page("pages/channels.py")
+    key = next(w.key for w in at.number_input if w.key and w.key.startswith("channels.share.by_function.content"))
+    at.number_input(key=key).set_value(50.0).run()
+    assert not at.exception
+    shares = at.session_state["channels.shares.by_function"]
+    assert abs(sum(shares.values()) - 1.0) < 1e-9 and abs(shares["content"] - 0.5) < 1e-9

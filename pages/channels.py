@@ -1,0 +1,293 @@
+"""Channels & budget: which channels earn their money, and how should next quarter's budget be split?"""
+
+import pandas as pd
+import streamlit as st
+
+from lib import budget, channel_charts, channels, curves, formatting, kpis, optimizer, ui
+from lib.i18n import display_channel
+
+ctx = ui.bootstrap("nav.channels")
+t = ctx.t
+OVERRIDES_KEY = "curves.overrides"
+
+
+def fitted_curves(dataset, metric: str) -> dict:
+    """Fits for every channel (cached on the data version), with typed-in overrides applied."""
+    fits = ui.cached(channels.fit_channel_curves, dataset, metric)
+    overrides = ctx.ws.get_setting(dataset.dataset_id, OVERRIDES_KEY, {}) or {}
+    return fits, {
+        **curves.usable_curves(fits),
+        **{c: curves.CurveFit.from_dict(d) for c, d in overrides.get(metric, {}).items()},
+    }
+
+
+def _performance(dataset, period: kpis.Period) -> None:
+    table = ui.cached(channels.channel_table, dataset, period)
+    frame = table.frame
+    if frame.empty:
+        st.info(t("channels_page.no_rows"))
+        return
+    st.caption(t(f"channels_page.source.{table.new_customers_source}"))
+    left, right = st.columns([2, 3])
+    with left:
+        ui.show_chart(channel_charts.share_gap_chart(frame, t))
+    with right:
+        shown = frame.assign(channel=[display_channel(c, ctx.lang) for c in frame["channel"]])
+        money = {"format": "yen"}
+        st.dataframe(
+            shown[["channel", "spend", "new_customers", "cac", "revenue", "roas", "roi", "ctr", "cvr", "impressions",
+                   "clicks", "orders"]],
+            hide_index=True, width="stretch",
+            column_config={
+                "channel": t("chart.channel"),
+                "spend": st.column_config.NumberColumn(t("kpi.spend"), **money),
+                "new_customers": st.column_config.NumberColumn(t("kpi.new_customers"), format="localized"),
+                "cac": st.column_config.NumberColumn(t("kpi.cac"), **money),
+                "revenue": st.column_config.NumberColumn(t("channels_page.revenue"), **money),
+                "roas": st.column_config.NumberColumn("ROAS", format="%.2f×"),
+                "roi": st.column_config.NumberColumn("ROI", format="percent"),
+                "ctr": st.column_config.NumberColumn("CTR", format="percent"),
+                "cvr": st.column_config.NumberColumn(t("channels_page.cvr"), format="percent"),
+                "impressions": st.column_config.NumberColumn(t("field.impressions"), format="localized"),
+                "clicks": st.column_config.NumberColumn(t("field.clicks"), format="localized"),
+                "orders": st.column_config.NumberColumn(t("kpi.orders"), format="localized"),
+            },
+        )
+        st.caption(t("channels_page.ratio_help"))
+    metric = st.segmented_control(
+        t("channels_page.trend"), ["spend", "new_customers", "revenue"], default="spend",
+        format_func=lambda m: t(f"channels_page.metric.{m}"), key="channels.trend_metric",
+    ) or "spend"
+    weekly = ui.cached(channels.weekly_channel_metrics, dataset, period)
+    if weekly[metric].notna().any():
+        ui.show_chart(channel_charts.weekly_spend_chart(weekly, metric, t))
+    else:
+        st.info(t("channels_page.metric_missing"))
+
+
+def _curves_tab(dataset, metric: str) -> None:
+    fits, usable = fitted_curves(dataset, metric)
+    st.warning(t("channels_page.directional_note"), icon=":material/science:")
+    if not fits:
+        st.info(t("channels_page.no_channel_data"))
+        return
+    summary = curves.fits_summary(fits)
+    current = ui.cached(channels.recent_weekly_spend, dataset)
+    names = list(fits)
+    channel = st.selectbox(t("chart.channel"), names, format_func=lambda c: display_channel(c, ctx.lang),
+                           key="channels.curve_channel")
+    curve = usable.get(channel)
+    if curve is None:
+        st.info(fits[channel].message(ctx.lang))
+    else:
+        now = current.get(channel)
+        cols = st.columns(4)
+        cols[0].metric(t("channels_page.current_weekly"), ctx.money(now))
+        cols[1].metric(t("channels_page.marginal_cac_now"), ctx.money(float(curve.marginal_cost(now)) if now else None),
+                       help=t("channels_page.marginal_cac_help"))
+        cols[2].metric("R²", f"{curve.r2:.2f}" if curve.r2 is not None else "—", help=t("channels_page.r2_help"))
+        cols[3].metric("MAPE", formatting.pct(curve.mape), help=t("channels_page.mape_help"))
+        ui.show_chart(channel_charts.response_curve_chart(curve, channel, now, t, metric))
+        st.caption(t("channels_page.curve_caption", family=t(f"channels_page.family.{curve.family}"),
+                     theta=f"{curve.theta:.2f}", half_life=f"{curve.half_life:.1f}",
+                     source=t(f"channels_page.source_kind.{curve.source}")))
+    table = summary.assign(channel=[display_channel(c, ctx.lang) for c in summary["channel"]])
+    table["status"] = [fits[c].message(ctx.lang) for c in summary["channel"]]
+    st.dataframe(table[["channel", "status", "family", "theta", "r2", "mape", "n_weeks", "max_observed_weekly_spend"]],
+                 hide_index=True, width="stretch", column_config={
+                     "channel": t("chart.channel"), "status": t("channels_page.fit_status"),
+                     "family": t("channels_page.family"), "theta": st.column_config.NumberColumn("θ", format="%.2f"),
+                     "r2": st.column_config.NumberColumn("R²", format="%.2f"),
+                     "mape": st.column_config.NumberColumn("MAPE", format="percent"),
+                     "n_weeks": t("channels_page.weeks"),
+                     "max_observed_weekly_spend": st.column_config.NumberColumn(t("channels_page.max_observed"),
+                                                                                format="yen")})
+    with st.expander(t("channels_page.override_title")):
+        st.caption(t("channels_page.override_help"))
+        family = st.selectbox(t("channels_page.family"), list(curves.PARAM_NAMES),
+                              format_func=lambda f: t(f"channels_page.family.{f}"), key="channels.override_family")
+        cols = st.columns(len(curves.PARAM_NAMES[family]) + 1)
+        params = {name: cols[i].number_input(name, min_value=0.0, value=float(curve.params.get(name, 1.0)) if curve
+                                             and curve.family == family else 1.0, key=f"channels.override.{name}")
+                  for i, name in enumerate(curves.PARAM_NAMES[family])}
+        theta = cols[-1].number_input("θ", 0.0, 0.95, float(curve.theta) if curve else 0.0, 0.05,
+                                      key="channels.override_theta")
+        buttons = st.columns(2)
+        stored = ctx.ws.get_setting(dataset.dataset_id, OVERRIDES_KEY, {}) or {}
+        if buttons[0].button(t("channels_page.override_save", channel=display_channel(channel, ctx.lang)),
+                             key="channels.override_save"):
+            typed = curves.CurveFit.from_params(
+                family, params, theta,
+                max_observed_weekly_spend=curve.max_observed_weekly_spend if curve else None, metric=metric)
+            stored.setdefault(metric, {})[channel] = typed.to_dict()
+            ctx.ws.set_setting(dataset.dataset_id, OVERRIDES_KEY, stored)
+            st.rerun()
+        if channel in stored.get(metric, {}) and buttons[1].button(t("channels_page.override_clear"),
+                                                                     key="channels.override_clear"):
+            stored[metric].pop(channel)
+            ctx.ws.set_setting(dataset.dataset_id, OVERRIDES_KEY, stored)
+            st.rerun()
+
+
+def _split_tab(dataset, period: kpis.Period) -> None:
+    keys = [k for k in budget.TEMPLATES if k != "product_mix"]
+    key = st.segmented_control(t("channels_page.template"), keys, default="by_function",
+                               format_func=lambda k: t(f"budget.template.{k}"), key="channels.template") or "by_function"
+    st.caption(t(f"budget.template.{key}.note"))
+    state_key = f"channels.shares.{key}"
+    shares = st.session_state.setdefault(state_key, budget.template(key).defaults())
+    total = st.number_input(t("channels_page.total_budget"), min_value=0.0, step=10000.0, format="%.0f",
+                            value=float(st.session_state.get("channels.total_budget", 1_000_000.0)),
+                            key="channels.total_budget")
+    frame = budget.template_frame(key, ctx.lang, shares)
+    cols = st.columns(len(frame))
+    for col, (_, row) in zip(cols, frame.iterrows()):
+        shown = round(row["share"] * 100, 1)
+        new = col.number_input(row["label"], 0.0, 100.0, shown, 1.0,
+                               key=f"channels.share.{key}.{row['key']}.{round(row['share'], 6)}",
+                               help=row["plan_range"])
+        if abs(new - shown) > 1e-9:  # compare what was shown, or rounding would rebalance forever
+            st.session_state[state_key] = budget.rebalance(shares, row["key"], new / 100)
+            st.rerun()
+    st.caption(t("channels_page.rebalance_note"))
+    money = budget.to_money(shares, total, unit=100)
+    frame["amount"] = [money[k] for k in frame["key"]]
+    for issue in budget.range_issues(key, shares):
+        st.warning(issue.message(ctx.lang))
+    st.dataframe(frame[["label", "share", "plan_range", "amount"]], hide_index=True, width="stretch", column_config={
+        "label": t("channels_page.line"), "share": st.column_config.NumberColumn(t("chart.share"), format="percent"),
+        "plan_range": t("channels_page.plan_range"),
+        "amount": st.column_config.NumberColumn(t("channels_page.amount"), format="yen")})
+    if st.button(t("channels_page.reset_split"), key="channels.reset_split"):
+        st.session_state.pop(state_key, None)
+        st.rerun()
+    if key == "by_channel_group":
+        table = ui.cached(channels.channel_table, dataset, period).frame
+        actual = dict(zip(table["channel"], table["spend"].fillna(0)))
+        if sum(actual.values()) > 0:
+            compared = budget.compare_to_actual(shares, actual)
+            compared["group"] = [t(f"budget.line.{g}") for g in compared["group"]]
+            st.markdown(f"**{t('channels_page.vs_actual')}**")
+            st.dataframe(compared, hide_index=True, width="stretch", column_config={
+                "group": t("channels_page.line"),
+                "planned_share": st.column_config.NumberColumn(t("channels_page.planned"), format="percent"),
+                "actual_spend": st.column_config.NumberColumn(t("kpi.spend"), format="yen"),
+                "actual_share": st.column_config.NumberColumn(t("channels_page.actual"), format="percent"),
+                "gap": st.column_config.NumberColumn(t("channels_page.gap"), format="percent"),
+                "channels": t("channels_page.channels")})
+    media_share = shares.get("channel_spend") or shares.get("marketing") or 1.0
+    weekly = budget.weekly_phasing(total * media_share if key in ("by_function", "by_type") else total, unit=100)
+    ui.show_chart(channel_charts.phasing_chart(weekly, t))
+    st.caption(t("channels_page.phasing_note"))
+
+
+def _optimiser_tab(dataset, metric: str) -> None:
+    _, usable = fitted_curves(dataset, metric)
+    if not usable:
+        st.info(t("channels_page.no_curves"))
+        return
+    weekly_now = ui.cached(channels.recent_weekly_spend, dataset)
+    quarter_curves = {c: curve.over_periods(13) for c, curve in usable.items()}
+    historical = {c: weekly_now.get(c, 0.0) * 13 for c in quarter_curves}
+    current_total = sum(historical.values())
+    cols = st.columns(3)
+    budget_total = cols[0].number_input(t("channels_page.quarter_budget"), min_value=0.0, step=10000.0,
+                                        value=float(round(current_total, -3)), key="channels.opt_budget", format="%.0f",
+                                        help=t("channels_page.quarter_budget_help"))
+    low, high = cols[1].slider(t("channels_page.bounds"), 0.0, 5.0, (0.5, 2.0), 0.1, key="channels.opt_bounds",
+                               help=t("channels_page.bounds_help"))
+    locked = cols[2].multiselect(t("channels_page.locked"), list(quarter_curves), placeholder=t("channels_page.none"),
+                                 format_func=lambda c: display_channel(c, ctx.lang), key="channels.opt_locked")
+    try:
+        best = optimizer.allocate(quarter_curves, budget_total, optimizer.TimesHistorical(low),
+                                  optimizer.TimesHistorical(high), locked or None, metric,
+                                  historical_spend=historical)
+    except optimizer.InfeasibleBudget as exc:
+        st.error(exc.message(ctx.lang))
+        return
+    now = optimizer.evaluate(quarter_curves, historical, metric)
+    gain = best.total_response - now.total_response * (budget_total / current_total if current_total else 1)
+    unit = t(f"channels_page.unit.{metric}")
+    st.subheader(t("channels_page.opt_headline", budget=ctx.money(budget_total), best=ctx.count(best.total_response),
+                   unit=unit, now=ctx.count(now.total_response), now_budget=ctx.money(current_total),
+                   mcac=ctx.money(best.marginal_cost)))
+    metrics = st.columns(4)
+    metrics[0].metric(t("channels_page.optimised_response", unit=unit), ctx.count(best.total_response),
+                      delta=f"{best.total_response - now.total_response:+,.0f}")
+    metrics[1].metric(t(f"channels_page.avg_cost.{metric}"), ctx.money(best.total_spend / best.total_response
+                                                                          if best.total_response else None))
+    metrics[2].metric(t("channels_page.marginal_cost_opt"), ctx.money(best.marginal_cost),
+                      help=t("channels_page.lambda_help"))
+    metrics[3].metric(t("channels_page.mix_gain"), ctx.count(gain), help=t("channels_page.mix_gain_help"))
+    comparison = optimizer.compare(now, best)
+    ui.show_chart(channel_charts.allocation_chart(comparison, t))
+    table = comparison.assign(channel=[display_channel(c, ctx.lang) for c in comparison["channel"]])
+    st.dataframe(table[["channel", "current_spend", "optimised_spend", "current_response", "optimised_response",
+                        "current_marginal_cost", "optimised_marginal_cost"]], hide_index=True, width="stretch",
+                 column_config={
+                     "channel": t("chart.channel"),
+                     "current_spend": st.column_config.NumberColumn(t("channels_page.current_spend"), format="yen"),
+                     "optimised_spend": st.column_config.NumberColumn(t("channels_page.optimised_spend"),
+                                                                      format="yen"),
+                     "current_response": st.column_config.NumberColumn(t("channels_page.current_resp", unit=unit),
+                                                                       format="%.0f"),
+                     "optimised_response": st.column_config.NumberColumn(t("channels_page.optimised_resp", unit=unit),
+                                                                         format="%.0f"),
+                     "current_marginal_cost": st.column_config.NumberColumn(t("channels_page.current_mcost"),
+                                                                            format="yen"),
+                     "optimised_marginal_cost": st.column_config.NumberColumn(t("channels_page.optimised_mcost"),
+                                                                              format="yen")})
+    ratios = best.extrapolation_ratio
+    if ratios is not None:
+        beyond = [c for c, r in zip(best.channels, ratios) if r and r > 1.0]
+        if beyond:
+            st.warning(t("channels_page.beyond_observed",
+                         channels=", ".join(display_channel(c, ctx.lang) for c in beyond)))
+    nxt = optimizer.next_increment(quarter_curves, best, step=1000.0)
+    if len(nxt):
+        top = nxt.iloc[0]
+        st.info(t("channels_page.next_1000", channel=display_channel(top["channel"], ctx.lang),
+                  gain=f"{top['extra_response']:.1f}", unit=unit))
+    with st.expander(t("channels_page.min_budget_title")):
+        target = st.number_input(t("channels_page.target", unit=unit), min_value=0.0,
+                                 value=float(round(now.total_response * 1.15)), step=100.0, key="channels.target")
+        try:
+            needed = optimizer.min_budget_for_target(quarter_curves, target, optimizer.TimesHistorical(low),
+                                                     optimizer.TimesHistorical(high), locked or None, metric,
+                                                     historical_spend=historical)
+            st.success(t("channels_page.min_budget", budget=ctx.money(needed.total_spend), target=ctx.count(target),
+                         unit=unit, cac=ctx.money(needed.total_spend / target if target else None)))
+        except (optimizer.TargetUnreachable, optimizer.InfeasibleBudget) as exc:
+            st.error(exc.message(ctx.lang))
+
+
+with ui.friendly_errors(ctx):
+    ui.page_header(ctx, "channels_page.title", "channels_page.question")
+    if ctx.dataset is None:
+        ui.require_orders(ctx)
+    dataset = ctx.dataset
+    if dataset.channel_rows == 0:
+        st.info(t("channels_page.no_channel_data"))
+        st.page_link("pages/data.py", label=t("empty.go_import"), icon=":material/upload_file:")
+        st.stop()
+    first = dataset.first_period
+    last = dataset.last_period
+    period = kpis.default_period(first, last + pd.Timedelta(days=6).to_pytimedelta())
+    metric = st.segmented_control(
+        t("channels_page.objective"), ["new_customers", "revenue"], default="new_customers",
+        format_func=lambda m: t(f"channels_page.metric.{m}"), key="channels.metric",
+        help=t("channels_page.objective_help"),
+    ) or "new_customers"
+    tab_perf, tab_curves, tab_split, tab_opt = st.tabs([
+        t("channels_page.tab.performance"), t("channels_page.tab.curves"), t("channels_page.tab.split"),
+        t("channels_page.tab.optimiser"),
+    ])
+    with tab_perf:
+        st.caption(t("channels_page.period", start=period.start, end=period.end))
+        _performance(dataset, period)
+    with tab_curves:
+        _curves_tab(dataset, metric)
+    with tab_split:
+        _split_tab(dataset, period)
+    with tab_opt:
+        _optimiser_tab(dataset, metric)
