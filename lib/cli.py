@@ -160,6 +160,26 @@ def cmd_segments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_playbook(args: argparse.Namespace) -> int:
+    from lib import playbooks
+
+    target = Path(args.export)
+    ws = _open(args)
+    try:
+        dataset = ws.get_dataset(args.dataset)
+        if dataset.orders == 0:
+            raise CliError(f"dataset {dataset.name!r} has no orders")
+        try:
+            path = playbooks.write_playbook_export(ws, dataset.dataset_id, target, lang=args.lang,
+                                                   scheme=args.scheme, plan_name=args.plan)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+    finally:
+        ws.close()
+    print(str(path))
+    return 0
+
+
 def cmd_timeline(args: argparse.Namespace) -> int:
     from lib import timeline, timeline_exports
 
@@ -199,6 +219,25 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from lib import backup
+
+    db = resolve_db_path(args.db)
+    if not db.is_file():
+        raise CliError(f"no workspace file at {db}")
+    info = backup.backup(db, Path(args.out))
+    print(json.dumps(info.as_dict(), ensure_ascii=False))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from lib import backup
+
+    info = backup.restore(Path(args.source), resolve_db_path(args.db), force=args.force)
+    print(json.dumps(info.as_dict(), ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lib.cli", description="Growth Planner command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,12 +273,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", help="with .csv: only this tier/segment key (e.g. dormant, champions)")
     p.add_argument("--export", required=True, help="FILE.xlsx | FILE.csv")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p = add("playbook", cmd_playbook, "export the tier playbook with each tier's member list (.xlsx)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--export", required=True, help="FILE.xlsx")
+    p.add_argument("--scheme", choices=["plan", "rfm"], default="plan")
+    p.add_argument("--plan", help="take the weeks from this saved 13-week plan (default: the latest saved)")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
     p = add("timeline", cmd_timeline, "export the 13-week plan as .xlsx, .ics, .png or .svg")
     p.add_argument("--dataset", required=True)
     p.add_argument("--plan", help="a saved plan (default: the plan's default tasks)")
     p.add_argument("--start", help="Monday of week 1, YYYY-MM-DD (default: the saved plan's)")
     p.add_argument("--export", required=True, help="FILE.xlsx | FILE.ics | FILE.png | FILE.svg")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p = add("backup", cmd_backup, "copy the workspace to a verified backup file (stop the app first)")
+    p.add_argument("--out", required=True, help="the backup file to write (replaced if it exists)")
+    p = add("restore", cmd_restore, "replace the workspace file by a verified backup (stop the app first)")
+    p.add_argument("--from", dest="source", required=True, metavar="FILE", help="a file written by `backup`")
+    p.add_argument("--force", action="store_true", help="replace an existing workspace file")
     return parser
 
 

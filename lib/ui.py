@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES: list[tuple[str, str, str, str]] = [
     ("pages/overview.py", "overview", "nav.overview", ":material/dashboard:"),
     ("pages/segments.py", "segments", "nav.segments", ":material/groups:"),
+    ("pages/playbooks.py", "playbooks", "nav.playbooks", ":material/menu_book:"),
     ("pages/channels.py", "channels", "nav.channels", ":material/campaign:"),
     ("pages/timeline.py", "timeline", "nav.timeline", ":material/view_timeline:"),
     ("pages/data.py", "data", "nav.data", ":material/upload_file:"),

@@ -211,3 +211,29 @@ def test_channels_split_rebalances_to_100_percent(app_env):
     assert not at.exception
     shares = at.session_state["channels.shares.by_function"]
     assert abs(sum(shares.values()) - 1.0) < 1e-9 and abs(shares["content"] - 0.5) < 1e-9
+
+
+def test_playbooks_show_every_tier_and_the_calculator_follows_edits(app_env):
+    at = open_page("pages/playbooks.py")
+    assert_clean(at)
+    assert "ROI" in at.subheader[0].value
+    revenue_before = {m.label: m.value for m in at.metric}["Tier incremental revenue"]
+    at.session_state["playbooks.editor.plan.new.0"] = {"edited_rows": {0: {"response_rate": 0.5}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert_clean(at)
+    assert {m.label: m.value for m in at.metric}["Tier incremental revenue"] != revenue_before
+    at.button(key="playbooks.save").click().run()
+    from lib import playbooks
+    from lib.ui import workspace
+
+    saved = playbooks.load_playbook(workspace(), 1)
+    assert saved.group("new").plays[0].calculator.response_rate == 0.5
+
+
+def test_playbooks_reject_an_impossible_rate(app_env):
+    at = open_page("pages/playbooks.py")
+    at.session_state["playbooks.editor.plan.new.0"] = {
+        "edited_rows": {0: {"response_rate": 1.5}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert at.error and at.button(key="playbooks.save").disabled

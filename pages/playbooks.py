@@ -1,0 +1,184 @@
+"""Playbooks: for each customer tier, who they are, why they are there, what we do, what it costs and when."""
+
+import pandas as pd
+import streamlit as st
+
+from lib import formatting, playbooks, segments, ui
+
+ctx = ui.bootstrap("nav.playbooks")
+t = ctx.t
+EDITABLE = ("response_rate", "incentive", "redemption_rate", "points_per_responder", "contact_cost", "aov_multiplier")
+
+
+def _playbook(dataset_id: int) -> playbooks.Playbook:
+    """This session's working copy of the dataset's playbook (saved copy until edited)."""
+    key = f"playbooks.working.{dataset_id}"
+    if key not in st.session_state:
+        st.session_state[key] = playbooks.load_playbook(ctx.ws, dataset_id)
+    return st.session_state[key]
+
+
+def _money(value):
+    return ctx.money(value) if value is not None else "—"
+
+
+with ui.friendly_errors(ctx):
+    ui.page_header(ctx, "playbooks_page.title", "playbooks_page.question")
+    dataset = ui.require_orders(ctx)
+    settings = segments.load_settings(ctx.ws, dataset.dataset_id)
+    scheme = st.segmented_control(
+        t("segments_page.scheme"), list(segments.SCHEMES), default=settings.scheme,
+        format_func=lambda s: t(f"segments_page.scheme.{s}"), key="playbooks.scheme",
+    ) or settings.scheme
+    playbook = _playbook(dataset.dataset_id)
+    profiles = ui.cached(playbooks.all_tier_profiles, dataset, scheme, None, settings)
+    groups = playbook.groups_for(scheme)
+    tasks = playbooks.plan_tasks(ctx.ws, dataset.dataset_id)
+    weeks = playbooks.play_weeks(playbook, tasks)
+
+    # The answer first: which tier's plays return the most, and what the whole plan costs.
+    summaries = {g.key: playbooks.tier_summary(playbook, profiles, g.key) for g in groups}
+    total = playbooks.sum_economics([s.total for s in summaries.values()])
+    best = max(summaries.values(), key=lambda s: s.total.net)
+    st.subheader(t(
+        "playbooks_page.headline", cost=_money(total.total_cost), revenue=_money(total.incremental_revenue),
+        roi=formatting.pct(total.roi), best=segments.group_label(best.group, scheme, ctx.lang),
+        net=_money(best.total.net),
+    ))
+
+    overview = playbooks.tier_table(playbook, profiles, ctx.lang, scheme=scheme)
+    formats = {"int": "localized", "percent": "percent", "money": "yen", "number": "%.1f"}
+    st.dataframe(overview, hide_index=True, width="stretch", column_config={
+        key: (st.column_config.NumberColumn(playbooks.column_label(key, ctx.lang), format=formats[kind])
+              if kind else playbooks.column_label(key, ctx.lang))
+        for key, kind in playbooks.TIER_COLUMNS
+    })
+    st.caption(t("playbooks_page.overview_caption"))
+
+    tier = st.segmented_control(
+        t("playbooks_page.tier"), [g.key for g in groups], default=groups[0].key,
+        format_func=lambda k: segments.group_label(k, scheme, ctx.lang), key=f"playbooks.tier.{scheme}",
+    ) or groups[0].key
+    group = playbook.group(tier)
+    summary = summaries[tier]
+    profile = summary.profile
+
+    st.markdown(f"### {t('playbooks_page.who')}")
+    if profile is None or profile.members == 0:
+        st.info(t("playbooks_page.empty_tier"))
+    else:
+        cols = st.columns(6)
+        cols[0].metric(t("playbooks_page.members"), ctx.count(profile.members),
+                       delta=f"{profile.member_change:+,}" if profile.member_change is not None else None,
+                       delta_color="off", help=t("playbooks_page.change_help"))
+        cols[1].metric(t("segments_page.share_customers"), formatting.pct(profile.share_customers))
+        cols[2].metric(t("segments_page.share_revenue"), formatting.pct(profile.share_revenue))
+        cols[3].metric(t("kpi.aov"), _money(profile.aov))
+        cols[4].metric(t("kpi.repurchase_rate"), formatting.pct(profile.repurchase_rate),
+                       help=t("playbooks_page.repurchase_help"))
+        cols[5].metric(t("segments_page.median_days"), formatting.count(profile.median_days_since_last_order))
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"### {t('playbooks_page.why')}")
+        st.markdown(f"**{t('playbooks_page.need')}** {group.need.get(ctx.lang)}")
+        st.markdown(f"**{t('playbooks_page.signal')}** "
+                    f"{group.signal_text(ctx.lang, settings.thresholds, settings.window_days)}")
+        note = group.note_text(ctx.lang, settings.thresholds, settings.window_days)
+        if note:
+            st.caption(note)
+    with right:
+        st.markdown(f"### {t('playbooks_page.reach')}")
+        st.markdown(f"**{t('playbooks_page.channels')}** {', '.join(group.channel_names(ctx.lang)) or '—'}")
+        st.markdown(f"**{t('playbooks_page.formats')}** {', '.join(group.format_names(ctx.lang)) or '—'}")
+
+    st.markdown(f"### {t('playbooks_page.what')}")
+    for result in summary.plays:
+        play = result.play
+        target = play.kpi_target
+        span = weeks.get(tier, {}).get(play.id)
+        st.markdown(
+            f"**{play.name.get(ctx.lang)}** — {play.description.get(ctx.lang)}  \n"
+            f"{t('playbooks_page.kpi')}: {play.kpi.get(ctx.lang)} · {t('playbooks_page.target')}: "
+            f"{target.text.get(ctx.lang) or '—'} · {t('playbooks_page.when')}: {span.text(ctx.lang) if span else '—'}"
+        )
+
+    st.markdown(f"### {t('playbooks_page.money')}")
+    st.caption(t("playbooks_page.money_help"))
+    inputs = pd.DataFrame([{"play": r.play.id, "name": r.play.name.get(ctx.lang), "audience": r.audience,
+                            **{f: getattr(r.play.calculator, f) for f in EDITABLE}} for r in summary.plays])
+    labels = {f: playbooks.field_label(f, ctx.lang) for f in EDITABLE}
+    edited = st.data_editor(
+        inputs, hide_index=True, width="stretch", disabled=["play", "name", "audience"],
+        key=f"playbooks.editor.{scheme}.{tier}.{st.session_state.get('playbooks.round', 0)}",
+        column_config={
+            "play": None, "name": t("playbooks_page.play"),
+            "audience": st.column_config.NumberColumn(t("playbooks_page.audience"), format="localized"),
+            "response_rate": st.column_config.NumberColumn(labels["response_rate"], min_value=0.0, max_value=1.0,
+                                                           step=0.005, format="percent"),
+            "incentive": st.column_config.NumberColumn(labels["incentive"], min_value=0.0, format="¥%.0f"),
+            "redemption_rate": st.column_config.NumberColumn(labels["redemption_rate"], min_value=0.0, max_value=1.0,
+                                                             step=0.05, format="percent"),
+            "points_per_responder": st.column_config.NumberColumn(labels["points_per_responder"], min_value=0.0),
+            "contact_cost": st.column_config.NumberColumn(labels["contact_cost"], min_value=0.0, format="¥%.2f"),
+            "aov_multiplier": st.column_config.NumberColumn(labels["aov_multiplier"], min_value=0.0, step=0.05,
+                                                            format="%.2f×"),
+        },
+    )
+    problems: list[str] = []
+    for _, row in edited.iterrows():
+        original = group.play(row["play"]).calculator
+        changes = {f: float(row[f]) for f in EDITABLE if float(row[f]) != float(getattr(original, f))}
+        if changes:
+            try:
+                playbook = playbooks.update_play(playbook, tier, row["play"], **changes)
+            except playbooks.PlaybookError as exc:
+                problems.extend(exc.messages(ctx.lang))
+    for problem in problems:
+        st.error(problem)
+    summary = playbooks.tier_summary(playbook, profiles, tier)
+    results = pd.DataFrame([{
+        "name": r.play.name.get(ctx.lang), "responders": r.economics.responders,
+        "revenue": r.economics.incremental_revenue, "cost": r.economics.total_cost, "net": r.economics.net,
+        "roi": r.economics.roi, "cost_per": r.economics.cost_per_responder,
+        "flag": "⚠" if r.play.id in summary.over_cap else "",
+    } for r in summary.plays])
+    st.dataframe(results, hide_index=True, width="stretch", column_config={
+        "name": t("playbooks_page.play"),
+        "responders": st.column_config.NumberColumn(t("playbooks_page.responders"), format="%.0f"),
+        "revenue": st.column_config.NumberColumn(t("playbooks_page.revenue"), format="yen"),
+        "cost": st.column_config.NumberColumn(t("playbooks_page.cost"), format="yen"),
+        "net": st.column_config.NumberColumn(t("playbooks_page.net"), format="yen"),
+        "roi": st.column_config.NumberColumn("ROI", format="percent"),
+        "cost_per": st.column_config.NumberColumn(t("playbooks_page.cost_per"), format="¥%.2f"),
+        "flag": t("playbooks_page.over_cap"),
+    })
+    tot = summary.total
+    cols = st.columns(4)
+    cols[0].metric(t("playbooks_page.tier_revenue"), _money(tot.incremental_revenue))
+    cols[1].metric(t("playbooks_page.tier_cost"), _money(tot.total_cost))
+    cols[2].metric("ROI", formatting.pct(tot.roi))
+    cols[3].metric(t("playbooks_page.cost_per"), _money(tot.cost_per_responder))
+    if summary.cost_cap is not None:
+        st.info(t("playbooks_page.recall_rule", normal=_money(summary.normal_recall_cost), cap=_money(summary.cost_cap)))
+        if summary.over_cap:
+            st.warning(t("playbooks_page.over_cap_warning", count=len(summary.over_cap)))
+
+    st.session_state[f"playbooks.working.{dataset.dataset_id}"] = playbook
+    buttons = st.columns(3)
+    if buttons[0].button(t("playbooks_page.save"), type="primary", disabled=bool(problems), key="playbooks.save"):
+        playbooks.save_playbook(ctx.ws, dataset.dataset_id, playbook)
+        st.toast(t("playbooks_page.saved"))
+    if buttons[1].button(t("playbooks_page.reset"), key="playbooks.reset"):
+        st.session_state[f"playbooks.working.{dataset.dataset_id}"] = playbooks.reset_playbook(
+            ctx.ws, dataset.dataset_id)
+        st.session_state["playbooks.round"] = st.session_state.get("playbooks.round", 0) + 1
+        st.rerun()
+    buttons[2].download_button(
+        t("playbooks_page.export"), on_click="ignore", key="playbooks.export", icon=":material/table:",
+        data=lambda: playbooks.playbook_workbook(ctx.ws, dataset.dataset_id, ctx.lang, settings, scheme=scheme,
+                                                 playbook=playbook, tasks=tasks, dataset_name=dataset.name),
+        file_name=f"playbook_{dataset.name}_{scheme}.xlsx".replace(" ", "_"),
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    st.caption(t("playbooks_page.when_source_plan") if tasks else t("playbooks_page.when_source_default"))
