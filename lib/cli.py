@@ -180,6 +180,28 @@ def cmd_playbook(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from lib import scenarios
+
+    ws = _open(args)
+    try:
+        result = scenarios.run_scenario_cli(
+            ws, args.dataset, args.growth, args.cac_cut, args.repurchase_up, args.aov_change,
+            save=args.save, lang=args.lang,
+        )
+    except scenarios.ScenarioError as exc:
+        raise CliError(exc.message(args.lang)) from exc
+    finally:
+        ws.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=str, indent=2))
+    else:
+        print(result["headline"])
+        for lever in result.get("levers") or []:
+            print(f"- {lever}")
+    return 0
+
+
 def cmd_timeline(args: argparse.Namespace) -> int:
     from lib import timeline, timeline_exports
 
@@ -278,6 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", required=True, help="FILE.xlsx")
     p.add_argument("--scheme", choices=["plan", "rfm"], default="plan")
     p.add_argument("--plan", help="take the weeks from this saved 13-week plan (default: the latest saved)")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p = add("scenario", cmd_scenario, "work a target scenario through the response curves")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--growth", type=float, default=0.175, help="sales growth, 0.18 = +18%%")
+    p.add_argument("--cac-cut", type=float, default=0.125, help="CAC cut, 0.12 = -12%%")
+    p.add_argument("--repurchase-up", type=float, default=0.05, help="repurchase rate points, 0.05 = +5 pts")
+    p.add_argument("--aov-change", type=float, default=0.0)
+    p.add_argument("--save", help="save the scenario under this name")
+    p.add_argument("--json", action="store_true")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
     p = add("timeline", cmd_timeline, "export the 13-week plan as .xlsx, .ics, .png or .svg")
     p.add_argument("--dataset", required=True)

@@ -40,6 +40,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/segments.py", "segments", "nav.segments", ":material/groups:"),
     ("pages/playbooks.py", "playbooks", "nav.playbooks", ":material/menu_book:"),
     ("pages/channels.py", "channels", "nav.channels", ":material/campaign:"),
+    ("pages/scenarios.py", "scenarios", "nav.scenarios", ":material/flag:"),
     ("pages/timeline.py", "timeline", "nav.timeline", ":material/view_timeline:"),
     ("pages/data.py", "data", "nav.data", ":material/upload_file:"),
 ]
@@ -227,17 +228,20 @@ def friendly_errors(ctx: PageContext) -> Iterator[None]:
         yield
     except st.runtime.scriptrunner.StopException:  # type: ignore[attr-defined]
         raise
-    except ImportFailed as exc:
-        st.error(import_error_text(exc, ctx.t))
-    except WorkspaceError as exc:
-        st.error(ctx.t("error.workspace", detail=str(exc)))
     except Exception as exc:  # noqa: BLE001 - the last line of defence before the browser
         if type(exc).__name__ in {"StopException", "RerunException"}:
             raise
-        st.error(ctx.t("error.unexpected"))
-        with st.expander(ctx.t("error.details")):
-            st.code(f"{type(exc).__name__}: {exc}", language=None)
-        _log_exception()
+        if isinstance(exc, ImportFailed):
+            st.error(import_error_text(exc, ctx.t))
+        elif isinstance(exc, WorkspaceError):
+            st.error(ctx.t("error.workspace", detail=str(exc)))
+        elif isinstance(exc, ValueError) and callable(getattr(exc, "message", None)):
+            st.error(exc.message(ctx.lang))  # lib errors that explain themselves in the user's language
+        else:
+            st.error(ctx.t("error.unexpected"))
+            with st.expander(ctx.t("error.details")):
+                st.code(f"{type(exc).__name__}: {exc}", language=None)
+            _log_exception()
 
 
 def import_error_text(exc: ImportFailed, t: Translator) -> str:

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import segments, timeline, timeline_charts, timeline_exports, ui
+from lib import budget, scenarios, segments, timeline, timeline_charts, timeline_exports, ui
 
 ctx = ui.bootstrap("nav.timeline")
 t = ctx.t
@@ -162,6 +162,21 @@ with ui.friendly_errors(ctx):
             for task in campaign_rows
         ]), hide_index=True, width="stretch")
         st.caption(t("timeline_page.audience_help"))
+
+    # The budget line: the weekly budget of a saved scenario (Scenarios page), phased over the 13 weeks.
+    saved = scenarios.list_scenarios(ctx.ws, dataset.dataset_id)
+    if saved:
+        names = [s.name for s in saved]
+        picked = st.selectbox(t("timeline_page.budget_scenario"), names, key="timeline.scenario")
+        chosen = next(s for s in saved if s.name == picked)
+        total = chosen.summary.get("required_budget") or chosen.summary.get("linear_budget") or 0.0
+        weekly = budget.weekly_phasing(float(total), unit=100)
+        line = pd.DataFrame([weekly["spend"].to_numpy()], columns=[f"W{w}" for w in weekly["week"]])
+        st.dataframe(line, hide_index=True, width="stretch",
+                     column_config={c: st.column_config.NumberColumn(c, format="yen") for c in line.columns})
+        st.caption(t("timeline_page.budget_caption", name=picked, total=ctx.money(total)))
+    else:
+        st.caption(t("timeline_page.no_scenario"))
 
     if baseline:
         st.toggle(t("timeline_page.show_baseline"), value=True, key="timeline.show_baseline")

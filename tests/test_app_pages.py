@@ -237,3 +237,30 @@ def test_playbooks_reject_an_impossible_rate(app_env):
     at.run()
     assert not at.exception
     assert at.error and at.button(key="playbooks.save").disabled
+
+
+def test_scenarios_presets_move_the_answer_and_a_scenario_can_be_saved(app_env):
+    at = open_page("pages/scenarios.py")
+    assert_clean(at)
+    base = at.subheader[0].value
+    assert "new customers" in base
+    at.segmented_control(key="scenarios.preset").set_value("aggressive").run()
+    assert_clean(at)
+    assert at.slider(key="scenarios.growth").value == 20.0
+    assert at.subheader[0].value != base
+    at.text_input(key="scenarios.name").set_value("Push").run()
+    at.button(key="scenarios.save").click().run()
+    assert_clean(at)
+    from lib import scenarios
+    from lib.ui import workspace
+
+    assert [s.name for s in scenarios.list_scenarios(workspace(), 1)] == ["Push"]
+
+
+def test_timeline_shows_the_saved_scenarios_budget_line(app_env):
+    at = open_page("pages/scenarios.py")
+    at.button(key="scenarios.save").click().run()
+    at.switch_page("pages/timeline.py").run()
+    assert_clean(at)
+    line = next(d.value for d in at.dataframe if "W13" in d.value.columns)
+    assert line.iloc[0].sum() > 100_000

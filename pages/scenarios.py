@@ -1,0 +1,154 @@
+"""Scenarios: what do the quarter's targets demand in new customers and budget, and can CAC hold?"""
+
+import pandas as pd
+import streamlit as st
+
+from lib import formatting, scenario_charts, scenarios, ui
+
+ctx = ui.bootstrap("nav.scenarios")
+t = ctx.t
+FIELDS = ("growth", "cac_cut", "repurchase_up", "aov_change")
+# Slider ranges in percent (or points): the plan's ranges sit well inside them.
+SLIDERS = {"growth": (0.0, 40.0, 0.5), "cac_cut": (0.0, 30.0, 0.5), "repurchase_up": (0.0, 15.0, 0.5),
+           "aov_change": (-20.0, 20.0, 0.5)}
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def _sensitivity(cache_key: tuple, inputs: scenarios.ScenarioInputs, _baseline, _curves) -> pd.DataFrame:
+    return scenarios.sensitivity(_baseline, inputs, _curves)
+
+
+@st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
+def _frontier(cache_key: tuple, weeks: int, _baseline, _curves) -> pd.DataFrame:
+    return scenarios.feasibility_frontier(_baseline, _curves, weeks=weeks)
+
+
+def _apply_preset() -> None:
+    name = st.session_state.get("scenarios.preset")
+    if name in scenarios.PRESETS:
+        preset = scenarios.PRESETS[name]
+        for field in FIELDS:
+            st.session_state[f"scenarios.{field}"] = round(getattr(preset, field) * 100, 2)
+
+
+with ui.friendly_errors(ctx):
+    ui.page_header(ctx, "scenarios_page.title", "scenarios_page.question")
+    dataset = ui.require_orders(ctx)
+    try:
+        baseline = ui.cached(scenarios.measure_baseline, dataset)
+    except scenarios.ScenarioError as exc:
+        st.info(exc.message(ctx.lang))
+        st.page_link("pages/data.py", label=t("empty.go_import"), icon=":material/upload_file:")
+        st.stop()
+    curves = ui.cached(scenarios.scenario_curves, dataset)
+
+    st.caption(t(
+        "scenarios_page.baseline", start=baseline.quarter_start, end=baseline.quarter_end,
+        gmv=ctx.money(baseline.revenue), new=ctx.count(baseline.new_customers),
+        cac=ctx.money(baseline.cac, decimals=0), rate=formatting.pct(baseline.repurchase_rate),
+        base=ctx.count(baseline.customer_base),
+    ))
+
+    for field in FIELDS:  # first visit: the base preset
+        st.session_state.setdefault(f"scenarios.{field}", round(getattr(scenarios.PRESETS["base"], field) * 100, 2))
+    st.segmented_control(
+        t("scenarios_page.preset"), list(scenarios.PRESETS), format_func=lambda p: t(f"scenarios_page.preset.{p}"),
+        key="scenarios.preset", on_change=_apply_preset,
+    )
+    cols = st.columns(4)
+    values = {}
+    for col, field in zip(cols, FIELDS):
+        low, high, step = SLIDERS[field]
+        values[field] = col.slider(t(f"scenarios_page.input.{field}"), low, high, step=step, format="%.1f",
+                                   key=f"scenarios.{field}", help=t(f"scenarios_page.input.{field}.help"))
+    try:
+        inputs = scenarios.ScenarioInputs(**{f: values[f] / 100 for f in FIELDS})
+    except scenarios.ScenarioInputError as exc:
+        st.error(exc.message(ctx.lang))
+        st.stop()
+    for note in inputs.plan_notes(ctx.lang):
+        st.caption(note)
+
+    result = scenarios.evaluate(baseline, inputs, curves)  # unnamed: presets are named in the user's language
+    st.subheader(scenarios.headline(result, ctx.lang))
+    verdict_icon = {"met": ":material/check_circle:", "over_target": ":material/warning:"}.get(
+        result.verdict, ":material/block:")
+    (st.success if result.verdict == "met" else st.warning)(scenarios.verdict_text(result, ctx.lang),
+                                                             icon=verdict_icon)
+
+    metrics = st.columns(6)
+    metrics[0].metric(t("scenarios_page.revenue_target"), formatting.money_compact(result.revenue_target, ctx.lang),
+                      help=t("scenarios_page.revenue_target_help"))
+    metrics[1].metric(t("scenarios_page.new_required"), ctx.count(result.new_customers_required),
+                      help=t("scenarios_page.new_required_help"))
+    metrics[2].metric(t("scenarios_page.budget"), formatting.money_compact(result.required_budget, ctx.lang),
+                      help=t("scenarios_page.budget_help"))
+    metrics[3].metric(t("scenarios_page.implied_cac"), ctx.money(result.implied_cac, decimals=0),
+                      delta=ctx.money(result.target_cac, decimals=0), delta_color="off",
+                      help=t("scenarios_page.implied_cac_help"))
+    metrics[4].metric(t("scenarios_page.marginal_cac"), ctx.money(result.marginal_cac, decimals=0),
+                      help=t("scenarios_page.marginal_cac_help"))
+    metrics[5].metric("LTV / CAC", formatting.ratio(result.ltv_cac),
+                      delta=t("scenarios_page.ltv_ok") if result.ltv_cac_ok else t("scenarios_page.ltv_low"),
+                      delta_color="normal" if result.ltv_cac_ok else "inverse", help=t("scenarios_page.ltv_help"))
+
+    levers = scenarios.lever_texts(result, ctx.lang)
+    if levers:
+        st.markdown(f"**{t('scenarios_page.levers')}**")
+        for lever in levers:
+            st.markdown(f"- {lever}")
+
+    tab_feas, tab_split, tab_weeks, tab_sens, tab_saved = st.tabs([
+        t("scenarios_page.tab.feasibility"), t("scenarios_page.tab.split"), t("scenarios_page.tab.weeks"),
+        t("scenarios_page.tab.sensitivity"), t("scenarios_page.tab.saved"),
+    ])
+    with tab_feas:
+        frontier = _frontier(dataset.cache_key, inputs.weeks, baseline, curves)
+        ui.show_chart(scenario_charts.feasibility_chart(result, frontier, ctx.lang))
+        st.caption(t("scenarios_page.feasibility_help"))
+    with tab_split:
+        if result.split:
+            ui.show_chart(scenario_charts.spend_comparison_chart(result, ctx.lang))
+            st.dataframe(scenarios.display_split(result, ctx.lang), hide_index=True, width="stretch")
+        else:
+            st.info(t("scenarios_page.no_split"))
+    with tab_weeks:
+        weekly = scenarios.weekly_budget(result, unit=100)
+        st.dataframe(weekly[["week", "plan_phase", "spend", "cumulative_spend", "cumulative_new_customers_target"]]
+                     .assign(plan_phase=[t(f"scenarios_page.phase.{p}") for p in weekly["plan_phase"]]),
+                     hide_index=True, width="stretch", column_config={
+                         "week": t("channels_page.plan_week"), "plan_phase": t("scenarios_page.phase"),
+                         "spend": st.column_config.NumberColumn(t("channels_page.weekly_budget"), format="yen"),
+                         "cumulative_spend": st.column_config.NumberColumn(t("scenarios_page.cumulative"),
+                                                                           format="yen"),
+                         "cumulative_new_customers_target": st.column_config.NumberColumn(
+                             t("scenarios_page.cumulative_new"), format="%.0f")})
+        st.caption(t("scenarios_page.weeks_help"))
+    with tab_sens:
+        rows = _sensitivity(dataset.cache_key, inputs, baseline, curves)
+        ui.show_chart(scenario_charts.tornado_chart(rows, ctx.lang))
+        st.caption(t("scenarios_page.sensitivity_help"))
+    with tab_saved:
+        name = st.text_input(t("scenarios_page.name"), value=result.label(ctx.lang), max_chars=60,
+                             key="scenarios.name")
+        if st.button(t("scenarios_page.save"), type="primary", key="scenarios.save"):
+            scenarios.save_scenario(ctx.ws, dataset.dataset_id, name, result)
+            st.toast(t("scenarios_page.saved", name=name))
+            st.rerun()
+        saved = scenarios.list_scenarios(ctx.ws, dataset.dataset_id)
+        if not saved:
+            st.caption(t("scenarios_page.none_saved"))
+        else:
+            names = [s.name for s in saved]
+            chosen = st.multiselect(t("scenarios_page.compare"), names, default=names[:4], max_selections=4,
+                                    key="scenarios.compare", placeholder=t("channels_page.none"))
+            if len(chosen) >= 2:
+                picked = [s for s in saved if s.name in chosen]
+                st.dataframe(scenarios.compare(picked, ctx.lang), hide_index=True, width="stretch")
+            else:
+                st.caption(t("scenarios_page.pick_two"))
+            drop = st.selectbox(t("scenarios_page.delete_which"), names, key="scenarios.delete_which")
+            if st.button(t("scenarios_page.delete"), key="scenarios.delete"):
+                scenarios.delete_scenario(ctx.ws, dataset.dataset_id, drop)
+                st.rerun()
+    st.caption(t("channels_page.directional_note"))
