@@ -202,6 +202,21 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review_pack(args: argparse.Namespace) -> int:
+    from lib import review_pack
+
+    ws = _open(args)
+    try:
+        paths = review_pack.write_review_pack(ws, args.dataset, args.out, args.lang, args.scenario, args.plan)
+    except review_pack.ReviewPackError as exc:
+        raise CliError(exc.message(args.lang)) from exc
+    finally:
+        ws.close()
+    for path in paths:
+        print(str(path))
+    return 0
+
+
 def cmd_timeline(args: argparse.Namespace) -> int:
     from lib import timeline, timeline_exports
 
@@ -310,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", help="save the scenario under this name")
     p.add_argument("--json", action="store_true")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p = add("review-pack", cmd_review_pack, "write the review workbook (.xlsx) and deck (.pptx)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--scenario", help="a saved scenario or a preset (conservative, base, aggressive)")
+    p.add_argument("--plan", help="a saved 13-week plan (default: the latest saved)")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.add_argument("--out", required=True, help="folder for the two files")
     p = add("timeline", cmd_timeline, "export the 13-week plan as .xlsx, .ics, .png or .svg")
     p.add_argument("--dataset", required=True)
     p.add_argument("--plan", help="a saved plan (default: the plan's default tasks)")

@@ -43,7 +43,21 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/scenarios.py", "scenarios", "nav.scenarios", ":material/flag:"),
     ("pages/timeline.py", "timeline", "nav.timeline", ":material/view_timeline:"),
     ("pages/data.py", "data", "nav.data", ":material/upload_file:"),
+    ("pages/present.py", "present", "nav.present", ":material/slideshow:"),
 ]
+PRESENT_PAGE = "pages/present.py"
+
+# Presentation mode: no sidebar, no toolbar, projector-sized numbers. Static CSS, no user data.
+_PRESENTATION_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
+[data-testid="stHeader"] {display: none;}
+[data-testid="stMetricValue"] {font-size: 3.2rem;}
+[data-testid="stMetricLabel"] p {font-size: 1.25rem;}
+.block-container {padding-top: 3rem; max-width: 1800px;}
+h1 {font-size: 3rem;} h2 {font-size: 2.1rem; font-weight: 600;}
+</style>
+"""
 
 LANG_KEY = "lang"
 DATASET_KEY = "dataset"
@@ -119,8 +133,12 @@ def _ensure_sample(ws: Workspace, t: Translator) -> None:
     placeholder.empty()  # the page itself now shows the data; no leftover status box
 
 
-def bootstrap(page_title_key: str, *, wide: bool = True) -> PageContext:
-    """Set up a page: config, workspace, language, sidebar. Call first on every page."""
+def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = False) -> PageContext:
+    """Set up a page: config, workspace, language, sidebar. Call first on every page.
+
+    ``presentation`` hides the sidebar and toolbar and enlarges numbers (review meetings);
+    ``?present=1`` on any page's URL opens presentation mode.
+    """
     lang = current_lang()
     t = Translator(lang)
     try:
@@ -128,9 +146,17 @@ def bootstrap(page_title_key: str, *, wide: bool = True) -> PageContext:
             page_title=f"{t(page_title_key)} · {t('app.name')}",
             page_icon="📈",
             layout="wide" if wide else "centered",
+            initial_sidebar_state="collapsed" if presentation else "auto",
         )
     except st.errors.StreamlitAPIException:
         pass  # already set by app.py in this run
+    if presentation:
+        st.html(_PRESENTATION_CSS)
+    elif st.query_params.get("present") in ("1", "true", "yes"):
+        try:
+            st.switch_page(PRESENT_PAGE, query_params=_carried_params())
+        except st.errors.StreamlitAPIException:
+            pass  # page run on its own (tests): stay here
     if not auth.gate(t):  # a team instance with a login: nothing of the workspace before sign-in
         st.stop()
     try:
@@ -198,6 +224,15 @@ def _carried_params() -> dict[str, str]:
     if st.session_state.get(DATASET_KEY):
         params["dataset"] = st.session_state[DATASET_KEY]
     return params
+
+
+def exit_presentation_link(ctx: PageContext) -> None:
+    """A link back to the overview, keeping language and dataset."""
+    params = {k: v for k, v in _carried_params().items() if k != "present"}
+    try:
+        st.page_link(PAGES[0][0], label=ctx.t("present.exit"), icon=":material/close:", query_params=params)
+    except st.errors.StreamlitPageNotFoundError:
+        pass
 
 
 def page_header(ctx: PageContext, title_key: str, question_key: str, *, sample_banner: bool = True) -> None:

@@ -264,3 +264,29 @@ def test_timeline_shows_the_saved_scenarios_budget_line(app_env):
     assert_clean(at)
     line = next(d.value for d in at.dataframe if "W13" in d.value.columns)
     assert line.iloc[0].sum() > 100_000
+
+
+def test_presentation_mode_walks_the_story(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["view"] = "2"
+    at.run()
+    at.switch_page("pages/present.py").run()
+    assert_clean(at)
+    first_title = at.markdown[0].value if at.markdown else ""
+    assert at.metric, "large key numbers on every view"
+    at.button(key="present.next").click().run()
+    assert_clean(at)
+    assert at.session_state["present.view"] == 2
+    assert at.query_params["view"] == ["3"] or at.query_params["view"] == "3"
+    assert (at.markdown[0].value if at.markdown else "") != first_title
+
+
+def test_a_shared_link_reproduces_language_and_dataset(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = "zh"
+    at.query_params["dataset"] = "Sample store"
+    at.run()
+    at.switch_page("pages/segments.py").run()
+    assert_clean(at)
+    assert at.title[0].value == "用户分层"
+    assert at.session_state["dataset"] == "Sample store"

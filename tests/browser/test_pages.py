@@ -31,11 +31,12 @@ DEFAULT_PAGE = PAGES[0]
 def _english_only_phrases() -> set[str]:
     """English catalog texts of three words or more whose Chinese text differs: none belongs on a Chinese page."""
     cats = catalogs()
+    chinese_texts = {text.strip() for text in cats["zh"].values()}  # e.g. "LTV / CAC" is Chinese text too
     phrases = set()
     for key, english in cats["en"].items():
         chinese = cats["zh"].get(key, "")
         plain = english.strip()
-        if "{" in plain or "*" in plain or plain == chinese.strip() or len(plain.split()) < 3:
+        if "{" in plain or "*" in plain or plain in chinese_texts or len(plain.split()) < 3:
             continue
         phrases.add(plain)
     return phrases

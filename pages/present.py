@@ -1,0 +1,71 @@
+"""Presentation mode: the quarter's story for a review meeting — one idea per view, large numbers, no editing."""
+
+import streamlit as st
+
+from lib import review_pack, ui
+
+ctx = ui.bootstrap("nav.present", presentation=True)
+t = ctx.t
+
+
+def _go(index: int) -> None:
+    st.session_state["present.view"] = index
+    st.query_params["view"] = str(index + 1)
+
+
+with ui.friendly_errors(ctx):
+    dataset = ui.require_orders(ctx)
+    scenario = st.query_params.get("scenario") or None
+    plan = st.query_params.get("plan") or None
+    with st.spinner(t("present.loading")):
+        facts = ui.cached(review_pack.gather_facts, dataset, scenario=scenario, plan=plan)
+        views = review_pack.story(ctx.ws, dataset.dataset_id, ctx.lang, facts=facts)
+    count = len(views)
+    try:
+        wanted = int(st.query_params.get("view", st.session_state.get("present.view", 0) + 1)) - 1
+    except ValueError:
+        wanted = 0
+    index = min(max(wanted, 0), count - 1)
+    st.session_state["present.view"] = index
+    view = views[index]
+
+    nav = st.columns([1, 1, 6, 2])
+    nav[0].button(t("present.previous"), disabled=index == 0, on_click=_go, args=(index - 1,),
+                  key="present.prev", icon=":material/arrow_back:")
+    nav[1].button(t("present.next"), disabled=index == count - 1, on_click=_go, args=(index + 1,),
+                  key="present.next", icon=":material/arrow_forward:", type="primary")
+    nav[2].caption(t("present.position", index=index + 1, count=count, title=view.title))
+    with nav[3]:
+        ui.exit_presentation_link(ctx)
+
+    st.markdown(f"# {view.title}")
+    st.markdown(f"## {view.headline}")
+    if view.notice:
+        st.info(view.notice)
+    if view.numbers:
+        for column, number in zip(st.columns(len(view.numbers)), view.numbers):
+            column.metric(number.label, number.value, help=number.detail or None, border=True)
+    if view.chart is not None:
+        spec = review_pack.projector_spec(view.chart)
+        spec["autosize"] = {"type": "fit-x", "contains": "padding"}  # full width, the chart's own height
+        st.vega_lite_chart(spec, width="stretch")
+    with st.expander(view.table.title, expanded=False):
+        st.dataframe(view.table.frame, hide_index=True, width="stretch")
+    with st.expander(t("present.notes")):
+        st.text(view.notes)
+
+    st.divider()
+    pack_cols = st.columns(2)
+    stem = review_pack.pack_file_stem(dataset.name, ctx.lang)
+    pack_cols[0].download_button(
+        t("present.download_deck"), on_click="ignore", key="present.deck", icon=":material/slideshow:",
+        data=lambda: review_pack.review_deck(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario, plan=plan),
+        file_name=f"{stem}.pptx",
+        mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    )
+    pack_cols[1].download_button(
+        t("present.download_workbook"), on_click="ignore", key="present.workbook", icon=":material/table:",
+        data=lambda: review_pack.review_workbook(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario, plan=plan),
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
