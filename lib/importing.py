@@ -627,6 +627,16 @@ def load_mapping_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def check_mapping(mapping: dict[str, Any], kind: Kind, columns: list[str]) -> None:
+    """The mapping names every required field, and only columns the file has."""
+    missing = missing_required(mapping, kind)
+    if missing:
+        raise ImportFailed(
+            "missing_field", f"Map a column to: {', '.join(missing)}.", fields=", ".join(missing)
+        )
+    check_mapping_columns(mapping, columns)
+
+
 def check_mapping_columns(mapping: dict[str, Any], columns: list[str]) -> None:
     """Every mapped column must exist in the file."""
     wanted = [v for k, v in mapping.items() if k not in ("layout", "wide_columns") and v]
@@ -781,12 +791,7 @@ def prepare_orders(
     file line and a reason code (bad_date, bad_amount, missing_order_id,
     duplicate_order, malformed_row).
     """
-    missing = missing_required(mapping, "orders")
-    if missing:
-        raise ImportFailed(
-            "missing_field", f"Map a column to: {', '.join(missing)}.", fields=", ".join(missing)
-        )
-    check_mapping_columns(mapping, raw.columns)
+    check_mapping(mapping, "orders", raw.columns)
     df = raw.frame
     lines = raw.line_numbers
     n = len(df)
@@ -931,12 +936,7 @@ def prepare_channels(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Parse and validate channel data (long or wide layout) into period × channel rows."""
-    missing = missing_required(mapping, "channels")
-    if missing:
-        raise ImportFailed(
-            "missing_field", f"Map a column to: {', '.join(missing)}.", fields=", ".join(missing)
-        )
-    check_mapping_columns(mapping, raw.columns)
+    check_mapping(mapping, "channels", raw.columns)
     df = raw.frame
     lines = raw.line_numbers
     if progress:
