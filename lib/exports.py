@@ -172,6 +172,20 @@ def sanitize_sheet_name(name: Any, taken: set[str] | None = None) -> str:
 # --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SheetImage:
+    """A PNG placed on a sheet (e.g. a chart rendered by ``lib.timeline_exports.chart_png``).
+
+    ``anchor`` is the top-left cell ("H2"); None puts it two columns right of the
+    table, on row 2. ``scale`` is the PNG's pixel density: a chart rendered at
+    ``scale=2`` is shown at half its pixel size, so it stays sharp.
+    """
+
+    png: bytes
+    anchor: str | None = None
+    scale: float = 1.0
+
+
 @dataclass
 class SheetSpec:
     """One sheet: a table (``frame``) or key/value rows (``rows``, e.g. an "About" sheet).
@@ -179,13 +193,15 @@ class SheetSpec:
     ``formats`` maps column names to ``money``, ``number``, ``int``, ``percent``,
     ``date``, ``datetime`` or ``text``; date and datetime columns are detected
     when not given. In ``rows`` mode each row is a sequence of values; a row of
-    one value is written bold as a section heading.
+    one value is written bold as a section heading. ``images`` (optional) are
+    PNGs drawn over the sheet, next to the table by default.
     """
 
     title: str
     frame: pd.DataFrame | None = None
     formats: Mapping[str, str] = field(default_factory=dict)
     rows: Sequence[Sequence[Any]] | None = None
+    images: Sequence[SheetImage] = ()
 
 
 def _infer_format(series: pd.Series) -> str | None:
@@ -357,6 +373,25 @@ def _write_rows(ws: Any, spec: SheetSpec) -> None:
             ws.append([makers[i](v) for i, v in enumerate(row)])
 
 
+def _add_images(ws: Any, spec: SheetSpec) -> None:
+    """Place the spec's images (openpyxl needs Pillow to read them; PNG bytes only)."""
+    if not spec.images:
+        return
+    from openpyxl.drawing.image import Image
+
+    if spec.frame is not None:
+        used_columns = len(spec.frame.columns)
+    else:
+        used_columns = max((len(r) for r in spec.rows or []), default=0)
+    default_anchor = f"{get_column_letter(used_columns + 2)}2"
+    for item in spec.images:
+        image = Image(io.BytesIO(item.png))
+        if item.scale and item.scale != 1.0:
+            image.width = max(1, round(image.width / item.scale))
+            image.height = max(1, round(image.height / item.scale))
+        ws.add_image(image, item.anchor or default_anchor)
+
+
 def workbook_bytes(sheets: Sequence[SheetSpec]) -> bytes:
     """An .xlsx file (bytes) with one sheet per spec: frozen bold header, autofilter, widths from content
     (CJK counts double), number and date formats, sanitised unique sheet names, and no formula anywhere."""
@@ -370,6 +405,7 @@ def workbook_bytes(sheets: Sequence[SheetSpec]) -> bytes:
             _write_frame(ws, spec)
         else:
             _write_rows(ws, spec)
+        _add_images(ws, spec)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -696,7 +732,7 @@ def write_segment_export(
 
 __all__ = [
     "write_segment_export",
-    "FORMULA_TRIGGERS", "MAX_DATA_ROWS", "NUMBER_FORMATS", "SheetSpec", "csv_bytes", "display_width",
+    "FORMULA_TRIGGERS", "MAX_DATA_ROWS", "NUMBER_FORMATS", "SheetImage", "SheetSpec", "csv_bytes", "display_width",
     "looks_like_formula", "neutralise", "sanitize_sheet_name", "segment_csv", "segment_workbook",
     "strip_control", "workbook_bytes", "xlsx_text",
 ]
