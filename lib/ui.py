@@ -223,6 +223,9 @@ def _carried_params() -> dict[str, str]:
     params = {LANG_KEY: st.session_state.get(LANG_KEY, "en")}
     if st.session_state.get(DATASET_KEY):
         params["dataset"] = st.session_state[DATASET_KEY]
+    for shared in ("as_of", "scenario", "plan"):  # state other pages (and the presentation) read
+        if st.query_params.get(shared):
+            params[shared] = st.query_params[shared]
     return params
 
 
@@ -315,6 +318,24 @@ def _cached_call(path: str, cache_key: tuple[int, int], args: tuple, kwargs: tup
     module_name, qualname = path.split(":")
     func = getattr(importlib.import_module(module_name), qualname)
     return func(workspace(), cache_key[0], *args, **dict(kwargs))
+
+
+def date_param(name: str):
+    """A date from the URL (``?as_of=2026-09-30``), or None when absent or not a date."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(st.query_params.get(name, ""))
+    except ValueError:
+        return None
+
+
+def set_param(name: str, value: str | None) -> None:
+    """Keep a view's state in the URL so that a copied link reproduces it."""
+    if value is None:
+        st.query_params.pop(name, None)
+    elif st.query_params.get(name) != value:
+        st.query_params[name] = value
 
 
 def file_digest(data: bytes) -> str:

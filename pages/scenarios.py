@@ -49,8 +49,11 @@ with ui.friendly_errors(ctx):
         base=ctx.count(baseline.customer_base),
     ))
 
-    for field in FIELDS:  # first visit: the base preset
-        st.session_state.setdefault(f"scenarios.{field}", round(getattr(scenarios.PRESETS["base"], field) * 100, 2))
+    shared = st.query_params.get("scenario")
+    first_preset = shared if shared in scenarios.PRESETS else "base"  # a shared link names the preset
+    for field in FIELDS:  # first visit: that preset
+        st.session_state.setdefault(f"scenarios.{field}",
+                                    round(getattr(scenarios.PRESETS[first_preset], field) * 100, 2))
     st.segmented_control(
         t("scenarios_page.preset"), list(scenarios.PRESETS), format_func=lambda p: t(f"scenarios_page.preset.{p}"),
         key="scenarios.preset", on_change=_apply_preset,
@@ -70,6 +73,7 @@ with ui.friendly_errors(ctx):
         st.caption(note)
 
     result = scenarios.evaluate(baseline, inputs, curves)  # unnamed: presets are named in the user's language
+    ui.set_param("scenario", inputs.preset_name())
     st.subheader(scenarios.headline(result, ctx.lang))
     verdict_icon = {"met": ":material/check_circle:", "over_target": ":material/warning:"}.get(
         result.verdict, ":material/block:")

@@ -84,10 +84,12 @@ with ui.friendly_errors(ctx):
     first_day = dataset.first_order
 
     controls = st.columns([2, 2, 3])
+    shared = ui.date_param("as_of")  # a shared link carries the as-of date
     as_of = controls[0].date_input(
-        t("segments_page.as_of"), value=last_day, min_value=first_day, max_value=last_day,
-        key=f"segments.as_of.{dataset.dataset_id}", help=t("segments_page.as_of_help"),
+        t("segments_page.as_of"), value=min(max(shared or last_day, first_day), last_day), min_value=first_day,
+        max_value=last_day, key=f"segments.as_of.{dataset.dataset_id}", help=t("segments_page.as_of_help"),
     )
+    ui.set_param("as_of", None if as_of == last_day else as_of.isoformat())
     window_days = controls[1].number_input(
         t("segments_page.window"), min_value=30, max_value=3650, value=int(settings.window_days), step=30,
         key="segments.window", help=t("segments_page.window_help"),

@@ -55,8 +55,10 @@ with ui.friendly_errors(ctx):
     choices = [DEFAULT_CHOICE, *plans]
     loaded = st.session_state.get("timeline.loaded")
     if loaded is None or loaded[0] != dataset.dataset_id or (loaded[1] not in choices):
-        _load(plans[0] if plans else DEFAULT_CHOICE)
+        shared = st.query_params.get("plan")  # a shared link names the plan
+        _load(shared if shared in plans else (plans[0] if plans else DEFAULT_CHOICE))
         loaded = st.session_state["timeline.loaded"]
+    ui.set_param("plan", None if loaded[1] == DEFAULT_CHOICE else loaded[1])
 
     top = st.columns([2, 2, 2, 3])
     with top[0]:

@@ -290,3 +290,16 @@ def test_a_shared_link_reproduces_language_and_dataset(app_env):
     assert_clean(at)
     assert at.title[0].value == "用户分层"
     assert at.session_state["dataset"] == "Sample store"
+
+
+def test_shared_links_carry_as_of_and_scenario(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["as_of"] = "2026-06-30"
+    at.query_params["scenario"] = "aggressive"
+    at.run()
+    at.switch_page("pages/segments.py").run()
+    assert_clean(at)
+    assert str(at.date_input(key="segments.as_of.1").value) == "2026-06-30"
+    at.switch_page("pages/scenarios.py").run()
+    assert_clean(at)
+    assert at.slider(key="scenarios.growth").value == 20.0
