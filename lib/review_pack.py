@@ -46,7 +46,7 @@ from lib import scenarios as sc
 from lib import segments as seg
 from lib import timeline as tl
 from lib.charts import channel_mix_chart, weekly_trend_chart
-from lib.exports import SheetImage, SheetSpec, display_width, workbook_bytes
+from lib.exports import SheetImage, SheetSpec, display_width, strip_control, workbook_bytes
 from lib.formatting import count, money, money_compact, pct, points, ratio
 from lib.i18n import Translator, display_channel, normalize_lang, t
 from lib.palette import TIER_COLORS, TIER_ORDER
@@ -70,10 +70,10 @@ _XLSX_FORMATS: dict[str, str | None] = {
 CHART_WIDTH_PX = 560
 CHART_SCALE = 2.0
 _PROJECTOR_CONFIG: dict[str, dict[str, Any]] = {
-    "axis": {"labelFontSize": 14, "titleFontSize": 14},
-    "legend": {"labelFontSize": 14, "titleFontSize": 14},
-    "header": {"labelFontSize": 14, "titleFontSize": 14},
-    "title": {"fontSize": 18, "subtitleFontSize": 14},
+    "axis": {"labelFontSize": 16, "titleFontSize": 16},
+    "legend": {"labelFontSize": 16, "titleFontSize": 16},
+    "header": {"labelFontSize": 16, "titleFontSize": 16},
+    "title": {"fontSize": 20, "subtitleFontSize": 16},
 }
 
 # The deck: 16:9, fonts (Latin and East Asian), sizes in points.
@@ -559,7 +559,7 @@ def _tier_economics_chart(frame: pd.DataFrame, lang: str) -> alt.Chart:
         .mark_bar(cornerRadiusEnd=2)
         .encode(
             y=alt.Y("tier:N", sort=labels, title=None, axis=alt.Axis(labelLimit=200)),
-            x=alt.X("value:Q", title=t("review.playbooks.axis", lang), axis=alt.Axis(format="~s")),
+            x=alt.X("value:Q", title=t("review.playbooks.axis", lang), axis=alt.Axis(format=",.0f")),
             yOffset=alt.YOffset("measure:N", sort=measures),
             color=alt.Color("tier:N", scale=alt.Scale(domain=labels, range=[TIER_COLORS[k] for k in TIER_ORDER]),
                             legend=None),
@@ -644,7 +644,7 @@ def _channel_plan_chart(split: pd.DataFrame, lang: str) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("channel:N", sort=list(split["label"]), title=None, axis=alt.Axis(labelLimit=200)),
-            x=alt.X("spend:Q", title=t("review.channels.axis", lang), axis=alt.Axis(format="~s")),
+            x=alt.X("spend:Q", title=t("review.channels.axis", lang), axis=alt.Axis(format=",.0f")),
             yOffset=alt.YOffset("which:N", sort=which),
             color=alt.Color("which:N", sort=which, title=None, legend=alt.Legend(orient="top"),
                             scale=alt.Scale(domain=which, range=["#9E9E9E", "#2CA58D"])),
@@ -782,7 +782,8 @@ def _channels_without_scenario(facts: StoryFacts, lang: str, title: str) -> Stor
 def timeline_view(facts: StoryFacts, lang: str = "en") -> StoryView:
     """The 13-week plan: when each phase runs, how much is done, and the chain that decides the end date."""
     lang = normalize_lang(lang)
-    tasks = list(facts.tasks)
+    # The default plan's owners are text in the plan's language: draw it in the reader's.
+    tasks = tl.default_plan(lang) if facts.plan_name is None else list(facts.tasks)
     weeks = tl.DEFAULT_WEEKS
     start = facts.start_monday
     end = start + timedelta(weeks=weeks, days=-1)
@@ -812,10 +813,11 @@ def timeline_view(facts: StoryFacts, lang: str = "en") -> StoryView:
         if not members:
             continue
         work = [task for task in members if not task.milestone] or members
+        first_week, last_week = min(x.start_week for x in members), max(x.end_week for x in members)
         rows.append({
             col["phase"]: tl.phase_label(phase, lang),
-            col["weeks"]: t("review.timeline.weeks_range", lang, start=min(x.start_week for x in members),
-                            end=max(x.end_week for x in members)),
+            col["weeks"]: t("review.timeline.week_one", lang, week=first_week) if first_week == last_week
+            else t("review.timeline.weeks_range", lang, start=first_week, end=last_week),
             col["tasks"]: len(members) - sum(1 for x in members if x.milestone),
             col["milestones"]: sum(1 for x in members if x.milestone),
             col["progress"]: sum(min(max(x.progress, 0.0), 1.0) for x in work) / len(work),
@@ -1010,7 +1012,7 @@ def _write_paragraphs(text_frame: Any, parts: Sequence[tuple[str, dict[str, Any]
         if align is not None:
             paragraph.alignment = align
         run = paragraph.add_run()
-        run.text = text
+        run.text = re.sub(r"[\t\r\n]+", " ", strip_control(str(text)))  # user text may hold bytes XML cannot carry
         _style_run(run, lang, **style)
 
 
@@ -1031,12 +1033,19 @@ def _place(shape: Any, box: tuple[float, float, float, float]) -> None:
 
 
 def _column_widths(display: pd.DataFrame, max_total: float) -> list[float]:
-    """Inches per column from the widest text at the table's font size (CJK counts double)."""
-    per_unit = TABLE_PT / 72 * 0.55
+    """Inches per column: values never wrap, a header may take two lines; CJK counts double."""
+    per_unit = TABLE_PT / 72 * 0.6
+    padding = 0.3  # the cell's own left and right margins, plus air
     widths = []
     for column in display.columns:
-        widest = max([display_width(str(column))] + [display_width(str(v)) for v in display[column]])
-        widths.append(min(max(widest * per_unit + 0.25, 0.8), 3.2))
+        values = max([display_width(str(v)) for v in display[column]] or [0])
+        header = display_width(str(column))
+        # A header may wrap, but not inside a word (CJK text wraps between any two characters).
+        wraps_anywhere = any(display_width(ch) == 2 for ch in str(column))
+        longest_word = max((display_width(w) for w in str(column).split()), default=0)
+        unbreakable = min(header, 6) if wraps_anywhere else longest_word
+        units = max(values, math.ceil(header * 0.55), unbreakable)
+        widths.append(min(units * per_unit + padding, 3.4))
     total = sum(widths)
     if total > max_total:
         widths = [w * max_total / total for w in widths]
@@ -1045,15 +1054,15 @@ def _column_widths(display: pd.DataFrame, max_total: float) -> list[float]:
 
 def _add_table(slide: Any, table: StoryTable, lang: str, box: tuple[float, float, float, float]) -> float:
     """A native table of at most MAX_SLIDE_ROWS rows; returns its width in inches."""
-    from pptx.enum.text import PP_ALIGN
+    from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
     from pptx.util import Inches
 
-    left, top, max_width, max_height = box
+    left, top, max_width, _ = box
     display = table.display(lang)
     hidden = max(0, len(display) - MAX_SLIDE_ROWS)
     display = display.head(MAX_SLIDE_ROWS)
     widths = _column_widths(display, max_width)
-    row_height = 0.36
+    row_height = 0.34
     n_rows, n_cols = len(display) + 1, max(1, len(display.columns))
     shape = slide.shapes.add_table(n_rows, n_cols, Inches(left), Inches(top), Inches(sum(widths)),
                                    Inches(row_height * n_rows))
@@ -1065,12 +1074,14 @@ def _add_table(slide: Any, table: StoryTable, lang: str, box: tuple[float, float
     numeric = [table.kinds.get(c, "text") != "text" for c in display.columns]
     for col_index, header in enumerate(display.columns):
         cell = grid.cell(0, col_index)
+        cell.vertical_anchor = MSO_ANCHOR.MIDDLE
         _write_paragraphs(cell.text_frame, [(str(header), {"size": TABLE_PT, "bold": True, "color": "FFFFFF"})],
                           lang, PP_ALIGN.RIGHT if numeric[col_index] else PP_ALIGN.LEFT)
     for row_index, row in enumerate(display.itertuples(index=False), start=1):
         for col_index, value in enumerate(row):
             cell = grid.cell(row_index, col_index)
             cell.margin_top = cell.margin_bottom = Inches(0.03)
+            cell.vertical_anchor = MSO_ANCHOR.MIDDLE
             _write_paragraphs(cell.text_frame, [(str(value), {"size": TABLE_PT})], lang,
                               PP_ALIGN.RIGHT if numeric[col_index] else PP_ALIGN.LEFT)
     if hidden:
@@ -1112,8 +1123,8 @@ def _view_slide(prs: Any, view: StoryView, png: bytes | None, lang: str) -> None
             if number.detail:
                 parts.append((number.detail, {"size": BODY_PT, "color": _MUTED}))
             _textbox(slide, (_MARGIN + index * width, 1.95, width - 0.15, 1.15), parts, lang)
-    content_top, content_height = 3.25, _SLIDE_H - 3.25 - 0.3
-    table_width = _add_table(slide, view.table, lang, (_MARGIN, content_top, inner * 0.52, content_height))
+    content_top, content_height = 3.2, _SLIDE_H - 3.2 - 0.25
+    table_width = _add_table(slide, view.table, lang, (_MARGIN, content_top, inner * 0.6, content_height))
     chart_left = _MARGIN + table_width + 0.3
     chart_box = (chart_left, content_top, _SLIDE_W - _MARGIN - chart_left, content_height)
     if png:

@@ -101,8 +101,41 @@ class TransactionFailed(WorkspaceError):
     """A transaction could not commit; nothing it wrote was kept."""
 
 
+class WriteFailed(TransactionFailed):
+    """The disk refused a write (full, or over a size limit); the transaction was rolled back."""
+
+
 class DatasetNotFound(WorkspaceError):
     """No dataset has the requested name or id."""
+
+
+# Workspace files open in this process (resolved path -> open Workspace objects), so a
+# restore can refuse to swap a file out from under a running app.
+_OPEN_FILES: dict[str, int] = {}
+_OPEN_FILES_LOCK = threading.Lock()
+
+
+def _file_key(path: str | os.PathLike[str]) -> str | None:
+    return None if str(path) == ":memory:" else str(Path(path).resolve())
+
+
+# How DuckDB words a refused write, at INSERT time (an IOException) or at COMMIT
+# (a TransactionException "Failed to commit: Could not write file ... No space left").
+_WRITE_FAILURE_MARKERS = (
+    "could not write", "no space left", "file too large", "could not fsync", "could not truncate", "disk full",
+)
+
+
+def _write_failure(exc: duckdb.Error) -> WriteFailed | None:
+    """DuckDB's error for a refused disk write (ENOSPC, EFBIG, EIO) as a WriteFailed, else None."""
+    text = " ".join(str(exc).split())
+    lowered = text.lower()
+    if any(marker in lowered for marker in _WRITE_FAILURE_MARKERS):
+        return WriteFailed(
+            "The workspace file could not be written (the disk may be full or the file too large); "
+            f"nothing was saved. Free some disk space and try again. Details: {text}"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -138,7 +171,13 @@ def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 class Workspace:
     """The single connection to one workspace file, shared by every session of a process."""
 
-    def __init__(self, path: str | os.PathLike[str], *, memory_limit: str = "4GB") -> None:
+    def __init__(self, path: str | os.PathLike[str], *, memory_limit: str = "4GB", locked: bool = True) -> None:
+        """Open (creating if needed) and migrate the workspace file.
+
+        ``locked`` (the default, and what the app uses) then turns off DuckDB's
+        file access from SQL and extension loading and locks the configuration;
+        see :meth:`lock_down`.
+        """
         self.path = Path(path)
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,6 +194,39 @@ class Workspace:
         # updating the same rows would otherwise meet DuckDB's write-write conflicts.
         self._write_lock = threading.RLock()
         self._migrate()
+        if locked:
+            self.lock_down()
+        self._file_key = _file_key(self.path)
+        if self._file_key:
+            with _OPEN_FILES_LOCK:
+                _OPEN_FILES[self._file_key] = _OPEN_FILES.get(self._file_key, 0) + 1
+
+    def lock_down(self) -> None:
+        """Refuse SQL that reaches outside the workspace: files, other databases, extensions.
+
+        After this, ``read_csv('/etc/passwd')``, ``ATTACH 'x.db'``, ``COPY ... TO``,
+        ``INSTALL``/``LOAD`` and Python replacement scans fail, and the settings
+        cannot be changed back (``lock_configuration``). Registered pandas frames
+        (``cur.register``) and the database's own file, log and spill files still
+        work. The settings belong to the database instance, so they cover every
+        cursor; opening the same file again in this process finds them already set.
+        """
+        with self.cursor() as cur:
+            external, locked = cur.execute(
+                "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')"
+            ).fetchall()[0]
+            if locked and external:
+                raise WorkspaceError("The workspace's configuration was locked with file access still enabled.")
+            if not locked:
+                cur.execute("SET enable_external_access = false")
+                cur.execute("SET lock_configuration = true")
+
+    @classmethod
+    def is_open(cls, path: str | os.PathLike[str]) -> bool:
+        """Whether a Workspace on this file is open in this process (e.g. the running app's)."""
+        key = _file_key(path)
+        with _OPEN_FILES_LOCK:
+            return bool(key and _OPEN_FILES.get(key))
 
     # -- connection handling -------------------------------------------------
 
@@ -188,11 +260,14 @@ class Workspace:
                             "A statement inside the transaction failed; nothing was saved."
                         ) from exc
                     cur.execute("COMMIT")
-                except BaseException:
+                except BaseException as exc:
                     try:
                         cur.execute("ROLLBACK")
                     except duckdb.Error:
                         pass
+                    refused = _write_failure(exc) if isinstance(exc, duckdb.Error) else None
+                    if refused is not None:
+                        raise refused from exc
                     raise
             finally:
                 cur.close()
@@ -207,6 +282,20 @@ class Workspace:
         with self.cursor() as cur:
             return cur.execute(sql, params or []).fetchall()
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the write lock: no transaction of this process starts or commits meanwhile (backups)."""
+        with self._write_lock:
+            yield
+
+    def checkpoint(self) -> None:
+        """Write everything committed into the main file (empties the write-ahead log)."""
+        with self._write_lock, self.cursor() as cur:
+            try:
+                cur.execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                raise _write_failure(exc) or WorkspaceError(f"The workspace could not be checkpointed: {exc}") from exc
+
     def close(self) -> None:
         """Checkpoint and close, so no write-ahead log is left behind."""
         try:
@@ -214,6 +303,15 @@ class Workspace:
         except duckdb.Error:
             pass
         self._con.close()
+        key = getattr(self, "_file_key", None)
+        if key:
+            with _OPEN_FILES_LOCK:
+                remaining = _OPEN_FILES.get(key, 0) - 1
+                if remaining > 0:
+                    _OPEN_FILES[key] = remaining
+                else:
+                    _OPEN_FILES.pop(key, None)
+            self._file_key = None
 
     # -- schema --------------------------------------------------------------
 
