@@ -463,7 +463,8 @@ def _solve(
     lb_f, ub_f = lb[free], ub[free]
     budget_f = budget - lb[~free].sum()
     if all(_is_concave(c) for c in free_curves):
-        x[free], _ = _water_fill(free_curves, budget_f, lb_f, ub_f)
+        filled, _ = _water_fill(free_curves, budget_f, lb_f, ub_f)
+        x[free] = _spend_remainder(free_curves, filled, ub_f, budget_f)
         return x, "kkt_water_filling"
 
     greedy, step = _lookahead_greedy(free_curves, budget_f, lb_f, ub_f, steps)
@@ -480,13 +481,36 @@ def _solve(
             # Exact KKT already, unless an S-curve is held at its inflexion by the branch floor.
             held = s_curve & on & (branch <= low + 1e-9 * max(1.0, budget_f)) & (low > lb_f)
             candidates.append(_pairwise_polish(free_curves, branch, lb_f, ub_f, step) if held.any() else branch)
+    # Corners: the whole free budget in one channel. With a small budget, a steep S-curve can
+    # beat any split, and the grid's first steps may not see it (found by the property test).
+    for i in range(len(free_curves)):
+        corner = lb_f.copy()
+        corner[i] = min(ub_f[i], lb_f[i] + (budget_f - lb_f.sum()))
+        candidates.append(_spend_remainder(free_curves, corner, ub_f, budget_f))
     best = max(candidates, key=lambda v: _responses(free_curves, v).sum())
-    if best is greedy:
-        # No exact branch solution beat the grid: refine the grid answer locally
-        # (e.g. an S-curve that must sit below its inflexion because others are capped).
-        best = _pairwise_polish(free_curves, greedy, lb_f, ub_f, step)
-    x[free] = best
+    if not any(best is c for c in candidates[1:len(candidates) - len(free_curves)]):
+        # The grid or a corner won: refine it locally (e.g. an S-curve that must sit
+        # below its inflexion because others are capped).
+        best = _pairwise_polish(free_curves, best, lb_f, ub_f, step)
+    x[free] = _spend_remainder(free_curves, best, ub_f, budget_f)
     return x, "lookahead_greedy"
+
+
+def _spend_remainder(curves: list[ResponseCurve], x: np.ndarray, ub: np.ndarray, budget: float) -> np.ndarray:
+    """Place budget the search left unspent (saturated curves have ~zero marginal) where there is room."""
+    x = x.copy()
+    remainder = budget - x.sum()
+    if remainder <= 1e-9 * max(1.0, budget):
+        return x
+    for i in np.argsort(-_marginals(curves, x)):
+        room = ub[i] - x[i]
+        if room > 0:
+            add = min(room, remainder)
+            x[i] += add
+            remainder -= add
+        if remainder <= 0:
+            break
+    return x
 
 
 def _common_marginal(marginal: np.ndarray, spend: np.ndarray, lb: np.ndarray, ub: np.ndarray, budget: float) -> float:

@@ -38,7 +38,7 @@ with ui.friendly_errors(ctx):
     with nav[3]:
         ui.exit_presentation_link(ctx)
 
-    st.markdown(f"# {view.title}")
+    st.title(view.title)
     st.markdown(f"## {view.headline}")
     if view.notice:
         st.info(view.notice)
