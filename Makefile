@@ -22,11 +22,12 @@ setup: $(VENV)/.runtime
 
 setup-dev: $(VENV)/.dev system-deps
 
-# Debian's chromium for browser tests, Noto CJK so Chinese renders in screenshots and chart images.
+# Debian's chromium for browser tests, Noto CJK so Chinese renders in screenshots and chart images,
+# LibreOffice Impress to check that the review deck converts to PDF.
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! [ -d /usr/share/fonts/opentype/noto ]; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! [ -d /usr/share/fonts/opentype/noto ] || ! command -v soffice >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk libreoffice-impress >/dev/null; \
 	fi
 
 run: setup
