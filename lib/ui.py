@@ -352,3 +352,28 @@ def show_chart(chart: Any, *, key: str | None = None) -> None:
         chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding")),
         width="stretch", key=key,
     )
+
+
+def download(label: str, build: Callable[[], bytes], *, key: str, file_name: str, mime: str,
+             signature: object = None, icon: str | None = None, primary: bool = False) -> None:
+    """A two-step download: "Prepare …" builds the file (with a spinner), then a download button serves it.
+
+    Why not ``download_button(data=callable)``: Streamlit 1.67 stores a file built on
+    click without an owning session, and under load another session's rerun sweeps it
+    before the browser fetches it (the load test saw 404s). Bytes kept in this
+    session's state belong to it. ``signature`` names what the file was built from; a
+    change (another dataset, date or language) drops the stale file.
+    """
+    state = f"{key}.payload"
+    stored = st.session_state.get(state)
+    if stored and stored[0] == (signature, file_name):
+        st.download_button(label, data=stored[1], file_name=file_name, mime=mime, key=key, on_click="ignore",
+                           icon=icon or ":material/download:", type="primary" if primary else "secondary")
+        return
+    t = Translator(st.session_state.get(LANG_KEY, "en"))
+    if st.button(t("export.prepare", what=label), key=f"{key}.prepare", icon=icon,
+                 type="primary" if primary else "secondary"):
+        with st.spinner(t("export.preparing", what=label)):
+            payload = build()
+        st.session_state[state] = ((signature, file_name), payload)
+        st.rerun()

@@ -174,11 +174,13 @@ with ui.friendly_errors(ctx):
             ctx.ws, dataset.dataset_id)
         st.session_state["playbooks.round"] = st.session_state.get("playbooks.round", 0) + 1
         st.rerun()
-    buttons[2].download_button(
-        t("playbooks_page.export"), on_click="ignore", key="playbooks.export", icon=":material/table:",
-        data=lambda: playbooks.playbook_workbook(ctx.ws, dataset.dataset_id, ctx.lang, settings, scheme=scheme,
-                                                 playbook=playbook, tasks=tasks, dataset_name=dataset.name),
-        file_name=f"playbook_{dataset.name}_{scheme}.xlsx".replace(" ", "_"),
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    with buttons[2]:
+        ui.download(
+            t("playbooks_page.export"), key="playbooks.export", icon=":material/table:",
+            build=lambda: playbooks.playbook_workbook(ctx.ws, dataset.dataset_id, ctx.lang, settings, scheme=scheme,
+                                                      playbook=playbook, tasks=tasks, dataset_name=dataset.name),
+            file_name=f"playbook_{dataset.name}_{scheme}.xlsx".replace(" ", "_"),
+            signature=(dataset.cache_key, repr(playbook.to_dict()), ctx.lang, scheme),
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     st.caption(t("playbooks_page.when_source_plan") if tasks else t("playbooks_page.when_source_default"))

@@ -57,15 +57,19 @@ with ui.friendly_errors(ctx):
     st.divider()
     pack_cols = st.columns(2)
     stem = review_pack.pack_file_stem(dataset.name, ctx.lang)
-    pack_cols[0].download_button(
-        t("present.download_deck"), on_click="ignore", key="present.deck", icon=":material/slideshow:",
-        data=lambda: review_pack.review_deck(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario, plan=plan),
-        file_name=f"{stem}.pptx",
-        mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    )
-    pack_cols[1].download_button(
-        t("present.download_workbook"), on_click="ignore", key="present.workbook", icon=":material/table:",
-        data=lambda: review_pack.review_workbook(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario, plan=plan),
-        file_name=f"{stem}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    signature = (dataset.cache_key, ctx.lang, scenario, plan)
+    with pack_cols[0]:
+        ui.download(
+            t("present.download_deck"), key="present.deck", icon=":material/slideshow:", signature=signature,
+            build=lambda: review_pack.review_deck(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario, plan=plan),
+            file_name=f"{stem}.pptx",
+            mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        )
+    with pack_cols[1]:
+        ui.download(
+            t("present.download_workbook"), key="present.workbook", icon=":material/table:", signature=signature,
+            build=lambda: review_pack.review_workbook(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario,
+                                                      plan=plan),
+            file_name=f"{stem}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )

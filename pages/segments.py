@@ -265,17 +265,20 @@ with ui.friendly_errors(ctx):
     )
     stem = f"segments_{dataset.name}_{as_of}".replace(" ", "_")
     export_cols = st.columns(2)
-    export_cols[0].download_button(
-        t("segments_page.export_xlsx"), on_click="ignore", key="segments.dl_xlsx", type="primary",
-        data=lambda: exports.segment_workbook(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
-                                              scheme=scheme, groups=chosen or None, dataset_name=dataset.name),
-        file_name=f"{stem}.xlsx", icon=":material/table:",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    export_cols[1].download_button(
-        t("segments_page.export_csv", group=segments.group_label(group, scheme, ctx.lang)), on_click="ignore",
-        key="segments.dl_csv", icon=":material/csv:",
-        data=lambda: exports.segment_csv(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
-                                         scheme=scheme, group=group),
-        file_name=f"{stem}_{group}.csv", mime="text/csv",
-    )
+    signature = (dataset.cache_key, repr(settings), str(as_of), ctx.lang, tuple(chosen))
+    with export_cols[0]:
+        ui.download(
+            t("segments_page.export_xlsx"), key="segments.dl_xlsx", primary=True, icon=":material/table:",
+            build=lambda: exports.segment_workbook(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
+                                                   scheme=scheme, groups=chosen or None, dataset_name=dataset.name),
+            file_name=f"{stem}.xlsx", signature=signature,
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    with export_cols[1]:
+        ui.download(
+            t("segments_page.export_csv", group=segments.group_label(group, scheme, ctx.lang)),
+            key="segments.dl_csv", icon=":material/csv:", signature=signature,
+            build=lambda: exports.segment_csv(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
+                                              scheme=scheme, group=group),
+            file_name=f"{stem}_{group}.csv", mime="text/csv",
+        )

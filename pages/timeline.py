@@ -235,27 +235,28 @@ with ui.friendly_errors(ctx):
                 return timeline_charts.gantt_chart(tasks, start, ctx.lang, color_by=color_by, baseline=baseline,
                                                    show_critical=show_critical)
 
-            st.download_button(
-                t("timeline_page.export_xlsx"), on_click="ignore", key="timeline.dl_xlsx",
-                data=lambda: timeline_exports.to_xlsx(tasks, start, ctx.lang, baseline=baseline),
-                file_name=f"{stem}.xlsx", icon=":material/table:",
-                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            signature = (dataset.cache_key, repr([task.to_dict() for task in tasks]), str(start), ctx.lang, color_by,
+                         show_critical, repr(baseline_dicts))
+            ui.download(
+                t("timeline_page.export_xlsx"), key="timeline.dl_xlsx", icon=":material/table:", signature=signature,
+                build=lambda: timeline_exports.to_xlsx(tasks, start, ctx.lang, baseline=baseline),
+                file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             )
-            st.download_button(
-                t("timeline_page.export_ics"), on_click="ignore", key="timeline.dl_ics",
-                data=lambda: timeline_exports.to_ics(tasks, start, ctx.lang, plan_name=plan_name,
-                                                     dataset_name=dataset.name),
-                file_name=f"{stem}.ics", mime="text/calendar", icon=":material/calendar_month:",
+            ui.download(
+                t("timeline_page.export_ics"), key="timeline.dl_ics", icon=":material/calendar_month:",
+                signature=signature, file_name=f"{stem}.ics", mime="text/calendar",
+                build=lambda: timeline_exports.to_ics(tasks, start, ctx.lang, plan_name=plan_name,
+                                                      dataset_name=dataset.name),
             )
-            st.download_button(
-                t("timeline_page.export_png"), on_click="ignore", key="timeline.dl_png",
-                data=lambda: timeline_exports.chart_png(chart_for_export()), file_name=f"{stem}.png",
-                mime="image/png", icon=":material/image:",
+            ui.download(
+                t("timeline_page.export_png"), key="timeline.dl_png", icon=":material/image:", signature=signature,
+                build=lambda: timeline_exports.chart_png(chart_for_export()), file_name=f"{stem}.png",
+                mime="image/png",
             )
-            st.download_button(
-                t("timeline_page.export_svg"), on_click="ignore", key="timeline.dl_svg",
-                data=lambda: timeline_exports.chart_svg(chart_for_export()).encode("utf-8"),
-                file_name=f"{stem}.svg", mime="image/svg+xml", icon=":material/draw:",
+            ui.download(
+                t("timeline_page.export_svg"), key="timeline.dl_svg", icon=":material/draw:", signature=signature,
+                build=lambda: timeline_exports.chart_svg(chart_for_export()).encode("utf-8"),
+                file_name=f"{stem}.svg", mime="image/svg+xml",
             )
 
     with st.expander(t("timeline_page.content_calendar")):

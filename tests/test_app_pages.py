@@ -303,3 +303,13 @@ def test_shared_links_carry_as_of_and_scenario(app_env):
     at.switch_page("pages/scenarios.py").run()
     assert_clean(at)
     assert at.slider(key="scenarios.growth").value == 20.0
+
+
+def test_exports_are_prepared_then_offered_from_this_session(app_env):
+    at = open_page("pages/timeline.py")
+    assert not [b for b in at.get("download_button") if b.proto.label == "Calendar (.ics)"]
+    at.button(key="timeline.dl_ics.prepare").click().run()
+    assert_clean(at)
+    payload = at.session_state["timeline.dl_ics.payload"][1]
+    assert payload.startswith(b"BEGIN:VCALENDAR")
+    assert [b for b in at.get("download_button") if b.proto.label == "Calendar (.ics)"], "offered after preparing"

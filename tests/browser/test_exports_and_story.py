@@ -20,9 +20,14 @@ pytestmark = pytest.mark.browser
 
 def test_the_segment_workbook_downloads_and_opens(app: AppPage, tmp_path):
     app.open("/segments", lang="en")
-    button = app.main.get_by_role("button", name=t("segments_page.export_xlsx", "en"))
+    label = t("segments_page.export_xlsx", "en")
+    prepare = app.main.get_by_role("button", name=t("export.prepare", "en", what=label))
+    prepare.scroll_into_view_if_needed()
+    app.act(prepare.click, timeout_ms=180_000)  # builds the workbook, then offers it
+    app.wait_idle(timeout_ms=180_000)
+    button = app.main.get_by_role("button", name=label)
     button.scroll_into_view_if_needed()
-    with app.page.expect_download(timeout=180_000) as download_info:
+    with app.page.expect_download(timeout=60_000) as download_info:
         button.click()
     target = tmp_path / "segments.xlsx"
     download_info.value.save_as(target)
