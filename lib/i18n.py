@@ -86,3 +86,18 @@ def display_channel(name: str, lang: str = DEFAULT_LANG) -> str:
     key = f"channel_name.{name}"
     text = catalogs()[normalize_lang(lang)].get(key)
     return text or name
+
+
+class LocalizedError(ValueError):
+    """An error that explains itself in either language: an i18n ``key`` and its ``values``.
+
+    Pages show ``message(lang)``; the CLI prints it; ``str(error)`` is the English text.
+    """
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "en") -> str:
+        return t(self.key, lang, **self.values)

@@ -48,7 +48,7 @@ from lib import timeline as tl
 from lib.charts import channel_mix_chart, weekly_trend_chart
 from lib.exports import SheetImage, SheetSpec, display_width, strip_control, workbook_bytes
 from lib.formatting import count, money, money_compact, pct, points, ratio
-from lib.i18n import Translator, display_channel, normalize_lang, t
+from lib.i18n import LocalizedError, Translator, display_channel, normalize_lang, t
 from lib.palette import TIER_COLORS, TIER_ORDER
 from lib.segment_charts import share_chart
 from lib.timeline_charts import gantt_chart
@@ -95,16 +95,8 @@ _ACCENT = "E4572E"
 # --------------------------------------------------------------------------------------
 
 
-class ReviewPackError(ValueError):
+class ReviewPackError(LocalizedError):
     """The pack cannot be made (no orders, unknown scenario or plan); ``message(lang)`` explains it."""
-
-    def __init__(self, key: str, **values: Any) -> None:
-        self.key = key
-        self.values = values
-        super().__init__(self.message("en"))
-
-    def message(self, lang: str = "en") -> str:
-        return t(self.key, lang, **self.values)
 
 
 # --------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from lib import optimizer
 from lib.budget import DEFAULT_PHASE_SPLIT, weekly_phasing
 from lib.curves import CurveFit
 from lib.formatting import count, money, pct, points, ratio
-from lib.i18n import display_channel, t
+from lib.i18n import LocalizedError, display_channel, t
 from lib.kpis import Period, compute_kpis, data_range, latest_full_quarter
 
 NewCustomersSource = Literal["channel_data", "first_order_channel"]
@@ -88,17 +88,8 @@ INPUT_LIMITS: dict[str, tuple[float, float]] = {
 # ---------------------------------------------------------------------------
 
 
-class ScenarioError(ValueError):
+class ScenarioError(LocalizedError):
     """A scenario cannot be measured, evaluated or stored; ``key`` is the i18n message key."""
-
-    def __init__(self, key: str, **values: Any) -> None:
-        self.key = key
-        self.values = values
-        super().__init__(self.message("en"))
-
-    def message(self, lang: str = "en") -> str:
-        """The explanation in the user's language."""
-        return t(self.key, lang, **self.values)
 
 
 class ScenarioInputError(ScenarioError):
