@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from lib.i18n import catalogs, t
 from lib.sample_store import SAMPLE_DATASET_NAME
-from lib.ui import PAGES
+from lib.ui import PAGES, PRESENT_PAGE
 
 from .driver import AppPage
 
@@ -113,13 +113,19 @@ def test_sidebar_links_reach_every_page(app: AppPage):
     """In Chinese (English labels are covered by the deep-link tests): every link, its URL, its page."""
     lang = "zh"
     app.open("/", lang=lang)
-    for entry in [*PAGES[1:], DEFAULT_PAGE]:  # away from the default page, then back to it
+    # Away from the default page, then back to it. Presentation mode comes last: it hides the
+    # sidebar on purpose, and its own "exit" link leads back.
+    working = [e for e in PAGES[1:] if e[0] != PRESENT_PAGE]
+    for entry in [*working, DEFAULT_PAGE, next(e for e in PAGES if e[0] == PRESENT_PAGE)]:
         link = app.nav_link(t(entry[2], lang))
         expect(link).to_have_count(1)
         app.act(link.click)
         assert app.path() in _paths_of(entry), f"the link {t(entry[2], lang)!r} went to {app.page.url}"
         assert app.query().get("lang") == lang, f"the language was dropped from the URL: {app.page.url}"
         assert_page_shown(app, entry, lang)
+    assert not app.page.locator('[data-testid="stSidebar"]').is_visible(), "presentation mode hides the sidebar"
+    app.act(app.main.get_by_role("link", name=t("present.exit", lang)).click)
+    assert app.path() in _paths_of(DEFAULT_PAGE) and app.query().get("lang") == lang
 
 
 def test_language_switch_survives_a_page_change(app: AppPage):
