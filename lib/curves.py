@@ -1004,3 +1004,39 @@ def weekly_channel_frame(ws: Any, dataset_id: int, metric: str = "new_customers"
         partial = [w for w in edges if per_week_days[w] < 7]
         frame = frame[~frame["week"].isin(partial)]
     return frame.drop(columns="n_periods").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# Typed-in curves (from an external MMM) that replace the fit, saved per dataset
+# ---------------------------------------------------------------------------
+
+OVERRIDES_KEY = "curves.overrides"
+
+
+def load_overrides(ws: Any, dataset_id: int, metric: str) -> dict[str, CurveFit]:
+    """The curves a user typed in for ``metric``, by channel (empty when none)."""
+    stored = ws.get_setting(dataset_id, OVERRIDES_KEY, {}) or {}
+    return {channel: CurveFit.from_dict(data) for channel, data in (stored.get(metric) or {}).items()}
+
+
+def apply_overrides(ws: Any, dataset_id: int, curves: Mapping[str, CurveFit], metric: str) -> dict[str, CurveFit]:
+    """``curves`` with every typed-in curve in place of its channel's fit (optimiser, scenarios, review pack)."""
+    return {**curves, **load_overrides(ws, dataset_id, metric)}
+
+
+def save_override(ws: Any, dataset_id: int, metric: str, channel: str, curve: CurveFit | None) -> None:
+    """Store (or, with ``None``, remove) a typed-in curve.
+
+    The dataset's version is bumped, because every number derived from the curves
+    (cached optimisations, scenarios) changes with it.
+    """
+    stored = ws.get_setting(dataset_id, OVERRIDES_KEY, {}) or {}
+    by_channel = dict(stored.get(metric) or {})
+    if curve is None:
+        by_channel.pop(channel, None)
+    else:
+        by_channel[channel] = curve.to_dict()
+    stored[metric] = by_channel
+    ws.set_setting(dataset_id, OVERRIDES_KEY, stored)
+    with ws.transaction() as cur:
+        ws.bump_version(cur, dataset_id)

@@ -494,7 +494,7 @@ def scenario_curves(ws: Any, dataset_id: int, source: NewCustomersSource | None 
         merged = frame.drop(columns="response").merge(firsts, on=["channel", "week"], how="left")
         merged["response"] = merged["first_orders"].fillna(0.0).astype(float)
         fits = curves_mod.fit_all(merged.drop(columns="first_orders"), metric="new_customers", baseline="auto")
-    return curves_mod.usable_curves(fits)
+    return curves_mod.apply_overrides(ws, dataset_id, curves_mod.usable_curves(fits), "new_customers")
 
 
 # ---------------------------------------------------------------------------

@@ -8,17 +8,10 @@ from lib.i18n import display_channel
 
 ctx = ui.bootstrap("nav.channels")
 t = ctx.t
-OVERRIDES_KEY = "curves.overrides"
-
-
-def fitted_curves(dataset, metric: str) -> dict:
-    """Fits for every channel (cached on the data version), with typed-in overrides applied."""
+def fitted_curves(dataset, metric: str) -> tuple[dict, dict]:
+    """Fits for every channel (cached on the data version) and the curves to use, typed-in ones applied."""
     fits = ui.cached(channels.fit_channel_curves, dataset, metric)
-    overrides = ctx.ws.get_setting(dataset.dataset_id, OVERRIDES_KEY, {}) or {}
-    return fits, {
-        **curves.usable_curves(fits),
-        **{c: curves.CurveFit.from_dict(d) for c, d in overrides.get(metric, {}).items()},
-    }
+    return fits, curves.apply_overrides(ctx.ws, dataset.dataset_id, curves.usable_curves(fits), metric)
 
 
 def _performance(dataset, period: kpis.Period) -> None:
@@ -113,19 +106,16 @@ def _curves_tab(dataset, metric: str) -> None:
         theta = cols[-1].number_input("θ", 0.0, 0.95, float(curve.theta) if curve else 0.0, 0.05,
                                       key="channels.override_theta")
         buttons = st.columns(2)
-        stored = ctx.ws.get_setting(dataset.dataset_id, OVERRIDES_KEY, {}) or {}
         if buttons[0].button(t("channels_page.override_save", channel=display_channel(channel, ctx.lang)),
                              key="channels.override_save"):
             typed = curves.CurveFit.from_params(
                 family, params, theta,
                 max_observed_weekly_spend=curve.max_observed_weekly_spend if curve else None, metric=metric)
-            stored.setdefault(metric, {})[channel] = typed.to_dict()
-            ctx.ws.set_setting(dataset.dataset_id, OVERRIDES_KEY, stored)
+            curves.save_override(ctx.ws, dataset.dataset_id, metric, channel, typed)
             st.rerun()
-        if channel in stored.get(metric, {}) and buttons[1].button(t("channels_page.override_clear"),
-                                                                     key="channels.override_clear"):
-            stored[metric].pop(channel)
-            ctx.ws.set_setting(dataset.dataset_id, OVERRIDES_KEY, stored)
+        typed_in = curves.load_overrides(ctx.ws, dataset.dataset_id, metric)
+        if channel in typed_in and buttons[1].button(t("channels_page.override_clear"), key="channels.override_clear"):
+            curves.save_override(ctx.ws, dataset.dataset_id, metric, channel, None)
             st.rerun()
 
 

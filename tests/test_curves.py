@@ -17,6 +17,7 @@ import pytest
 
 from lib.curves import (
     CurveFit,
+    save_override,
     NotEnoughData,
     carryover,
     curve_points,
@@ -416,3 +417,21 @@ def test_weekly_channel_frame_sums_days_to_weeks_and_fills_gaps(ws):
     with pytest.raises(ValueError):
         weekly_channel_frame(ws, dataset_id, 'spend"; DROP TABLE orders; --')
     assert ws.query_rows("SELECT count(*) FROM orders")[0][0] == 0
+
+
+def test_a_typed_in_curve_replaces_the_fit_for_scenarios_too(tmp_path):
+    from lib import scenarios
+    from lib.importing import load_sample_store
+    from lib.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws.duckdb")
+    ds = load_sample_store(ws)
+    version = ws.get_dataset(ds).data_version
+    typed = CurveFit.from_params("michaelis_menten", {"vmax": 999.0, "k": 1000.0}, 0.0)
+    save_override(ws, ds, "new_customers", "抖音", typed)
+    assert ws.get_dataset(ds).data_version == version + 1, "cached results built on the old curve are dropped"
+    used = scenarios.scenario_curves(ws, ds)
+    assert used["抖音"].params == typed.params and used["抖音"].source == "manual"
+    save_override(ws, ds, "new_customers", "抖音", None)
+    assert scenarios.scenario_curves(ws, ds)["抖音"].source == "fitted"
+    ws.close()
