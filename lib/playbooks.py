@@ -1049,7 +1049,7 @@ def all_tier_profiles(
             "profile_groups": order,
             "silent_days": SILENT_DAYS,
         }
-        df = seg._query(
+        df = seg.run_query(
             ws,
             f"""
             WITH now_c AS ({sql_now}),

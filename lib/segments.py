@@ -484,7 +484,7 @@ def _bind(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in used}
 
 
-def _query(conn: Connection, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:
+def run_query(conn: Connection, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:
     """Run a read query (named parameters) on a Workspace or a DuckDB connection."""
     bound = _bind(sql, params)
     if isinstance(conn, duckdb.DuckDBPyConnection):
@@ -512,7 +512,7 @@ def _to_date(value: date | datetime | str | None) -> date | None:
 def default_as_of(ws: Connection, dataset: SourceLike) -> date | None:
     """The last purchase day of the dataset (None when it has no purchases)."""
     src = as_source(dataset)
-    df = _query(ws, f"SELECT CAST(max(order_ts) AS DATE) AS d FROM ({src.sql}) AS src", dict(src.params))
+    df = run_query(ws, f"SELECT CAST(max(order_ts) AS DATE) AS d FROM ({src.sql}) AS src", dict(src.params))
     value = df["d"].iloc[0] if len(df) else None
     if value is None or pd.isna(value):
         return None
@@ -775,10 +775,15 @@ def _prepare(
     return src, settings, _resolve_as_of(ws, src, as_of)
 
 
-def _classified(
+def classified_query(
     src: OrderSource, settings: SegmentSettings, as_of: date, cuts: FrozenCuts | None = None
 ) -> tuple[str, dict[str, Any]]:
-    """SQL + parameters of the per-customer classification at one date."""
+    """SQL + named parameters of the per-customer classification at one date.
+
+    One row per customer with every band, tag, tier, R/F/M score and segment; for
+    callers that aggregate further in SQL (every chart here, the benchmark) so that
+    no customer list has to travel to Python. Run it with :func:`run_query`.
+    """
     sql = _classify_sql(
         src,
         score_mode="cuts" if cuts is not None and cuts.r_cuts else "ntile",
@@ -849,7 +854,7 @@ def customer_summary(
     ORDER BY c.customer_id
     """
     params = {**src.params, **_date_params(as_of_d, window_days)}
-    return _query(ws, sql, params)
+    return run_query(ws, sql, params)
 
 
 def segment_customers(
@@ -871,8 +876,8 @@ def segment_customers(
     src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
-    sql, params = _classified(src, settings, as_of_d, cuts)
-    return _query(ws, f"SELECT {_CUSTOMER_COLUMNS} FROM ({sql}) AS c", params)
+    sql, params = classified_query(src, settings, as_of_d, cuts)
+    return run_query(ws, f"SELECT {_CUSTOMER_COLUMNS} FROM ({sql}) AS c", params)
 
 
 def resolve_cuts(
@@ -885,8 +890,8 @@ def resolve_cuts(
     src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         return FrozenCuts(as_of=None, m_high_min=settings.thresholds.m_high_min, m_mid_min=settings.thresholds.m_mid_min)
-    sql, params = _classified(src, settings, as_of_d)
-    df = _query(
+    sql, params = classified_query(src, settings, as_of_d)
+    df = run_query(
         ws,
         f"""
         WITH c AS ({sql}),
@@ -951,7 +956,7 @@ def segment_members(
         raise ValueError(f"cannot sort by {order_by!r}; choose one of {sorted(allowed)}")
     if as_of_d is None:
         as_of_d = date(1970, 1, 1)
-    sql, params = _classified(src, settings, as_of_d)
+    sql, params = classified_query(src, settings, as_of_d)
     where = ["TRUE"]
     if group is not None:
         where.append(f'"{column}" = $member_group')
@@ -964,7 +969,7 @@ def segment_members(
     if limit is not None:
         limit_sql = "LIMIT $member_limit"
         params["member_limit"] = int(limit)
-    return _query(
+    return run_query(
         ws,
         f"""SELECT {_CUSTOMER_COLUMNS} FROM ({sql}) AS c WHERE {" AND ".join(where)}
             ORDER BY "{order_by}" {direction} NULLS LAST, customer_id {limit_sql}""",
@@ -1004,8 +1009,8 @@ def segment_summary(
     if as_of_d is None:
         df = pd.DataFrame({c: [] for c in _GROUP_SUMMARY_COLUMNS})
     else:
-        sql, params = _classified(src, settings, as_of_d)
-        df = _query(
+        sql, params = classified_query(src, settings, as_of_d)
+        df = run_query(
             ws,
             f"""
             WITH c AS ({sql}),
@@ -1047,9 +1052,9 @@ def tag_counts(
     counts = {key: 0 for key in TIER_ORDER}
     total = 0
     if as_of_d is not None:
-        sql, params = _classified(src, settings, as_of_d)
+        sql, params = classified_query(src, settings, as_of_d)
         select = ", ".join(f"count(*) FILTER (WHERE tag_{k}) AS {k}" for k in TAG_KEYS)
-        row = _query(ws, f"SELECT count(*) AS total, {select} FROM ({sql}) AS c", params).iloc[0]
+        row = run_query(ws, f"SELECT count(*) AS total, {select} FROM ({sql}) AS c", params).iloc[0]
         total = int(row["total"])
         counts = {key: int(row[key]) for key in TIER_ORDER}
     return pd.DataFrame(
@@ -1076,8 +1081,8 @@ def rf_heatmap(
     if as_of_d is None:
         counts = pd.DataFrame({"r_score": [], "f_score": [], "customers": [], "window_revenue": []})
     else:
-        sql, params = _classified(src, settings, as_of_d)
-        counts = _query(
+        sql, params = classified_query(src, settings, as_of_d)
+        counts = run_query(
             ws,
             f"""SELECT CAST(r_score AS BIGINT) AS r_score, CAST(f_score AS BIGINT) AS f_score,
                        count(*) AS customers, sum(window_revenue) AS window_revenue
@@ -1119,14 +1124,14 @@ def distribution(
     empty = pd.DataFrame({"bin_start": [], "bin_end": [], "customers": [], "open_ended": []})
     if as_of_d is None:
         return empty
-    sql, params = _classified(src, settings, as_of_d)
+    sql, params = classified_query(src, settings, as_of_d)
     params.update(n_bins=bins, clip_q=float(clip_quantile) if clip_quantile is not None else 1.0)
     only_window = "WHERE window_orders > 0" if measure == "window_revenue" else ""
     if is_days:
         width = "greatest(1, CAST(ceil((upper - lo + 1) / CAST($n_bins AS DOUBLE)) AS BIGINT))"
     else:
         width = "CASE WHEN upper > lo THEN (upper - lo) / $n_bins ELSE 1.0 END"
-    df = _query(
+    df = run_query(
         ws,
         f"""
         WITH v AS (SELECT CAST("{measure}" AS DOUBLE) AS x FROM ({sql}) AS c {only_window}),
@@ -1189,7 +1194,7 @@ def migration_matrix(
         **_date_params(b, settings.window_days, "_b"),
         **_threshold_params(settings, cuts),
     }
-    df = _query(
+    df = run_query(
         ws,
         f"""
         WITH a AS ({sql_a}), b AS ({sql_b})
@@ -1268,7 +1273,7 @@ def tier_sizes_over_time(
         "window_days": int(settings.window_days),
         **_threshold_params(settings, cuts),
     }
-    df = _query(
+    df = run_query(
         ws, f'SELECT as_of, "{column}" AS "group", count(*) AS customers FROM ({sql}) AS c GROUP BY ALL', params
     )
     grid = pd.DataFrame([(d, g) for d in dates for g in order], columns=["as_of", "group"])
@@ -1312,9 +1317,9 @@ def explain_customer(
     src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         return None
-    sql, params = _classified(src, settings, as_of_d)
+    sql, params = classified_query(src, settings, as_of_d)
     params["explain_customer"] = str(customer_id)
-    df = _query(
+    df = run_query(
         ws,
         f"""
         WITH c AS ({sql}),
@@ -1419,8 +1424,8 @@ def data_warnings(
     src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         return [t("segments.warn.empty", lang)]
-    sql, params = _classified(src, settings, as_of_d)
-    df = _query(
+    sql, params = classified_query(src, settings, as_of_d)
+    df = run_query(
         ws,
         f"""
         WITH c AS ({sql}),

@@ -503,7 +503,7 @@ SQL_FSTRING_ALLOWED = {
 }
 # Query builders that compose SQL from code-made fragments; their values travel as bound $parameters.
 SQL_BUILDERS_EXEMPT = {
-    "_query": "lib/segments.py and lib/playbooks.py build segment SQL from module constants; "
+    "run_query": "lib/segments.py and lib/playbooks.py build segment SQL from module constants; "
               "user values are bound parameters (see OrderSource)",
 }
 
