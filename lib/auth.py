@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets as _secrets
 import time
 from collections.abc import Callable, Mapping
@@ -43,6 +44,8 @@ _SHARED_OIDC_SETTINGS = {"redirect_uri", "cookie_secret", "expose_tokens", "clie
 # password itself never sits in session state, and a changed password (after a
 # restart) invalidates every earlier session.
 _PROOF_KEY = _secrets.token_bytes(32)
+#: Characters Markdown would act on in a name from the identity provider.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 def shared_password(secrets: Mapping[str, Any], env: Mapping[str, str] | None = None) -> str | None:
@@ -113,6 +116,37 @@ def gate(t: Callable[..., str]) -> bool:
     return _password_gate(st, t, shared_password(config) or "")
 
 
+def account_panel(t: Callable[..., str]) -> None:
+    """Who is signed in and a "Sign out" button (sidebar); nothing when login is off."""
+    import streamlit as st
+
+    config: Mapping[str, Any] = st.secrets if st.secrets.load_if_toml_exists() else {}
+    mode = login_required(config)
+    if mode is None:
+        return
+    st.divider()
+    if mode == "oidc":
+        claims = st.user.to_dict()
+        who = display_name(claims) or str(claims.get("sub") or "?")
+        st.caption(t("auth.signed_in_as", who=_MARKDOWN_SPECIAL.sub(r"\\\1", who)))  # the provider's text, as text
+        if st.button(t("auth.sign_out"), key="auth.sign_out", icon=":material/logout:"):
+            st.logout()
+        return
+    st.caption(t("auth.signed_in_password"))
+    if st.button(t("auth.sign_out"), key="auth.sign_out", icon=":material/logout:"):
+        st.session_state.pop(SESSION_KEY, None)
+        st.rerun()
+
+
+def display_name(claims: Mapping[str, Any]) -> str:
+    """How to name a signed-in person: name and e-mail when both are known, else whichever exists."""
+    name = str(claims.get("name") or "").strip()
+    email = str(claims.get("email") or "").strip()
+    if name and email and name != email:
+        return f"{name} ({email})"
+    return name or email
+
+
 def _oidc_gate(st: Any, t: Callable[..., str], auth_section: Mapping[str, Any]) -> bool:
     user = st.user
     if getattr(user, "is_logged_in", False):
@@ -150,6 +184,6 @@ def _password_gate(st: Any, t: Callable[..., str], expected: str) -> bool:
 
 
 __all__ = [
-    "AuthMode", "FAILED_ATTEMPT_DELAY_S", "PASSWORD_ENV", "gate", "login_required", "oidc_providers",
+    "AuthMode", "FAILED_ATTEMPT_DELAY_S", "PASSWORD_ENV", "account_panel", "display_name", "gate", "login_required", "oidc_providers",
     "password_matches", "password_proof", "proof_is_valid", "shared_password", "token_expired",
 ]

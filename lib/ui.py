@@ -167,6 +167,8 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
         st.error(t("error.workspace", detail=str(exc)))
         st.stop()
     dataset = _sidebar(t, lang, datasets)
+    with st.sidebar:
+        auth.account_panel(t)
     return PageContext(ws=ws, lang=lang, t=t, datasets=datasets, dataset=dataset)
 
 

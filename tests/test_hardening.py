@@ -758,3 +758,29 @@ def test_with_oidc_a_signed_in_user_sees_the_page_and_an_expired_one_is_signed_o
     assert not at.exception
     assert not at.metric and not at.sidebar.children
     assert at.user.get("is_logged_in") is False, "the expired identity was logged out"
+
+
+def test_a_signed_in_user_is_named_in_the_sidebar_and_can_sign_out(small_app, monkeypatch):
+    at = open_page("pages/overview.py", secrets=OIDC_SECRETS,
+                   user={"is_logged_in": True, "email": "a@example.com", "name": "Wang *Fang*",
+                         "exp": time.time() + 3600})
+    captions = [c.value for c in at.sidebar.caption]
+    assert any(c.startswith("Signed in as Wang \\*Fang\\* \\(a@example\\.com\\)") for c in captions), \
+        f"named, with the provider's text escaped, not read as Markdown: {captions}"
+    at.sidebar.button(key="auth.sign_out").click().run()
+    assert at.user.get("is_logged_in") is False, "Sign out ends the OIDC session"
+
+    monkeypatch.setenv(auth.PASSWORD_ENV, PASSWORD)
+    at = open_page("pages/overview.py")
+    at.text_input(key="auth.password_input").input(PASSWORD)
+    at.button[0].click().run()
+    assert any(c.value == "Signed in with the team password" for c in at.sidebar.caption)
+    at.sidebar.button(key="auth.sign_out").click().run()
+    assert_prompt_only(at)
+
+
+def test_without_a_login_the_sidebar_has_no_sign_out(small_app):
+    at = open_page("pages/overview.py")
+    assert not [b for b in at.sidebar.button if b.key == "auth.sign_out"]
+    assert auth.display_name({"name": "李雷", "email": "li@example.com"}) == "李雷 (li@example.com)"
+    assert auth.display_name({"email": "li@example.com"}) == "li@example.com"

@@ -88,12 +88,13 @@ def free_port() -> int:
 class StreamlitServer:
     """``streamlit run app.py`` on a free local port, in its own process group and workspace."""
 
-    def __init__(self, name: str, workdir: Path) -> None:
+    def __init__(self, name: str, workdir: Path, extra_args: list[str] | None = None, port: int = 0) -> None:
         self.name = name
         self.workdir = Path(workdir)
+        self.extra_args = list(extra_args or [])  # more `streamlit run` options, e.g. --secrets.files
         self.db_path = self.workdir / "workspace.duckdb"
         self.log_path = self.workdir / "server.log"
-        self.port = 0
+        self.port = port  # 0: pick a free one at start
         self.process: subprocess.Popen[bytes] | None = None
         self.visited = False  # has any browser opened a page on it yet?
 
@@ -107,12 +108,12 @@ class StreamlitServer:
 
     def start(self) -> StreamlitServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = self.port or free_port()
         env = dict(os.environ, GROWTH_PLANNER_DB=str(self.db_path), PYTHONUNBUFFERED="1")
         command = [
             sys.executable, "-m", "streamlit", "run", "app.py",
             "--server.port", str(self.port), "--server.headless", "true", "--server.address", "127.0.0.1",
-            "--browser.gatherUsageStats", "false",
+            "--browser.gatherUsageStats", "false", *self.extra_args,
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
