@@ -45,3 +45,10 @@ def test_streamlit_pinned_above_advisory_floor():
     )
     major, minor, *_ = (int(x) for x in pins["streamlit"].split("."))
     assert (major, minor) >= (1, 54)
+
+
+def test_workbooks_are_parsed_with_defused_xml():
+    """Checklist C.29: openpyxl only refuses entity bombs when defusedxml is installed (it is pinned)."""
+    import openpyxl
+
+    assert openpyxl.DEFUSEDXML is True

@@ -450,3 +450,17 @@ def test_table_counts_cover_every_user_table(ws):
     counts = ws.table_counts()
     assert set(counts) == {"datasets", "orders", "channel_spend", "column_mappings", "dataset_settings", "import_log"}
     assert set(counts.values()) == {0}
+
+
+def test_a_long_reader_keeps_its_snapshot_while_an_import_commits(ws):
+    """Checklist A.12: a chart being computed never sees half of an import; the next read sees all of it."""
+    import_file(ws, fx.orders_csv([f"O{i}" for i in range(10)]), "a.csv", "orders", "Shop")
+    with ws.cursor() as reader:
+        reader.execute("BEGIN TRANSACTION")
+        before = reader.execute('SELECT count(*) FROM "orders"').fetchone()[0]
+        import_file(ws, fx.orders_csv([f"N{i}" for i in range(25)]), "b.csv", "orders", "Other shop")
+        inside = reader.execute('SELECT count(*) FROM "orders"').fetchone()[0]
+        reader.execute("COMMIT")
+        after = reader.execute('SELECT count(*) FROM "orders"').fetchone()[0]
+    assert before == inside == 10, "the reader's counts moved inside its transaction"
+    assert after == 35, "the committed import is visible to the next read"
