@@ -129,30 +129,44 @@ def cmd_segments(args: argparse.Namespace) -> int:
     target = Path(args.export)
     if target.suffix.lower() not in (".xlsx", ".csv"):
         raise CliError("--export must end in .xlsx or .csv")
-    ws = _open(args)
-    try:
-        dataset = ws.get_dataset(args.dataset)
+    if args.parquet:
+        # Orders too big to import: read in place on a private in-memory connection (the
+        # workspace's own connection refuses file access once it is locked down).
+        folder = Path(args.parquet)
+        if not folder.exists() and not any(ch in args.parquet for ch in "*?["):
+            raise CliError(f"no such Parquet file or folder: {args.parquet}")
+        conn: Any = duckdb.connect()
+        source: segments.SourceLike = segments.OrderSource.parquet(args.parquet)
+        settings = segments.SegmentSettings()
+        name = folder.name or args.parquet
+    else:
+        conn = _open(args)
+        try:
+            dataset = conn.get_dataset(args.dataset)
+        except Exception:
+            conn.close()
+            raise
         if dataset.orders == 0:
+            conn.close()
             raise CliError(f"dataset {dataset.name!r} has no orders")
-        settings = segments.load_settings(ws, dataset.dataset_id)
-        settings = replace(
-            settings, scheme=args.scheme or settings.scheme,
-            window_days=args.window_days or settings.window_days,
-        )
-        as_of = _parse_date(args.as_of)
+        source, name = dataset.dataset_id, dataset.name
+        settings = segments.load_settings(conn, dataset.dataset_id)
+    settings = replace(
+        settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
+    )
+    as_of = _parse_date(args.as_of)
+    try:
         if target.suffix.lower() == ".xlsx":
-            payload = exports.segment_workbook(
-                ws, dataset.dataset_id, settings, as_of=as_of, lang=args.lang, scheme=settings.scheme,
-                dataset_name=dataset.name,
-            )
+            payload = exports.segment_workbook(conn, source, settings, as_of=as_of, lang=args.lang,
+                                               scheme=settings.scheme, dataset_name=name)
         else:
-            payload = exports.segment_csv(
-                ws, dataset.dataset_id, settings, as_of=as_of, lang=args.lang, scheme=settings.scheme,
-                group=args.group,
-            )
-        summary = segments.segment_summary(ws, dataset.dataset_id, settings, as_of, by=settings.scheme)
+            payload = exports.segment_csv(conn, source, settings, as_of=as_of, lang=args.lang,
+                                          scheme=settings.scheme, group=args.group)
+        summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
+    except duckdb.Error as exc:  # a Parquet file without the needed columns, a corrupt file...
+        raise CliError(f"could not read the orders: {' '.join(str(exc).split())[:300]}") from exc
     finally:
-        ws.close()
+        conn.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(payload)
     counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
@@ -303,7 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end")
     p.add_argument("--json", action="store_true")
     p = add("segments", cmd_segments, "export segment lists (.xlsx workbook or .csv)")
-    p.add_argument("--dataset", required=True)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="a dataset of the workspace")
+    source.add_argument("--parquet", help="orders read in place from a Parquet file, folder or glob (columns "
+                                          "customer_id, order_ts, amount, is_refund): for data too big to import")
     p.add_argument("--as-of", help="YYYY-MM-DD (default: the last order date)")
     p.add_argument("--window-days", type=int, help="look-back window (default: the saved setting, 365)")
     p.add_argument("--scheme", choices=["plan", "rfm"], help="plan tiers or RFM segments (default: saved)")

@@ -683,7 +683,10 @@ def segment_csv(
     if members.empty:
         frame = pd.DataFrame(columns=[t(f"segments.col.{k}", lang) for k, _ in _SEGMENT_COLUMNS])
     else:
-        frame, _ = _localised_customers(members, lang)
+        frame, formats = _localised_customers(members, lang)
+        for header, kind in formats.items():  # a CSV has no number format: money to the cent, as shown
+            if kind == "money":
+                frame[header] = frame[header].round(2)
     return csv_bytes(frame)
 
 

@@ -268,3 +268,33 @@ def test_module_entry_point_runs(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "error: This is a PNG image, not a table."
+
+
+def test_segments_of_parquet_read_in_place_match_the_imported_dataset(tmp_path, capsys, seeded_db):
+    """Orders too big to import are segmented from Parquet in place, with the same engine and the same result."""
+    import duckdb
+
+    folder = tmp_path / "orders_parquet"
+    (folder / "2024").mkdir(parents=True)
+    con = duckdb.connect(seeded_db, read_only=True)
+    try:  # split over two files in nested folders, as a data lake would
+        for i, part in enumerate(("order_id < '5'", "order_id >= '5'")):
+            con.execute(f"COPY (SELECT customer_id, order_ts, amount, is_refund FROM orders WHERE {part}) "
+                        f"TO '{folder / '2024' / f'part{i}.parquet'}' (FORMAT parquet)")
+    finally:
+        con.close()
+
+    assert main(["segments", "--dataset", "Seed", "--export", str(tmp_path / "ws.csv"), "--db", seeded_db]) == 0
+    from_workspace = json.loads(capsys.readouterr().out)["customers"]
+    assert main(["segments", "--parquet", str(folder), "--export", str(tmp_path / "pq.csv")]) == 0
+    from_parquet = json.loads(capsys.readouterr().out)["customers"]
+    assert from_parquet == from_workspace and sum(from_parquet.values()) > 0
+    with open(tmp_path / "pq.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == sum(from_parquet.values())
+    assert all(len(r["Average order value"].split(".")[-1]) <= 2 for r in rows), "money rounded to cents"
+
+    assert main(["segments", "--parquet", str(tmp_path / "ws.csv"), "--export", str(tmp_path / "x.csv")]) == 2
+    assert capsys.readouterr().err.startswith("error: could not read the orders")
+    assert main(["segments", "--parquet", str(tmp_path / "missing"), "--export", str(tmp_path / "x.csv")]) == 2
+    assert not (tmp_path / "x.csv").exists()
