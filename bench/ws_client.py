@@ -1,28 +1,32 @@
 """A browser-less Streamlit client that speaks the frontend's websocket protocol, for load tests.
 
 Why: on a small machine a load test that drives Chromium measures Chromium — the
-browsers take most of the CPU and the server starves. The server cannot tell this
-client from the frontend: it fetches the XSRF cookie from ``/_stcore/health``,
-opens ``/_stcore/stream`` with the token in the websocket subprotocol, sends the
-same ``BackMsg`` the frontend sends (``rerun_script`` with a ``ClientState``: query
-string, page, *all* current widget values, cached message hashes, browser context;
-``file_urls_request`` followed by an HTTP PUT for an upload) and fetches media
-files over HTTP for downloads. What it keeps of the app is what a widget click
+browsers take most of the CPU and the server starves. To the server this client
+looks like the frontend (a few hundred kilobytes of Python per session): it fetches
+the XSRF cookie from ``/_stcore/health``, opens ``/_stcore/stream`` with the token
+in the websocket subprotocol, sends the same ``BackMsg`` the frontend sends
+(``rerun_script`` with a ``ClientState``: query string, page, *all* current widget
+values, cached message hashes, browser context; ``file_urls_request`` followed by an
+HTTP PUT for an upload) and fetches media files over HTTP for downloads. What it keeps of the app is what a widget click
 needs: the element tree rebuilt from the deltas (to find widgets by type and label
 and read the text a user would see) and the frontend's widget values (defaults,
 values the script set, values the "user" changed), pruned after each run the way
 the frontend prunes them.
 
 Only the widget types the Growth Planner's pages use are modelled for default
-values; for any other widget no value is sent and the server keeps its own (the
-same outcome for a widget the user never touched).
+values (data editors and dataframe selections are not); for any other widget no
+value is sent and the server keeps its own (the same outcome for a widget the user
+never touched). Not modelled either: the JavaScript bundles a browser fetches once,
+and rows of lazily loaded dataframes (noted in ``unmodelled`` if a page uses one).
 
 Typical use::
 
-    async with StreamlitClient(base_url) as app:
-        await app.open("data", "lang=en")
-        await app.upload("Order file", "x.csv", data)
-        await app.click("Check the file")
+    async with StreamlitClient("http://127.0.0.1:8501") as app:
+        await app.connect()
+        await app.open("data", "lang=en")                 # a cold load of /data?lang=en
+        await app.upload("Order file (CSV, XLSX, Parquet)", "x.csv", data)
+        await app.click("Check the file")                 # each action returns seconds to the end of its run
+        print(app.alerts(Alert.ERROR), app.exceptions())
 """
 
 from __future__ import annotations
@@ -190,6 +194,7 @@ class StreamlitClient:
         self.runs_started = 0
         self.compile_errors: list[str] = []
         self.protocol_errors: list[str] = []
+        self.unmodelled: set[str] = set()  # things the frontend would do that this client does not (see _on_delta)
         self.tree: dict[tuple[int, ...], Node] = {}
         self.values: dict[str, WidgetState] = {}
         self._ws: ClientConnection | None = None
@@ -212,8 +217,10 @@ class StreamlitClient:
         await self.close()
 
     # ---- connection ------------------------------------------------------------------------
-    async def connect(self) -> None:
-        """As the frontend: health (sets the XSRF cookie), host config, then the websocket."""
+    async def connect(self, page_url: str = "/") -> None:
+        """As a browser: the page's HTML, then as the frontend: health (sets the XSRF cookie), host config and the
+        websocket. (The JavaScript bundles a browser would also fetch once are left out.)"""
+        await self._get(page_url)
         await self._get("/_stcore/health")
         await self._get("/_stcore/host-config")
         self._xsrf = self.http.cookies.get(XSRF_COOKIE) or ""
@@ -248,12 +255,19 @@ class StreamlitClient:
         self.query_string = query
         return await self._rerun(page_name=page_name, widgets=[], timeout_s=timeout_s)
 
-    async def click(self, label: str, *, contains: bool = False, root: str = "main") -> float:
+    async def rerun(self, *, page_script_hash: str | None = None, query: str | None = None) -> float:
+        """Run a page again with every current value (the current page and URL unless given), as the menu's Rerun."""
+        if query is not None:
+            self.query_string = query
+        return await self._rerun(page_script_hash=page_script_hash, widgets=list(self.values.values()))
+
+    async def click(self, label: str, *, contains: bool = False, root: str = "main", key: str | None = None) -> float:
         """Press a button: all current values plus the button's trigger."""
-        _, proto = self.find("button", label, contains=contains, root=root)
+        _, proto = self.find("button", label, contains=contains, root=root, key=key)
         return await self._rerun(widgets=[*self.values.values(), WidgetState(id=proto.id, trigger_value=True)])
 
     async def set_slider(self, label: str, values: list[float], *, root: str = "main") -> float:
+        """Drag a (numeric) slider to ``values`` (one value, or two for a range)."""
         _, proto = self.find("slider", label, root=root)
         state = WidgetState(id=proto.id)
         state.double_array_value.data.extend(values)
@@ -312,6 +326,7 @@ class StreamlitClient:
 
     # ---- reading ---------------------------------------------------------------------------
     def nodes(self, root: str | None = None) -> Iterator[Node]:
+        """The tree's entries in page order, optionally only under "main" or "sidebar"."""
         wanted = ROOTS.get(root) if root else None
         for path in sorted(self.tree):
             if wanted is None or path[0] == wanted:
@@ -326,18 +341,25 @@ class StreamlitClient:
                 yield found, getattr(node.element, found)
 
     def find(self, kind: str | tuple[str, ...], label: str, *, contains: bool = False,
-             root: str | None = "main") -> tuple[str, Any]:
-        """(type, proto) of the first element of ``kind`` whose label is ``label`` (or contains it)."""
+             root: str | None = "main", key: str | None = None) -> tuple[str, Any]:
+        """(type, proto) of the first element of ``kind`` whose label is ``label`` (or contains it).
+
+        ``key`` narrows the search to the widget created with that key (two panels may show the same label).
+        """
         for found, proto in self.elements(kind, root):
+            if key is not None and not getattr(proto, "id", "").endswith(f"-{key}"):
+                continue
             if label in proto.label if contains else proto.label == label:
                 return found, proto
         shown = [proto.label for _, proto in self.elements(kind, root)][:15]
         raise LookupError(f"no {kind} labelled {label!r} in {root or 'the app'} (there are: {shown})")
 
     def value_of(self, widget_id: str) -> WidgetState | None:
+        """The value the client would send for a widget (None: it sends none)."""
         return self.values.get(widget_id)
 
     def texts(self) -> list[str]:
+        """Every text the page shows (bodies, labels, messages, expander and tab labels), in page order."""
         out: list[str] = []
         for node in self.nodes():
             if node.element is not None:
@@ -347,9 +369,11 @@ class StreamlitClient:
         return out
 
     def alerts(self, fmt: int) -> list[str]:
+        """Bodies of the st.error / st.warning / st.info / st.success boxes of one ``Alert.Format``."""
         return [alert.body for _, alert in self.elements("alert") if alert.format == fmt]
 
     def exceptions(self) -> list[str]:
+        """Exception elements on the page and script compilation errors, as short lines."""
         found = [f"{e.type}: {e.message}"[:300] for _, e in self.elements("exception")]
         return found + self.compile_errors
 
@@ -365,7 +389,8 @@ class StreamlitClient:
         state.cached_message_hashes.extend(self._cache)
         info = state.context_info
         info.timezone, info.timezone_offset, info.locale = "UTC", 0, self.locale
-        info.url = f"{self.base_url}/{page_name}" + (f"?{self.query_string}" if self.query_string else "")
+        path = page_name or next((p for p, h in self.pages.items() if h == page_script_hash), "")
+        info.url = f"{self.base_url}/{path}" + (f"?{self.query_string}" if self.query_string else "")
         info.is_embedded, info.color_scheme = False, "light"
         return state
 
@@ -460,6 +485,9 @@ class StreamlitClient:
                 self.tree = {p: n for p, n in self.tree.items() if p[:len(path)] != path}
             self.tree[path] = Node(delta.new_element, None, self.run_id, msg.metadata.active_script_hash)
             self._adopt_widget(delta.new_element)
+            element = delta.new_element
+            if element.WhichOneof("type") == "dataframe" and element.dataframe.HasField("lazy_data"):
+                self.unmodelled.add("lazy dataframe: the frontend would fetch its rows, this client does not")
         elif kind == "add_block":
             self.tree[path] = Node(None, delta.add_block, self.run_id, msg.metadata.active_script_hash)
 

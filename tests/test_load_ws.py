@@ -32,8 +32,9 @@ SESSIONS = 2
 
 
 async def _warm_and_run(server: StreamlitServer, keep: Path) -> list[SessionResult]:
-    await load_ws.warm_up(server.base_url)
-    return await load_ws.run_wave(server.base_url, SESSIONS, f"{int(time.time()) % 100000:05d}", 0.5, keep)
+    await load_ws.first_visit(server.base_url)
+    run_id = f"{int(time.time()) % 100000:05d}"
+    return await load_ws.run_wave(server.base_url, SESSIONS, run_id, load_ws.Pacing(stagger_s=0.5), keep)
 
 
 def test_two_concurrent_sessions_complete_the_journey(tmp_path):
