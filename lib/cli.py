@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from lib import importing, kpis
-from lib.workspace import Workspace, WorkspaceError, resolve_db_path
+from lib.workspace import Workspace, WorkspaceError, resolve_db_path, scratch_connection
 
 
 class CliError(Exception):
@@ -135,7 +135,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
         folder = Path(args.parquet)
         if not folder.exists() and not any(ch in args.parquet for ch in "*?["):
             raise CliError(f"no such Parquet file or folder: {args.parquet}")
-        conn: Any = duckdb.connect()
+        conn: Any = scratch_connection()
         source: segments.SourceLike = segments.OrderSource.parquet(args.parquet)
         settings = segments.SegmentSettings()
         name = folder.name or args.parquet

@@ -472,7 +472,14 @@ def _solve(
     concave_start = np.array([_concave_from(c) for c in free_curves])
     s_curve = np.array([not _is_concave(c) for c in free_curves])
     switched_on = greedy > lb_f + step / 2
-    for on in (switched_on, np.ones_like(switched_on)):
+    on_sets = [switched_on, np.ones_like(switched_on)]
+    for i in np.flatnonzero(s_curve):
+        # The greedy grid can stop one S-curve short (or long): two identical S-curves at zero,
+        # where the best plan lifts exactly one over its inflexion (found by the property test).
+        flipped = switched_on.copy()
+        flipped[i] = not flipped[i]
+        on_sets.append(flipped)
+    for on in on_sets:
         # KKT on the falling-marginal branch of the S-curves that are on; the others stay at minimum.
         low = np.where(s_curve & on, np.maximum(lb_f, np.minimum(concave_start, ub_f)), lb_f)
         high = np.where(s_curve & ~on, lb_f, ub_f)

@@ -160,6 +160,15 @@ class Dataset:
         return (self.dataset_id, self.data_version)
 
 
+def scratch_connection(*, memory_limit: str = "4GB") -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB for reading files in place (``segments --parquet``), never the workspace.
+
+    It holds no user data of its own and may read files, unlike the workspace's
+    connection after :meth:`Workspace.lock_down`; the caller closes it.
+    """
+    return duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+
+
 def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The workspace file: an explicit path, else $GROWTH_PLANNER_DB, else data/workspace.duckdb."""
     if explicit:

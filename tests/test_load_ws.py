@@ -14,6 +14,7 @@ frontend's rules.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import time
 from pathlib import Path
 
@@ -44,7 +45,9 @@ def test_two_concurrent_sessions_complete_the_journey(tmp_path):
     keep.mkdir()
     server = StreamlitServer("loadws-test", tmp_path / "server").start()
     try:
-        results = asyncio.run(_warm_and_run(server, keep))
+        # In its own thread: the browser tests' session-wide Playwright keeps an event loop running here.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            results = pool.submit(asyncio.run, _warm_and_run(server, keep)).result()
         log = server.log_tail(40)
     finally:
         server.stop()
