@@ -126,18 +126,15 @@ def _slider_state(state: WidgetState, proto: Any) -> WidgetState:
 def _scalar_state(state: WidgetState, kind: str, proto: Any) -> WidgetState | None:
     if kind == "checkbox":
         state.bool_value = proto.value if proto.set_value else proto.default
-    elif kind in ("text_input", "text_area"):
+    elif kind in ("text_input", "text_area", "number_input"):
         value = proto.value if proto.set_value and proto.HasField("value") else (
             proto.default if proto.HasField("default") else None)
         if value is None:
             return None
-        state.string_value = value
-    elif kind == "number_input":
-        value = proto.value if proto.set_value and proto.HasField("value") else (
-            proto.default if proto.HasField("default") else None)
-        if value is None:
-            return None
-        state.double_value = value
+        if kind == "number_input":
+            state.double_value = value
+        else:
+            state.string_value = value
     elif kind == "date_input":
         state.string_array_value.data.extend(proto.value if proto.set_value else proto.default)
     else:

@@ -107,7 +107,7 @@ def gate(t: Callable[..., str]) -> bool:
     """
     import streamlit as st
 
-    config: Mapping[str, Any] = st.secrets if st.secrets.load_if_toml_exists() else {}
+    config = _secrets_config(st)
     mode = login_required(config)
     if mode is None:
         return True
@@ -120,8 +120,7 @@ def account_panel(t: Callable[..., str]) -> None:
     """Who is signed in and a "Sign out" button (sidebar); nothing when login is off."""
     import streamlit as st
 
-    config: Mapping[str, Any] = st.secrets if st.secrets.load_if_toml_exists() else {}
-    mode = login_required(config)
+    mode = login_required(_secrets_config(st))
     if mode is None:
         return
     st.divider()
@@ -136,6 +135,11 @@ def account_panel(t: Callable[..., str]) -> None:
     if st.button(t("auth.sign_out"), key="auth.sign_out", icon=":material/logout:"):
         st.session_state.pop(SESSION_KEY, None)
         st.rerun()
+
+
+def _secrets_config(st: Any) -> Mapping[str, Any]:
+    """``.streamlit/secrets.toml`` (or ``--secrets.files``) when there is one, else nothing."""
+    return st.secrets if st.secrets.load_if_toml_exists() else {}
 
 
 def display_name(claims: Mapping[str, Any]) -> str:
@@ -184,6 +188,6 @@ def _password_gate(st: Any, t: Callable[..., str], expected: str) -> bool:
 
 
 __all__ = [
-    "AuthMode", "FAILED_ATTEMPT_DELAY_S", "PASSWORD_ENV", "account_panel", "display_name", "gate", "login_required", "oidc_providers",
-    "password_matches", "password_proof", "proof_is_valid", "shared_password", "token_expired",
+    "AuthMode", "FAILED_ATTEMPT_DELAY_S", "PASSWORD_ENV", "account_panel", "display_name", "gate",
+    "login_required", "oidc_providers", "password_matches", "password_proof", "proof_is_valid", "shared_password", "token_expired",
 ]

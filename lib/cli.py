@@ -132,30 +132,26 @@ def cmd_segments(args: argparse.Namespace) -> int:
     if args.parquet:
         # Orders too big to import: read in place on a private in-memory connection (the
         # workspace's own connection refuses file access once it is locked down).
-        folder = Path(args.parquet)
-        if not folder.exists() and not any(ch in args.parquet for ch in "*?["):
+        location = Path(args.parquet)
+        if not location.exists() and not any(ch in args.parquet for ch in "*?["):
             raise CliError(f"no such Parquet file or folder: {args.parquet}")
         conn: Any = scratch_connection()
-        source: segments.SourceLike = segments.OrderSource.parquet(args.parquet)
-        settings = segments.SegmentSettings()
-        name = folder.name or args.parquet
     else:
         conn = _open(args)
-        try:
-            dataset = conn.get_dataset(args.dataset)
-        except Exception:
-            conn.close()
-            raise
-        if dataset.orders == 0:
-            conn.close()
-            raise CliError(f"dataset {dataset.name!r} has no orders")
-        source, name = dataset.dataset_id, dataset.name
-        settings = segments.load_settings(conn, dataset.dataset_id)
-    settings = replace(
-        settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
-    )
-    as_of = _parse_date(args.as_of)
     try:
+        if args.parquet:
+            source: segments.SourceLike = segments.OrderSource.parquet(args.parquet)
+            settings, name = segments.SegmentSettings(), location.name or args.parquet
+        else:
+            dataset = conn.get_dataset(args.dataset)
+            if dataset.orders == 0:
+                raise CliError(f"dataset {dataset.name!r} has no orders")
+            source, name = dataset.dataset_id, dataset.name
+            settings = segments.load_settings(conn, dataset.dataset_id)
+        settings = replace(
+            settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
+        )
+        as_of = _parse_date(args.as_of)
         if target.suffix.lower() == ".xlsx":
             payload = exports.segment_workbook(conn, source, settings, as_of=as_of, lang=args.lang,
                                                scheme=settings.scheme, dataset_name=name)
