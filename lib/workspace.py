@@ -177,6 +177,9 @@ def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB_PATH
 
 
+_ONE_DATASET_FILTER = {True: "WHERE dataset_id = ?", False: ""}
+
+
 class Workspace:
     """The single connection to one workspace file, shared by every session of a process."""
 
@@ -202,6 +205,8 @@ class Workspace:
         # Writes are serialised inside the process: two sessions creating or
         # updating the same rows would otherwise meet DuckDB's write-write conflicts.
         self._write_lock = threading.RLock()
+        self._stats_lock = threading.Lock()
+        self._dataset_stats: dict[tuple[int, int], tuple] = {}  # (dataset id, data version) → counts
         self._migrate()
         if locked:
             self.lock_down()
@@ -353,29 +358,63 @@ class Workspace:
     # -- datasets ------------------------------------------------------------
 
     def list_datasets(self) -> list[Dataset]:
-        """Every dataset with row counts and date ranges, sample store first."""
-        rows = self.query_rows(
-            """
+        """Every dataset with row counts and date ranges, sample store first.
+
+        Every page asks for this, and counting customers scans all orders, so the
+        counts are kept per (dataset, data version): an import bumps the version and
+        only that dataset is counted again. Catalog and counts are read in one
+        snapshot, so a concurrent import cannot pair old counts with a new version.
+        """
+        with self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                catalog = cur.execute(
+                    "SELECT dataset_id, name, is_sample, data_version FROM datasets "
+                    "ORDER BY is_sample DESC, created_at, dataset_id"
+                ).fetchall()
+                with self._stats_lock:
+                    missing = [row[0] for row in catalog if (row[0], row[3]) not in self._dataset_stats]
+                counted = self._count_datasets(cur, missing) if missing else {}
+            finally:
+                cur.execute("COMMIT")
+        with self._stats_lock:
+            versions = {(row[0], row[3]) for row in catalog}
+            for dataset_id, row in counted.items():
+                self._dataset_stats[(dataset_id, next(v for i, v in versions if i == dataset_id))] = row
+            for key in list(self._dataset_stats):
+                if key not in versions:
+                    del self._dataset_stats[key]
+            return [Dataset(*row, *self._dataset_stats[(row[0], row[3])]) for row in catalog]
+
+    @staticmethod
+    def _count_datasets(cur: duckdb.DuckDBPyConnection, dataset_ids: list[int]) -> dict[int, tuple]:
+        """Orders, buyers and date spans of the given datasets (all of them in one scan when several)."""
+        only_one = len(dataset_ids) == 1
+        where = _ONE_DATASET_FILTER[only_one]  # one dataset: its rows only (DuckDB skips the others' row groups)
+        params = dataset_ids if only_one else []
+        rows = cur.execute(
+            f"""
             WITH o AS (
                 SELECT dataset_id, count(*) AS n_orders,
                        count(DISTINCT customer_id) FILTER (WHERE NOT is_refund) AS n_customers,
                        min(order_ts)::DATE AS first_order, max(order_ts)::DATE AS last_order
-                FROM orders GROUP BY dataset_id
+                FROM orders {where} GROUP BY dataset_id
             ), c AS (
                 SELECT dataset_id, count(*) AS n_rows,
                        min(period_start) AS first_period, max(period_start) AS last_period
-                FROM channel_spend GROUP BY dataset_id
+                FROM channel_spend {where} GROUP BY dataset_id
             )
-            SELECT d.dataset_id, d.name, d.is_sample, d.data_version,
+            SELECT d.dataset_id,
                    coalesce(o.n_orders, 0), coalesce(o.n_customers, 0), o.first_order, o.last_order,
                    coalesce(c.n_rows, 0), c.first_period, c.last_period
             FROM datasets d
             LEFT JOIN o USING (dataset_id)
             LEFT JOIN c USING (dataset_id)
-            ORDER BY d.is_sample DESC, d.created_at, d.dataset_id
-            """
-        )
-        return [Dataset(*row) for row in rows]
+            """,
+            params * 2,
+        ).fetchall()
+        wanted = set(dataset_ids)
+        return {row[0]: tuple(row[1:]) for row in rows if row[0] in wanted}
 
     def get_dataset(self, name_or_id: str | int) -> Dataset:
         """One dataset by name or id; raises DatasetNotFound."""

@@ -397,6 +397,19 @@ def test_dataset_listing_counts_and_ranges(ws):
     assert (str(dataset.first_period), str(dataset.last_period)) == ("2024-01-01", "2024-01-08")
 
 
+def test_dataset_listing_follows_every_import(ws):
+    """The listing keeps counts per data version: each import must show at once, other datasets unchanged."""
+    import_file(ws, fx.orders_csv(["A", "B"]), "a.csv", "orders", "One")
+    assert [(d.name, d.orders, d.channel_rows) for d in ws.list_datasets()] == [("One", 2, 0)]
+    import_file(ws, fx.orders_csv(["C"]), "c.csv", "orders", "Two")
+    import_file(ws, fx.long_chinese_channels_csv(), "ch.csv", "channels", "One")
+    assert [(d.name, d.orders, d.channel_rows) for d in ws.list_datasets()] == [("One", 2, 4), ("Two", 1, 0)]
+    import_file(ws, fx.orders_csv(["D", "E", "F"]), "d.csv", "orders", "One", mode="append")
+    assert [(d.name, d.orders) for d in ws.list_datasets()] == [("One", 5), ("Two", 1)]
+    import_file(ws, fx.orders_csv(["G"]), "g.csv", "orders", "One", mode="replace")
+    assert [(d.name, d.orders) for d in ws.list_datasets()] == [("One", 1), ("Two", 1)]
+
+
 def test_rename_and_delete(ws):
     import_file(ws, fx.orders_csv(["A"]), "a.csv", "orders", "One")
     import_file(ws, fx.orders_csv(["B", "C"]), "b.csv", "orders", "Two")
