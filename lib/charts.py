@@ -8,6 +8,7 @@ or per channel), so no chart sends more than a few thousand rows to the browser.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -16,6 +17,37 @@ from lib.i18n import Translator, display_channel
 from lib.palette import channel_scale
 
 TREND_METRICS: tuple[str, ...] = ("gmv", "orders", "new_customers", "spend")
+
+# Every chart here draws aggregated rows, but a long weekly history of many channels can pass
+# Altair's default 5,000-row guard; the guard protects notebooks, not an app that aggregates in SQL.
+alt.data_transformers.disable_max_rows()
+
+# What Altair's default theme adds to every spec (Streamlit renders with that theme switched off).
+_THEME_VIEW_DEFAULTS = ("continuousWidth", "continuousHeight")
+
+
+def vega_lite_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart as a Vega-Lite dict: data inline under ``datasets``, width fitted to the container.
+
+    Why not ``st.altair_chart``: it validates the whole spec against the Vega-Lite JSON
+    schema on every rerun, holding a process-wide lock (Altair's theme and data
+    transformer are globals it switches) — under load the largest single cost of the
+    Segments and Scenarios pages. The builders are validated by the unit tests
+    (``chart.to_dict()`` validates); here the spec is only serialised, and Altair's
+    globals are left alone. Height stays the chart's own: Streamlit's default "fit"
+    both ways squeezes charts with many rows into a strip.
+    """
+    spec = chart.to_dict(validate=False)
+    config = spec.get("config", {})
+    view = config.get("view", {})
+    for key in _THEME_VIEW_DEFAULTS:
+        view.pop(key, None)
+    if "view" in config and not view:
+        del config["view"]
+    if "config" in spec and not config:
+        del spec["config"]
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    return spec
 
 
 def weekly_trend_chart(

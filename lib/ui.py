@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import altair as alt
+import pandas as pd
 import streamlit as st
+from streamlit import dataframe_util
 
-from lib import auth, formatting
+from lib import auth, charts, formatting
 from lib.i18n import LANGUAGES, Translator, normalize_lang
 from lib.importing import ImportFailed
 from lib.importing import load_sample_store
@@ -350,6 +351,17 @@ def _cached_call(path: str, cache_key: tuple[int, int], args: tuple, kwargs: tup
     return func(workspace(), cache_key[0], *args, **dict(kwargs))
 
 
+def lazy_tabs(labels: list[str], *, key: str) -> list[Any]:
+    """Tabs whose content is computed only while open: check ``tab.open`` before filling one.
+
+    Streamlit otherwise runs every tab's content on every rerun, so a page with five
+    tabs pays for five charts to show one. Switching tabs reruns the page; results
+    are cached, so that costs little. Widgets whose state must survive a tab switch
+    belong outside the ``open`` check.
+    """
+    return list(st.tabs(labels, key=key, on_change="rerun"))
+
+
 def date_param(name: str):
     """A date from the URL (``?as_of=2026-09-30``), or None when absent or not a date."""
     from datetime import date
@@ -372,16 +384,37 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-def show_chart(chart: Any, *, key: str | None = None) -> None:
-    """Draw an Altair chart at the container's width and the chart's own height.
+def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwargs: Any) -> None:
+    """Draw ``build(*args, **kwargs)``, building and serialising it once per distinct input.
 
-    Streamlit's default autosize ("fit" both ways) squeezes charts with many rows
-    or offsets into a strip; fitting the width only keeps every row readable.
+    Building an Altair chart (30 ms for the R×F heatmap) and serialising it cost more
+    than the queries behind it, and a page draws every tab's chart on each rerun.
+    The arguments are hashed by Streamlit (data frames by content, a translator by
+    its language), so new data, settings or language build a new chart. The spec is
+    drawn at the container's width and the chart's own height (``charts.vega_lite_spec``).
     """
-    st.altair_chart(
-        chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding")),
-        width="stretch", key=key,
-    )
+    _draw_spec(_cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items()))), key)
+
+
+def _draw_spec(spec: dict[str, Any], key: str | None) -> None:
+    st.vega_lite_chart(spec, width="stretch", key=key)
+
+
+@st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})
+def _cached_spec(path: str, args: tuple, kwargs: tuple) -> dict[str, Any]:
+    module_name, qualname = path.split(":")
+    build = getattr(importlib.import_module(module_name), qualname)
+    return _streamlit_spec(build(*args, **dict(kwargs)))
+
+
+def _streamlit_spec(chart: Any) -> dict[str, Any]:
+    """The chart's spec with each dataset already in the Arrow bytes Streamlit sends (what st.altair_chart does)."""
+    spec = charts.vega_lite_spec(chart)
+    spec["datasets"] = {
+        name: dataframe_util.convert_anything_to_arrow_bytes(pd.DataFrame.from_records(rows))
+        for name, rows in spec.get("datasets", {}).items()
+    }
+    return spec
 
 
 def download(label: str, build: Callable[[], bytes], *, key: str, file_name: str, mime: str,

@@ -8,6 +8,26 @@ from lib.i18n import display_channel
 
 ctx = ui.bootstrap("nav.channels")
 t = ctx.t
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def _optimise(cache_key: tuple, metric: str, total: float, low: float, high: float, locked: tuple[str, ...],
+              _quarter_curves: dict, _historical: dict) -> tuple:
+    """The best split, today's split and where the next ¥1,000 goes (every rerun of the page asks again)."""
+    best = optimizer.allocate(_quarter_curves, total, optimizer.TimesHistorical(low), optimizer.TimesHistorical(high),
+                              list(locked) or None, metric, historical_spend=_historical)
+    now = optimizer.evaluate(_quarter_curves, _historical, metric)
+    return best, now, optimizer.next_increment(_quarter_curves, best, step=1000.0)
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def _min_budget(cache_key: tuple, metric: str, target: float, low: float, high: float, locked: tuple[str, ...],
+                _quarter_curves: dict, _historical: dict) -> optimizer.Allocation:
+    return optimizer.min_budget_for_target(_quarter_curves, target, optimizer.TimesHistorical(low),
+                                           optimizer.TimesHistorical(high), list(locked) or None, metric,
+                                           historical_spend=_historical)
+
+
 def fitted_curves(dataset, metric: str) -> tuple[dict, dict]:
     """Fits for every channel (cached on the data version) and the curves to use, typed-in ones applied."""
     fits = ui.cached(channels.fit_channel_curves, dataset, metric)
@@ -23,7 +43,7 @@ def _performance(dataset, period: kpis.Period) -> None:
     st.caption(t(f"channels_page.source.{table.new_customers_source}"))
     left, right = st.columns([2, 3])
     with left:
-        ui.show_chart(channel_charts.share_gap_chart(frame, t))
+        ui.chart(channel_charts.share_gap_chart, frame, t)
     with right:
         shown = frame.assign(channel=[display_channel(c, ctx.lang) for c in frame["channel"]])
         money = {"format": "yen"}
@@ -53,7 +73,7 @@ def _performance(dataset, period: kpis.Period) -> None:
     ) or "spend"
     weekly = ui.cached(channels.weekly_channel_metrics, dataset, period)
     if weekly[metric].notna().any():
-        ui.show_chart(channel_charts.weekly_spend_chart(weekly, metric, t))
+        ui.chart(channel_charts.weekly_spend_chart, weekly, metric, t)
     else:
         st.info(t("channels_page.metric_missing"))
 
@@ -80,7 +100,7 @@ def _curves_tab(dataset, metric: str) -> None:
                        help=t("channels_page.marginal_cac_help"))
         cols[2].metric("R²", f"{curve.r2:.2f}" if curve.r2 is not None else "—", help=t("channels_page.r2_help"))
         cols[3].metric("MAPE", formatting.pct(curve.mape), help=t("channels_page.mape_help"))
-        ui.show_chart(channel_charts.response_curve_chart(curve, channel, now, t, metric))
+        ui.chart(channel_charts.response_curve_chart, curve, channel, now, t, metric)
         st.caption(t("channels_page.curve_caption", family=t(f"channels_page.family.{curve.family}"),
                      theta=f"{curve.theta:.2f}", half_life=f"{curve.half_life:.1f}",
                      source=t(f"channels_page.source_kind.{curve.source}")))
@@ -167,7 +187,7 @@ def _split_tab(dataset, period: kpis.Period) -> None:
                 "channels": t("channels_page.channels")})
     media_share = shares.get("channel_spend") or shares.get("marketing") or 1.0
     weekly = budget.weekly_phasing(total * media_share if key in ("by_function", "by_type") else total, unit=100)
-    ui.show_chart(channel_charts.phasing_chart(weekly, t))
+    ui.chart(channel_charts.phasing_chart, weekly, t)
     st.caption(t("channels_page.phasing_note"))
 
 
@@ -189,13 +209,11 @@ def _optimiser_tab(dataset, metric: str) -> None:
     locked = cols[2].multiselect(t("channels_page.locked"), list(quarter_curves), placeholder=t("channels_page.none"),
                                  format_func=lambda c: display_channel(c, ctx.lang), key="channels.opt_locked")
     try:
-        best = optimizer.allocate(quarter_curves, budget_total, optimizer.TimesHistorical(low),
-                                  optimizer.TimesHistorical(high), locked or None, metric,
-                                  historical_spend=historical)
+        best, now, nxt = _optimise(dataset.cache_key, metric, budget_total, low, high, tuple(locked),
+                                   quarter_curves, historical)
     except optimizer.InfeasibleBudget as exc:
         st.error(exc.message(ctx.lang))
         return
-    now = optimizer.evaluate(quarter_curves, historical, metric)
     gain = best.total_response - now.total_response * (budget_total / current_total if current_total else 1)
     unit = t(f"channels_page.unit.{metric}")
     st.subheader(t("channels_page.opt_headline", budget=ctx.money(budget_total), best=ctx.count(best.total_response),
@@ -210,7 +228,7 @@ def _optimiser_tab(dataset, metric: str) -> None:
                       help=t("channels_page.lambda_help"))
     metrics[3].metric(t("channels_page.mix_gain"), ctx.count(gain), help=t("channels_page.mix_gain_help"))
     comparison = optimizer.compare(now, best)
-    ui.show_chart(channel_charts.allocation_chart(comparison, t))
+    ui.chart(channel_charts.allocation_chart, comparison, t)
     table = comparison.assign(channel=[display_channel(c, ctx.lang) for c in comparison["channel"]])
     st.dataframe(table[["channel", "current_spend", "optimised_spend", "current_response", "optimised_response",
                         "current_marginal_cost", "optimised_marginal_cost"]], hide_index=True, width="stretch",
@@ -233,7 +251,6 @@ def _optimiser_tab(dataset, metric: str) -> None:
         if beyond:
             st.warning(t("channels_page.beyond_observed",
                          channels=", ".join(display_channel(c, ctx.lang) for c in beyond)))
-    nxt = optimizer.next_increment(quarter_curves, best, step=1000.0)
     if len(nxt):
         top = nxt.iloc[0]
         st.info(t("channels_page.next_1000", channel=display_channel(top["channel"], ctx.lang),
@@ -242,9 +259,8 @@ def _optimiser_tab(dataset, metric: str) -> None:
         target = st.number_input(t("channels_page.target", unit=unit), min_value=0.0,
                                  value=float(round(now.total_response * 1.15)), step=100.0, key="channels.target")
         try:
-            needed = optimizer.min_budget_for_target(quarter_curves, target, optimizer.TimesHistorical(low),
-                                                     optimizer.TimesHistorical(high), locked or None, metric,
-                                                     historical_spend=historical)
+            needed = _min_budget(dataset.cache_key, metric, target, low, high, tuple(locked), quarter_curves,
+                                 historical)
             st.success(t("channels_page.min_budget", budget=ctx.money(needed.total_spend), target=ctx.count(target),
                          unit=unit, cac=ctx.money(needed.total_spend / target if target else None)))
         except (optimizer.TargetUnreachable, optimizer.InfeasibleBudget) as exc:

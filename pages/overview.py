@@ -98,13 +98,13 @@ with ui.friendly_errors(ctx):
         if metric == "spend" and weekly["spend"].notna().sum() == 0:
             st.info(t("overview.no_channel_data"))
         else:
-            ui.show_chart(charts.weekly_trend_chart(weekly, metric, t, (period.start, period.end)))
+            ui.chart(charts.weekly_trend_chart, weekly, metric, t, (period.start, period.end))
     with right:
         mix = ui.cached(kpis.channel_mix, dataset, period)
         if len(mix) == 0 or (len(mix) == 1 and mix["channel"].iloc[0] == "—" and mix["spend"].isna().all()):
             st.info(t("overview.no_channels"))
         else:
-            ui.show_chart(charts.channel_mix_chart(mix, t))
+            ui.chart(charts.channel_mix_chart, mix, t)
 
     with st.expander(t("overview.definitions")):
         for key in kpis.KPI_KEYS:

@@ -14,6 +14,11 @@ SLIDERS = {"growth": (0.0, 40.0, 0.5), "cac_cut": (0.0, 30.0, 0.5), "repurchase_
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def _evaluate(cache_key: tuple, inputs: scenarios.ScenarioInputs, _baseline, _curves) -> scenarios.ScenarioResult:
+    return scenarios.evaluate(_baseline, inputs, _curves)
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
 def _sensitivity(cache_key: tuple, inputs: scenarios.ScenarioInputs, _baseline, _curves) -> pd.DataFrame:
     return scenarios.sensitivity(_baseline, inputs, _curves)
 
@@ -72,7 +77,7 @@ with ui.friendly_errors(ctx):
     for note in inputs.plan_notes(ctx.lang):
         st.caption(note)
 
-    result = scenarios.evaluate(baseline, inputs, curves)  # unnamed: presets are named in the user's language
+    result = _evaluate(dataset.cache_key, inputs, baseline, curves)  # unnamed: presets are named per language
     ui.set_param("scenario", inputs.preset_name())
     st.subheader(scenarios.headline(result, ctx.lang))
     verdict_icon = {"met": ":material/check_circle:", "over_target": ":material/warning:"}.get(
@@ -102,36 +107,40 @@ with ui.friendly_errors(ctx):
         for lever in levers:
             st.markdown(f"- {lever}")
 
-    tab_feas, tab_split, tab_weeks, tab_sens, tab_saved = st.tabs([
+    tab_feas, tab_split, tab_weeks, tab_sens, tab_saved = ui.lazy_tabs([
         t("scenarios_page.tab.feasibility"), t("scenarios_page.tab.split"), t("scenarios_page.tab.weeks"),
         t("scenarios_page.tab.sensitivity"), t("scenarios_page.tab.saved"),
-    ])
-    with tab_feas:
-        frontier = _frontier(dataset.cache_key, inputs.weeks, baseline, curves)
-        ui.show_chart(scenario_charts.feasibility_chart(result, frontier, ctx.lang))
-        st.caption(t("scenarios_page.feasibility_help"))
-    with tab_split:
-        if result.split:
-            ui.show_chart(scenario_charts.spend_comparison_chart(result, ctx.lang))
-            st.dataframe(scenarios.display_split(result, ctx.lang), hide_index=True, width="stretch")
-        else:
-            st.info(t("scenarios_page.no_split"))
-    with tab_weeks:
-        weekly = scenarios.weekly_budget(result, unit=100)
-        st.dataframe(weekly[["week", "plan_phase", "spend", "cumulative_spend", "cumulative_new_customers_target"]]
-                     .assign(plan_phase=[t(f"scenarios_page.phase.{p}") for p in weekly["plan_phase"]]),
-                     hide_index=True, width="stretch", column_config={
-                         "week": t("channels_page.plan_week"), "plan_phase": t("scenarios_page.phase"),
-                         "spend": st.column_config.NumberColumn(t("channels_page.weekly_budget"), format="yen"),
-                         "cumulative_spend": st.column_config.NumberColumn(t("scenarios_page.cumulative"),
-                                                                           format="yen"),
-                         "cumulative_new_customers_target": st.column_config.NumberColumn(
-                             t("scenarios_page.cumulative_new"), format="%.0f")})
-        st.caption(t("scenarios_page.weeks_help"))
-    with tab_sens:
-        rows = _sensitivity(dataset.cache_key, inputs, baseline, curves)
-        ui.show_chart(scenario_charts.tornado_chart(rows, ctx.lang))
-        st.caption(t("scenarios_page.sensitivity_help"))
+    ], key="scenarios.tab")
+    if tab_feas.open:
+        with tab_feas:
+            frontier = _frontier(dataset.cache_key, inputs.weeks, baseline, curves)
+            ui.chart(scenario_charts.feasibility_chart, result, frontier, ctx.lang)
+            st.caption(t("scenarios_page.feasibility_help"))
+    if tab_split.open:
+        with tab_split:
+            if result.split:
+                ui.chart(scenario_charts.spend_comparison_chart, result, ctx.lang)
+                st.dataframe(scenarios.display_split(result, ctx.lang), hide_index=True, width="stretch")
+            else:
+                st.info(t("scenarios_page.no_split"))
+    if tab_weeks.open:
+        with tab_weeks:
+            weekly = scenarios.weekly_budget(result, unit=100)
+            st.dataframe(weekly[["week", "plan_phase", "spend", "cumulative_spend", "cumulative_new_customers_target"]]
+                         .assign(plan_phase=[t(f"scenarios_page.phase.{p}") for p in weekly["plan_phase"]]),
+                         hide_index=True, width="stretch", column_config={
+                             "week": t("channels_page.plan_week"), "plan_phase": t("scenarios_page.phase"),
+                             "spend": st.column_config.NumberColumn(t("channels_page.weekly_budget"), format="yen"),
+                             "cumulative_spend": st.column_config.NumberColumn(t("scenarios_page.cumulative"),
+                                                                               format="yen"),
+                             "cumulative_new_customers_target": st.column_config.NumberColumn(
+                                 t("scenarios_page.cumulative_new"), format="%.0f")})
+            st.caption(t("scenarios_page.weeks_help"))
+    if tab_sens.open:
+        with tab_sens:
+            rows = _sensitivity(dataset.cache_key, inputs, baseline, curves)
+            ui.chart(scenario_charts.tornado_chart, rows, ctx.lang)
+            st.caption(t("scenarios_page.sensitivity_help"))
     with tab_saved:
         name = st.text_input(t("scenarios_page.name"), value=result.label(ctx.lang), max_chars=60,
                              key="scenarios.name")

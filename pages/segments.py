@@ -158,7 +158,7 @@ with ui.friendly_errors(ctx):
 
     main, side = st.columns([3, 2])
     with main:
-        ui.show_chart(segment_charts.share_chart(summary, scheme, t))
+        ui.chart(segment_charts.share_chart, summary, scheme, t)
     with side:
         table = summary.assign(group=[segments.group_label(g, scheme, ctx.lang) for g in summary["group"]])
         st.dataframe(
@@ -176,34 +176,37 @@ with ui.friendly_errors(ctx):
             st.caption(t("segments_page.tags", tags=", ".join(
                 f"{segments.tier_label(r['tag'], ctx.lang)} {ctx.count(r['customers'])}" for _, r in tags.iterrows())))
 
-    tab_heat, tab_dist, tab_time, tab_move, tab_defs = st.tabs([
+    tab_heat, tab_dist, tab_time, tab_move, tab_defs = ui.lazy_tabs([
         t("segments_page.tab.heatmap"), t("segments_page.tab.distribution"), t("segments_page.tab.time"),
         t("segments_page.tab.migration"), t("segments_page.tab.definitions"),
-    ])
+    ], key="segments.tab")
     with tab_heat:
-        ui.show_chart(segment_charts.rf_heatmap_chart(ui.cached(segments.rf_heatmap, dataset, settings, as_of), t))
-    with tab_dist:
+        if tab_heat.open:
+            ui.chart(segment_charts.rf_heatmap_chart, ui.cached(segments.rf_heatmap, dataset, settings, as_of), t)
+    with tab_dist:  # each tab's controls are drawn even when closed, so they keep their value
         measure = st.segmented_control(
             t("segments_page.measure"), ["days_since_last_order", "window_revenue"], default="days_since_last_order",
             format_func=lambda m: t(f"segments_page.measure.{m}"), key="segments.measure",
         ) or "days_since_last_order"
-        bins = ui.cached(segments.distribution, dataset, settings, as_of, measure=measure, bins=40,
-                         clip_quantile=0.99 if measure != "days_since_last_order" else None)
-        ui.show_chart(segment_charts.histogram_chart(bins, measure, t))
+        if tab_dist.open:
+            bins = ui.cached(segments.distribution, dataset, settings, as_of, measure=measure, bins=40,
+                             clip_quantile=0.99 if measure != "days_since_last_order" else None)
+            ui.chart(segment_charts.histogram_chart, bins, measure, t)
     with tab_time:
         span = st.select_slider(t("segments_page.time_span"), [13, 26, 52], value=26, key="segments.span",
                                 format_func=lambda w: t("segments_page.weeks", weeks=w))
-        trend = ui.cached(segments.tier_sizes_over_time, dataset, max(first_day, as_of - timedelta(weeks=span)),
-                          as_of, settings, scheme=scheme)
-        ui.show_chart(segment_charts.sizes_over_time_chart(trend, scheme, t))
+        if tab_time.open:
+            trend = ui.cached(segments.tier_sizes_over_time, dataset, max(first_day, as_of - timedelta(weeks=span)),
+                              as_of, settings, scheme=scheme)
+            ui.chart(segment_charts.sizes_over_time_chart, trend, scheme, t)
     with tab_move:
         date_a = st.date_input(t("segments_page.compare_from"), value=max(first_day, as_of - timedelta(days=91)),
                                min_value=first_day, max_value=as_of, key="segments.date_a")
         if date_a >= as_of:
             st.info(t("segments_page.pick_earlier"))
-        else:
+        elif tab_move.open:
             matrix = ui.cached(segments.migration_matrix, dataset, date_a, as_of, settings, scheme)
-            ui.show_chart(segment_charts.migration_chart(matrix, scheme, t, str(date_a), str(as_of)))
+            ui.chart(segment_charts.migration_chart, matrix, scheme, t, str(date_a), str(as_of))
             st.caption(t("segments_page.migration_help"))
     with tab_defs:
         definitions = (segments.tier_definitions(settings.thresholds, ctx.lang) if scheme == "plan"

@@ -6,6 +6,7 @@ Pages are reached the way users reach them: through app.py's navigation
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,29 @@ def test_segments_rfm_scheme_and_a_threshold_change(app_env):
     assert "bring the largest share of revenue" in at.subheader[0].value
 
 
+def chart_specs(at: AppTest) -> list[str]:
+    return [element.proto.spec for element in at.get("vega_lite_chart")]
+
+
+def test_segments_draws_only_the_open_tab_and_its_controls_keep_their_value(app_env):
+    """Closed tabs compute nothing (the page was paying for five charts to show one), yet their controls stay."""
+    at = open_page("pages/segments.py")
+    specs = chart_specs(at)
+    assert len(specs) == 2 and '"rect"' in specs[1], "the share bars and the open heat map, nothing else"
+    at.date_input(key="segments.date_a").set_value(date(2026, 3, 31)).run()
+    at.session_state["segments.tab"] = "Migration"
+    at.run()
+    assert_clean(at)
+    assert len(chart_specs(at)) == 2 and "2026-03-31" in chart_specs(at)[1], "the migration chart, from the date set"
+    at.session_state["segments.tab"] = "R×F heatmap"
+    at.run()
+    assert str(at.date_input(key="segments.date_a").value) == "2026-03-31", "a closed tab's control keeps its value"
+    at.session_state["segments.tab"] = "Distributions"
+    at.run()
+    assert_clean(at)
+    assert '"binned"' in chart_specs(at)[1]
+
+
 def test_segments_invalid_thresholds_are_explained(app_env):
     at = open_page("pages/segments.py")
     at.number_input(key="segments.lapsing").set_value(20).run()  # middle band ends before the recent band
@@ -255,6 +279,19 @@ def test_scenarios_presets_move_the_answer_and_a_scenario_can_be_saved(app_env):
     from lib.ui import workspace
 
     assert [s.name for s in scenarios.list_scenarios(workspace(), 1)] == ["Push"]
+
+
+def test_scenarios_tabs_compute_when_opened(app_env):
+    at = open_page("pages/scenarios.py")
+    (feasibility,) = chart_specs(at)
+    at.session_state["scenarios.tab"] = "Sensitivity"
+    at.run()
+    assert_clean(at)
+    (tornado,) = chart_specs(at)
+    assert tornado != feasibility and "gap" in tornado
+    at.slider(key="scenarios.growth").set_value(25.0).run()
+    assert_clean(at)
+    assert chart_specs(at)[0] != tornado, "the tornado follows the inputs while its tab stays open"
 
 
 def test_timeline_shows_the_saved_scenarios_budget_line(app_env):
