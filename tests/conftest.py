@@ -7,6 +7,7 @@ the app gets a fresh workspace file and empty caches.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The app serialises charts without schema validation (lib.charts.vega_lite_spec); under test every
+# chart a page draws (AppTest, and the browser tests' server, which inherits this) is validated.
+os.environ.setdefault("GROWTH_PLANNER_VALIDATE_CHARTS", "1")
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 CDNOW_PATH = SHARED_DATA / "cdnow" / "CDNOW_master.txt"

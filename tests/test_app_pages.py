@@ -205,6 +205,29 @@ def test_segments_draws_only_the_open_tab_and_its_controls_keep_their_value(app_
     assert '"binned"' in chart_specs(at)[1]
 
 
+@pytest.mark.parametrize("page, tab_key", [("pages/segments.py", "segments.tab"),
+                                           ("pages/scenarios.py", "scenarios.tab")])
+def test_every_tab_of_the_lazy_pages_renders(app_env, page, tab_key):
+    """Closed tabs are not drawn on load, so each is opened here: clean, and its charts valid (conftest)."""
+    from lib.i18n import t
+
+    at = open_page(page)
+    prefix = tab_key.replace(".tab", "_page.tab.")
+    keys = sorted(k for k in _locale_keys() if k.startswith(prefix))
+    assert len(keys) == 5
+    for key in keys:
+        at.session_state[tab_key] = t(key, "en")
+        at.run()
+        assert_clean(at)
+        assert at.session_state[tab_key] == t(key, "en")
+
+
+def _locale_keys() -> set[str]:
+    import json
+
+    return set(json.loads((ROOT / "lib" / "locales" / "core.json").read_text(encoding="utf-8"))["en"])
+
+
 def test_segments_invalid_thresholds_are_explained(app_env):
     at = open_page("pages/segments.py")
     at.number_input(key="segments.lapsing").set_value(20).run()  # middle band ends before the recent band
