@@ -195,6 +195,12 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
     except WorkspaceError as exc:
         st.error(t("error.workspace", detail=str(exc)))
         st.stop()
+    except Exception as exc:  # noqa: BLE001 - start-up failures get the same one sentence as a page's
+        if type(exc).__name__ in {"StopException", "RerunException"}:
+            raise
+        st.error(t("error.unexpected"))
+        _log_exception()
+        st.stop()
     dataset = _sidebar(t, lang, datasets)
     with st.sidebar:
         auth.account_panel(t)

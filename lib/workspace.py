@@ -372,19 +372,21 @@ class Workspace:
                     "SELECT dataset_id, name, is_sample, data_version FROM datasets "
                     "ORDER BY is_sample DESC, created_at, dataset_id"
                 ).fetchall()
+                version_of = {row[0]: row[3] for row in catalog}
                 with self._stats_lock:
-                    missing = [row[0] for row in catalog if (row[0], row[3]) not in self._dataset_stats]
-                counted = self._count_datasets(cur, missing) if missing else {}
+                    stats = {key: self._dataset_stats[key] for key in version_of.items() if key in self._dataset_stats}
+                missing = [dataset_id for dataset_id, version in version_of.items() if (dataset_id, version) not in stats]
+                if missing:
+                    counted = self._count_datasets(cur, missing)
+                    stats.update({(dataset_id, version_of[dataset_id]): row for dataset_id, row in counted.items()})
             finally:
-                cur.execute("COMMIT")
-        with self._stats_lock:
-            versions = {(row[0], row[3]) for row in catalog}
-            for dataset_id, row in counted.items():
-                self._dataset_stats[(dataset_id, next(v for i, v in versions if i == dataset_id))] = row
-            for key in list(self._dataset_stats):
-                if key not in versions:
-                    del self._dataset_stats[key]
-            return [Dataset(*row, *self._dataset_stats[(row[0], row[3])]) for row in catalog]
+                cur.execute("ROLLBACK")  # read only: nothing to keep
+        with self._stats_lock:  # other sessions may have read an older or newer catalog meanwhile
+            self._dataset_stats.update(stats)
+            for dataset_id, version in list(self._dataset_stats):
+                if dataset_id not in version_of or version < version_of[dataset_id]:
+                    del self._dataset_stats[(dataset_id, version)]
+        return [Dataset(*row, *stats[(row[0], row[3])]) for row in catalog]
 
     @staticmethod
     def _count_datasets(cur: duckdb.DuckDBPyConnection, dataset_ids: list[int]) -> dict[int, tuple]:

@@ -373,3 +373,17 @@ def test_exports_are_prepared_then_offered_from_this_session(app_env):
     payload = at.session_state["timeline.dl_ics.payload"][1]
     assert payload.startswith(b"BEGIN:VCALENDAR")
     assert [b for b in at.get("download_button") if b.proto.label == "Calendar (.ics)"], "offered after preparing"
+
+
+def test_an_unexpected_failure_while_starting_a_page_is_one_sentence(app_env, monkeypatch):
+    from lib.i18n import t
+    from lib.workspace import Workspace
+
+    def broken(self):
+        raise RuntimeError("simulated")
+
+    monkeypatch.setattr(Workspace, "list_datasets", broken)
+    at = open_page("pages/segments.py")
+    assert not at.exception, "no exception element, no traceback"
+    assert [e.value for e in at.error] == [t("error.unexpected", "en")]
+    assert not at.dataframe and not at.get("vega_lite_chart"), "the page stops there"

@@ -410,6 +410,36 @@ def test_dataset_listing_follows_every_import(ws):
     assert [(d.name, d.orders) for d in ws.list_datasets()] == [("One", 1), ("Two", 1)]
 
 
+def test_dataset_listing_while_other_sessions_import(ws):
+    """Readers with older and newer catalogs share the counts cache (the 25-session load test once hit a KeyError)."""
+    import_file(ws, fx.orders_csv(["A"]), "a.csv", "orders", "Busy")
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def keep_listing() -> None:
+        try:
+            while not done.is_set():
+                for dataset in ws.list_datasets():
+                    assert dataset.orders >= 1
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    readers = [threading.Thread(target=keep_listing) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    try:
+        for i in range(12):
+            import_file(ws, fx.orders_csv([f"B{i}", f"C{i}"]), "b.csv", "orders", "Busy", mode="append")
+            import_file(ws, fx.orders_csv([f"D{i}"]), "d.csv", "orders", f"New {i}")
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+    assert failures == []
+    listed = {d.name: d.orders for d in ws.list_datasets()}
+    assert listed["Busy"] == 25 and len(listed) == 13
+
+
 def test_rename_and_delete(ws):
     import_file(ws, fx.orders_csv(["A"]), "a.csv", "orders", "One")
     import_file(ws, fx.orders_csv(["B", "C"]), "b.csv", "orders", "Two")
