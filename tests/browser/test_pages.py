@@ -151,3 +151,22 @@ def test_language_switch_survives_a_page_change(app: AppPage):
     app.act(language_option(app, "en").click)
     assert app.query().get("lang") == "en"
     assert_page_shown(app, second, "en")
+
+
+@pytest.mark.parametrize("url_path, prefix, lang", [("segments", "segments_page.tab.", "en"),
+                                                     ("scenarios", "scenarios_page.tab.", "zh")])
+def test_every_tab_opens_in_the_browser(app: AppPage, url_path, prefix, lang):
+    """Tabs compute only when opened (ui.lazy_tabs): a click reruns the page and fills the tab, nothing breaks."""
+    app.open(f"/{url_path}", lang=lang)
+    keys = sorted(key for key in catalogs()["en"] if key.startswith(prefix))
+    for key in keys:
+        tab = app.main.get_by_role("tab", name=t(key, lang), exact=True)
+        expect(tab).to_have_count(1)
+        if tab.get_attribute("aria-selected") != "true":  # the open tab does not rerun when clicked
+            app.act(tab.click)
+        expect(tab).to_have_attribute("aria-selected", "true")
+        app.assert_healthy()
+        panel = app.main.locator('[role="tabpanel"]:visible')
+        assert panel.inner_text().strip() or panel.locator("canvas, svg").count(), f"{key}: an empty tab"
+        app.screenshot(f"{url_path}_tab_{key.rsplit('.', 1)[-1]}_{lang}")
+    assert not app.page_errors, app.page_errors[:5]
