@@ -20,6 +20,7 @@ def main() -> int:
     runs = [
         [sys.executable, str(HERE / "bench_segments.py"), "--sizes", sizes],
         [sys.executable, str(HERE / "bench_optimizer.py")],
+        [sys.executable, str(HERE / "bench_charts.py")],
     ]
     status = 0
     for command in runs:
