@@ -199,7 +199,7 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
         if type(exc).__name__ in {"StopException", "RerunException"}:
             raise
         st.error(t("error.unexpected"))
-        _log_exception()
+        log_exception()
         st.stop()
     dataset = _sidebar(t, lang, datasets)
     with st.sidebar:
@@ -316,7 +316,7 @@ def friendly_errors(ctx: PageContext) -> Iterator[None]:
             st.error(ctx.t("error.unexpected"))
             with st.expander(ctx.t("error.details")):
                 st.code(f"{type(exc).__name__}: {exc}", language=None)
-            _log_exception()
+            log_exception()
 
 
 def import_error_text(exc: ImportFailed, t: Translator) -> str:
@@ -336,7 +336,7 @@ def _has(key: str) -> bool:
     return has_key(key)
 
 
-def _log_exception() -> None:
+def log_exception() -> None:
     print(traceback.format_exc(), flush=True)  # server log only
 
 

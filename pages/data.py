@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lib import exports, importing, ui
+from lib import exports, importing, scenarios, ui
 from lib.i18n import Translator
 from lib.importing import load_sample_store
 from lib.sample_store import SAMPLE_DATASET_NAME
@@ -221,6 +221,10 @@ def _import_panel(kind: str) -> None:
     if st.button(label, key=f"data.confirm.{kind}", type="primary", icon=":material/database_upload:"):
         with st.status(t("data.importing"), expanded=False) as status:
             importing.commit_import(ctx.ws, report, name, mode=mode)
+            imported = ctx.ws.get_dataset(name)
+            if imported.orders and imported.channel_rows:
+                status.update(label=t("data.fitting"))
+                _fit_for_scenarios(imported)
             status.update(label=t("data.imported"), state="complete")
         for suffix in ("staged", "report"):
             st.session_state.pop(f"data.{suffix}.{kind}", None)
@@ -229,6 +233,19 @@ def _import_panel(kind: str) -> None:
         st.session_state["data.flash"] = t("data.done", count=count_text, unit=unit, name=name)
         st.session_state[f"data.upload_round.{kind}"] = st.session_state.get(f"data.upload_round.{kind}", 0) + 1
         st.rerun()
+
+
+def _fit_for_scenarios(dataset) -> None:
+    """Fit the Scenarios page's response curves now, while the import's progress is on screen.
+
+    They depend only on the data, which just changed; fitted here (and cached on the new
+    data version) the Scenarios page opens without the wait. The import is already saved:
+    a fit that fails only means the Scenarios page fits, and explains, on its own.
+    """
+    try:
+        ui.cached(scenarios.scenario_curves, dataset)
+    except Exception:  # noqa: BLE001 - the import succeeded; Scenarios reports its own problems
+        ui.log_exception()
 
 
 def _manage_panel(tr: Translator) -> None:

@@ -109,6 +109,29 @@ def test_upload_check_and_confirm_creates_a_dataset(app_env):
     assert at.session_state["dataset"] == "tmall_october"
 
 
+def test_a_channel_import_fits_the_scenario_curves_so_scenarios_opens_without_fitting(app_env, monkeypatch):
+    from lib import curves
+
+    fits = []
+    real_fit_all = curves.fit_all
+    monkeypatch.setattr(curves, "fit_all", lambda *a, **kw: fits.append(1) or real_fit_all(*a, **kw))
+    at = open_page("pages/data.py")
+    at.file_uploader[0].set_value(("tmall_october.csv", _orders_csv(), "text/csv")).run()
+    at.button(key="data.check.orders").click().run()
+    at.button(key="data.confirm.orders").click().run()
+    assert fits == [], "orders alone: nothing to fit"
+    weeks = ["week,channel,spend"] + [f"2026-{8 + w // 5:02d}-{1 + (w % 5) * 6:02d},抖音,{1000 + 90 * w}" for w in range(15)]
+    at.file_uploader[1].set_value(("douyin_spend.csv", ("\n".join(weeks) + "\n").encode(), "text/csv")).run()
+    assert at.selectbox(key="data.target.channels").value == "tmall_october"
+    at.button(key="data.check.channels").click().run()
+    at.button(key="data.confirm.channels").click().run()
+    assert_clean(at)
+    assert fits == [1], "the import fitted the curves once"
+    at.switch_page("pages/scenarios.py").run()
+    assert not at.exception
+    assert fits == [1], "Scenarios used the curves fitted at import"
+
+
 def test_upload_of_a_non_table_gives_a_clear_message_and_changes_nothing(app_env):
     at = open_page("pages/data.py")
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
