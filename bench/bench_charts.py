@@ -1,7 +1,7 @@
 """Benchmark: drawing the Segments, Scenarios and Overview charts, against Streamlit's own st.altair_chart path.
 
 Why it exists: under load every page's charts were rebuilt and re-validated on every
-rerun, holding the GIL. The app now serialises charts itself (``lib.charts.vega_lite_spec``,
+rerun, holding the GIL. The app now serialises charts itself (``lib.chart_specs.vega_lite_spec``,
 no schema validation, Altair's schema-class table built once) and caches the finished
 spec per input (``lib.ui.chart``). This script times, on the sample store, for each
 chart a page draws on its first load:
@@ -87,13 +87,13 @@ def main() -> int:
     from altair.utils import schemapi
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-    from lib import charts, ui
+    from lib import chart_specs, ui
 
     with tempfile.TemporaryDirectory(prefix="bench-charts-") as workdir:
         items = page_charts(Path(workdir))
 
         app_from_dict = schemapi.SchemaBase.__dict__["from_dict"]
-        schemapi.SchemaBase.from_dict = charts.ALTAIR_FROM_DICT  # Altair as shipped: the baseline
+        schemapi.SchemaBase.from_dict = chart_specs.ALTAIR_FROM_DICT  # Altair as shipped: the baseline
         schemapi.enable_debug_mode()
         baseline = [best_ms(lambda b=build, a=args: _convert_altair_to_vega_lite_spec(b(*a))) for _, build, args in items]
         schemapi.SchemaBase.from_dict = app_from_dict

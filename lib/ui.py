@@ -25,7 +25,7 @@ import pandas as pd
 import streamlit as st
 from streamlit import dataframe_util
 
-from lib import auth, charts, formatting
+from lib import auth, chart_specs, formatting
 from lib.i18n import LANGUAGES, Translator, normalize_lang
 from lib.importing import ImportFailed
 from lib.importing import load_sample_store
@@ -393,16 +393,13 @@ def file_digest(data: bytes) -> str:
 def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwargs: Any) -> None:
     """Draw ``build(*args, **kwargs)``, building and serialising it once per distinct input.
 
-    Building an Altair chart (30 ms for the R×F heatmap) and serialising it cost more
-    than the queries behind it, and a page draws every tab's chart on each rerun.
+    Building an Altair chart (20–40 ms for the R×F heat map) and serialising it cost
+    more than the queries behind it, and a page draws its charts again on every rerun.
     The arguments are hashed by Streamlit (data frames by content, a translator by
     its language), so new data, settings or language build a new chart. The spec is
-    drawn at the container's width and the chart's own height (``charts.vega_lite_spec``).
+    drawn at the container's width and the chart's own height (``chart_specs.vega_lite_spec``).
     """
-    _draw_spec(_cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items()))), key)
-
-
-def _draw_spec(spec: dict[str, Any], key: str | None) -> None:
+    spec = _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())))
     st.vega_lite_chart(spec, width="stretch", key=key)
 
 
@@ -413,9 +410,9 @@ def _cached_spec(path: str, args: tuple, kwargs: tuple) -> dict[str, Any]:
     return _streamlit_spec(build(*args, **dict(kwargs)))
 
 
-def _streamlit_spec(chart: Any) -> dict[str, Any]:
+def _streamlit_spec(altair_chart: Any) -> dict[str, Any]:
     """The chart's spec with each dataset already in the Arrow bytes Streamlit sends (what st.altair_chart does)."""
-    spec = charts.vega_lite_spec(chart)
+    spec = chart_specs.vega_lite_spec(altair_chart)
     spec["datasets"] = {
         name: dataframe_util.convert_anything_to_arrow_bytes(pd.DataFrame.from_records(rows))
         for name, rows in spec.get("datasets", {}).items()

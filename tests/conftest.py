@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# The app serialises charts without schema validation (lib.charts.vega_lite_spec); under test every
+# The app serialises charts without schema validation (lib.chart_specs.vega_lite_spec); under test every
 # chart a page draws (AppTest, and the browser tests' server, which inherits this) is validated.
 os.environ.setdefault("GROWTH_PLANNER_VALIDATE_CHARTS", "1")
 

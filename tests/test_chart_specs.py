@@ -1,6 +1,6 @@
 """How charts reach the browser: serialised once, unvalidated in the app, validated under test.
 
-Why: lib.charts.vega_lite_spec replaces st.altair_chart (which validated every spec on
+Why: lib.chart_specs.vega_lite_spec replaces st.altair_chart (which validated every spec on
 every rerun under a global lock) and makes Altair reuse its table of schema classes.
 Both are speed changes that must not change what users see or hide a broken chart.
 """
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from altair.utils import schemapi
 
-from lib import charts, segment_charts
+from lib import chart_specs, segment_charts
 from lib.i18n import Translator
 
 CELLS = pd.DataFrame({
@@ -22,7 +22,7 @@ CELLS = pd.DataFrame({
 
 
 def test_spec_is_fitted_to_the_width_without_altairs_theme_defaults():
-    spec = charts.vega_lite_spec(segment_charts.rf_heatmap_chart(CELLS, Translator("zh")))
+    spec = chart_specs.vega_lite_spec(segment_charts.rf_heatmap_chart(CELLS, Translator("zh")))
     assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
     assert "continuousWidth" not in str(spec) and spec["height"] == 360
     (rows,) = spec["datasets"].values()
@@ -32,11 +32,11 @@ def test_spec_is_fitted_to_the_width_without_altairs_theme_defaults():
 
 def test_an_invalid_chart_fails_under_test_and_is_only_serialised_in_the_app(monkeypatch):
     broken = alt.Chart(pd.DataFrame({"a": [1]})).mark_bar().encode(x=alt.X("a:Q", scale={"type": "nonsense"}))
-    monkeypatch.setenv(charts.VALIDATE_ENV, "1")
+    monkeypatch.setenv(chart_specs.VALIDATE_ENV, "1")
     with pytest.raises(schemapi.SchemaValidationError):
-        charts.vega_lite_spec(broken)
-    monkeypatch.setenv(charts.VALIDATE_ENV, "0")
-    assert charts.vega_lite_spec(broken)["encoding"]["x"]["scale"] == {"type": "nonsense"}
+        chart_specs.vega_lite_spec(broken)
+    monkeypatch.setenv(chart_specs.VALIDATE_ENV, "0")
+    assert chart_specs.vega_lite_spec(broken)["encoding"]["x"]["scale"] == {"type": "nonsense"}
 
 
 def test_altairs_schema_class_table_is_built_once_and_changes_nothing(monkeypatch):
@@ -49,8 +49,8 @@ def test_altairs_schema_class_table_is_built_once_and_changes_nothing(monkeypatc
 
     monkeypatch.setattr(schemapi._FromDict, "__init__", counting_init)
     t = Translator("en")
-    first = charts.vega_lite_spec(segment_charts.rf_heatmap_chart(CELLS, t))  # shorthand text and conditions
-    again = charts.vega_lite_spec(segment_charts.rf_heatmap_chart(CELLS, t))
+    first = chart_specs.vega_lite_spec(segment_charts.rf_heatmap_chart(CELLS, t))  # shorthand text and conditions
+    again = chart_specs.vega_lite_spec(segment_charts.rf_heatmap_chart(CELLS, t))
     assert len(built) <= 1, "the class table is reused, not rebuilt for every shorthand"
     # Altair's own from_dict (a fresh table per call) gives the same spec.
     fresh = schemapi._FromDict(schemapi.SchemaBase._default_wrapper_classes())
