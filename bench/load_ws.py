@@ -70,6 +70,7 @@ from streamlit.proto.Alert_pb2 import Alert  # noqa: E402
 from tests.browser.driver import StreamlitServer  # noqa: E402
 
 PAGE_STEPS = ("open_data", "segments", "scenarios", "segments_again")
+MAX_ROUNDS = 200  # a soak: e.g. 5 sessions × 45 rounds ≈ 30 minutes on one server
 GROWTH_STEP = 2.5  # points added to the "Sales growth" slider
 RSS_EVERY_S = 2.0
 #: "near the baseline": the RSS after the settle wait may exceed the baseline by this share of it.
@@ -577,8 +578,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="mean pause between a session's steps (default 0: no reading time, as the issue asks)")
     parser.add_argument("--tag", default="", help="suffix for the results file name")
     args = parser.parse_args(argv)
-    if any(not 1 <= n <= MAX_SESSIONS for n in args.sessions) or not 1 <= args.rounds <= 10:
-        print(f"--sessions must be between 1 and {MAX_SESSIONS}, --rounds between 1 and 10", file=sys.stderr)
+    if any(not 1 <= n <= MAX_SESSIONS for n in args.sessions) or not 1 <= args.rounds <= MAX_ROUNDS:
+        print(f"--sessions must be between 1 and {MAX_SESSIONS}, --rounds between 1 and {MAX_ROUNDS}", file=sys.stderr)
         return 2
     pacing = Pacing(stagger_s=args.stagger, think_s=args.think)
     suffix = (f"_r{args.rounds}" if args.rounds > 1 else "") + (f"_{args.tag}" if args.tag else "")
