@@ -50,6 +50,17 @@ def share_gap_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
     )
 
 
+def week_ticks(weeks: pd.Series, most: int = 12) -> list[alt.DateTime]:
+    """Axis ticks on the data's own week starts, every n-th week so that at most ``most`` are labelled.
+
+    Left to itself Vega picks every fourth calendar day and restarts at each month,
+    so labels fall between the weekly points and crowd at month ends (07-31 08-03).
+    """
+    days = sorted(pd.to_datetime(weeks.dropna().unique()))
+    step = max(1, -(-len(days) // most))
+    return [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in days[::step]]
+
+
 def weekly_spend_chart(weekly: pd.DataFrame, metric: str, t: Translator) -> alt.Chart:
     """A weekly metric per channel as stacked areas."""
     frame = weekly.dropna(subset=[metric]).copy()
@@ -59,7 +70,7 @@ def weekly_spend_chart(weekly: pd.DataFrame, metric: str, t: Translator) -> alt.
         alt.Chart(frame)
         .mark_area(opacity=0.85)
         .encode(
-            x=alt.X("week:T", title=t("chart.week"), axis=alt.Axis(format="%m-%d")),
+            x=alt.X("week:T", title=t("chart.week"), axis=alt.Axis(format="%m-%d", values=week_ticks(frame["week"]))),
             y=alt.Y(f"{metric}:Q", stack=True, title=label),
             color=_channel_color([str(c) for c in frame["channel"].unique()], t.lang),
             tooltip=[alt.Tooltip("week:T", title=t("chart.week_of")), alt.Tooltip("label:N", title=t("chart.channel")),
