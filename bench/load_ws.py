@@ -149,6 +149,15 @@ def order_seed(index: int) -> int:
     return _ready_seeds()[index]
 
 
+async def into_existing_dataset(app: StreamlitClient, dataset: str, kind: str) -> None:
+    """When the dataset exists already (a soak's later rounds): import into it, replacing what it has."""
+    _, target = app.find("selectbox", t("data.target", LANG), key=f"data.target.{kind}")
+    if dataset not in target.options:
+        return
+    await app.select(t("data.target", LANG), dataset)
+    await app.select(t("data.mode", LANG), t("data.mode.replace", LANG))
+
+
 def import_steps(kind: str, prefix: str, data: Callable[[SessionResult], bytes]) -> tuple[tuple[str, Action], ...]:
     """Upload → Check → confirm for the orders or the channels panel of the Data page."""
 
@@ -156,6 +165,8 @@ def import_steps(kind: str, prefix: str, data: Callable[[SessionResult], bytes])
         name = f"{result.dataset}.csv"
         result.steps[f"{prefix}upload"] = await app.upload(t(f"data.upload.{kind}", LANG), name, data(result))
         check_page(app, result, f"{prefix}upload")
+        if result.dataset.startswith(REUSED_PREFIX):
+            await into_existing_dataset(app, result.dataset, kind)
 
     async def check(app: StreamlitClient, result: SessionResult) -> None:
         result.steps[f"{prefix}check"] = await app.click(t("data.check", LANG), key=f"data.check.{kind}")
@@ -261,6 +272,16 @@ class Pacing:
 
     stagger_s: float = 1.0
     think_s: float = 0.0
+    #: A soak's sessions re-import into the same five datasets (replace) instead of adding new ones each round,
+    #: so the workspace does not grow and memory that keeps climbing is the server's, not the data's.
+    reuse_datasets: bool = False
+
+
+REUSED_PREFIX = "ws_reused_"
+
+
+def dataset_name(run_id: str, index: int, pacing: Pacing) -> str:
+    return f"{REUSED_PREFIX}{index:02d}" if pacing.reuse_datasets else f"ws{run_id}_{index:02d}"
 
 
 async def run_session(base_url: str, index: int, run_id: str, pacing: Pacing = Pacing(stagger_s=0.0),
@@ -268,7 +289,7 @@ async def run_session(base_url: str, index: int, run_id: str, pacing: Pacing = P
     """One user's journey on its own websocket session and dataset (downloads saved to ``keep_dir`` if given)."""
     rng = random.Random(f"{run_id}-{index}")
     await asyncio.sleep(rng.uniform(0, pacing.stagger_s))
-    result = SessionResult(index, f"ws{run_id}_{index:02d}")
+    result = SessionResult(index, dataset_name(run_id, index, pacing))
     app = StreamlitClient(base_url, locale="en-US", timeout_s=STEP_TIMEOUT_S)
     step = JOURNEY[0][0]
     try:
@@ -333,7 +354,7 @@ async def run_wave(base_url: str, sessions: int, run_id: str, pacing: Pacing,
     jobs = [asyncio.wait_for(run_session(base_url, i, run_id, pacing, keep_dir), limit) for i in range(sessions)]
     outcomes = await asyncio.gather(*jobs, return_exceptions=True)
     return [item if isinstance(item, SessionResult) else
-            SessionResult(i, f"ws{run_id}_{i:02d}", failed_step="timeout", error=one_line(item))
+            SessionResult(i, dataset_name(run_id, i, pacing), failed_step="timeout", error=one_line(item))
             for i, item in enumerate(outcomes)]
 
 
@@ -576,12 +597,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stagger", type=float, default=1.0, help="random start delay per session, at most this")
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean pause between a session's steps (default 0: no reading time, as the issue asks)")
+    parser.add_argument("--reuse-datasets", action="store_true",
+                        help="every round re-imports into the same datasets (a soak whose workspace does not grow)")
     parser.add_argument("--tag", default="", help="suffix for the results file name")
     args = parser.parse_args(argv)
     if any(not 1 <= n <= MAX_SESSIONS for n in args.sessions) or not 1 <= args.rounds <= MAX_ROUNDS:
         print(f"--sessions must be between 1 and {MAX_SESSIONS}, --rounds between 1 and {MAX_ROUNDS}", file=sys.stderr)
         return 2
-    pacing = Pacing(stagger_s=args.stagger, think_s=args.think)
+    pacing = Pacing(stagger_s=args.stagger, think_s=args.think, reuse_datasets=args.reuse_datasets)
     suffix = (f"_r{args.rounds}" if args.rounds > 1 else "") + (f"_{args.tag}" if args.tag else "")
     passed = [run_and_report(n, args.rounds, args.session_ttl, args.settle, pacing, suffix) for n in args.sessions]
     return 0 if all(passed) else 1

@@ -73,6 +73,35 @@ def test_two_concurrent_sessions_complete_the_journey(tmp_path):
         assert datasets[result.dataset].channel_rows > 0
 
 
+async def _two_reused_waves(server: StreamlitServer) -> list[SessionResult]:
+    await load_ws.first_visit(server.base_url)
+    pacing = load_ws.Pacing(stagger_s=0.5, reuse_datasets=True)
+    first = await load_ws.run_wave(server.base_url, SESSIONS, "r1", pacing)
+    return first + await load_ws.run_wave(server.base_url, SESSIONS, "r2", pacing)
+
+
+def test_a_soak_with_reused_datasets_replaces_instead_of_growing(tmp_path):
+    """--reuse-datasets: the second wave imports into the first wave's datasets, replacing their rows."""
+    from lib.workspace import Workspace
+
+    server = StreamlitServer("loadws-reuse", tmp_path / "server").start()
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            results = pool.submit(asyncio.run, _two_reused_waves(server)).result()
+        log = server.log_tail(40)
+    finally:
+        server.stop()
+    assert all(r.ok for r in results), [(r.failed_step, r.error, r.trouble) for r in results if not r.ok] + [log]
+    workspace = Workspace(server.db_path)
+    try:
+        reused = {d.name: d for d in workspace.list_datasets() if d.name.startswith(load_ws.REUSED_PREFIX)}
+    finally:
+        workspace.close()
+    assert sorted(reused) == [load_ws.dataset_name("", i, load_ws.Pacing(reuse_datasets=True)) for i in range(SESSIONS)]
+    one_import = len(load_ws.channel_csv(0).splitlines()) - 1
+    assert all(d.channel_rows == one_import for d in reused.values()), "channel rows replaced, not appended"
+
+
 # ---- the client notices trouble and keeps widget values as the frontend does -------------------------------
 
 
