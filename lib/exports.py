@@ -19,6 +19,21 @@ make openpyxl refuse to write at all. Every export goes through here so that:
   negative number is never turned into text).
 
 ``DataFrame.to_excel`` is never used for user data: it writes formulas.
+
+Two writers apply these rules, so that exports keep up with data of any size:
+
+* cell by cell for DataFrames: :func:`csv_bytes` and :func:`workbook_bytes`
+  (openpyxl; images, the review pack, playbooks);
+* streamed, the rules done in SQL or Arrow a column at a time, no row through
+  Python: :func:`write_query_csv` / :func:`query_csv_bytes` run a query and let
+  DuckDB write the CSV (byte for byte what :func:`csv_bytes` writes), and
+  :func:`fast_workbook_bytes` writes :class:`SheetSpec` sheets with XlsxWriter in
+  constant-memory mode. The segment export (CSV and workbook) streams its
+  customers from the classification query through these; its workbook splits a
+  group longer than Excel's row limit across "Label", "Label (2)"… sheets.
+
+The writers take SQL or DataFrames and know nothing of segments; the segment
+export at the end of this module is the one place that builds segment SQL.
 """
 
 from __future__ import annotations
@@ -26,22 +41,30 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
+import tempfile
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from lib.i18n import normalize_lang, t
+from lib.workspace import scratch_connection
 
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -287,6 +310,18 @@ class _CellMaker:
         return cell
 
 
+def _column_values(series: pd.Series, kind: str | None) -> list[Any]:
+    """A column's values as the writers take them: datetimes naive (wall time), dates for ``date`` columns."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_localize(None)
+        values = [None if pd.isna(v) else v.to_pydatetime() for v in series]
+        if kind == "date":
+            values = [v.date() if v is not None else None for v in values]
+        return values
+    return series.tolist()
+
+
 def _shown_width(value: Any, kind: str | None) -> int:
     value = _plain(value)
     if value is None:
@@ -308,10 +343,41 @@ def _shown_width(value: Any, kind: str | None) -> int:
     return max((display_width(line) for line in str(value).splitlines() or [""]), default=0)
 
 
+_GROWING_KINDS = ("money", "number", "int", "percent")  # formats whose text grows with the magnitude
+
+
+def _widest(values: Sequence[Any], kind: str | None) -> int:
+    """``max(_shown_width(v, kind) for v in values)``, measuring each distinct value once.
+
+    For the number formats whose text only grows with the magnitude, the largest and
+    smallest number stand for all numbers (plus a negative zero, shown as "-0.00").
+    """
+    candidates: list[Any] = list(values)
+    if kind in _GROWING_KINDS:
+        numbers, others = [], []
+        for v in candidates:
+            if type(v) in (int, float) and not (type(v) is float and (math.isnan(v) or math.isinf(v))):
+                numbers.append(v)
+            else:
+                others.append(v)
+        candidates = others
+        if numbers:
+            candidates += [max(numbers), min(numbers)]
+            candidates += [v for v in numbers if v == 0 and math.copysign(1.0, v) < 0][:1]
+    distinct: dict[Any, Any] = {}
+    rest: list[Any] = []
+    for v in candidates:
+        try:
+            distinct.setdefault((type(v), repr(v) if type(v) is float else v), v)  # keeps -0.0 apart from 0.0
+        except TypeError:  # unhashable: measure as is
+            rest.append(v)
+    return max([0] + [_shown_width(v, kind) for v in [*distinct.values(), *rest]])
+
+
 def _column_widths(header: list[str], columns: list[list[Any]], kinds: list[str | None], cap: int = 60) -> list[float]:
     widths = []
     for name, values, kind in zip(header, columns, kinds):
-        widest = max([display_width(name)] + [_shown_width(v, kind) for v in values[:_WIDTH_SAMPLE_ROWS]])
+        widest = max(display_width(name), _widest(values[:_WIDTH_SAMPLE_ROWS], kind))
         widths.append(float(min(max(widest + 2, 6), cap)))
     return widths
 
@@ -329,15 +395,7 @@ def _write_frame(ws: Any, spec: SheetSpec) -> None:
         series = frame[col]
         kind = spec.formats.get(col) or _infer_format(series)
         kinds.append(kind)
-        if pd.api.types.is_datetime64_any_dtype(series.dtype):
-            if getattr(series.dt, "tz", None) is not None:
-                series = series.dt.tz_localize(None)
-            values = [None if pd.isna(v) else v.to_pydatetime() for v in series]
-            if kind == "date":
-                values = [v.date() if v is not None else None for v in values]
-        else:
-            values = series.tolist()
-        columns.append(values)
+        columns.append(_column_values(series, kind))
     widths = _column_widths(header, columns, kinds)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
@@ -443,6 +501,601 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
 
 
 # --------------------------------------------------------------------------------------
+# Queries, streamed: the same rules applied in SQL / Arrow instead of cell by cell
+# --------------------------------------------------------------------------------------
+
+# RE2 spellings (DuckDB's and Arrow's regex engine) of _CONTROL_RE and of FORMULA_TRIGGERS;
+# surrogates cannot occur in UTF-8 text. tests/test_exports.py checks them against the Python rule.
+_RE2_CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
+_RE2_TRIGGER = r"^[=+\-@\t\r\n]"
+_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_SQL_STRING_RE = re.compile(r"'(?:[^']|'')*'")
+_BATCH_ROWS = 100_000
+_BOM = "\ufeff"
+
+
+def sql_literal(text: str) -> str:
+    """``text`` as a SQL string literal (DuckDB: standard strings, no backslash escapes)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def sql_strip_control(expr: str) -> str:
+    """SQL for :func:`strip_control` of a text expression."""
+    return f"regexp_replace(CAST({expr} AS VARCHAR), {sql_literal(_RE2_CONTROL)}, '', 'g')"
+
+
+def sql_neutralise(expr: str) -> str:
+    """SQL for :func:`neutralise` of a text expression, as CSV writes it: control characters stripped,
+    ``'`` before text starting with ``= + - @``, tab, CR or LF, and '' for NULL.
+
+    One regex match decides whether anything is to be done, so ordinary text costs a single scan.
+    """
+    text = f"CAST({expr} AS VARCHAR)"
+    clean = sql_strip_control(expr)
+    return (f"CASE WHEN {expr} IS NULL THEN '' "
+            f"WHEN NOT regexp_matches({text}, {sql_literal(_RE2_CONTROL + '|' + _RE2_TRIGGER)}) THEN {text} "
+            f"WHEN regexp_matches({clean}, {sql_literal(_RE2_TRIGGER)}) THEN '''' || {clean} ELSE {clean} END")
+
+
+def _bound(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Only the named parameters the SQL uses (DuckDB rejects extra ones)."""
+    params = params or {}
+    used = set(_PARAM_RE.findall(_SQL_STRING_RE.sub("''", sql)))  # a "$" inside a literal is text
+    missing = used - set(params)
+    if missing:
+        raise KeyError(f"SQL parameters without values: {sorted(missing)}")
+    return {k: v for k, v in params.items() if k in used}
+
+
+@contextmanager
+def _arrow_reader(conn: Any, sql: str, params: Mapping[str, Any] | None,
+                  batch_rows: int = _BATCH_ROWS) -> Iterator[pa.RecordBatchReader]:
+    """The rows of a read query as an Arrow stream, on a :class:`lib.workspace.Workspace` or a DuckDB connection.
+
+    The stream is only valid inside the ``with`` block (it reads from the cursor).
+    """
+    bound = _bound(sql, params)
+    if isinstance(conn, duckdb.DuckDBPyConnection):
+        cur = conn.cursor()
+        try:
+            yield cur.sql(sql, params=bound).to_arrow_reader(batch_rows)
+        finally:
+            cur.close()
+    else:
+        with conn.cursor() as cur:
+            yield cur.sql(sql, params=bound).to_arrow_reader(batch_rows)
+
+
+def _base_type(typ: pa.DataType) -> pa.DataType:
+    return typ.value_type if pa.types.is_dictionary(typ) else typ
+
+
+def _is_text_type(typ: pa.DataType) -> bool:
+    return pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ)
+
+
+def _csv_sql(column: str, typ: pa.DataType, money: bool) -> str:
+    """SQL turning one column into the text :func:`csv_bytes` writes for it (never NULL)."""
+    typ = _base_type(typ)
+    if pa.types.is_null(typ):
+        return "''"
+    if pa.types.is_boolean(typ):
+        return f"CASE WHEN {column} IS NULL THEN '' WHEN {column} THEN 'TRUE' ELSE 'FALSE' END"
+    if pa.types.is_integer(typ):
+        return f"coalesce(CAST({column} AS VARCHAR), '')"
+    if pa.types.is_floating(typ) or pa.types.is_decimal(typ):
+        value = f"CAST({column} AS DOUBLE)"
+        if money:  # to the cent, rounding half to even like pandas' round(2)
+            value = f"round_even({value}, 2)"
+        return (f"CASE WHEN {column} IS NULL OR isnan({value}) OR isinf({value}) THEN '' "
+                f"ELSE CAST({value} AS VARCHAR) END")
+    if pa.types.is_date(typ):
+        return f"coalesce(CAST(CAST({column} AS DATE) AS VARCHAR), '')"
+    if pa.types.is_timestamp(typ):
+        value = f"CAST({column} AS TIMESTAMP)"
+        return (f"CASE WHEN {column} IS NULL THEN '' WHEN {value} = date_trunc('day', {value}) "
+                f"THEN strftime({value}, '%Y-%m-%d') ELSE strftime({value}, '%Y-%m-%d %H:%M:%S') END")
+    return sql_neutralise(column)  # text, and anything else as its text
+
+
+def _csv_header_line(headers: Sequence[Any]) -> str:
+    return ",".join('"' + _csv_text(str(h)).replace('"', '""') + '"' for h in headers) + "\r\n"
+
+
+def _copy_csv(reader: pa.RecordBatchReader, target: Path, headers: Sequence[Any] | None,
+              money: Collection[str]) -> int:
+    """Write an Arrow stream as the product's CSV (see :func:`csv_bytes`) with DuckDB; returns the row count."""
+    schema = reader.schema
+    names = list(schema.names)
+    headers = list(names if headers is None else headers)
+    if len(headers) != len(names):
+        raise ValueError(f"{len(headers)} headers for {len(names)} columns")
+    aliases = [f"c{i}" for i in range(len(names))]
+    exprs = ", ".join(
+        f"{_csv_sql(alias, field.type, name in money)} AS {alias}"
+        for alias, name, field in zip(aliases, names, schema)
+    )
+    header_line = _csv_header_line(headers)
+    con = scratch_connection(memory_limit="1GB")  # keeps insertion order (DuckDB's default): rows stay in order
+    try:
+        con.register("export_rows", reader)
+        # PREFIX/SUFFIX frame the rows: the BOM and our quoted header first, CRLF after the last row.
+        written = con.execute(
+            f"COPY (SELECT {exprs} FROM export_rows AS src({', '.join(aliases)})) TO {sql_literal(str(target))} "
+            f"(FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"', ESCAPE '\"', FORCE_QUOTE *, "
+            f"NEW_LINE '\r\n', PREFIX {sql_literal(_BOM + header_line)}, SUFFIX '\r\n')"
+        ).fetchone()
+    finally:
+        con.close()
+    rows = int(written[0]) if written else 0
+    if rows == 0:  # DuckDB writes PREFIX + SUFFIX: one CRLF too many
+        target.write_bytes((_BOM + header_line).encode("utf-8"))
+    return rows
+
+
+def write_query_csv(
+    conn: Any,
+    sql: str,
+    params: Mapping[str, Any] | None,
+    path: str | os.PathLike[str],
+    *,
+    headers: Sequence[Any] | None = None,
+    money: Collection[str] = (),
+) -> int:
+    """Stream a query's rows into a CSV file written by DuckDB, with :func:`csv_bytes`' rules; returns the row count.
+
+    The file is byte for byte what :func:`csv_bytes` writes for the same values: UTF-8
+    BOM, every field quoted, CRLF, text neutralised (control characters stripped,
+    ``'`` before a leading ``= + - @``, tab, CR or LF), numbers and dates as plain
+    numbers and ISO dates. All of it happens in SQL, so no row passes through Python.
+    ``headers`` replaces the column names (same count, same order); columns named in
+    ``money`` are rounded to the cent. ``conn`` may be the locked-down workspace:
+    the query runs there and its result streams (Arrow) into a private in-memory
+    DuckDB that writes the file. The file is written next to ``path`` and renamed
+    into place, so a failure leaves no half-written file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    os.close(handle)
+    partial = Path(name)
+    try:
+        with _arrow_reader(conn, sql, params) as reader:
+            rows = _copy_csv(reader, partial, headers, frozenset(money))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return rows
+
+
+def query_csv_bytes(
+    conn: Any,
+    sql: str,
+    params: Mapping[str, Any] | None,
+    *,
+    headers: Sequence[Any] | None = None,
+    money: Collection[str] = (),
+) -> bytes:
+    """:func:`write_query_csv` into memory (for a download button)."""
+    with tempfile.TemporaryDirectory(prefix="gp_csv_") as folder:
+        path = Path(folder) / "export.csv"
+        write_query_csv(conn, sql, params, path, headers=headers, money=money)
+        return path.read_bytes()
+
+
+# --------------------------------------------------------------------------------------
+# Workbook, fast: XlsxWriter (constant memory) with cells rendered column-wise by Arrow
+# --------------------------------------------------------------------------------------
+#
+# XlsxWriter lays out the package (sheets, styles, widths, frozen header, autofilter);
+# the cells of every sheet are rendered here as <row> XML, a whole column at a time
+# with Arrow compute, and written to the sheet's constant-memory row file. Nothing
+# user-supplied goes through XlsxWriter's write_string(): in constant-memory mode it
+# copies a string of the form "<r>…</r>" into the XML unescaped (a rich string), so a
+# customer id like that could inject a formula cell (tests/test_exports.py keeps that
+# payload). Every string is written escaped, as an inline string; the rules are
+# :class:`_CellMaker`'s: text stays exact (control characters stripped) and gets the
+# quotePrefix style when it looks like a formula, numbers stay numbers, integers of
+# 16+ digits become text, dates are date-formatted serial numbers.
+
+_DATE_FORMATS = (NUMBER_FORMATS["date"], NUMBER_FORMATS["datetime"])
+_EXCEL_EPOCH_DAYS = 25568  # 1970-01-01 is day 25569 of Excel's 1900 calendar, which has a 29 Feb 1900
+_US_PER_DAY = 86_400_000_000
+_RE2_ESCAPE_LOOKALIKE = r"_(x[0-9A-Fa-f]{4}_)"  # text Excel would read as an _xHHHH_ escape
+_ESCAPE_LOOKALIKE_RE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_RE2_NEEDS_ESCAPE = r"[&<>\r]|_x[0-9A-Fa-f]{4}_"
+# Text with white space at either end keeps it only with xml:space="preserve" (any Unicode space counts).
+_RE2_EDGE_SPACE = r"^[\s\pZ\x{85}]|[\s\pZ\x{85}]$"
+_EDGE_SPACE_RE = re.compile(r"^\s|\s$")
+
+
+@dataclass(frozen=True)
+class _Look:
+    """A cell style: what XlsxWriter turns into one entry of styles.xml."""
+
+    bold: bool = False
+    fill: bool = False
+    wrap: bool = False
+    quote: bool = False
+    num_format: str | None = None
+
+
+class _Looks:
+    """The style ids one column's cells can take (None: the default style) — :class:`_CellMaker` as ids."""
+
+    def __init__(self, book: _XlsxBook, number_format: str | None = None, *, bold: bool = False,
+                 wrap: bool = False, fill: bool = False) -> None:
+        base = {"bold": bold, "wrap": wrap}
+        decorated = bold or wrap
+        self.text = book.style(_Look(**base, fill=fill))
+        self.quoted = book.style(_Look(**base, fill=fill, quote=True))
+        self.value = book.style(_Look(**base, num_format=number_format)) if number_format or decorated else None
+        self.date = book.style(_Look(**base, num_format=number_format if number_format in _DATE_FORMATS
+                                     else NUMBER_FORMATS["date"]))
+        self.datetime = book.style(_Look(**base, num_format=number_format if number_format in _DATE_FORMATS
+                                         else NUMBER_FORMATS["datetime"]))
+
+
+def _style_attr(style: int | None) -> str:
+    return "" if style is None else f' s="{style}"'
+
+
+def _xml_text(text: str) -> str:
+    """Cleaned cell text as inline-string XML content: Excel's ``_xHHHH_`` look-alikes kept literal, CR as ``&#13;``."""
+    text = _ESCAPE_LOOKALIKE_RE.sub(r"_x005F_\1", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _inline_xml(ref: str, style: int | None, text: str) -> str:
+    space = ' xml:space="preserve"' if _EDGE_SPACE_RE.search(text) else ""
+    return f'<c r="{ref}"{_style_attr(style)} t="inlineStr"><is><t{space}>{_xml_text(text)}</t></is></c>'
+
+
+def _excel_serial(value: date | datetime) -> float | int:
+    if isinstance(value, datetime):
+        days = (value - datetime(1970, 1, 1)) / timedelta(days=1)
+    else:
+        days = value.toordinal() - date(1970, 1, 1).toordinal()
+    serial = days + _EXCEL_EPOCH_DAYS
+    return serial + 1 if serial > 59 else serial
+
+
+def _cell_xml(ref: str, value: Any, looks: _Looks) -> str | None:
+    """One cell's XML (None: no cell), by :class:`_CellMaker`'s rules."""
+    value = _plain(value)
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (bool, int, float, date)):
+        text, quote = xlsx_text(str(value))
+        return _inline_xml(ref, looks.quoted if quote else looks.text, text)
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{_style_attr(looks.value)} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int) and abs(value) >= EXACT_INT_LIMIT:
+        return _inline_xml(ref, looks.text, str(value))
+    if isinstance(value, datetime):
+        return f'<c r="{ref}"{_style_attr(looks.datetime)}><v>{_excel_serial(value)!r}</v></c>'
+    if isinstance(value, date):
+        return f'<c r="{ref}"{_style_attr(looks.date)}><v>{_excel_serial(value)}</v></c>'
+    return f'<c r="{ref}"{_style_attr(looks.value)}><v>{value!r}</v></c>'
+
+
+def _join(*parts: Any) -> pa.Array:
+    """Element-wise concatenation; a null part makes the result null."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _arrow_inline(prefix: str, rows: pa.Array, style_open: Any, text: pa.Array) -> pa.Array:
+    """Inline-string cells for already cleaned ``text`` (``style_open``: the attributes up to ``<t``)."""
+    escaped = text
+    if pc.any(pc.match_substring_regex(text, _RE2_NEEDS_ESCAPE)).as_py():
+        escaped = pc.replace_substring_regex(escaped, _RE2_ESCAPE_LOOKALIKE, r"_x005F_\1")
+        for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
+            escaped = pc.replace_substring(escaped, old, new)
+    space = pc.if_else(pc.match_substring_regex(text, _RE2_EDGE_SPACE), ' xml:space="preserve">', ">")
+    return _join(prefix, rows, style_open, space, escaped, "</t></is></c>")
+
+
+def _inline_open(style: int | None) -> str:
+    return f'"{_style_attr(style)} t="inlineStr"><is><t'
+
+
+def _arrow_cells(array: pa.Array, letter: str, rows: pa.Array, looks: _Looks, kind: str | None,
+                 *, to_date: bool = False) -> pa.Array | None:
+    """The XML of one column's cells (null where a cell is empty), or None for types left to :func:`_cell_xml`."""
+    prefix = f'<c r="{letter}'
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    typ = array.type
+    if pa.types.is_dictionary(typ):
+        array = array.dictionary_decode()
+        typ = array.type
+    if pa.types.is_null(typ):
+        return pa.nulls(len(array), pa.string())
+    if _is_text_type(typ):
+        if not pa.types.is_string(typ):
+            array = array.cast(pa.string())
+        text = pc.utf8_slice_codeunits(pc.replace_substring_regex(array, _RE2_CONTROL, ""), 0, MAX_CELL_TEXT)
+        quoted = pc.match_substring_regex(text, _RE2_TRIGGER)
+        opening = pc.if_else(quoted, _inline_open(looks.quoted), _inline_open(looks.text))
+        return _arrow_inline(prefix, rows, opening, text)
+    if pa.types.is_boolean(typ):
+        digit = pc.if_else(array, "1", "0")
+        return _join(prefix, rows, f'"{_style_attr(looks.value)} t="b"><v>', digit, "</v></c>")
+    if pa.types.is_integer(typ):
+        text = array.cast(pa.string())
+        cells = _join(prefix, rows, f'"{_style_attr(looks.value)}><v>', text, "</v></c>")
+        if pa.types.is_unsigned_integer(typ):
+            big = pc.greater_equal(array, pa.scalar(EXACT_INT_LIMIT, pa.uint64()))
+        else:
+            wide = array.cast(pa.int64())
+            big = pc.or_(pc.greater_equal(wide, EXACT_INT_LIMIT), pc.less_equal(wide, -EXACT_INT_LIMIT))
+        if pc.any(big).as_py():
+            cells = pc.if_else(big, _arrow_inline(prefix, rows, _inline_open(looks.text), text), cells)
+        return cells
+    if pa.types.is_floating(typ) or pa.types.is_decimal(typ):
+        values = pc.cast(array, pa.float64(), safe=False)
+        text = pc.if_else(pc.is_finite(values), values.cast(pa.string()), pa.scalar(None, pa.string()))
+        return _join(prefix, rows, f'"{_style_attr(looks.value)}><v>', text, "</v></c>")
+    if pa.types.is_date(typ) or pa.types.is_timestamp(typ):
+        if pa.types.is_timestamp(typ) and typ.tz is not None:
+            array = pc.local_timestamp(array)
+        if pa.types.is_date(typ) or to_date:
+            days = pc.cast(array, pa.date32(), safe=False).cast(pa.int32()).cast(pa.int64())
+            serial = pc.add(days, _EXCEL_EPOCH_DAYS)
+            style = looks.date
+        else:
+            micros = pc.cast(array, pa.timestamp("us"), safe=False).cast(pa.int64())
+            serial = pc.add(pc.divide(micros.cast(pa.float64()), float(_US_PER_DAY)), float(_EXCEL_EPOCH_DAYS))
+            style = looks.datetime
+        serial = pc.if_else(pc.greater(serial, 59), pc.add(serial, 1), serial)
+        return _join(prefix, rows, f'"{_style_attr(style)}><v>', serial.cast(pa.string()), "</v></c>")
+    return None
+
+
+def _row_numbers(first: int, count: int) -> pa.Array:
+    return pa.array(np.arange(first, first + count, dtype=np.int64)).cast(pa.string())
+
+
+def _rows_xml(rows: pa.Array, cells: Sequence[pa.Array]) -> bytes | memoryview:
+    """``<row>`` elements from per-column cell XML (null cells are left out), as UTF-8 bytes."""
+    if not len(rows):
+        return b""
+    joined = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
+                                         null_handling="replace", null_replacement="")
+    if joined.null_count or not pa.types.is_string(joined.type):
+        return "".join(v or "" for v in joined.to_pylist()).encode("utf-8")
+    # The values of a string array sit back to back in its data buffer: that is the XML.
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32, count=len(joined) + 1, offset=joined.offset * 4)
+    return memoryview(joined.buffers()[2])[int(offsets[0]):int(offsets[-1])]
+
+
+class _XlsxSheet:
+    """One worksheet whose rows arrive in order as ready-made XML."""
+
+    def __init__(self, book: _XlsxBook, worksheet: Any) -> None:
+        self.book = book
+        self.ws = worksheet
+        self.next_row = 1  # 1-based number of the next row to write
+
+    def write(self, xml: str | bytes | memoryview, rows: int, columns: int) -> None:
+        """Append ``rows`` rows (``columns`` wide at most) rendered as ``<row>`` XML, numbered from ``next_row``."""
+        if rows <= 0:
+            return
+        last = self.next_row + rows - 1
+        if last > _EXCEL_ROWS:
+            raise ValueError(f"sheet {self.ws.name!r} would have {last:,} rows; Excel holds {_EXCEL_ROWS:,}")
+        fh = self.ws.row_data_fh  # XlsxWriter's constant-memory row file (UTF-8 text)
+        fh.flush()
+        fh.buffer.write(xml.encode("utf-8") if isinstance(xml, str) else xml)
+        fh.buffer.flush()
+        # XlsxWriter writes <sheetData> only when it knows the used range.
+        self.ws._check_dimensions(self.next_row - 1, 0)
+        self.ws._check_dimensions(last - 1, max(columns - 1, 0))
+        self.next_row = last + 1
+
+    def widths(self, widths: Sequence[float]) -> None:
+        for i, width in enumerate(widths):
+            self.ws.set_column(i, i, width)
+
+    def table_layout(self, columns: int, data_rows: int) -> None:
+        """Frozen header row and an autofilter over the table, as :func:`workbook_bytes` sets them."""
+        if columns:
+            self.ws.freeze_panes(1, 0)
+            self.ws.autofilter(0, 0, data_rows, columns - 1)
+
+
+_EXCEL_ROWS = 1_048_576
+
+
+class _XlsxBook:
+    """An XlsxWriter workbook in constant-memory mode, written to ``target`` (a path) or kept in memory."""
+
+    def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
+        import xlsxwriter  # the writer is only needed when a workbook is made
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="gp_xlsx_")
+        self._buffer = io.BytesIO() if target is None else None
+        self._wb = xlsxwriter.Workbook(
+            self._buffer if target is None else str(target),
+            {
+                "constant_memory": True,
+                "tmpdir": self._tmp.name,
+                # Belt and braces: no cell goes through write(), but nothing should ever be converted.
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        if not getattr(self._wb, "constant_memory", False):
+            raise RuntimeError("XlsxWriter did not enable constant_memory mode")
+        self._formats: dict[_Look, Any] = {}
+        self._taken: set[str] = set()
+
+    def style(self, look: _Look) -> int | None:
+        if look == _Look():
+            return None
+        fmt = self._formats.get(look)
+        if fmt is None:
+            props: dict[str, Any] = {}
+            if look.bold:
+                props["bold"] = True
+            if look.fill:
+                props.update(pattern=1, bg_color="#F2F2F2")
+            if look.wrap:
+                props.update(text_wrap=True, valign="top")
+            if look.quote:
+                props["quote_prefix"] = True
+            if look.num_format:
+                props["num_format"] = look.num_format
+            fmt = self._formats[look] = self._wb.add_format(props)
+        return fmt._get_xf_index()
+
+    def add_sheet(self, title: Any) -> _XlsxSheet:
+        name = sanitize_sheet_name(title, self._taken)
+        self._taken.add(name.lower())
+        worksheet = self._wb.add_worksheet(name)
+        if not hasattr(worksheet, "row_data_fh"):
+            raise RuntimeError("this XlsxWriter version has no constant-memory row file; pin the tested one")
+        return _XlsxSheet(self, worksheet)
+
+    def close(self) -> bytes | None:
+        try:
+            self._wb.close()
+        finally:
+            self._tmp.cleanup()
+        return self._buffer.getvalue() if self._buffer is not None else None
+
+
+def _fast_header(sheet: _XlsxSheet, header: Sequence[str]) -> None:
+    looks = _Looks(sheet.book, bold=True, fill=True)
+    cells = [_cell_xml(f"{get_column_letter(i)}1", name, looks) for i, name in enumerate(header, start=1)]
+    sheet.write(f'<row r="1">{"".join(c for c in cells if c)}</row>', 1, len(header))
+
+
+class _TableWriter:
+    """A table sheet filled in batches: header first, column widths from the first rows, then the layout."""
+
+    def __init__(self, sheet: _XlsxSheet, header: Sequence[str], kinds: Sequence[str | None]) -> None:
+        self.sheet = sheet
+        self.header = [str(h) for h in header]
+        self.kinds = list(kinds)
+        self.letters = [get_column_letter(i) for i in range(1, len(self.header) + 1)]
+        self.looks = [_Looks(sheet.book, NUMBER_FORMATS.get(k) if k else None) for k in self.kinds]
+        self.sample: list[list[Any]] = [[] for _ in self.header]
+        self.rows = 0
+        _fast_header(sheet, self.header)
+
+    def append(self, columns: Sequence[pa.Array | Sequence[Any]], count: int,
+               datetime_as_date: Sequence[bool] | None = None) -> None:
+        """Write ``count`` rows given column-wise (Arrow arrays, or lists of Python values)."""
+        if count <= 0:
+            return
+        first = self.sheet.next_row
+        rows = _row_numbers(first, count)
+        cells: list[pa.Array] = []
+        for i, column in enumerate(columns):
+            to_date = bool(datetime_as_date and datetime_as_date[i])
+            xml = None
+            if isinstance(column, (pa.Array, pa.ChunkedArray)):
+                xml = _arrow_cells(column, self.letters[i], rows, self.looks[i], self.kinds[i], to_date=to_date)
+            if xml is None:
+                values = column.to_pylist() if isinstance(column, (pa.Array, pa.ChunkedArray)) else list(column)
+                xml = pa.array([_cell_xml(f"{self.letters[i]}{first + r}", v, self.looks[i])
+                                for r, v in enumerate(values)], pa.string())
+            cells.append(xml)
+            room = _WIDTH_SAMPLE_ROWS - len(self.sample[i])
+            if room > 0:
+                head = column.slice(0, room) if isinstance(column, (pa.Array, pa.ChunkedArray)) else column[:room]
+                values = head.to_pylist() if isinstance(head, (pa.Array, pa.ChunkedArray)) else list(head)
+                if to_date:
+                    values = [v.date() if isinstance(v, datetime) else v for v in values]
+                self.sample[i].extend(values)
+        self.sheet.write(_rows_xml(rows, cells), count, len(self.header))
+        self.rows += count
+
+    def finish(self) -> None:
+        self.sheet.widths(_column_widths(self.header, self.sample, self.kinds))
+        self.sheet.table_layout(len(self.header), self.rows)
+
+
+def _fast_frame(sheet: _XlsxSheet, spec: SheetSpec) -> None:
+    frame = spec.frame if spec.frame is not None else pd.DataFrame()
+    if len(frame) > MAX_DATA_ROWS:
+        raise ValueError(
+            f"Sheet {spec.title!r} has {len(frame):,} rows; Excel holds {MAX_DATA_ROWS:,}. Split it or export CSV."
+        )
+    kinds = [spec.formats.get(col) or _infer_format(frame[col]) for col in frame.columns]
+    writer = _TableWriter(sheet, [str(c) for c in frame.columns], kinds)
+    columns: list[Any] = []
+    as_date: list[bool] = []
+    for col, kind in zip(frame.columns, kinds):
+        series = frame[col]
+        is_dt = pd.api.types.is_datetime64_any_dtype(series.dtype)
+        if is_dt and getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_localize(None)
+        try:
+            column: Any = pa.array(series, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            column = _column_values(series, kind)
+        columns.append(column)
+        as_date.append(is_dt and kind == "date")
+    for start in range(0, len(frame), _BATCH_ROWS):  # bounded memory, and Arrow's 2 GB per string array
+        writer.append([c[start:start + _BATCH_ROWS] if isinstance(c, list) else c.slice(start, _BATCH_ROWS)
+                       for c in columns], min(_BATCH_ROWS, len(frame) - start), as_date)
+    writer.finish()
+
+
+def _fast_rows(sheet: _XlsxSheet, spec: SheetSpec) -> None:
+    rows = [list(r) for r in (spec.rows or [])]
+    ncols = max((len(r) for r in rows), default=1)
+    widths = []
+    for c in range(ncols):
+        values = [r[c] for r in rows if len(r) > c and len(r) > 1]
+        widest = max([_shown_width(v, None) for v in values] or [8])
+        cap = 40 if c < ncols - 1 else 100
+        widths.append(float(min(max(widest + 2, 10), cap)))
+    sheet.widths(widths)
+    heading = _Looks(sheet.book, bold=True)
+    looks = [_Looks(sheet.book, bold=(i == 0), wrap=(i == ncols - 1)) for i in range(ncols)]
+    parts = []
+    for n, row in enumerate(rows, start=1):
+        if len(row) == 1:
+            cells = [_cell_xml(f"A{n}", row[0], heading)]
+        else:
+            cells = [_cell_xml(f"{get_column_letter(i + 1)}{n}", v, looks[i]) for i, v in enumerate(row)]
+        cells = [c for c in cells if c]
+        if cells:
+            parts.append(f'<row r="{n}">{"".join(cells)}</row>')
+    sheet.write("".join(parts), len(rows), ncols)
+
+
+def fast_workbook_bytes(sheets: Sequence[SheetSpec], target: str | os.PathLike[str] | None = None) -> bytes | None:
+    """:func:`workbook_bytes` written by XlsxWriter in constant-memory mode, columns rendered by Arrow.
+
+    Same sheets, values, formats, widths and safety; several times faster on big
+    tables. Images are not supported here (use :func:`workbook_bytes`). With
+    ``target`` the file is written there and None is returned.
+    """
+    if any(spec.images for spec in sheets or ()):
+        raise ValueError("fast_workbook_bytes does not place images; use workbook_bytes")
+    book = _XlsxBook(target)
+    ok = False
+    try:
+        for spec in sheets or [SheetSpec("Sheet", rows=[])]:
+            sheet = book.add_sheet(spec.title)
+            if spec.frame is not None:
+                _fast_frame(sheet, spec)
+            else:
+                _fast_rows(sheet, spec)
+        ok = True
+    finally:
+        data = book.close()
+        if not ok and target is not None:
+            Path(target).unlink(missing_ok=True)
+    return data
+
+
+# --------------------------------------------------------------------------------------
 # The segment export
 # --------------------------------------------------------------------------------------
 
@@ -510,6 +1163,67 @@ def _localised_customers(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, 
     return out.reset_index(drop=True), formats
 
 
+def _label_sql(column: str, labels: Mapping[str, str]) -> str:
+    """SQL mapping a key column to display labels (keys and labels are code constants, quoted as literals)."""
+    whens = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
+    return f"CASE CAST({column} AS VARCHAR) {whens} ELSE CAST({column} AS VARCHAR) END"
+
+
+def _segment_table_sql(
+    seg: Any,
+    src: Any,
+    settings: Any,
+    as_of: date,
+    lang: str,
+    *,
+    column: str,
+    group: str | None = None,
+    groups: Sequence[str] | None = None,
+) -> tuple[str, dict[str, Any], list[str], list[str | None]]:
+    """The localised customer table of the export as SQL (one column per :data:`_SEGMENT_COLUMNS` entry).
+
+    Returns SQL, parameters, headers and formats. Rows are sorted by spend in the
+    window (then customer id), as :func:`lib.segments.segment_members` sorts them.
+    ``group`` keeps one tier/segment; ``groups`` keeps those and sorts by their
+    order first, adding an ``export_group`` column (the position in ``groups``) last.
+    """
+    sql, params = seg.classified_query(src, settings, as_of)
+    tag_names = {k: seg.tier_label(k, lang) for k in seg.TAG_KEYS}
+    sep = "、" if normalize_lang(lang) == "zh" else ", "
+    exprs: list[str] = []
+    for key, _kind in _SEGMENT_COLUMNS:
+        if key == "tier":
+            expr = _label_sql("m.tier", {k: seg.tier_label(k, lang) for k in seg.group_order("plan")})
+        elif key == "segment":
+            expr = _label_sql("m.segment", {k: seg.segment_label(k, lang) for k in seg.group_order("rfm")})
+        elif key == "tags":
+            parts = ", ".join(f"CASE WHEN m.tag_{k} THEN {sql_literal(tag_names[k])} END" for k in seg.TAG_KEYS)
+            expr = f"concat_ws({sql_literal(sep)}, {parts})"
+        elif key in ("r_band", "f_band", "m_band"):
+            bands = seg.R_BANDS if key == "r_band" else seg.FM_BANDS
+            expr = _label_sql(f"m.{key}", {b: t(f"segments.band.{key[0]}.{b}", lang) for b in bands})
+        else:
+            expr = f"m.{key}"
+        exprs.append(f"{expr} AS {key}")
+    where, order = "TRUE", ""
+    if group is not None:
+        where = f'm."{column}" = $export_group'
+        params["export_group"] = group
+    if groups is not None:
+        keys = "[" + ", ".join(sql_literal(g) for g in groups) + "]"
+        position = f'list_position({keys}, CAST(m."{column}" AS VARCHAR))'
+        where = f"{position} IS NOT NULL"
+        exprs.append(f"{position} AS export_group")
+        order = f"{position}, "
+    query = f"""SELECT {", ".join(exprs)}
+        FROM (SELECT {seg._CUSTOMER_COLUMNS} FROM ({sql}) AS c) AS m
+        WHERE {where}
+        ORDER BY {order}m.window_revenue DESC NULLS LAST, m.customer_id"""
+    headers = [t(f"segments.col.{key}", lang) for key, _ in _SEGMENT_COLUMNS]
+    kinds = [kind for _, kind in _SEGMENT_COLUMNS]
+    return query, params, headers, kinds
+
+
 def _about_rows(
     *,
     lang: str,
@@ -569,6 +1283,145 @@ def _about_rows(
     return rows
 
 
+
+def _write_segment_workbook(
+    target: str | os.PathLike[str] | None,
+    ws: Any,
+    dataset_id: Any,
+    settings: Any,
+    *,
+    as_of: date | datetime | str | None,
+    lang: str,
+    scheme: str | None,
+    groups: Sequence[str] | None,
+    dataset_name: str | None,
+    generated_at: datetime | None,
+) -> bytes | None:
+    from lib import segments as seg
+
+    lang = normalize_lang(lang)
+    settings = settings or seg.SegmentSettings()
+    seg._check_settings(settings)
+    scheme = scheme or settings.scheme
+    order = seg.group_order(scheme)
+    column = "tier" if scheme == "plan" else "segment"
+    src = seg.as_source(dataset_id)
+    as_of_d = seg._resolve_as_of(ws, src, as_of)
+    if dataset_name is None:
+        try:
+            dataset_name = ws.get_dataset(dataset_id).name
+        except Exception:  # an OrderSource or a plain connection
+            dataset_name = str(getattr(dataset_id, "label", dataset_id))
+    cuts = seg.resolve_cuts(ws, dataset_id, settings, as_of_d) if as_of_d else None
+    summary = seg.segment_summary(ws, dataset_id, settings, as_of_d, by=scheme)
+    warnings = seg.data_warnings(ws, dataset_id, as_of_d, settings, lang)
+    counts = {str(g): int(n) for g, n in zip(summary["group"], summary["customers"])}
+
+    present = [g for g in order if counts.get(g, 0) > 0] if as_of_d else []
+    wanted = list(groups) if groups is not None else present
+    unknown = [g for g in wanted if g not in order]
+    if unknown:
+        raise ValueError(f"unknown {column}(s): {unknown}")
+
+    summary_frame = pd.DataFrame(
+        {t("segments.col.tier" if scheme == "plan" else "segments.col.segment", lang): [
+            seg.group_label(g, scheme, lang) for g in summary["group"]
+        ]}
+    )
+    summary_formats: dict[str, str] = {}
+    for key, kind in _SUMMARY_FORMATS.items():
+        header = t(f"segments.col.{key}", lang)
+        summary_frame[header] = summary[key].to_numpy()
+        summary_formats[header] = kind
+    about = _about_rows(
+        lang=lang,
+        dataset_name=dataset_name,
+        as_of=as_of_d,
+        settings=settings,
+        scheme=scheme,
+        cuts=cuts,
+        total_customers=int(summary["customers"].sum()),
+        warnings=warnings,
+        notes=[],
+        generated_at=generated_at or datetime.now(),
+    )
+
+    book = _XlsxBook(target)
+    ok = False
+    try:
+        _fast_rows(book.add_sheet(t("exports.sheet.about", lang)), SheetSpec("", rows=about))
+        _fast_frame(book.add_sheet(t("exports.sheet.summary", lang)),
+                    SheetSpec("", frame=summary_frame, formats=summary_formats))
+        headers = [t(f"segments.col.{k}", lang) for k, _ in _SEGMENT_COLUMNS]
+        kinds = [kind for _, kind in _SEGMENT_COLUMNS]
+        sheets = _GroupSheets(book, wanted, [seg.group_label(g, scheme, lang) for g in wanted], headers, kinds)
+        if as_of_d is not None and wanted:
+            sql, params, _, _ = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, groups=wanted)
+            with _arrow_reader(ws, sql, params) as reader:
+                for batch in reader:
+                    sheets.add(batch)
+        sheets.finish()
+        ok = True
+    finally:
+        data = book.close()
+        if not ok and target is not None:
+            Path(target).unlink(missing_ok=True)
+    return data
+
+
+class _GroupSheets:
+    """Customer sheets, one run per group in ``groups`` order, each split at Excel's row limit.
+
+    A group's rows go to a sheet named by its label; past :data:`MAX_DATA_ROWS` rows
+    they continue on "Label (2)", "Label (3)"… A group without rows gets a sheet
+    with the header only.
+    """
+
+    def __init__(self, book: _XlsxBook, groups: Sequence[str], labels: Sequence[str],
+                 header: Sequence[str], kinds: Sequence[str | None]) -> None:
+        self.book, self.labels, self.header, self.kinds = book, list(labels), list(header), list(kinds)
+        self.count = len(groups)
+        self.created = 0  # groups whose first sheet exists
+        self.current: _TableWriter | None = None
+        self.current_group = -1
+
+    def _open(self, index: int) -> _TableWriter:
+        if self.current is not None:
+            self.current.finish()
+        while self.created < index:  # groups without rows, in order
+            _TableWriter(self.book.add_sheet(self.labels[self.created]), self.header, self.kinds).finish()
+            self.created += 1
+        self.current = _TableWriter(self.book.add_sheet(self.labels[index]), self.header, self.kinds)
+        self.current_group = index
+        self.created = max(self.created, index + 1)
+        return self.current
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        positions = batch.column(batch.num_columns - 1).to_numpy(zero_copy_only=False).astype(np.int64) - 1
+        data = [batch.column(i) for i in range(batch.num_columns - 1)]
+        starts = np.flatnonzero(np.r_[True, positions[1:] != positions[:-1]])
+        ends = np.r_[starts[1:], len(positions)]
+        for start, end in zip(starts.tolist(), ends.tolist()):
+            group = int(positions[start])
+            while start < end:
+                writer = self.current
+                if writer is None or self.current_group != group or writer.rows >= MAX_DATA_ROWS:
+                    writer = self._open(group)
+                take = min(end - start, MAX_DATA_ROWS - writer.rows)
+                writer.append([c.slice(start, take) for c in data], take)
+                start += take
+
+    def finish(self) -> None:
+        if self.current is not None:
+            self.current.finish()
+            self.current = None
+        while self.created < self.count:
+            _TableWriter(self.book.add_sheet(self.labels[self.created]), self.header, self.kinds).finish()
+            self.created += 1
+
+
 def segment_workbook(
     ws: Any,
     dataset_id: Any,
@@ -587,78 +1440,56 @@ def segment_workbook(
     amounts, tier and segment definitions, column definitions, generated time,
     language, data warnings), a summary per tier/segment, then one sheet per
     chosen group (default: every non-empty group) listing its customers by spend
-    in the window. ``dataset_id`` may also be a :class:`lib.segments.OrderSource`.
+    in the window; a group longer than Excel's 1,048,575 data rows continues on
+    "Label (2)", "Label (3)"… ``dataset_id`` may also be a :class:`lib.segments.OrderSource`.
+
+    Written by XlsxWriter in constant-memory mode with the rows streamed from
+    DuckDB (no customer DataFrame), formula-safe as :func:`workbook_bytes`.
     """
+    data = _write_segment_workbook(None, ws, dataset_id, settings, as_of=as_of, lang=lang, scheme=scheme,
+                                   groups=groups, dataset_name=dataset_name, generated_at=generated_at)
+    assert data is not None
+    return data
+
+
+def write_segment_workbook(
+    ws: Any,
+    dataset_id: Any,
+    path: str | os.PathLike[str],
+    settings: Any = None,
+    *,
+    as_of: date | datetime | str | None = None,
+    lang: str = "en",
+    scheme: str | None = None,
+    groups: Sequence[str] | None = None,
+    dataset_name: str | None = None,
+    generated_at: datetime | None = None,
+) -> Path:
+    """:func:`segment_workbook` written straight to ``path`` (a million customers never sit in memory as bytes)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _write_segment_workbook(target, ws, dataset_id, settings, as_of=as_of, lang=lang, scheme=scheme,
+                            groups=groups, dataset_name=dataset_name, generated_at=generated_at)
+    return target
+
+
+def _segment_csv_query(
+    ws: Any, dataset_id: Any, settings: Any, as_of: date | datetime | str | None, lang: str,
+    scheme: str | None, group: str | None,
+) -> tuple[str, dict[str, Any], list[str], list[str]]:
     from lib import segments as seg
 
-    lang = normalize_lang(lang)
     settings = settings or seg.SegmentSettings()
+    seg._check_settings(settings)
     scheme = scheme or settings.scheme
-    order = seg.group_order(scheme)
     column = "tier" if scheme == "plan" else "segment"
-    as_of_d = seg._resolve_as_of(ws, seg.as_source(dataset_id), as_of)
-    if dataset_name is None:
-        try:
-            dataset_name = ws.get_dataset(dataset_id).name
-        except Exception:  # an OrderSource or a plain connection
-            dataset_name = str(getattr(dataset_id, "label", dataset_id))
-    cuts = seg.resolve_cuts(ws, dataset_id, settings, as_of_d) if as_of_d else None
-    customers = (
-        seg.segment_customers(ws, dataset_id, settings, as_of_d, cuts=None) if as_of_d else pd.DataFrame()
-    )
-    summary = seg.segment_summary(ws, dataset_id, settings, as_of_d, by=scheme)
-    warnings = seg.data_warnings(ws, dataset_id, as_of_d, settings, lang)
-
-    wanted = list(groups) if groups is not None else [g for g in order if g in set(customers.get(column, []))]
-    unknown = [g for g in wanted if g not in order]
-    if unknown:
-        raise ValueError(f"unknown {column}(s): {unknown}")
-    notes: list[str] = []
-    group_sheets: list[SheetSpec] = []
-    for group in wanted:
-        members = customers[customers[column] == group] if len(customers) else customers
-        if len(members):
-            members = members.sort_values(["window_revenue", "customer_id"], ascending=[False, True], kind="stable")
-        label = seg.group_label(group, scheme, lang)
-        if len(members) > MAX_DATA_ROWS:
-            notes.append(t("exports.about.truncated", lang, sheet=label, shown=f"{MAX_DATA_ROWS:,}", total=f"{len(members):,}"))
-            members = members.head(MAX_DATA_ROWS)
-        if len(members):
-            frame, formats = _localised_customers(members, lang)
-        else:
-            frame = pd.DataFrame(columns=[t(f"segments.col.{k}", lang) for k, _ in _SEGMENT_COLUMNS])
-            formats = {}
-        group_sheets.append(SheetSpec(title=label, frame=frame, formats=formats))
-
-    summary_frame = pd.DataFrame(
-        {t("segments.col.tier" if scheme == "plan" else "segments.col.segment", lang): [
-            seg.group_label(g, scheme, lang) for g in summary["group"]
-        ]}
-    )
-    summary_formats: dict[str, str] = {}
-    for key, kind in _SUMMARY_FORMATS.items():
-        header = t(f"segments.col.{key}", lang)
-        summary_frame[header] = summary[key].to_numpy()
-        summary_formats[header] = kind
-
-    about = _about_rows(
-        lang=lang,
-        dataset_name=dataset_name,
-        as_of=as_of_d,
-        settings=settings,
-        scheme=scheme,
-        cuts=cuts,
-        total_customers=int(summary["customers"].sum()),
-        warnings=warnings,
-        notes=notes,
-        generated_at=generated_at or datetime.now(),
-    )
-    sheets = [
-        SheetSpec(title=t("exports.sheet.about", lang), rows=about),
-        SheetSpec(title=t("exports.sheet.summary", lang), frame=summary_frame, formats=summary_formats),
-        *group_sheets,
-    ]
-    return workbook_bytes(sheets)
+    src = seg.as_source(dataset_id)
+    as_of_d = seg._resolve_as_of(ws, src, as_of)
+    if as_of_d is None:
+        as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
+    sql, params, headers, kinds = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, group=group)
+    money = [key for key, kind in _SEGMENT_COLUMNS if kind == "money"]
+    return sql, params, headers, money
 
 
 def segment_csv(
@@ -672,22 +1503,30 @@ def segment_csv(
     group: str | None = None,
 ) -> bytes:
     """The customers of one tier/segment (all customers when ``group`` is None) as safe CSV bytes,
-    headers and labels in ``lang``, sorted by spend in the window."""
-    from lib import segments as seg
+    headers and labels in ``lang``, sorted by spend in the window, money to the cent.
 
-    settings = settings or seg.SegmentSettings()
-    scheme = scheme or settings.scheme
-    members = seg.segment_members(
-        ws, dataset_id, settings, as_of, group=group, scheme=scheme, order_by="window_revenue", limit=None
-    )
-    if members.empty:
-        frame = pd.DataFrame(columns=[t(f"segments.col.{k}", lang) for k, _ in _SEGMENT_COLUMNS])
-    else:
-        frame, formats = _localised_customers(members, lang)
-        for header, kind in formats.items():  # a CSV has no number format: money to the cent, as shown
-            if kind == "money":
-                frame[header] = frame[header].round(2)
-    return csv_bytes(frame)
+    Written by DuckDB from the classification query (see :func:`write_query_csv`);
+    :func:`write_segment_csv` streams the same file to disk without holding it in memory.
+    """
+    sql, params, headers, money = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
+    return query_csv_bytes(ws, sql, params, headers=headers, money=money)
+
+
+def write_segment_csv(
+    ws: Any,
+    dataset_id: Any,
+    path: str | os.PathLike[str],
+    settings: Any = None,
+    *,
+    as_of: date | datetime | str | None = None,
+    lang: str = "en",
+    scheme: str | None = None,
+    group: str | None = None,
+) -> Path:
+    """:func:`segment_csv` streamed by DuckDB into ``path``; returns the path."""
+    sql, params, headers, money = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
+    write_query_csv(ws, sql, params, path, headers=headers, money=money)
+    return Path(path)
 
 
 def write_segment_export(
@@ -706,10 +1545,10 @@ def write_segment_export(
 
     What ``python -m lib.cli segments --export FILE`` needs: settings default to the
     dataset's saved ones, ``window_days``/``scheme`` override them. Raises
-    ValueError for any other file type or invalid settings.
+    ValueError for any other file type or invalid settings. Both files are
+    streamed to disk.
     """
     from dataclasses import replace
-    from pathlib import Path
 
     from lib import segments as seg
 
@@ -725,17 +1564,15 @@ def write_segment_export(
         settings = replace(settings, scheme=scheme)
     seg._check_settings(settings)
     if suffix == ".xlsx":
-        data = segment_workbook(ws, dataset_id, settings, as_of=as_of, lang=lang, dataset_name=dataset_name)
-    else:
-        data = segment_csv(ws, dataset_id, settings, as_of=as_of, lang=lang)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
+        return write_segment_workbook(ws, dataset_id, target, settings, as_of=as_of, lang=lang,
+                                      dataset_name=dataset_name)
+    return write_segment_csv(ws, dataset_id, target, settings, as_of=as_of, lang=lang)
 
 
 __all__ = [
-    "write_segment_export",
+    "write_segment_export", "write_segment_csv", "write_segment_workbook",
     "FORMULA_TRIGGERS", "MAX_DATA_ROWS", "NUMBER_FORMATS", "SheetImage", "SheetSpec", "csv_bytes", "display_width",
-    "looks_like_formula", "neutralise", "sanitize_sheet_name", "segment_csv", "segment_workbook",
-    "strip_control", "workbook_bytes", "xlsx_text",
+    "fast_workbook_bytes", "looks_like_formula", "neutralise", "query_csv_bytes", "sanitize_sheet_name",
+    "segment_csv", "segment_workbook", "sql_literal", "sql_neutralise", "sql_strip_control",
+    "strip_control", "workbook_bytes", "write_query_csv", "xlsx_text",
 ]

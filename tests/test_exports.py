@@ -7,7 +7,9 @@ import io
 import re
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -68,11 +70,14 @@ def test_neutralise_keeps_numbers_and_strips_control_characters() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# xlsx
+# xlsx (both writers: openpyxl's workbook_bytes and the XlsxWriter one behind the segment workbook)
 # ---------------------------------------------------------------------------------------
 
+WRITERS = [pytest.param(E.workbook_bytes, id="openpyxl"), pytest.param(E.fast_workbook_bytes, id="xlsxwriter")]
 
-def test_injection_payloads_never_become_formulas() -> None:
+
+@pytest.mark.parametrize("write", WRITERS)
+def test_injection_payloads_never_become_formulas(write) -> None:
     frame = pd.DataFrame(
         {
             "text": PAYLOADS,
@@ -80,11 +85,11 @@ def test_injection_payloads_never_become_formulas() -> None:
             "label": ["#N/A", "#DIV/0!", "ok", "=A1", "+1", "-1", "@SUM(A1)", "中文", "x", "y"],
         }
     )
-    data = E.workbook_bytes([E.SheetSpec("Payloads", frame, {"number": "money"})])
+    data = write([E.SheetSpec("Payloads", frame, {"number": "money"})])
     assert_no_formula(data)
     xml = next(iter(sheet_xml(data).values()))
-    # Numeric cells are numbers: <c r="B2" ... t="n"><v>-1.5</v>.
-    assert re.search(r'<c r="B2"[^>]*t="n"[^>]*><v>-1.5</v>', xml)
+    # Numeric cells are numbers: <c r="B2" ...><v>-1.5</v>, typed "n" or untyped (the default, a number).
+    assert re.search(r'<c r="B2"(?![^>]*t="(?!n")[^"]*")[^>]*><v>-1.5</v>', xml)
     sheet = load_workbook(io.BytesIO(data))["Payloads"]
     for row, payload in enumerate(PAYLOADS, start=2):
         cell = sheet.cell(row=row, column=1)
@@ -97,10 +102,11 @@ def test_injection_payloads_never_become_formulas() -> None:
     assert sheet["C5"].value == "=A1" and sheet["C5"].quotePrefix
 
 
-def test_control_characters_do_not_break_the_export() -> None:
+@pytest.mark.parametrize("write", WRITERS)
+def test_control_characters_do_not_break_the_export(write) -> None:
     nasty = "".join(chr(c) for c in range(0, 32)) + "end"
     frame = pd.DataFrame({"v": [nasty, "a\x01b\x0bc", "\ufffe\uffffok"], "n": [1, 2, 3]})
-    data = E.workbook_bytes([E.SheetSpec("Ctrl", frame)])
+    data = write([E.SheetSpec("Ctrl", frame)])
     sheet = load_workbook(io.BytesIO(data))["Ctrl"]
     assert sheet["A2"].value == "\t\n\rend" and sheet["A2"].quotePrefix  # tab, LF, CR kept; the rest stripped
     assert sheet["A3"].value == "abc"
@@ -108,7 +114,8 @@ def test_control_characters_do_not_break_the_export() -> None:
     assert_no_formula(data)
 
 
-def test_cjk_round_trip_formats_widths_and_layout() -> None:
+@pytest.mark.parametrize("write", WRITERS)
+def test_cjk_round_trip_formats_widths_and_layout(write) -> None:
     frame = pd.DataFrame(
         {
             "客户编号": ["00001", "张三（会员）", "王五🎉", "=危险"],
@@ -119,7 +126,7 @@ def test_cjk_round_trip_formats_widths_and_layout() -> None:
             "cjk": ["一二三四五六七八"] * 4,
         }
     )
-    data = E.workbook_bytes([E.SheetSpec("客户 列表", frame, {"金额": "money", "占比": "percent"})])
+    data = write([E.SheetSpec("客户 列表", frame, {"金额": "money", "占比": "percent"})])
     wb = load_workbook(io.BytesIO(data))
     sheet = wb["客户 列表"]
     assert [c.value for c in sheet[1]] == list(frame.columns)
@@ -135,7 +142,8 @@ def test_cjk_round_trip_formats_widths_and_layout() -> None:
     assert_no_formula(data)
 
 
-def test_sheet_names_are_sanitised_and_unique() -> None:
+@pytest.mark.parametrize("write", WRITERS)
+def test_sheet_names_are_sanitised_and_unique(write) -> None:
     taken: set[str] = set()
     first = E.sanitize_sheet_name("a/b:c*d?e[f]g\\h", taken)
     assert not re.search(r"[\[\]:*?/\\]", first) and first == "abcdefgh"
@@ -148,25 +156,27 @@ def test_sheet_names_are_sanitised_and_unique() -> None:
     assert E.sanitize_sheet_name("Active", taken) == "Active (2)"
     specs = [E.SheetSpec("x" * 40, pd.DataFrame({"a": [1]})), E.SheetSpec("x" * 40, pd.DataFrame({"a": [2]})),
              E.SheetSpec("bad/name:[1]", rows=[["k", "v"]])]
-    wb = load_workbook(io.BytesIO(E.workbook_bytes(specs)))
+    wb = load_workbook(io.BytesIO(write(specs)))
     assert len(set(wb.sheetnames)) == 3
     assert all(len(n) <= 31 and not re.search(r"[\[\]:*?/\\]", n) for n in wb.sheetnames)
 
 
-def test_key_value_sheet() -> None:
+@pytest.mark.parametrize("write", WRITERS)
+def test_key_value_sheet(write) -> None:
     rows = [["Heading"], ["As-of date", "2024-06-30"], ["Customers", 123], ["Danger", "=1+2"], []]
-    data = E.workbook_bytes([E.SheetSpec("About", rows=rows)])
+    data = write([E.SheetSpec("About", rows=rows)])
     sheet = load_workbook(io.BytesIO(data))["About"]
     assert sheet["A1"].value == "Heading" and sheet["A1"].font.b
     assert sheet["B3"].value == 123 and sheet["B4"].value == "=1+2" and sheet["B4"].quotePrefix
     assert_no_formula(data)
 
 
-def test_empty_workbook_and_frame() -> None:
-    data = E.workbook_bytes([E.SheetSpec("Empty", pd.DataFrame({"a": [], "b": []}))])
+@pytest.mark.parametrize("write", WRITERS)
+def test_empty_workbook_and_frame(write) -> None:
+    data = write([E.SheetSpec("Empty", pd.DataFrame({"a": [], "b": []}))])
     sheet = load_workbook(io.BytesIO(data))["Empty"]
     assert [c.value for c in sheet[1]] == ["a", "b"]
-    assert load_workbook(io.BytesIO(E.workbook_bytes([]))).sheetnames
+    assert load_workbook(io.BytesIO(write([]))).sheetnames
 
 
 # ---------------------------------------------------------------------------------------
@@ -223,7 +233,7 @@ def _hostile_dataset(ws: Workspace) -> int:
         df["dataset_id"] = ds
         cur.register("df", df)
         cur.execute(
-            "INSERT INTO orders SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, NULL, NULL, FALSE FROM df"
+            "INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, is_refund) SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, NULL, NULL, FALSE FROM df"
         )
     return ds
 
@@ -308,3 +318,367 @@ def test_write_segment_export_by_file_type(ws: Workspace, tmp_path) -> None:
         E.write_segment_export(ws, ds, tmp_path / "seg.pdf")
     with pytest.raises(ValueError):
         E.write_segment_export(ws, ds, tmp_path / "seg.xlsx", window_days=0)
+
+
+# ---------------------------------------------------------------------------------------
+# The streamed CSV (DuckDB writes it) equals the cell-by-cell writer
+# ---------------------------------------------------------------------------------------
+
+TEXTS = PAYLOADS + [
+    "张三", "李四\x01", "\x00=1", "=\u0301x", " lead", "trail ", "a\rb", "tab\tinside\nlines", "\ufffe\uffff=ok",
+    "-", "'=already", "#N/A", "_x0041_", '<r><t>x</t></r>', "", "plain", "+86 138 0000 0000", "١٢٣", "😀=",
+]
+
+
+def test_sql_neutralise_is_the_python_rule() -> None:
+    con = duckdb.connect()
+    frame = pd.DataFrame({"v": TEXTS + [None]})
+    con.register("texts", frame)
+    got = [r[0] for r in con.execute(f"SELECT {E.sql_neutralise('v')} FROM texts").fetchall()]
+    assert got == [E.neutralise(v) for v in TEXTS] + [""]
+    assert con.execute(f"SELECT {E.sql_strip_control(E.sql_literal(chr(1) + 'a' + chr(0x1f)))}").fetchone()[0] == "a"
+    con.close()
+
+
+_TYPED_SQL = """
+    SELECT * FROM (VALUES
+        ('=1+2";=1+2', -1.5, 3, TRUE, DATE '2024-01-02', TIMESTAMP '2024-01-02 00:00:00', 12.345::DECIMAL(10,3), 0.125),
+        ('张三', 0.1 + 0.2, -2, FALSE, NULL, TIMESTAMP '2024-01-02 13:14:15.5', -0.005::DECIMAL(10,3), 2.675),
+        (NULL, CAST('nan' AS DOUBLE), 9007199254740993, TRUE, DATE '1999-12-31', NULL, NULL, -0.0),
+        ('@x', CAST('inf' AS DOUBLE), 0, FALSE, DATE '2024-02-29', TIMESTAMP '1970-01-01 00:00:01', 1, 1e16),
+        ('\t=1', 1e-05, 7, TRUE, DATE '2024-03-01', TIMESTAMP '2024-03-01 00:00:00', 0, NULL)
+    ) AS v(text, number, whole, flag, day, moment, dec, money)
+    ORDER BY whole DESC
+"""
+
+
+def test_query_csv_is_byte_identical_to_csv_bytes(tmp_path) -> None:
+    con = duckdb.connect()
+    frame = con.execute(_TYPED_SQL).df()
+    frame["money"] = frame["money"].round(2)
+    expected = E.csv_bytes(frame)
+    assert E.query_csv_bytes(con, _TYPED_SQL, {}, money=["money"]) == expected
+    headers = ["名字", "=bad header", 'quote"d', "flag", "day", "moment", "dec", "money"]
+    assert E.query_csv_bytes(con, _TYPED_SQL, {}, headers=headers, money=["money"]) == E.csv_bytes(
+        frame.set_axis(headers, axis=1))
+    # The workspace's connection cannot write files: the writer still works on it.
+    path = tmp_path / "out" / "typed.csv"
+    assert E.write_query_csv(con, _TYPED_SQL, None, path, money=["money"]) == 5
+    assert path.read_bytes() == expected and not list(path.parent.glob(".*partial"))
+    con.close()
+
+
+def test_query_csv_of_no_rows_is_the_header_line(ws: Workspace) -> None:
+    sql = "SELECT 'a' AS x, 1 AS y WHERE $never"
+    data = E.query_csv_bytes(ws, sql, {"never": False, "unused": 1})
+    assert data == E.csv_bytes(pd.DataFrame({"x": [], "y": []})) == b'\xef\xbb\xbf"x","y"\r\n'
+
+
+def _segment_csv_reference(ws, ds, *, lang="en", group=None, scheme=None, as_of=date(2024, 6, 30)) -> bytes:
+    """The export as it was written before DuckDB wrote it: a DataFrame, cell by cell."""
+    settings = S.SegmentSettings()
+    members = S.segment_members(ws, ds, settings, as_of, group=group, scheme=scheme or settings.scheme,
+                                order_by="window_revenue", limit=None)
+    if members.empty:
+        return E.csv_bytes(pd.DataFrame(columns=[E.t(f"segments.col.{k}", lang) for k, _ in E._SEGMENT_COLUMNS]))
+    frame, formats = E._localised_customers(members, lang)
+    for header, kind in formats.items():
+        if kind == "money":
+            frame[header] = frame[header].round(2)
+    return E.csv_bytes(frame)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"lang": "zh"}, {"group": "dormant"}, {"scheme": "rfm", "group": "champions", "lang": "zh"},
+     {"group": "high_value", "as_of": date(2020, 1, 1)}],
+)
+def test_segment_csv_is_byte_identical_to_the_dataframe_export(ws: Workspace, kwargs) -> None:
+    ds = _hostile_dataset(ws)
+    as_of = kwargs.pop("as_of", date(2024, 6, 30))
+    assert E.segment_csv(ws, ds, as_of=as_of, **kwargs) == _segment_csv_reference(ws, ds, as_of=as_of, **kwargs)
+
+
+@pytest.fixture
+def sample_ws(sample_workspace_file, tmp_path):
+    import shutil
+
+    path = tmp_path / "sample.duckdb"
+    shutil.copyfile(sample_workspace_file, path)
+    workspace = Workspace(path)
+    yield workspace
+    workspace.close()
+
+
+def test_sample_store_csv_is_byte_identical_to_the_dataframe_export(sample_ws: Workspace) -> None:
+    ds = sample_ws.list_datasets()[0].dataset_id
+    as_of = S.default_as_of(sample_ws, ds)
+    for kwargs in ({}, {"lang": "zh", "scheme": "rfm"}):
+        data = E.segment_csv(sample_ws, ds, as_of=as_of, **kwargs)
+        assert data == _segment_csv_reference(sample_ws, ds, as_of=as_of, **kwargs)
+    assert data.count(b"\r\n") == sample_ws.get_dataset(ds).customers + 1
+
+
+def test_write_segment_csv_streams_the_same_file(ws: Workspace, tmp_path) -> None:
+    ds = _hostile_dataset(ws)
+    path = E.write_segment_csv(ws, ds, tmp_path / "deep" / "seg.csv", as_of=date(2024, 6, 30), lang="zh")
+    assert path.read_bytes() == E.segment_csv(ws, ds, as_of=date(2024, 6, 30), lang="zh")
+    ids = [row[0] for row in list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))[1:]]
+    assert not any(i.startswith(E.FORMULA_TRIGGERS) for i in ids)  # every id is data, never a formula
+    assert "'=HYPERLINK(\"http://x\",\"c\")" in ids and "李四" in ids and "李四\x01" not in ids
+
+
+def test_rejected_rows_csv_stays_formula_safe() -> None:
+    """The import report's download (pages/data.py) goes through csv_bytes: no rejected cell is a formula."""
+    rejected = pd.DataFrame({
+        "line": [3, 4, 5],
+        "reason": ["bad_date: =1+2", "bad_amount", "malformed_row"],
+        "column": ["order_date", "@amount", None],
+        "value": ['=HYPERLINK("http://x","c")', "+SUM(1)", "-2+3+cmd|' /C calc'!A0"],
+    })
+    rows = list(csv.reader(io.StringIO(E.csv_bytes(rejected).decode("utf-8-sig"))))
+    assert rows[0] == ["line", "reason", "column", "value"]
+    for row in rows[1:]:
+        assert not any(cell.startswith(E.FORMULA_TRIGGERS) for cell in row), row
+    assert rows[1][3] == "'=HYPERLINK(\"http://x\",\"c\")" and rows[1][0] == "3"
+
+
+# ---------------------------------------------------------------------------------------
+# The segment workbook (XlsxWriter, streamed) equals the openpyxl one, and splits at the row limit
+# ---------------------------------------------------------------------------------------
+
+XML_PAYLOAD = '<r><t>x</t></r></is></c><c r="B1"><f>1+1</f><v>2</v></c><c r="C1" t="inlineStr"><is><r><t>y</t></r>'
+
+
+def _segment_workbook_reference(ws, ds, *, lang="en", scheme=None, groups=None, as_of=date(2024, 6, 30),
+                                generated_at=None) -> bytes:
+    """The segment workbook as openpyxl wrote it before (customer DataFrame → SheetSpecs → workbook_bytes)."""
+    settings = S.SegmentSettings()
+    scheme = scheme or settings.scheme
+    order = S.group_order(scheme)
+    column = "tier" if scheme == "plan" else "segment"
+    customers = S.segment_customers(ws, ds, settings, as_of)
+    summary = S.segment_summary(ws, ds, settings, as_of, by=scheme)
+    wanted = list(groups) if groups is not None else [g for g in order if g in set(customers[column])]
+    sheets = []
+    for group in wanted:
+        members = customers[customers[column] == group].sort_values(
+            ["window_revenue", "customer_id"], ascending=[False, True], kind="stable")
+        if len(members):
+            frame, formats = E._localised_customers(members, lang)
+        else:
+            frame, formats = pd.DataFrame(columns=[E.t(f"segments.col.{k}", lang) for k, _ in E._SEGMENT_COLUMNS]), {}
+        sheets.append(E.SheetSpec(S.group_label(group, scheme, lang), frame, formats))
+    summary_frame = pd.DataFrame({E.t("segments.col.tier" if scheme == "plan" else "segments.col.segment", lang): [
+        S.group_label(g, scheme, lang) for g in summary["group"]]})
+    summary_formats = {}
+    for key, kind in E._SUMMARY_FORMATS.items():
+        summary_frame[E.t(f"segments.col.{key}", lang)] = summary[key].to_numpy()
+        summary_formats[E.t(f"segments.col.{key}", lang)] = kind
+    about = E._about_rows(
+        lang=lang, dataset_name=ws.get_dataset(ds).name, as_of=as_of, settings=settings, scheme=scheme,
+        cuts=S.resolve_cuts(ws, ds, settings, as_of), total_customers=int(summary["customers"].sum()),
+        warnings=S.data_warnings(ws, ds, as_of, settings, lang), notes=[], generated_at=generated_at)
+    return E.workbook_bytes([E.SheetSpec(E.t("exports.sheet.about", lang), rows=about),
+                             E.SheetSpec(E.t("exports.sheet.summary", lang), summary_frame, summary_formats),
+                             *sheets])
+
+
+def _cells(data: bytes) -> dict[str, list[list[tuple]]]:
+    """Every sheet as rows of (value, type, number format, bold, quotePrefix, filled) per non-empty cell."""
+    wb = load_workbook(io.BytesIO(data))
+    out = {}
+    for sheet in wb.worksheets:
+        rows = []
+        for row in sheet.iter_rows():
+            cells = [(c.value, c.data_type, c.number_format, bool(c.font.b), bool(c.quotePrefix),
+                      bool(c.fill and c.fill.fill_type), bool(c.alignment.wrap_text))
+                     for c in row if c.value is not None]
+            rows.append(cells)
+        while rows and not rows[-1]:
+            rows.pop()
+        out[sheet.title] = [sheet.freeze_panes, sheet.auto_filter.ref, rows]
+    return out
+
+
+def _assert_same_cells(new: bytes, old: bytes) -> None:
+    a, b = _cells(new), _cells(old)
+    assert list(a) == list(b)
+    for name in a:
+        (freeze_a, filter_a, rows_a), (freeze_b, filter_b, rows_b) = a[name], b[name]
+        assert (freeze_a, filter_a) == (freeze_b, filter_b), name
+        assert len(rows_a) == len(rows_b), name
+        for r, (ra, rb) in enumerate(zip(rows_a, rows_b)):
+            assert len(ra) == len(rb), (name, r, ra, rb)
+            for ca, cb in zip(ra, rb):
+                if isinstance(cb[0], float):  # openpyxl wrote 15-16 digits; XlsxWriter keeps the exact double
+                    assert ca[0] == pytest.approx(cb[0], rel=1e-14, abs=1e-300), (name, r, ca, cb)
+                    assert ca[1:] == cb[1:], (name, r, ca, cb)
+                else:
+                    assert ca == cb, (name, r, ca, cb)
+
+
+def _no_formula_anywhere(data: bytes) -> None:
+    assert_no_formula(data)
+    for sheet in load_workbook(io.BytesIO(data)).worksheets:
+        for row in sheet.iter_rows():
+            assert all(c.data_type != "f" for c in row)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"lang": "zh", "scheme": "rfm"}, {"groups": ["dormant", "new", "lapsing"]},
+                                    {"scheme": "rfm", "groups": ["lost", "champions"], "lang": "zh"}])
+def test_segment_workbook_matches_the_openpyxl_workbook(ws: Workspace, kwargs) -> None:
+    ds = _hostile_dataset(ws)
+    stamp = datetime(2024, 7, 1, 9, 30)
+    new = E.segment_workbook(ws, ds, as_of=date(2024, 6, 30), generated_at=stamp, **kwargs)
+    _no_formula_anywhere(new)
+    _assert_same_cells(new, _segment_workbook_reference(ws, ds, generated_at=stamp, **kwargs))
+
+
+def test_sample_store_workbook_matches_the_openpyxl_workbook(sample_ws: Workspace) -> None:
+    ds = sample_ws.list_datasets()[0].dataset_id
+    as_of, stamp = S.default_as_of(sample_ws, ds), datetime(2026, 10, 5, 8, 0)
+    kwargs = {"groups": ["high_value", "new"], "lang": "zh"}
+    new = E.segment_workbook(sample_ws, ds, as_of=as_of, generated_at=stamp, **kwargs)
+    _assert_same_cells(new, _segment_workbook_reference(sample_ws, ds, as_of=as_of, generated_at=stamp, **kwargs))
+
+
+def _add_orders(ws: Workspace, name: str, ids: list[str]) -> int:
+    rows = [{"order_id": f"O{i}", "customer_id": cid, "order_ts": pd.Timestamp("2024-06-30") - pd.Timedelta(days=(i * 23) % 600),
+             "amount": 5.0 + (i * 7) % 13} for i, cid in enumerate(ids)]
+    df = pd.DataFrame(rows)
+    with ws.transaction() as cur:
+        ds = ws.ensure_dataset(cur, name)
+        df["dataset_id"] = ds
+        cur.register("df", df)
+        cur.execute("INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, "
+                    "status, is_refund) SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, NULL, "
+                    "NULL, FALSE FROM df")
+    return ds
+
+
+def test_xml_and_formula_payloads_stay_text_in_the_workbook(ws: Workspace) -> None:
+    """XlsxWriter copies a string "<r>…</r>" into the sheet unescaped in constant-memory mode; our cells never do."""
+    hostile = [XML_PAYLOAD, '=HYPERLINK("http://evil","click")', "_x0041_", "a\rb", " lead", "&amp;<b>", *PAYLOADS]
+    ds = _add_orders(ws, "xml", hostile + [f"C{i}" for i in range(30)])
+    data = E.segment_workbook(ws, ds, as_of=date(2024, 6, 30))
+    _no_formula_anywhere(data)
+    wb = load_workbook(io.BytesIO(data))
+    ids = {}
+    for name in wb.sheetnames[2:]:
+        for row in wb[name].iter_rows(min_row=2):
+            ids[row[0].value] = row[0]
+    for payload in hostile:
+        if payload == "_x0041_":  # Excel would read _x0041_ as "A": it is stored escaped, _x005F_x0041_
+            assert any("_x005F_x0041_" in xml for xml in sheet_xml(data).values())
+            continue
+        cell = ids[payload]
+        assert cell.data_type == "s" and cell.quotePrefix == payload.startswith(E.FORMULA_TRIGGERS)
+
+
+def test_segment_workbook_splits_customers_at_the_row_limit(ws: Workspace, monkeypatch, tmp_path) -> None:
+    ds = _add_orders(ws, "many", [f"K{i:03d}" for i in range(40)] + ["=1+2"])
+    expected = S.segment_members(ws, ds, None, date(2024, 6, 30), group="dormant", limit=None)
+    assert len(expected) > 14
+    monkeypatch.setattr(E, "MAX_DATA_ROWS", 6)
+    path = E.write_segment_workbook(ws, ds, tmp_path / "split.xlsx", as_of=date(2024, 6, 30), groups=["dormant"])
+    wb = load_workbook(path)
+    parts = -(-len(expected) // 6)
+    assert wb.sheetnames == ["About", "Summary", "Dormant"] + [f"Dormant ({k})" for k in range(2, parts + 1)]
+    ids = []
+    for name in wb.sheetnames[2:]:
+        sheet = wb[name]
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+        assert 0 < len(rows) <= 6 and sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref == f"A1:R{len(rows) + 1}"
+        assert [c.value for c in sheet[1]][0] == "Customer ID"
+        ids += [r[0] for r in rows]
+    assert ids == expected["customer_id"].tolist()  # in order, none lost, none repeated
+    _no_formula_anywhere(path.read_bytes())
+
+
+# ---------------------------------------------------------------------------------------
+# LibreOffice opens the workbook
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def soffice_calc() -> str:
+    """LibreOffice with Calc; installed once with apt-get when CI or GROWTH_PLANNER_INSTALL_LIBREOFFICE is set."""
+    import os
+    import shutil
+    import subprocess
+
+    def calc_present() -> str | None:
+        found = shutil.which("soffice") or shutil.which("libreoffice")
+        if found and any(Path(p).exists() for p in ("/usr/lib/libreoffice/program/libsclo.so",
+                                                     "/usr/lib64/libreoffice/program/libsclo.so")):
+            return found
+        return None
+
+    found = calc_present()
+    if found is None and (os.environ.get("CI") or os.environ.get("GROWTH_PLANNER_INSTALL_LIBREOFFICE")):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "libreoffice-calc"]
+        try:
+            if subprocess.run(install, env=env, capture_output=True, timeout=900).returncode != 0:
+                subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=300)
+                subprocess.run(install, env=env, capture_output=True, timeout=900)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        found = calc_present()
+    if found is None:
+        pytest.skip(
+            "LibreOffice Calc is not installed, so opening the segment workbook is not checked. Install "
+            "libreoffice-calc, or set GROWTH_PLANNER_INSTALL_LIBREOFFICE=1 (CI does) to let this test apt-get it once."
+        )
+    return found
+
+
+def test_libreoffice_opens_the_segment_workbook(soffice_calc, ws: Workspace, tmp_path) -> None:
+    import subprocess
+
+    hostile = [XML_PAYLOAD, '=HYPERLINK("http://evil","click")', "=1+2", "_x0041_", "+SUM(1)"]
+    ds = _add_orders(ws, "lo", hostile + [f"C{i}" for i in range(30)])
+    book = E.write_segment_export(ws, ds, tmp_path / "segments.xlsx", as_of=date(2024, 6, 30), scheme="rfm")
+    profile = (tmp_path / "lo-profile").as_uri()
+    out = tmp_path / "csv"
+    completed = subprocess.run(
+        [soffice_calc, f"-env:UserInstallation={profile}", "--headless", "--convert-to",
+         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",  # -1: every sheet
+         "--outdir", str(out), str(book)],
+        capture_output=True, timeout=180,
+    )
+    assert completed.returncode == 0, completed.stderr.decode(errors="replace")
+    wb = load_workbook(book)
+    files = sorted(out.glob("segments-*.csv"))
+    assert len(files) == len(wb.sheetnames), completed.stdout.decode(errors="replace")
+    seen = set()
+    for name in wb.sheetnames[2:]:
+        rows = list(csv.reader((out / f"segments-{name}.csv").read_text(encoding="utf-8").splitlines()))
+        assert rows[0][0] == "Customer ID"
+        seen |= {r[0] for r in rows[1:]}
+        # Spend and days stay numbers: LibreOffice did not turn a row into text or formula results.
+        assert all(float(r[4]) >= 0 and float(r[6]) >= 0 for r in rows[1:])
+    assert set(hostile) <= seen  # each payload read back as its own text: nothing evaluated ("=1+2" is not 3)
+    about = (out / "segments-About.csv").read_text(encoding="utf-8")
+    assert "2024-06-30" in about
+
+
+def test_both_writers_agree_on_every_kind_of_column() -> None:
+    from decimal import Decimal
+
+    frame = pd.DataFrame({
+        "ts": pd.to_datetime(["2024-01-01 10:30:00.123456", None, "1999-12-31 23:59:59.000000"]),
+        "tz": pd.to_datetime(["2024-01-01 10:30", "2024-06-01 00:00", None]).tz_localize("Asia/Shanghai"),
+        "big": [10**15, -10**15, 5],
+        "dec": [Decimal("1.25"), None, Decimal("-3")],
+        "mixed": [1, "a", date(2024, 1, 2)],
+        "unsigned": np.array([1, 2, 2**63], dtype=np.uint64),
+        "flag": [True, False, None],
+        "cat": pd.Categorical(["x", "=y", None]),
+        "float": [0.1 + 0.2, float("inf"), -0.0],
+        "text": [" lead", "trail\t", "a\rb\nc"],
+    })
+    specs = [E.SheetSpec("S", frame, {"ts": "date", "float": "percent"}), E.SheetSpec("R", rows=[["h"], ["k", 1.5, None]])]
+    _assert_same_cells(E.fast_workbook_bytes(specs), E.workbook_bytes(specs))
