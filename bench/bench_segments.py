@@ -130,13 +130,14 @@ def workspace_copy(parquet: Path) -> Path:
     """The same orders imported into a DuckDB file shaped like the workspace's ``orders`` table (made once)."""
     import duckdb
 
-    path = parquet.with_name("workspace.duckdb")
+    path = parquet.with_name("workspace-v2.duckdb")  # v2: the schema with channel and original_order_id
     if not path.exists():
         tmp = path.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
         con = duckdb.connect(str(tmp))
         con.execute(
-            "CREATE TABLE orders AS SELECT 1 AS dataset_id, order_id, customer_id, order_ts, amount, is_refund "
+            "CREATE TABLE orders AS SELECT 1 AS dataset_id, order_id, customer_id, order_ts, amount, "
+            "CAST(NULL AS VARCHAR) AS channel, is_refund, CAST(NULL AS VARCHAR) AS original_order_id "
             "FROM read_parquet($path)",
             {"path": str(parquet)},
         )
@@ -191,14 +192,32 @@ def worker_engine(path: str, as_of: date, repeat: int, what: str) -> dict:
     return out
 
 
-def _ntile5(n: int) -> np.ndarray:
-    """NTILE(5) for positions 0..n-1 (SQL semantics: the first n % 5 buckets are one larger)."""
-    pos = np.arange(n)
-    q, r = divmod(n, 5)
-    if q == 0:
-        return pos + 1
-    cut = r * (q + 1)
-    return np.where(pos < cut, pos // (q + 1), r + (pos - cut) // q) + 1
+def _rank_quintile(values: np.ndarray) -> np.ndarray:
+    """1 + floor(5 · (rank − 1) / n) with equal values sharing their lowest rank (SQL ``RANK()``)."""
+    import pandas as pd
+
+    ranks = pd.Series(values).rank(method="min").to_numpy()
+    return (1 + np.floor(5.0 * (ranks - 1) / len(values))).astype(np.int64)
+
+
+def pandas_ledger(df):
+    """lib.metrics' ledger, the obvious pandas way: purchases net of the refunds of exactly their amount, then the rest."""
+    import pandas as pd
+
+    purchases = df[~df["is_refund"]].copy()
+    refunds = df[df["is_refund"]].copy()
+    purchases["cents"] = (purchases["amount"] * 100).round()
+    refunds["cents"] = (-refunds["amount"] * 100).round()
+    pairs = refunds.reset_index().merge(purchases.reset_index(), on=["customer_id", "cents"], suffixes=("_r", "_p"))
+    pairs = pairs[pairs["order_ts_p"] <= pairs["order_ts_r"]]
+    pairs = pairs.sort_values(["order_ts_p", "order_id_p"]).drop_duplicates("index_r", keep="last")
+    refunded = pairs.groupby("index_p")["amount_r"].sum()
+    purchases["net"] = purchases["amount"] + refunded.reindex(purchases.index).fillna(0.0)
+    purchases["is_order"] = purchases["net"].round(2) > 0
+    unmatched = refunds.drop(index=pairs["index_r"])
+    unmatched = unmatched.assign(net=unmatched["amount"], is_order=False)
+    columns = ["customer_id", "order_ts", "net", "is_order"]
+    return pd.concat([purchases[columns], unmatched[columns]], ignore_index=True)
 
 
 def pandas_segmentation(df, as_of: date, window_days: int = 365):
@@ -209,17 +228,21 @@ def pandas_segmentation(df, as_of: date, window_days: int = 365):
 
     before = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     window_start = before - pd.Timedelta(days=window_days)
-    p = df[(~df["is_refund"]) & df["customer_id"].notna() & (df["order_ts"] < before)]
-    g = p.groupby("customer_id")
+    ledger = pandas_ledger(df[df["customer_id"].notna()])
+    p = ledger[ledger["order_ts"] < before]
+    orders = p[p["is_order"]].groupby("customer_id")
     base = pd.DataFrame(
         {
-            "first_order": g["order_ts"].min(),
-            "last_order": g["order_ts"].max(),
-            "orders": g.size(),
-            "revenue": g["amount"].sum().round(6),
+            "first_order": orders["order_ts"].min(),
+            "last_order": orders["order_ts"].max(),
+            "orders": orders.size(),
+            "revenue": p.groupby("customer_id")["net"].sum().round(6),
         }
-    )
-    w = p[p["order_ts"] >= window_start].groupby("customer_id")["amount"].agg(["size", "sum"])
+    ).dropna(subset=["orders"])
+    in_window = p[p["order_ts"] >= window_start]
+    w = pd.DataFrame({"size": in_window[in_window["is_order"]].groupby("customer_id").size(),
+                      "sum": in_window.groupby("customer_id")["net"].sum()})
+    base["orders"] = base["orders"].astype("int64")
     base["window_orders"] = w["size"].reindex(base.index).fillna(0).astype("int64")
     base["window_revenue"] = w["sum"].reindex(base.index).fillna(0.0).round(6)
     days = (pd.Timestamp(as_of) - base["last_order"].dt.normalize()).dt.days.to_numpy()
@@ -232,22 +255,17 @@ def pandas_segmentation(df, as_of: date, window_days: int = 365):
     f_band = np.select([wo >= th.f_high_min, wo >= th.f_mid_min], ["high", "mid"], "low")
     m_band = np.select([(wo > 0) & (wr >= m_high), (wo > 0) & (wr >= m_mid)], ["high", "mid"], "low")
     recent = days <= th.recent_max_days
-    tag_high = (r_band == "recent") & (f_band == "high") & (m_band == "high")
+    tag_high = (r_band == "recent") & (f_band == "high") & (m_band == "high") & (base["revenue"].to_numpy() > 0) & (wr > 0)
     tag_new = (base["orders"].to_numpy() == 1) & recent
     base["tier"] = np.select(
         [tag_high, tag_new, recent, days <= th.lapsing_max_days],
         ["high_value", "new", "active", "lapsing"],
         "dormant",
     )
-    n = len(base)
-    ids = np.arange(n)  # base.index is sorted by customer id, so position = id order
     scores = {}
     for name, key in (("r", -days), ("f", base["orders"].to_numpy()), ("m", base["revenue"].to_numpy())):
-        order = np.lexsort((ids, key))
-        score = np.empty(n, dtype=np.int64)
-        score[order] = _ntile5(n)
-        scores[name] = score
-        base[f"{name}_score"] = score
+        scores[name] = _rank_quintile(key)
+        base[f"{name}_score"] = scores[name]
     grid = S._grid_list(S.DEFAULT_GRID)
     base["segment"] = np.asarray(grid, dtype=object)[(scores["r"] - 1) * 5 + scores["f"] - 1]
     base["r_band"], base["f_band"], base["m_band"] = r_band, f_band, m_band
@@ -259,7 +277,7 @@ def worker_pandas(path: str, as_of: date, repeat: int) -> dict:
 
     baseline = _rss_mb()
     t0 = time.perf_counter()
-    df = pd.read_parquet(path, columns=["customer_id", "order_ts", "amount", "is_refund"])
+    df = pd.read_parquet(path, columns=["order_id", "customer_id", "order_ts", "amount", "is_refund"])
     load = time.perf_counter() - t0
     best = float("inf")
     result = None

@@ -21,6 +21,9 @@ def main() -> int:
         [sys.executable, str(HERE / "bench_segments.py"), "--sizes", sizes],
         [sys.executable, str(HERE / "bench_optimizer.py")],
         [sys.executable, str(HERE / "bench_charts.py")],
+        [sys.executable, str(HERE / "bench_exports.py")],
+        [sys.executable, str(HERE / "bench_clv.py"), *(["--lifetimes-full"] if full else [])],
+        [sys.executable, str(HERE / "bench_mmm.py")],
     ]
     status = 0
     for command in runs:

@@ -15,28 +15,26 @@ import numpy as np
 import pandas as pd
 
 from lib.kpis import Period
+from lib.metrics import dataset_ledger, first_orders_sql
 from lib.workspace import Workspace
 
 NewCustomerSource = Literal["channel_data", "first_order_channel"]
 
-_TABLE_SQL = """
+_TABLE_SQL = f"""
 WITH spend AS (
     SELECT channel, sum(spend) AS spend, sum(impressions) AS impressions, sum(clicks) AS clicks,
            sum(new_customers) AS reported_new, count(new_customers) AS new_rows,
            sum(orders) AS reported_orders, sum(revenue) AS reported_revenue
     FROM channel_spend WHERE dataset_id = $ds AND period_start BETWEEN $start AND $end
     GROUP BY channel
-), firsts AS (
-    SELECT customer_id, arg_min(channel, order_ts) AS channel, min(order_ts)::DATE AS first_day
-    FROM orders WHERE dataset_id = $ds AND NOT is_refund AND customer_id IS NOT NULL
-    GROUP BY customer_id
 ), first_order AS (
     SELECT channel, count(*) AS first_order_new
-    FROM firsts WHERE first_day BETWEEN $start AND $end AND channel IS NOT NULL GROUP BY channel
+    FROM ({first_orders_sql(dataset_ledger("ds"))}) AS firsts
+    WHERE first_day BETWEEN $start AND $end AND channel IS NOT NULL GROUP BY channel
 ), sales AS (
-    SELECT channel, count(*) AS order_count, sum(amount) AS order_revenue
-    FROM orders WHERE dataset_id = $ds AND NOT is_refund AND order_ts::DATE BETWEEN $start AND $end
-          AND channel IS NOT NULL
+    SELECT channel, count(*) FILTER (WHERE is_order) AS order_count, sum(net_amount) AS order_revenue
+    FROM ({dataset_ledger("ds")}) AS ledger
+    WHERE CAST(order_ts AS DATE) BETWEEN $start AND $end AND channel IS NOT NULL
     GROUP BY channel
 )
 SELECT channel, spend, impressions, clicks, reported_new, new_rows, first_order_new,

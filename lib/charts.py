@@ -15,7 +15,7 @@ import pandas as pd
 from lib.i18n import Translator, display_channel
 from lib.palette import channel_scale
 
-TREND_METRICS: tuple[str, ...] = ("gmv", "orders", "new_customers", "spend")
+TREND_METRICS: tuple[str, ...] = ("net_sales", "gmv", "orders", "new_customers", "spend")
 
 
 def weekly_trend_chart(

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,9 @@ def _import(args: argparse.Namespace, kind: importing.Kind) -> int:
     }
     print(json.dumps(summary, ensure_ascii=False, default=str))
     if report.rows_rejected and args.rejects:
-        Path(args.rejects).write_bytes(report.rejected.to_csv(index=False).encode("utf-8-sig"))
+        from lib.exports import csv_bytes  # formula-safe: a rejected cell may hold anything the file held
+
+        Path(args.rejects).write_bytes(csv_bytes(report.rejected))
     return 0
 
 
@@ -167,6 +169,56 @@ def cmd_segments(args: argparse.Namespace) -> int:
     target.write_bytes(payload)
     counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
     print(json.dumps({"file": str(target), "scheme": settings.scheme, "customers": counts}, ensure_ascii=False))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from lib import clv, prediction
+    from lib.exports import SheetSpec, csv_bytes, workbook_bytes
+
+    target = Path(args.export) if args.export else None
+    if target is not None and target.suffix.lower() not in (".xlsx", ".csv"):
+        raise CliError("--export must end in .xlsx or .csv")
+    if args.horizon_days is not None and args.horizon_days < 1:
+        raise CliError("--horizon-days must be at least 1")
+    horizons = tuple(dict.fromkeys([90, 365] + ([args.horizon_days] if args.horizon_days else [])))
+    as_of, holdout_end = _parse_date(args.as_of), _parse_date(args.holdout_end)
+    ws = _open(args)
+    try:
+        dataset = ws.get_dataset(args.dataset)
+        if dataset.orders == 0:
+            raise CliError(f"dataset {dataset.name!r} has no orders")
+        try:
+            if holdout_end is not None and as_of is None:
+                as_of = holdout_end - timedelta(days=args.horizon_days or 90)
+            result = prediction.predict(ws, dataset.dataset_id, as_of, horizons=horizons)
+            check = (prediction.holdout_check(ws, dataset.dataset_id, result.as_of, holdout_end)
+                     if holdout_end is not None else None)
+        except clv.ModelUnsupported as exc:
+            raise CliError(str(exc)) from exc
+    finally:
+        ws.close()
+    customers = result.customers.drop(columns=["last_order_date"])
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.suffix.lower() == ".csv":
+            target.write_bytes(csv_bytes(customers))
+        else:
+            target.write_bytes(workbook_bytes([SheetSpec(title="Predictions", frame=customers)]))
+    out: dict[str, Any] = {
+        "dataset": dataset.name, "as_of": result.as_of.isoformat(), "horizons": list(result.horizons),
+        "discount_rate_annual": result.discount_rate_annual, **result.parameters(), **result.totals(),
+        "notes": list(result.notes), "export": str(target) if target else None,
+    }
+    if check is not None:
+        out["holdout"] = check.to_dict()
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, default=str, indent=2))
+    else:
+        for key in ("as_of", "customers", "expected_alive", "predicted_value", "at_risk_customers"):
+            print(f"{key}\t{out[key]}")
+        if check is not None:
+            print(f"holdout\tpredicted {check.predicted_total:.1f} vs actual {check.actual_total:.0f} purchase days")
     return 0
 
 
@@ -323,6 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", help="with .csv: only this tier/segment key (e.g. dormant, champions)")
     p.add_argument("--export", required=True, help="FILE.xlsx | FILE.csv")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p = add("predict", cmd_predict, "predicted customer value (BG/NBD + Gamma-Gamma): P(alive), purchases, CLV")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--as-of", help="YYYY-MM-DD: fit on orders up to this day (default: the last order day, or "
+                                   "--holdout-end minus the horizon)")
+    p.add_argument("--horizon-days", type=int, help="another horizon besides 90 and 365 days")
+    p.add_argument("--holdout-end", help="YYYY-MM-DD: compare predicted with actual purchase days up to this day")
+    p.add_argument("--export", help="FILE.csv | FILE.xlsx: one row per customer")
+    p.add_argument("--json", action="store_true")
     p = add("playbook", cmd_playbook, "export the tier playbook with each tier's member list (.xlsx)")
     p.add_argument("--dataset", required=True)
     p.add_argument("--export", required=True, help="FILE.xlsx")

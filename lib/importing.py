@@ -456,6 +456,7 @@ def normalize_headers(names: list[str]) -> list[str]:
 
 ORDER_FIELDS: tuple[str, ...] = (
     "order_id", "customer_id", "order_time", "amount", "quantity", "unit_price", "channel", "status",
+    "original_order_id",
 )
 ORDER_REQUIRED: tuple[str, ...] = ("order_time",)
 CHANNEL_FIELDS: tuple[str, ...] = (
@@ -480,6 +481,8 @@ _SYNONYMS: dict[str, list[str]] = {
     "channel": ["渠道", "来源", "流量来源", "订单来源", "店铺", "平台", "channel", "source", "utm_source",
                 "platform", "store", "medium"],
     "status": ["订单状态", "状态", "交易状态", "退款状态", "status", "order status", "state"],
+    "original_order_id": ["原订单号", "原订单编号", "关联订单号", "退款订单号", "original order id",
+                          "original_order_id", "original order", "parent order id", "refund of", "refers to order"],
 }
 _CHANNEL_SYNONYMS: dict[str, list[str]] = {
     "period": ["周", "日期", "时间", "周次", "week", "date", "week_start", "period", "day", "week start"],
@@ -715,9 +718,23 @@ _REFUND_WORDS = re.compile(
 )
 
 
+_INTEGRAL_FLOAT = re.compile(r"^-?\d+\.0+$")
+
+
 def _clean_id(values: pd.Series) -> pd.Series:
+    """Ids as people wrote them: trimmed, empty → missing, and ``17850.0`` → ``17850``.
+
+    A spreadsheet that stored ids as numbers exports every one of them with ``.0``;
+    the suffix is dropped only when *every* non-empty value of the column has it, so
+    a real decimal id or an id such as ``"A1.0"`` is never rewritten, and 18-digit ids
+    and leading zeros (kept as text) survive.
+    """
     text = values.astype(str).str.strip()
-    return text.where(text != "", None)
+    text = text.where(text != "", None)
+    present = text.dropna()
+    if len(present) and present.str.match(_INTEGRAL_FLOAT).all():
+        text = text.str.replace(r"\.0+$", "", regex=True)
+    return text
 
 
 # --------------------------------------------------------------------------
@@ -776,6 +793,66 @@ def _malformed_rejects(raw: RawTable) -> pd.DataFrame:
     return pd.DataFrame(
         [{"line": n, "column": "", "value": "", "reason": f"malformed_row: {why}"} for n, why in raw.malformed]
     )
+
+
+ORDER_COLUMNS: tuple[str, ...] = (
+    "order_id", "customer_id", "order_ts", "amount", "quantity", "channel", "status", "is_refund", "original_order_id",
+)
+
+
+def _order_refunds(orders: pd.DataFrame) -> pd.DataFrame:
+    """Decide per order whether it is a refund, and make refunds non-positive.
+
+    An order is a refund when its status says so, when it is a ``C``-invoice of a file
+    with numeric invoice numbers, when its lines sum below zero, or when its quantities
+    sum below zero. Negative lines inside a positive order (discounts, a returned
+    item netted on the invoice) leave it a purchase at its net amount. A refund-status
+    order with a positive amount and no original-order reference is the order itself
+    exported with its final status (Tmall/JD style): it refers to itself, so the
+    ledger counts it in GMV and nets it to zero (see :mod:`lib.metrics`).
+    """
+    negative_quantity = orders["quantity"].lt(0) & orders["quantity"].notna()
+    is_refund = (
+        orders["refund_by_status"].astype(bool) | orders["refund_by_id"].astype(bool)
+        | (orders["amount"] < 0) | negative_quantity
+    )
+    self_refund = (
+        orders["refund_by_status"].astype(bool) & ~orders["refund_by_id"].astype(bool)
+        & (orders["amount"] > 0) & orders["original_order_id"].isna()
+    )
+    orders = orders.assign(is_refund=is_refund.astype(bool))
+    orders.loc[self_refund, "original_order_id"] = orders.loc[self_refund, "order_id"]
+    orders.loc[orders["is_refund"], "amount"] = -orders.loc[orders["is_refund"], "amount"].abs()
+    return orders[list(ORDER_COLUMNS)]
+
+
+def _ledger_counts(orders: pd.DataFrame) -> dict[str, Any]:
+    """The file's orders through the same ledger the analytics use: what will count as orders and sales."""
+    from lib.metrics import ledger_sql
+    from lib.workspace import scratch_connection
+
+    con = scratch_connection(memory_limit="1GB")
+    try:
+        con.register("incoming", orders)
+        base = (
+            "SELECT 0 AS dataset_id, order_id::VARCHAR AS order_id, customer_id::VARCHAR AS customer_id, "
+            "order_ts::TIMESTAMP AS order_ts, amount::DOUBLE AS amount, channel::VARCHAR AS channel, "
+            "is_refund::BOOLEAN AS is_refund, original_order_id::VARCHAR AS original_order_id FROM incoming"
+        )
+        row = con.execute(
+            f"""
+            SELECT count(*) FILTER (WHERE is_order),
+                   count(*) FILTER (WHERE NOT is_order AND gross_amount > 0),
+                   count(*) FILTER (WHERE gross_amount = 0 AND net_amount < 0),
+                   count(DISTINCT customer_id) FILTER (WHERE is_order),
+                   coalesce(sum(gross_amount), 0), coalesce(sum(net_amount), 0)
+            FROM ({ledger_sql(base)}) AS ledger
+            """
+        ).fetchall()[0]
+    finally:
+        con.close()
+    keys = ("counted_orders", "cancelled_orders", "unmatched_refunds", "customers", "gmv", "net_sales")
+    return {k: (float(v) if k in ("gmv", "net_sales") else int(v)) for k, v in zip(keys, row)}
 
 
 def prepare_orders(
@@ -842,16 +919,16 @@ def prepare_orders(
     status = _clean_id(col("status")) if mapping.get("status") else pd.Series(None, index=df.index, dtype=object)
 
     refund_by_status = status.fillna("").astype(str).str.contains(_REFUND_WORDS)
-    refund_by_sign = (amount < 0) | (quantity < 0)
     ids = order_id.fillna("").astype(str)
     c_prefixed = ids.str.match(r"^[Cc]\d+$")
     refund_by_id = c_prefixed & (ids.str.match(r"^\d+$").mean() > 0.5 if n else False)
-    is_refund = refund_by_status | refund_by_sign | refund_by_id
+    original = (_clean_id(col("original_order_id")) if mapping.get("original_order_id")
+                else pd.Series(None, index=df.index, dtype=object))
 
     lines_frame = pd.DataFrame({
         "order_id": order_id, "customer_id": customer, "order_ts": ts, "amount": amount,
-        "quantity": quantity, "channel": channel, "status": status, "is_refund": is_refund,
-        "line": lines,
+        "quantity": quantity, "channel": channel, "status": status, "refund_by_status": refund_by_status,
+        "refund_by_id": refund_by_id, "original_order_id": original, "line": lines,
     })[ok.to_numpy()]
     if progress:
         progress(0.6, "aggregating")
@@ -877,27 +954,32 @@ def prepare_orders(
             quantity_given=("quantity", "count"),
             channel=("channel", "first"),
             status=("status", "first"),
-            is_refund=("is_refund", "max"),
+            refund_by_status=("refund_by_status", "max"),
+            refund_by_id=("refund_by_id", "max"),
+            original_order_id=("original_order_id", "first"),
         ).reset_index()
         orders.loc[orders["quantity_given"] == 0, "quantity"] = np.nan
     else:
         orders = lines_frame.copy()
-    orders["is_refund"] = orders["is_refund"].astype(bool)
-    refund_rows = orders["is_refund"]
-    orders.loc[refund_rows, "amount"] = -orders.loc[refund_rows, "amount"].abs()
-    orders = orders[["order_id", "customer_id", "order_ts", "amount", "quantity", "channel", "status", "is_refund"]]
+    orders = _order_refunds(orders)
 
     rejected = _reject_frame(rejects)
     purchases = orders[~orders["is_refund"]]
+    ledger = _ledger_counts(orders)
     stats = {
         "orders": int(len(orders)),
         "purchases": int(len(purchases)),
-        "refunds": int(refund_rows.sum()),
+        "refunds": int(orders["is_refund"].sum()),
         "guest_orders": int(orders["customer_id"].isna().sum()),
-        "customers": int(purchases["customer_id"].nunique()),
+        "customers": ledger["customers"],
         "line_level": line_level,
         "lines": int(len(lines_frame)),
-        "zero_amount": int((purchases["amount"] == 0).sum()),
+        "zero_amount": int((purchases["amount"].round(2) == 0).sum()),
+        "counted_orders": ledger["counted_orders"],
+        "cancelled_orders": ledger["cancelled_orders"],
+        "unmatched_refunds": ledger["unmatched_refunds"],
+        "gmv": ledger["gmv"],
+        "net_sales": ledger["net_sales"],
         "revenue": float(purchases["amount"].sum()),
         "first_date": orders["order_ts"].min().date().isoformat() if len(orders) else None,
         "last_date": orders["order_ts"].max().date().isoformat() if len(orders) else None,
@@ -1084,6 +1166,8 @@ def commit_import(
         raise ImportFailed("bad_mode", f"Unknown import mode {mode!r}.")
     table = _TABLE_FOR_KIND[report.kind]
     frame = report.prepared.copy()
+    if report.kind == "orders" and "original_order_id" not in frame:
+        frame["original_order_id"] = None  # a report prepared before refunds could name their order
     with ws.transaction() as cur:
         dataset_id = ws.ensure_dataset(cur, dataset_name, is_sample=is_sample)
         if mode == "replace":
@@ -1113,9 +1197,10 @@ def commit_import(
         cur.register("incoming", frame)
         if report.kind == "orders":
             cur.execute(
-                "INSERT INTO orders SELECT dataset_id, order_id::VARCHAR, customer_id::VARCHAR, "
+                "INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, "
+                "is_refund, original_order_id) SELECT dataset_id, order_id::VARCHAR, customer_id::VARCHAR, "
                 "order_ts::TIMESTAMP, amount::DOUBLE, quantity::DOUBLE, channel::VARCHAR, status::VARCHAR, "
-                "is_refund::BOOLEAN FROM incoming"
+                "is_refund::BOOLEAN, original_order_id::VARCHAR FROM incoming"
             )
         else:
             cur.execute(

@@ -1,10 +1,10 @@
-"""The plan's headline numbers for a period against the previous one: GMV, CAC, repurchase, ….
+"""The plan's headline numbers for a period against the previous one: GMV, net sales, CAC, repurchase, ….
 
 Why: the overview page, the CLI's ``kpis`` command, scenarios and the review pack
-all quote the same KPIs; defining them once (in SQL over the workspace) keeps the
-numbers identical wherever they appear. Every KPI's definition lives in
-``KPI_DEFINITIONS`` (i18n keys), so the page's help text says exactly what is
-computed here.
+all quote the same KPIs. Each is a ratio of one period's facts (:class:`PeriodFacts`),
+measured by the one SQL definition in :mod:`lib.metrics` over the ledger of orders net
+of their cancellations, so the numbers are identical wherever they appear and the help
+texts (the glossary) say exactly what is computed.
 """
 
 from __future__ import annotations
@@ -15,13 +15,17 @@ from typing import Any
 
 import pandas as pd
 
+from lib.metrics import METRICS, dataset_ledger, first_orders_sql, period_facts_sql
 from lib.workspace import Workspace
 
 KPI_KEYS: tuple[str, ...] = (
-    "gmv", "orders", "customers", "new_customers", "aov", "repurchase_rate", "spend", "cac", "roas", "ltv_cac",
+    "gmv", "net_sales", "orders", "customers", "new_customers", "aov",
+    "repeat_rate", "repurchase_rate", "spend", "cac", "roas", "ltv_cac",
 )
-# Whether a rise is good news: drives the colour of a delta.
-KPI_HIGHER_IS_BETTER: dict[str, bool] = {k: k not in ("cac", "spend") for k in KPI_KEYS}
+# Whether a rise is good news: drives the colour of a delta (from the one definition in lib.metrics).
+KPI_HIGHER_IS_BETTER: dict[str, bool] = {k: METRICS[k].higher_is_better for k in KPI_KEYS}
+# Rates whose change is shown in points rather than per cent.
+RATE_KPIS: frozenset[str] = frozenset({"repeat_rate", "repurchase_rate"})
 
 
 @dataclass(frozen=True)
@@ -66,19 +70,92 @@ def default_period(first: date, last: date) -> Period:
 
 
 @dataclass(frozen=True)
-class KpiSet:
+class PeriodFacts:
+    """The counts and amounts of one period, as :func:`lib.metrics.period_facts_sql` defines them.
+
+    Every KPI and the scenario baseline are ratios of these fields; see the glossary
+    (:func:`lib.metrics.glossary`) for what each counts.
+    """
+
+    start: date
+    end: date
     gmv: float
+    net_sales: float
+    orders: int
+    guest_net_sales: float
+    customers: int
+    repeat_customers: int
+    new_customers: int
+    new_orders: int
+    new_net_sales: float
+    base_customers: int
+    returning_customers: int
+    returning_orders: int
+    returning_net_sales: float
+    reactivated_customers: int
+    reactivated_net_sales: float
+    next_base_customers: int
+    trailing_net_sales: float
+    trailing_orders: int
+    trailing_customers: int
+    first_day: date | None
+    spend: float | None  # None when the dataset has no channel data at all
+
+    @property
+    def refunds(self) -> float:
+        """GMV − net sales: cancellations and refunds charged to the period."""
+        return self.gmv - self.net_sales
+
+    @property
+    def ltv(self) -> float | None:
+        """Net sales per identified customer over the 365 days ending with the period (= AOV × orders per customer)."""
+        return _div(self.trailing_net_sales, self.trailing_customers) if self.trailing_orders else None
+
+
+_SPEND_SQL = """
+SELECT sum(spend) FILTER (WHERE period_start BETWEEN $start AND $end), count(*)
+FROM channel_spend WHERE dataset_id = $ds
+"""
+
+
+def period_facts(ws: Workspace, dataset_id: int, period: Period) -> PeriodFacts:
+    """Measure one period of a dataset from the ledger (one query) and its channel spend."""
+    params = {"ds": int(dataset_id), "start": period.start, "end": period.end}
+    with ws.cursor() as cur:
+        cur.execute(period_facts_sql(dataset_ledger("ds")), params)
+        names = [d[0] for d in cur.description]
+        row = dict(zip(names, cur.fetchall()[0]))
+        spend, channel_rows = cur.execute(_SPEND_SQL, params).fetchall()[0]
+    money_fields = {"gmv", "net_sales", "guest_net_sales", "new_net_sales", "returning_net_sales",
+                    "reactivated_net_sales", "trailing_net_sales"}
+    values: dict[str, Any] = {
+        key: (round(float(value or 0), 2) if key in money_fields else value if key == "first_day" else int(value or 0))
+        for key, value in row.items()
+    }
+    return PeriodFacts(
+        start=period.start, end=period.end, spend=float(spend or 0.0) if channel_rows else None, **values
+    )
+
+
+@dataclass(frozen=True)
+class KpiSet:
+    """The headline KPIs of a period; each is defined once in :mod:`lib.metrics` (see its glossary)."""
+
+    gmv: float
+    net_sales: float
+    refunds: float
     orders: int
     customers: int
     new_customers: int
     aov: float | None
+    repeat_rate: float | None
     repurchase_rate: float | None
     spend: float | None
     cac: float | None
     roas: float | None
-    ltv_cac: float | None
-    refunds: float
+    roi: float | None
     ltv: float | None
+    ltv_cac: float | None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,69 +167,27 @@ def _div(a: float | None, b: float | None) -> float | None:
     return float(a) / float(b)
 
 
-_PERIOD_SQL = """
-WITH p AS (
-    SELECT customer_id, order_ts, amount
-    FROM orders
-    WHERE dataset_id = $ds AND NOT is_refund
-),
-firsts AS (
-    SELECT customer_id, min(order_ts)::DATE AS first_day
-    FROM p WHERE customer_id IS NOT NULL GROUP BY customer_id
-),
-in_period AS (
-    SELECT * FROM p WHERE order_ts::DATE BETWEEN $start AND $end
-),
-per_customer AS (
-    SELECT customer_id, count(*) AS n FROM in_period WHERE customer_id IS NOT NULL GROUP BY customer_id
-),
-trailing_year AS (
-    SELECT count(*) AS n_orders, count(DISTINCT customer_id) AS n_customers, sum(amount) AS revenue
-    FROM p
-    WHERE customer_id IS NOT NULL AND order_ts::DATE BETWEEN $end - INTERVAL 364 DAY AND $end
-)
-SELECT
-    (SELECT coalesce(sum(amount), 0) FROM in_period) AS gmv,
-    (SELECT count(*) FROM in_period) AS orders,
-    (SELECT count(*) FROM per_customer) AS customers,
-    (SELECT count(*) FROM per_customer WHERE n >= 2) AS repeaters,
-    (SELECT count(*) FROM firsts WHERE first_day BETWEEN $start AND $end) AS new_customers,
-    (SELECT coalesce(-sum(amount), 0) FROM orders
-        WHERE dataset_id = $ds AND is_refund AND order_ts::DATE BETWEEN $start AND $end) AS refunds,
-    (SELECT sum(spend) FROM channel_spend WHERE dataset_id = $ds AND period_start BETWEEN $start AND $end) AS spend,
-    (SELECT count(*) FROM channel_spend WHERE dataset_id = $ds) AS channel_rows,
-    trailing_year.n_orders, trailing_year.n_customers, trailing_year.revenue
-FROM trailing_year
-"""
+def kpis_from_facts(facts: PeriodFacts) -> KpiSet:
+    """The KPIs as ratios of one period's facts (definitions: ``kpi.<key>.help`` via :mod:`lib.metrics`)."""
+    spend = facts.spend if facts.spend else None
+    cac = _div(spend, facts.new_customers) if spend else None
+    ltv = facts.ltv
+    return KpiSet(
+        gmv=facts.gmv, net_sales=facts.net_sales, refunds=facts.refunds, orders=facts.orders,
+        customers=facts.customers, new_customers=facts.new_customers,
+        aov=_div(facts.net_sales, facts.orders),
+        repeat_rate=_div(facts.repeat_customers, facts.customers),
+        repurchase_rate=_div(facts.returning_customers, facts.base_customers),
+        spend=facts.spend, cac=cac,
+        roas=_div(facts.net_sales, spend) if spend else None,
+        roi=_div(facts.net_sales - spend, spend) if spend else None,
+        ltv=ltv, ltv_cac=_div(ltv, cac) if cac and ltv else None,
+    )
 
 
 def compute_kpis(ws: Workspace, dataset_id: int, period: Period) -> KpiSet:
-    """KPIs of one period. Definitions: see KPI_DEFINITIONS and the i18n help texts.
-
-    - GMV: purchases (refunds excluded, guest orders included).
-    - customers: distinct identified customers with a purchase in the period.
-    - new customers: customers whose first purchase ever falls in the period.
-    - repurchase rate: share of the period's customers with 2+ orders in it.
-    - spend: channel data spend in the period (None without channel data).
-    - CAC: spend ÷ new customers. ROAS: GMV ÷ spend (blended, also called MER).
-    - LTV: AOV × orders per customer over the 12 months ending with the period.
-    """
-    with ws.cursor() as cur:
-        row = cur.execute(_PERIOD_SQL, {"ds": dataset_id, "start": period.start, "end": period.end}).fetchall()[0]
-    (gmv, orders, customers, repeaters, new_customers, refunds, spend, channel_rows,
-     trailing_orders, trailing_customers, trailing_revenue) = row
-    spend_value = float(spend) if channel_rows and spend is not None else None
-    aov = _div(gmv, orders)
-    trailing_aov = _div(trailing_revenue, trailing_orders)
-    orders_per_customer = _div(trailing_orders, trailing_customers)
-    ltv = trailing_aov * orders_per_customer if trailing_aov and orders_per_customer else None
-    cac = _div(spend_value, new_customers) if spend_value else None
-    return KpiSet(
-        gmv=float(gmv or 0), orders=int(orders), customers=int(customers), new_customers=int(new_customers),
-        aov=aov, repurchase_rate=_div(repeaters, customers), spend=spend_value, cac=cac,
-        roas=_div(gmv, spend_value) if spend_value else None, ltv_cac=_div(ltv, cac) if cac else None,
-        refunds=float(refunds or 0), ltv=ltv,
-    )
+    """KPIs of one period: :func:`kpis_from_facts` of :func:`period_facts`."""
+    return kpis_from_facts(period_facts(ws, dataset_id, period))
 
 
 def compare(current: KpiSet, previous: KpiSet) -> dict[str, float | None]:
@@ -162,7 +197,7 @@ def compare(current: KpiSet, previous: KpiSet) -> dict[str, float | None]:
         now, before = getattr(current, key), getattr(previous, key)
         if now is None or before is None:
             out[key] = None
-        elif key == "repurchase_rate":
+        elif key in RATE_KPIS:
             out[key] = now - before
         else:
             out[key] = _div(now - before, abs(before)) if before else None
@@ -170,28 +205,27 @@ def compare(current: KpiSet, previous: KpiSet) -> dict[str, float | None]:
 
 
 def weekly_trend(ws: Workspace, dataset_id: int, period: Period | None = None) -> pd.DataFrame:
-    """Per week (Monday): GMV, orders, new customers and spend — one row per week, ready to chart."""
+    """Per week (Monday): GMV, net sales, orders, new customers and spend — one row per week, ready to chart."""
     params: dict[str, Any] = {"ds": dataset_id}
     where = ""
     if period:
-        where = "AND order_ts::DATE BETWEEN $start AND $end"
+        where = "AND CAST(order_ts AS DATE) BETWEEN $start AND $end"
         params.update(start=period.start, end=period.end)
     spend_where = "AND period_start BETWEEN $start AND $end" if period else ""
+    ledger = dataset_ledger("ds")
     sql = f"""
-    WITH firsts AS (
-        SELECT customer_id, min(order_ts) AS first_ts FROM orders
-        WHERE dataset_id = $ds AND NOT is_refund AND customer_id IS NOT NULL GROUP BY customer_id
-    ), sales AS (
-        SELECT date_trunc('week', order_ts)::DATE AS week, sum(amount) AS gmv, count(*) AS orders
-        FROM orders WHERE dataset_id = $ds AND NOT is_refund {where} GROUP BY 1
+    WITH sales AS (
+        SELECT date_trunc('week', order_ts)::DATE AS week, sum(gross_amount) AS gmv, sum(net_amount) AS net_sales,
+               count(*) FILTER (WHERE is_order) AS orders
+        FROM ({ledger}) AS ledger WHERE TRUE {where} GROUP BY 1
     ), news AS (
         SELECT date_trunc('week', first_ts)::DATE AS week, count(*) AS new_customers
-        FROM firsts WHERE TRUE {where.replace('order_ts', 'first_ts')} GROUP BY 1
+        FROM ({first_orders_sql(ledger)}) AS firsts WHERE TRUE {where.replace('order_ts', 'first_ts')} GROUP BY 1
     ), spend AS (
         SELECT date_trunc('week', period_start)::DATE AS week, sum(spend) AS spend
         FROM channel_spend WHERE dataset_id = $ds {spend_where} GROUP BY 1
     )
-    SELECT week, coalesce(gmv, 0) AS gmv, coalesce(orders, 0) AS orders,
+    SELECT week, coalesce(gmv, 0) AS gmv, coalesce(net_sales, 0) AS net_sales, coalesce(orders, 0) AS orders,
            coalesce(new_customers, 0) AS new_customers, spend
     FROM sales FULL OUTER JOIN news USING (week) FULL OUTER JOIN spend USING (week)
     ORDER BY week
@@ -200,17 +234,19 @@ def weekly_trend(ws: Workspace, dataset_id: int, period: Period | None = None) -
 
 
 def channel_mix(ws: Workspace, dataset_id: int, period: Period) -> pd.DataFrame:
-    """Per channel: GMV and orders from the order file, spend from channel data, with shares."""
-    sql = """
+    """Per channel: GMV, net sales and orders from the order file, spend from channel data, with shares."""
+    sql = f"""
     WITH sales AS (
-        SELECT coalesce(channel, '—') AS channel, sum(amount) AS gmv, count(*) AS orders
-        FROM orders WHERE dataset_id = $ds AND NOT is_refund AND order_ts::DATE BETWEEN $start AND $end
+        SELECT coalesce(channel, '—') AS channel, sum(gross_amount) AS gmv, sum(net_amount) AS net_sales,
+               count(*) FILTER (WHERE is_order) AS orders
+        FROM ({dataset_ledger("ds")}) AS ledger WHERE CAST(order_ts AS DATE) BETWEEN $start AND $end
         GROUP BY 1
     ), spend AS (
         SELECT channel, sum(spend) AS spend FROM channel_spend
         WHERE dataset_id = $ds AND period_start BETWEEN $start AND $end GROUP BY 1
     )
-    SELECT channel, coalesce(gmv, 0) AS gmv, coalesce(orders, 0) AS orders, spend,
+    SELECT channel, coalesce(gmv, 0) AS gmv, coalesce(net_sales, 0) AS net_sales, coalesce(orders, 0) AS orders,
+           spend,
            coalesce(gmv, 0) / nullif(sum(gmv) OVER (), 0) AS gmv_share,
            spend / nullif(sum(spend) OVER (), 0) AS spend_share
     FROM sales FULL OUTER JOIN spend USING (channel)
@@ -220,10 +256,11 @@ def channel_mix(ws: Workspace, dataset_id: int, period: Period) -> pd.DataFrame:
 
 
 def data_range(ws: Workspace, dataset_id: int) -> tuple[date, date] | None:
-    """First and last purchase day of a dataset (falls back to channel data), or None when empty."""
+    """First and last order day of a dataset (falls back to channel data), or None when empty."""
     rows = ws.query_rows(
-        "SELECT min(order_ts)::DATE, max(order_ts)::DATE FROM orders WHERE dataset_id = ? AND NOT is_refund",
-        [dataset_id],
+        f"""SELECT CAST(min(order_ts) AS DATE), CAST(max(order_ts) AS DATE)
+            FROM ({dataset_ledger("ds")}) AS ledger WHERE is_order""",
+        {"ds": dataset_id},
     )
     if rows and rows[0][0] is not None:
         return rows[0][0], rows[0][1]

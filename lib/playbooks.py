@@ -1032,10 +1032,10 @@ def all_tier_profiles(
     compare = as_of_d - timedelta(days=CHANGE_DAYS) if as_of_d else None
     if as_of_d is not None:
         cuts = seg.resolve_cuts(ws, src, settings, as_of_d)
-        frozen_mode = "cuts" if cuts.r_cuts else "ntile"
-        # Current members exactly as lib.segments counts them (NTILE scores; the M edges passed in
+        frozen_mode = "cuts" if cuts.r_cuts else "rank"
+        # Current members exactly as lib.segments counts them (rank quintiles; the M edges passed in
         # are the ones resolved at this date, so they equal the data-derived ones) …
-        sql_now = seg._classify_sql(src, score_mode="ntile", m_cut_mode="params")
+        sql_now = seg._classify_sql(src, score_mode="rank", m_cut_mode="params")
         # … and three classifications with every cut-off frozen at the as-of date.
         sql_now_frozen = seg._classify_sql(src, score_mode=frozen_mode, m_cut_mode="params")
         sql_before = seg._classify_sql(src, sfx="_b4", score_mode=frozen_mode, m_cut_mode="params")

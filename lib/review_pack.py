@@ -40,6 +40,7 @@ import altair as alt
 import pandas as pd
 
 from lib import channels as channels_mod
+from lib import clv, prediction
 from lib import kpis
 from lib import playbooks as pb
 from lib import scenarios as sc
@@ -49,6 +50,7 @@ from lib.charts import channel_mix_chart, weekly_trend_chart
 from lib.exports import SheetImage, SheetSpec, display_width, strip_control, workbook_bytes
 from lib.formatting import count, money, money_compact, pct, points, ratio
 from lib.i18n import LocalizedError, Translator, display_channel, normalize_lang, t
+from lib.metrics import METRICS, glossary
 from lib.palette import TIER_COLORS, TIER_ORDER
 from lib.segment_charts import share_chart
 from lib.timeline_charts import gantt_chart
@@ -248,6 +250,8 @@ class StoryFacts:
     comparison: tuple[tuple[str, sc.ScenarioResult], ...]
     channel_table: pd.DataFrame | None
     channel_mix: pd.DataFrame
+    predicted: pd.DataFrame | None = None  # lib.prediction.tier_values per plan tier (None: too little data)
+    predicted_horizon: int = 365
 
     def period_label(self, lang: str = "en") -> str:
         return period_label(self.period, lang)
@@ -334,9 +338,8 @@ def _scenario_facts(
     try:
         if quarter is None:
             raise sc.ScenarioError("scenarios.error.no_full_quarter")
-        baseline = sc.measure_baseline(ws, dataset_id, quarter)
-        curves = sc.scenario_curves(ws, dataset_id, baseline.new_customers_source)
-        result = sc.evaluate(baseline, inputs, curves, name=saved_name)
+        model = sc.prepare(ws, dataset_id, quarter)
+        result = sc.run(model, inputs, name=saved_name)
     except sc.ScenarioError as error:
         table = channels_mod.channel_table(ws, dataset_id, quarter).frame if quarter else None
         return None, error, (), table
@@ -345,10 +348,10 @@ def _scenario_facts(
         if saved_name is None and key == scenario_key:
             comparison.append((key, result))
         else:
-            comparison.append((key, sc.evaluate(baseline, preset_inputs, curves)))
+            comparison.append((key, sc.run(model, preset_inputs)))
     if saved_name is not None:
         comparison.append((saved_name, result))
-    table = channels_mod.channel_table(ws, dataset_id, baseline.quarter).frame
+    table = channels_mod.channel_table(ws, dataset_id, model.baseline.quarter).frame
     return result, None, tuple(comparison), table
 
 
@@ -379,6 +382,7 @@ def gather_facts(
     plan_name, tasks, baseline_tasks, start = resolve_plan(ws, dataset.dataset_id, plan, day)
     settings = seg.load_settings(ws, dataset.dataset_id)
     summary = seg.segment_summary(ws, dataset.dataset_id, settings, day, by="plan")
+    predicted = _predicted_by_tier(ws, dataset.dataset_id, settings, day)
     playbook = pb.load_playbook(ws, dataset.dataset_id)
     profiles = pb.all_tier_profiles(ws, dataset.dataset_id, "plan", day, settings)
     quarter = kpis.latest_full_quarter(first, day)
@@ -416,23 +420,29 @@ def gather_facts(
         comparison=comparison,
         channel_table=channel_table,
         channel_mix=kpis.channel_mix(ws, dataset.dataset_id, period),
+        predicted=predicted,
+        predicted_horizon=max(prediction.DEFAULT_HORIZONS),
     )
+
+
+def _predicted_by_tier(ws: Any, dataset_id: int, settings: seg.SegmentSettings, day: date) -> pd.DataFrame | None:
+    """Predicted value per plan tier at ``day``, or None when the data cannot support the model."""
+    try:
+        pred = prediction.predict(ws, dataset_id, day)
+    except clv.ModelUnsupported:
+        return None
+    tiers = seg.segment_customers(ws, dataset_id, settings, day)
+    return prediction.tier_values(pred, tiers, "tier")
 
 
 # --------------------------------------------------------------------------------------
 # The views, one function each
 # --------------------------------------------------------------------------------------
 
-_KPI_KINDS: dict[str, str] = {
-    "gmv": "money", "orders": "count", "customers": "count", "new_customers": "count", "aov": "money",
-    "repurchase_rate": "percent", "spend": "money", "cac": "money", "roas": "ratio", "ltv_cac": "ratio",
-}
-
-
 def _kpi_change(key: str, delta: float | None, lang: str) -> str:
     if delta is None:
         return "—"
-    return points(delta, lang) if key == "repurchase_rate" else pct(delta, signed=True)
+    return points(delta, lang) if key in kpis.RATE_KPIS else pct(delta, signed=True)
 
 
 def _small_data_note(facts: StoryFacts, lang: str) -> str:
@@ -440,16 +450,16 @@ def _small_data_note(facts: StoryFacts, lang: str) -> str:
 
 
 def overview_view(facts: StoryFacts, lang: str = "en") -> StoryView:
-    """GMV, new customers, CAC and repurchase of the period against the previous one; the weekly GMV trend."""
+    """Net sales, new customers, CAC and repurchase of the period against the previous one; the weekly net sales trend."""
     lang = normalize_lang(lang)
     cur, before = facts.current, facts.before
     deltas = kpis.compare(cur, before) if facts.has_previous else {k: None for k in kpis.KPI_KEYS}
     change_part = ""
-    if deltas.get("gmv") is not None:
-        change_part = t("review.overview.change_part", lang, change=pct(deltas["gmv"], signed=True))
+    if deltas.get("net_sales") is not None:
+        change_part = t("review.overview.change_part", lang, change=pct(deltas["net_sales"], signed=True))
     cac_part = t("review.overview.cac_part", lang, cac=money(cur.cac, lang)) if cur.cac else ""
     headline = t(
-        "review.overview.headline", lang, gmv=money_compact(cur.gmv, lang), period=facts.period_label(lang),
+        "review.overview.headline", lang, gmv=money_compact(cur.net_sales, lang), period=facts.period_label(lang),
         change_part=change_part, new=count(cur.new_customers, lang), cac_part=cac_part,
     )
 
@@ -460,7 +470,7 @@ def overview_view(facts: StoryFacts, lang: str = "en") -> StoryView:
         return t("review.number.vs_previous", lang, change=_kpi_change(key, delta, lang)) if delta is not None else ""
 
     numbers = [
-        KeyNumber(t("kpi.gmv", lang), money_compact(cur.gmv, lang), detail("gmv")),
+        KeyNumber(t("kpi.net_sales", lang), money_compact(cur.net_sales, lang), detail("net_sales")),
         KeyNumber(t("kpi.new_customers", lang), count(cur.new_customers, lang), detail("new_customers")),
     ]
     if cur.cac is not None:
@@ -473,7 +483,7 @@ def overview_view(facts: StoryFacts, lang: str = "en") -> StoryView:
                t("review.col.change", lang)]
     rows = []
     for key in kpis.KPI_KEYS:
-        kind = _KPI_KINDS[key]
+        kind = METRICS[key].format_kind
         rows.append([
             t(f"kpi.{key}", lang),
             format_value(getattr(cur, key), kind, lang),
@@ -481,7 +491,7 @@ def overview_view(facts: StoryFacts, lang: str = "en") -> StoryView:
             _kpi_change(key, deltas.get(key), lang),
         ])
     table = StoryTable("kpis", t("review.sheet.kpis", lang), pd.DataFrame(rows, columns=headers))
-    chart = weekly_trend_chart(facts.weekly, "gmv", Translator(lang), (facts.period.start, facts.period.end))
+    chart = weekly_trend_chart(facts.weekly, "net_sales", Translator(lang), (facts.period.start, facts.period.end))
     notice = t("review.overview.no_channel_data", lang) if cur.spend is None else ""
     notes = _notes(headline, numbers, lang, [notice, _small_data_note(facts, lang)])
     return StoryView("overview", t("review.view.overview", lang), headline, tuple(numbers), table, chart, notes,
@@ -526,8 +536,31 @@ def segments_view(facts: StoryFacts, lang: str = "en") -> StoryView:
                   t("review.number.of_revenue", lang, share=pct(lapsing["share_revenue"]))),
     )
     chart = share_chart(summary, "plan", Translator(lang))
-    notes = _notes(headline, numbers, lang, [_small_data_note(facts, lang)])
-    return StoryView("segments", t("review.view.segments", lang), headline, numbers, table, chart, notes)
+    details, predicted_note = _predicted_details(facts, lang)
+    notes = _notes(headline, numbers, lang, [_small_data_note(facts, lang), predicted_note])
+    return StoryView("segments", t("review.view.segments", lang), headline, numbers, table, chart, notes,
+                     details=details)
+
+
+def _predicted_details(facts: StoryFacts, lang: str) -> tuple[tuple[StoryTable, ...], str]:
+    """The predicted-value table per tier (a workbook sheet) and one sentence for the speaker notes."""
+    values = facts.predicted
+    if values is None or values.empty:
+        return (), t("review.predicted.unsupported", lang)
+    headers = {k: t(f"review.predicted.col.{k}", lang, horizon=facts.predicted_horizon)
+               for k in ("tier", "customers", "expected_alive", "predicted_value", "predicted_value_per_customer",
+                         "value_at_stake")}
+    frame = pd.DataFrame({
+        headers["tier"]: [seg.tier_label(str(g), lang) for g in values["tier"]],
+        **{headers[k]: values[k].to_numpy() for k in list(headers)[1:]},
+    })
+    kinds = {headers["customers"]: "count", headers["expected_alive"]: "count", headers["predicted_value"]: "money",
+             headers["predicted_value_per_customer"]: "money", headers["value_at_stake"]: "money"}
+    best = values.sort_values("predicted_value", ascending=False).iloc[0]
+    note = t("review.predicted.note", lang, value=money_compact(float(values["predicted_value"].sum()), lang),
+             horizon=facts.predicted_horizon, tier=seg.tier_label(str(best["tier"]), lang),
+             share=pct(float(best["predicted_value"]) / float(values["predicted_value"].sum() or 1)))
+    return (StoryTable("predicted", t("review.sheet.predicted", lang), frame, kinds),), note
 
 
 _PLAY_DETAIL_COLUMNS: tuple[str, ...] = (
@@ -964,7 +997,15 @@ def review_workbook(
         images = [SheetImage(png, scale=CHART_SCALE)] if png else []
         sheets.append(view.table.sheet(images))
         sheets.extend(detail.sheet() for detail in view.details)
+    sheets.append(glossary_sheet(pack.lang))
     return workbook_bytes(sheets)
+
+
+def glossary_sheet(lang: str) -> SheetSpec:
+    """Every number's definition (from :func:`lib.metrics.glossary`), so the workbook explains itself."""
+    frame = pd.DataFrame(glossary(lang)).drop(columns="key")
+    frame.columns = [t(f"metrics.col.{c}", lang) for c in frame.columns]
+    return SheetSpec(title=t("metrics.glossary_sheet", lang), frame=frame, formats={c: "text" for c in frame.columns})
 
 
 # -- the deck ----------------------------------------------------------------------------

@@ -47,13 +47,15 @@ from lib.budget import DEFAULT_PHASE_SPLIT, weekly_phasing
 from lib.curves import CurveFit
 from lib.formatting import count, money, pct, points, ratio
 from lib.i18n import LocalizedError, display_channel, t
-from lib.kpis import Period, compute_kpis, data_range, latest_full_quarter
+from lib.kpis import Period, data_range, latest_full_quarter, period_facts
+from lib.metrics import LOOKBACK_DAYS as METRICS_LOOKBACK_DAYS
+from lib.metrics import dataset_ledger, first_orders_sql
 
 NewCustomersSource = Literal["channel_data", "first_order_channel"]
 Verdict = Literal["met", "over_cac", "unreachable"]
 
 QUARTER_WEEKS = 13
-LOOKBACK_DAYS = 365
+LOOKBACK_DAYS = METRICS_LOOKBACK_DAYS  # the customer base looks back one year (lib.metrics)
 LTV_CAC_RULE = 3.0
 SETTING_PREFIX = "scenarios."
 MAX_NAME_LENGTH = 60
@@ -215,18 +217,19 @@ def preset(name: str) -> ScenarioInputs:
 
 @dataclass(frozen=True)
 class Baseline:
-    """The base quarter Q decomposed as in b.7, measured from the orders and channel data.
+    """The base quarter Q decomposed as in b.7, from the same period facts as the KPIs (:func:`kpis.period_facts`).
 
-    Customers are identified buyers (guest orders count in revenue only). C is the
-    customer base at Q's start (a purchase in the 365 days before Q); the repurchase
-    rate r is the share of C who bought in Q (a quarterly rate — not the overview's
-    "2+ orders in the period"); new customers made their first purchase ever in Q.
+    Customers are identified buyers (guest orders count in revenue only); revenue is
+    net sales. C is the customer base at Q's start (an order in the 365 days before
+    Q); the repurchase rate r is the share of C who ordered in Q — the Overview's
+    "Repurchase rate", not its "Repeat-buyer share"; new customers placed their first
+    order ever in Q.
     """
 
     dataset_id: int
     quarter_start: date
     quarter_end: date
-    revenue: float  # R_base: GMV in Q (refunds excluded, guests included)
+    revenue: float  # R_base: net sales in Q (lib.metrics; guests included)
     orders: int
     customer_base: int  # C
     repurchasers: int  # customers of C who bought in Q
@@ -310,49 +313,6 @@ def _quarter_end(start: date) -> date:
     return nxt - timedelta(days=1)
 
 
-_BASELINE_SQL = """
-WITH p AS (
-    SELECT customer_id, order_ts::DATE AS d, amount, channel, order_ts
-    FROM orders WHERE dataset_id = $ds AND NOT is_refund
-),
-firsts AS (
-    SELECT customer_id, min(d) AS first_day FROM p WHERE customer_id IS NOT NULL GROUP BY customer_id
-),
-base AS (
-    SELECT DISTINCT customer_id FROM p
-    WHERE customer_id IS NOT NULL AND d BETWEEN $start - INTERVAL 365 DAY AND $start - INTERVAL 1 DAY
-),
-next_base AS (
-    SELECT DISTINCT customer_id FROM p
-    WHERE customer_id IS NOT NULL AND d BETWEEN $end - INTERVAL 364 DAY AND $end
-),
-q AS (SELECT * FROM p WHERE d BETWEEN $start AND $end),
-per_customer AS (
-    SELECT q.customer_id, count(*) AS n, sum(q.amount) AS revenue,
-           any_value(f.first_day) >= $start AS is_new,
-           bool_or(b.customer_id IS NOT NULL) AS in_base
-    FROM q JOIN firsts f USING (customer_id) LEFT JOIN base b USING (customer_id)
-    WHERE q.customer_id IS NOT NULL
-    GROUP BY q.customer_id
-)
-SELECT
-    (SELECT coalesce(sum(amount), 0) FROM q) AS revenue,
-    (SELECT count(*) FROM q) AS orders,
-    (SELECT coalesce(sum(amount), 0) FROM q WHERE customer_id IS NULL) AS guest_revenue,
-    (SELECT count(*) FROM base) AS customer_base,
-    (SELECT count(*) FROM next_base) AS customer_base_next,
-    count(*) FILTER (WHERE in_base) AS repurchasers,
-    coalesce(sum(n) FILTER (WHERE in_base), 0) AS retained_orders,
-    coalesce(sum(revenue) FILTER (WHERE in_base), 0) AS retained_revenue,
-    count(*) FILTER (WHERE is_new) AS new_customers,
-    coalesce(sum(n) FILTER (WHERE is_new), 0) AS new_orders,
-    coalesce(sum(revenue) FILTER (WHERE is_new), 0) AS new_revenue,
-    count(*) FILTER (WHERE NOT is_new AND NOT in_base) AS reactivated,
-    coalesce(sum(revenue) FILTER (WHERE NOT is_new AND NOT in_base), 0) AS reactivated_revenue,
-    (SELECT min(d) FROM p) AS first_day
-FROM per_customer
-"""
-
 _CHANNEL_SQL = """
 SELECT channel, sum(spend) AS spend, sum(new_customers) AS new_customers,
        count(new_customers) AS reported
@@ -362,15 +322,9 @@ GROUP BY channel
 ORDER BY channel
 """
 
-_FIRST_ORDER_CHANNEL_SQL = """
-WITH firsts AS (
-    SELECT customer_id, arg_min(channel, order_ts) AS channel, min(order_ts)::DATE AS first_day
-    FROM orders
-    WHERE dataset_id = ? AND NOT is_refund AND customer_id IS NOT NULL
-    GROUP BY customer_id
-)
+_FIRST_ORDER_CHANNEL_SQL = f"""
 SELECT coalesce(channel, '') AS channel, count(*) AS new_customers
-FROM firsts WHERE first_day BETWEEN ? AND ?
+FROM ({first_orders_sql(dataset_ledger("ds"))}) AS firsts WHERE first_day BETWEEN $start AND $end
 GROUP BY 1 ORDER BY 1
 """
 
@@ -385,28 +339,22 @@ def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None) ->
     (``new_customers_source`` says which).
     """
     span = data_range(ws, dataset_id)
-    has_orders = ws.query_rows(
-        "SELECT count(*) FROM orders WHERE dataset_id = ? AND NOT is_refund", [int(dataset_id)]
-    )[0][0]
-    if not has_orders or span is None:
+    if span is None or not ws.query_rows(
+        f"SELECT count(*) FROM ({dataset_ledger('ds')}) AS ledger WHERE is_order", {"ds": int(dataset_id)}
+    )[0][0]:
         raise ScenarioError("scenarios.error.no_orders")
     if quarter is None:
         quarter = latest_full_quarter(*span)
         if quarter is None:
             raise ScenarioError("scenarios.error.no_full_quarter", first=span[0].isoformat(), last=span[1].isoformat())
-    with ws.cursor() as cur:
-        row = cur.execute(
-            _BASELINE_SQL, {"ds": int(dataset_id), "start": quarter.start, "end": quarter.end}
-        ).fetchall()[0]
-    (revenue, orders, guest_revenue, customer_base, customer_base_next, repurchasers, retained_orders,
-     retained_revenue, new_customers, new_orders, new_revenue, reactivated, reactivated_revenue, first_day) = row
-    if not orders:
+    facts = period_facts(ws, int(dataset_id), quarter)
+    if not facts.orders:
         raise ScenarioError("scenarios.error.no_orders_in_quarter", quarter=_period_text(quarter))
     channels = ws.query_df(_CHANNEL_SQL, [int(dataset_id), quarter.start, quarter.end])
     spend_total = float(channels["spend"].sum()) if len(channels) else 0.0
     if channels.empty or spend_total <= 0:
         raise ScenarioError("scenarios.error.no_channel_spend", quarter=_period_text(quarter))
-    if not new_customers:
+    if not facts.new_customers:
         raise ScenarioError("scenarios.error.no_new_customers", quarter=_period_text(quarter))
     channel_spend = {str(r.channel): float(r.spend) for r in channels.itertuples()}
     source: NewCustomersSource
@@ -416,43 +364,44 @@ def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None) ->
                        if r.reported and pd.notna(r.new_customers)}
     else:
         source = "first_order_channel"
-        firsts = ws.query_df(_FIRST_ORDER_CHANNEL_SQL, [int(dataset_id), quarter.start, quarter.end])
+        firsts = ws.query_df(_FIRST_ORDER_CHANNEL_SQL, {"ds": int(dataset_id), "start": quarter.start,
+                                                        "end": quarter.end})
         channel_new = {str(r.channel): float(r.new_customers) for r in firsts.itertuples()
                        if channel_spend.get(str(r.channel), 0.0) > 0}
     paid = float(sum(v for k, v in channel_new.items() if channel_spend.get(k, 0.0) > 0))
-    kpi = compute_kpis(ws, int(dataset_id), quarter)
-    n_new = int(new_customers)
+    n_new = facts.new_customers
     return Baseline(
         dataset_id=int(dataset_id),
         quarter_start=quarter.start,
         quarter_end=quarter.end,
-        revenue=float(revenue),
-        orders=int(orders),
-        customer_base=int(customer_base),
-        repurchasers=int(repurchasers),
-        repurchase_rate=int(repurchasers) / int(customer_base) if customer_base else 0.0,
-        retained_orders=int(retained_orders),
-        orders_per_repurchaser=int(retained_orders) / int(repurchasers) if repurchasers else 0.0,
-        aov_retained=float(retained_revenue) / int(retained_orders) if retained_orders else 0.0,
-        retained_revenue=float(retained_revenue),
+        revenue=facts.net_sales,
+        orders=facts.orders,
+        customer_base=facts.base_customers,
+        repurchasers=facts.returning_customers,
+        repurchase_rate=facts.returning_customers / facts.base_customers if facts.base_customers else 0.0,
+        retained_orders=facts.returning_orders,
+        orders_per_repurchaser=(facts.returning_orders / facts.returning_customers
+                                if facts.returning_customers else 0.0),
+        aov_retained=facts.returning_net_sales / facts.returning_orders if facts.returning_orders else 0.0,
+        retained_revenue=facts.returning_net_sales,
         new_customers=n_new,
-        new_orders=int(new_orders),
-        orders_per_new_customer=int(new_orders) / n_new,
-        aov_new=float(new_revenue) / int(new_orders),
-        new_revenue=float(new_revenue),
-        reactivated_customers=int(reactivated),
-        reactivated_revenue=float(reactivated_revenue),
-        guest_revenue=float(guest_revenue),
+        new_orders=facts.new_orders,
+        orders_per_new_customer=facts.new_orders / n_new,
+        aov_new=facts.new_net_sales / facts.new_orders if facts.new_orders else 0.0,
+        new_revenue=facts.new_net_sales,
+        reactivated_customers=facts.reactivated_customers,
+        reactivated_revenue=facts.reactivated_net_sales,
+        guest_revenue=facts.guest_net_sales,
         spend=spend_total,
         cac=spend_total / n_new,
-        customer_base_next=int(customer_base_next),
-        ltv=kpi.ltv,
+        customer_base_next=facts.next_base_customers,
+        ltv=facts.ltv,
         paid_new_customers=paid,
         organic_new_customers=max(0.0, n_new - paid),
         new_customers_source=source,
         channel_spend=channel_spend,
         channel_new_customers=channel_new,
-        history_days=max(0, (quarter.start - first_day).days) if first_day else 0,
+        history_days=max(0, (quarter.start - facts.first_day).days) if facts.first_day else 0,
         attribution_exceeds_orders=paid > n_new,
     )
 
@@ -479,16 +428,11 @@ def scenario_curves(ws: Any, dataset_id: int, source: NewCustomersSource | None 
         fits = curves_mod.fit_all(frame, metric="new_customers")
     else:
         firsts = ws.query_df(
-            """
-            WITH firsts AS (
-                SELECT customer_id, arg_min(channel, order_ts) AS channel, min(order_ts) AS first_ts
-                FROM orders WHERE dataset_id = ? AND NOT is_refund AND customer_id IS NOT NULL
-                GROUP BY customer_id
-            )
+            f"""
             SELECT channel, CAST(date_trunc('week', first_ts) AS DATE) AS week, count(*) AS first_orders
-            FROM firsts WHERE channel IS NOT NULL GROUP BY ALL
+            FROM ({first_orders_sql(dataset_ledger("ds"))}) AS firsts WHERE channel IS NOT NULL GROUP BY ALL
             """,
-            [int(dataset_id)],
+            {"ds": int(dataset_id)},
         )
         firsts["week"] = pd.to_datetime(firsts["week"])
         merged = frame.drop(columns="response").merge(firsts, on=["channel", "week"], how="left")
@@ -500,6 +444,31 @@ def scenario_curves(ws: Any, dataset_id: int, source: NewCustomersSource | None 
 # ---------------------------------------------------------------------------
 # Evaluating a scenario
 # ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScenarioModel:
+    """What every scenario of a dataset is evaluated on: the measured baseline and the curves fitted for it.
+
+    The page, ``cli scenario`` and the review pack all build it with :func:`prepare` and
+    evaluate with :func:`run`, so they fit the same curves (on the data source the
+    baseline chose) and state the same numbers.
+    """
+
+    baseline: Baseline
+    curves: Mapping[str, CurveFit]
+
+
+def prepare(ws: Any, dataset_id: int, quarter: Period | None = None) -> ScenarioModel:
+    """Measure the baseline (default: the latest full quarter) and fit the curves on the baseline's source."""
+    baseline = measure_baseline(ws, dataset_id, quarter)
+    return ScenarioModel(baseline, scenario_curves(ws, dataset_id, baseline.new_customers_source))
+
+
+def run(model: ScenarioModel, inputs: ScenarioInputs, name: str | None = None) -> ScenarioResult:
+    """Evaluate one scenario on a prepared model (see :func:`evaluate`)."""
+    return evaluate(model.baseline, inputs, model.curves, name=name)
+
 
 
 @dataclass(frozen=True)
@@ -1454,9 +1423,7 @@ def run_scenario_cli(
     dataset = ws.get_dataset(dataset_name)
     inputs = ScenarioInputs(growth=growth, cac_cut=cac_cut, repurchase_up=repurchase_up, aov_change=aov_change)
     name = validate_scenario_name(save) if save is not None else None
-    baseline = measure_baseline(ws, dataset.dataset_id)
-    fitted = scenario_curves(ws, dataset.dataset_id, baseline.new_customers_source)
-    result = evaluate(baseline, inputs, fitted, name=name)
+    result = run(prepare(ws, dataset.dataset_id), inputs, name=name)
     out = {"dataset": dataset.name, **result.to_dict(), "headline": headline(result, lang),
            "verdict_text": verdict_text(result, lang), "levers": lever_texts(result, lang),
            "notes_text": [t(k, lang) for k in result.notes] + inputs.plan_notes(lang), "saved": None}

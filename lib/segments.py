@@ -11,8 +11,8 @@ or folder read in place (see :class:`OrderSource`).
 Definitions (all dates are calendar days; an order's time of day is ignored):
 
 * **as-of date** – the day the analysis looks back from (default: the last
-  purchase day). Orders after it are ignored. Purchases are orders with
-  ``NOT is_refund AND customer_id IS NOT NULL``.
+  order day). Orders after it are ignored. Orders and customers are those of the
+  :mod:`lib.metrics` ledger (identified customers only; see "net of cancellations").
 * **window** – the ``window_days`` days ending on (and including) the as-of date;
   with the default 365 and as-of 2024-12-31 that is 2024-01-02 … 2024-12-31.
 * **days since last order** (the plan's R) – as-of date minus the last purchase
@@ -31,17 +31,21 @@ Definitions (all dates are calendar days; an order's time of day is ignored):
 * **tier** (exactly one per customer), first tag that applies in the precedence
   high_value → new → active → lapsing → dormant. Active, lapsing and dormant
   partition all customers by R, so the tiers always add up to 100%.
-* **5-point scores** – quintiles over customers with ``NTILE(5)`` ordered by
-  (value, customer_id), so ties are split deterministically by customer id.
-  R is reversed (5 = most recent). F and M use all orders / all spend up to the
-  as-of date by default (``score_basis="all_time"``) so that "bought often, long
-  ago" (Can't Lose Them) can exist; ``score_basis="window"`` uses the window.
-  **When F collapses**: with many one-time buyers (CDNOW: 51% have exactly one order) the same F value
-  fills several quintiles. NTILE still hands out scores 1, 2, 3 … to those
-  identical customers, in customer-id order, so within that group the F score
-  (and hence the R×F segment) reflects id order rather than behaviour.
-  :func:`data_warnings` says so whenever one F value spans two or more scores
-  and covers ≥ 20% of customers.
+* **5-point scores** – quintiles over customers by rank: a customer's score is
+  ``1 + floor(5 · (rank − 1) / customers)`` where ``rank`` is the position of the
+  first customer with the same value (SQL ``RANK()``), so **equal values always get
+  equal scores** — no tie is broken by customer id or row order. R is reversed (5 =
+  most recent). F and M use all orders / all net spend up to the as-of date by
+  default (``score_basis="all_time"``) so that "bought often, long ago" (Can't Lose
+  Them) can exist; ``score_basis="window"`` uses the window.
+  **When F collapses**: with many one-time buyers (CDNOW: 51% have exactly one
+  order) all of them share F score 1 and the next F value starts at score 3 or
+  higher, so some scores hold nobody. :func:`data_warnings` says so whenever one F
+  value covers ≥ 20% of customers and a score is left unused.
+* **net of cancellations** – orders, spend and every score come from the
+  :mod:`lib.metrics` ledger: spend is net of cancellations and refunds, a purchase
+  cancelled in full is not an order, and a customer whose net spend is ≤ 0 is never
+  high-value.
 * **named segments** – an editable R×F grid (:data:`DEFAULT_GRID`, keys
   ``"R{r}F{f}"``). The widely used grid has no "Lost" cell; making R=1, F=1
   "Lost" is this product's choice.
@@ -62,6 +66,7 @@ import pandas as pd
 
 from lib.formatting import money
 from lib.i18n import t
+from lib.metrics import dataset_ledger, ledger_sql
 from lib.palette import SEGMENT_ORDER, TIER_ORDER
 
 # --------------------------------------------------------------------------------------
@@ -115,11 +120,15 @@ _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 @dataclass(frozen=True)
 class OrderSource:
-    """A SQL relation of purchases with columns ``customer_id, order_ts, amount``.
+    """A SQL relation of one identified customer's ledger rows: ``customer_id, order_ts, amount, is_order``.
 
-    ``sql`` is a SELECT that may reference named parameters listed in ``params``;
-    it never contains user values. Build one with :meth:`for_dataset` (the
-    workspace's ``orders`` table) or :meth:`parquet` (files read in place).
+    Rows are the :mod:`lib.metrics` ledger: orders at their amount net of matched
+    cancellations (``is_order``), purchases cancelled in full or netting to zero and
+    unmatched refunds (``NOT is_order``, the latter with a negative amount). Counts use
+    ``is_order`` rows; spend sums every row, so it is net. ``sql`` is a SELECT that may
+    reference named parameters listed in ``params``; it never contains user values.
+    Build one with :meth:`for_dataset` (the workspace's ``orders`` table) or
+    :meth:`parquet` (files read in place).
     """
 
     sql: str
@@ -128,35 +137,63 @@ class OrderSource:
 
     @classmethod
     def for_dataset(cls, dataset_id: int) -> OrderSource:
-        """Purchases of one dataset in the workspace's ``orders`` table."""
+        """The ledger of one dataset in the workspace's ``orders`` table."""
         return cls(
-            sql=(
-                'SELECT "customer_id", "order_ts", "amount" FROM "orders" '
-                'WHERE "dataset_id" = $src_dataset_id AND NOT "is_refund" AND "customer_id" IS NOT NULL'
-            ),
+            sql=_identified(dataset_ledger("src_dataset_id")),
             params={"src_dataset_id": int(dataset_id)},
             label=f"dataset {int(dataset_id)}",
         )
 
     @classmethod
     def parquet(cls, path: str | Path) -> OrderSource:
-        """Purchases read in place from a Parquet file, a folder of them (searched recursively) or a glob.
+        """The ledger of orders read in place from a Parquet file, a folder of them (searched recursively) or a glob.
 
-        The files need the ``orders`` table's columns ``customer_id``,
-        ``order_ts`` (timestamp), ``amount`` and ``is_refund``.
+        The files need the ``orders`` table's columns ``customer_id``, ``order_ts``
+        (timestamp), ``amount`` and ``is_refund``; ``order_id``, ``channel`` and
+        ``original_order_id`` are used when present (without ``order_id`` a row is
+        identified by its file and row number, so refunds still match by amount).
         """
         p = Path(path)
         pattern = str(p / "**" / "*.parquet") if p.is_dir() else str(path)
-        return cls(
-            sql=(
-                'SELECT CAST("customer_id" AS VARCHAR) AS "customer_id", '
-                'CAST("order_ts" AS TIMESTAMP) AS "order_ts", CAST("amount" AS DOUBLE) AS "amount" '
-                "FROM read_parquet($src_parquet_path) "
-                'WHERE NOT coalesce("is_refund", FALSE) AND "customer_id" IS NOT NULL'
-            ),
-            params={"src_parquet_path": pattern},
-            label=pattern,
+        present = _parquet_columns(pattern)
+        reader = "read_parquet($src_parquet_path, filename = true, file_row_number = true)"
+
+        def optional(column: str, fallback: str) -> str:
+            return f'CAST("{column}" AS VARCHAR)' if column in present else fallback
+
+        base = (
+            "SELECT 0 AS dataset_id, "
+            f"{optional('order_id', 'filename || chr(31) || CAST(file_row_number AS VARCHAR)')} AS order_id, "
+            'CAST("customer_id" AS VARCHAR) AS customer_id, CAST("order_ts" AS TIMESTAMP) AS order_ts, '
+            'CAST("amount" AS DOUBLE) AS amount, '
+            f"{optional('channel', 'CAST(NULL AS VARCHAR)')} AS channel, "
+            'coalesce("is_refund", FALSE) AS is_refund, '
+            f"{optional('original_order_id', 'CAST(NULL AS VARCHAR)')} AS original_order_id "
+            f"FROM {reader}"
         )
+        return cls(sql=_identified(ledger_sql(base)), params={"src_parquet_path": pattern}, label=pattern)
+
+
+def _identified(ledger: str) -> str:
+    """The engine's columns of a ledger, identified customers only."""
+    return (
+        'SELECT "customer_id", "order_ts", "net_amount" AS "amount", "is_order" '
+        f'FROM ({ledger}) AS ledger WHERE "customer_id" IS NOT NULL'
+    )
+
+
+def _parquet_columns(pattern: str) -> frozenset[str]:
+    """The column names of the Parquet files matching ``pattern`` (empty when they cannot be read yet)."""
+    from lib.workspace import scratch_connection
+
+    con = scratch_connection(memory_limit="256MB")
+    try:
+        rows = con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": pattern}).fetchall()
+    except duckdb.Error:
+        return frozenset()  # the query itself will report the missing or damaged file
+    finally:
+        con.close()
+    return frozenset(str(row[0]) for row in rows)
 
 
 SourceLike = int | OrderSource
@@ -370,7 +407,7 @@ class FrozenCuts:
     ``r_cuts``/``f_cuts``/``m_cuts`` hold the quintile edges: ``r_cuts[k]`` is the
     smallest days-since-last-order in R score bucket k+1 (1…4), ``f_cuts[k]`` and
     ``m_cuts[k]`` the largest value in bucket k+1. Applied by value, a customer
-    tied with a bucket edge goes to the lower score (NTILE would have split the tie
+    tied with a bucket edge goes to the lower score (as the rank quintiles do: a tie is never split
     by customer id).
     """
 
@@ -512,7 +549,8 @@ def _to_date(value: date | datetime | str | None) -> date | None:
 def default_as_of(ws: Connection, dataset: SourceLike) -> date | None:
     """The last purchase day of the dataset (None when it has no purchases)."""
     src = as_source(dataset)
-    df = run_query(ws, f"SELECT CAST(max(order_ts) AS DATE) AS d FROM ({src.sql}) AS src", dict(src.params))
+    df = run_query(ws, f"SELECT CAST(max(order_ts) AS DATE) AS d FROM ({src.sql}) AS src WHERE is_order",
+                   dict(src.params))
     value = df["d"].iloc[0] if len(df) else None
     if value is None or pd.isna(value):
         return None
@@ -564,7 +602,7 @@ def _classify_sql(
     source: OrderSource,
     *,
     sfx: str = "",
-    score_mode: Literal["ntile", "cuts"] = "ntile",
+    score_mode: Literal["rank", "cuts"] = "rank",
     m_cut_mode: Literal["data", "params"] = "data",
     weekly: bool = False,
 ) -> str:
@@ -595,7 +633,7 @@ def _classify_sql(
             FROM unnest(generate_series(CAST($first_as_of AS DATE), CAST($last_as_of AS DATE), INTERVAL 7 DAY)) AS g(d)
         ),
         days AS (
-            SELECT customer_id, CAST(order_ts AS DATE) AS d, count(*) AS n,
+            SELECT customer_id, CAST(order_ts AS DATE) AS d, count(*) FILTER (WHERE is_order) AS n,
                    sum(round(amount * 1000000)) AS amt
             FROM ({source.sql}) AS src
             WHERE order_ts < $last_before_ts
@@ -605,7 +643,9 @@ def _classify_sql(
             SELECT customer_id, t, sum(dn) AS dn, sum(damt) AS damt, sum(wn) AS wn, sum(wamt) AS wamt,
                    max(last_d) AS last_d
             FROM (
-                SELECT customer_id, d AS t, n AS dn, amt AS damt, n AS wn, amt AS wamt, d AS last_d FROM days
+                SELECT customer_id, d AS t, n AS dn, amt AS damt, n AS wn, amt AS wamt,
+                       CASE WHEN n > 0 THEN d END AS last_d
+                FROM days
                 UNION ALL
                 SELECT customer_id, d + CAST($window_days AS INTEGER), 0, 0.0, -n, -amt, NULL FROM days
                 WHERE d + CAST($window_days AS INTEGER) <= CAST($last_as_of AS DATE)
@@ -614,7 +654,7 @@ def _classify_sql(
         ),
         running AS (
             SELECT customer_id, t,
-                   first_value(t) OVER w AS first_order_date,
+                   min(last_d) OVER w AS first_order_date,
                    lead(t) OVER (PARTITION BY customer_id ORDER BY t) AS t_next,
                    max(last_d) OVER w AS last_order_date,
                    sum(dn) OVER w AS cum_n, sum(damt) OVER w AS cum_amt,
@@ -641,6 +681,7 @@ def _classify_sql(
                    CAST(win_n AS BIGINT) AS window_orders,
                    round(win_amt / 1000000, 6) AS window_revenue
             FROM expanded
+            WHERE cum_n > 0
         )"""
         partition = "PARTITION BY as_of "
         dates_rel = "dates"
@@ -649,19 +690,20 @@ def _classify_sql(
         # totals) and this one put a customer on the same side of an M cut-off.
         base = f"""
         purchases AS (
-            SELECT customer_id, order_ts, amount FROM ({source.sql}) AS src
+            SELECT customer_id, order_ts, amount, is_order FROM ({source.sql}) AS src
             WHERE order_ts < $before_ts{sfx}
         ),
         base AS (
             SELECT CAST($as_of{sfx} AS DATE) AS as_of, customer_id,
-                   CAST(min(order_ts) AS DATE) AS first_order_date,
-                   CAST(max(order_ts) AS DATE) AS last_order_date,
-                   count(*) AS orders,
+                   CAST(min(order_ts) FILTER (WHERE is_order) AS DATE) AS first_order_date,
+                   CAST(max(order_ts) FILTER (WHERE is_order) AS DATE) AS last_order_date,
+                   count(*) FILTER (WHERE is_order) AS orders,
                    round(sum(amount), 6) AS revenue,
-                   count(*) FILTER (WHERE order_ts >= $window_start_ts{sfx}) AS window_orders,
+                   count(*) FILTER (WHERE is_order AND order_ts >= $window_start_ts{sfx}) AS window_orders,
                    round(coalesce(sum(amount) FILTER (WHERE order_ts >= $window_start_ts{sfx}), 0), 6) AS window_revenue
             FROM purchases
             GROUP BY customer_id
+            HAVING count(*) FILTER (WHERE is_order) > 0
         )"""
         partition = ""
         dates_rel = f"(SELECT CAST($as_of{sfx} AS DATE) AS as_of)"
@@ -677,11 +719,17 @@ def _classify_sql(
                    coalesce(CAST($m_mid_min AS DOUBLE),
                             quantile_cont(window_revenue, 1.0 / 3.0) FILTER (WHERE window_orders > 0)) AS m_mid_min
             FROM base GROUP BY as_of"""
-    if score_mode == "ntile":
+    if score_mode == "rank":
+        # Quintiles by rank: equal values share the lowest rank of their group and so the
+        # same score (no tie is broken by customer id or row order).
+        def quintile(order: str) -> str:
+            return (f"1 + CAST(floor(5.0 * (rank() OVER ({partition}ORDER BY {order}) - 1) "
+                    f"/ count(*) OVER ({partition})) AS INTEGER)")
+
         scores = f"""
-               ntile(5) OVER ({partition}ORDER BY days_since_last_order DESC, customer_id) AS r_score,
-               ntile(5) OVER ({partition}ORDER BY f_value, customer_id) AS f_score,
-               ntile(5) OVER ({partition}ORDER BY m_value, customer_id) AS m_score"""
+               {quintile("days_since_last_order DESC")} AS r_score,
+               {quintile("f_value")} AS f_score,
+               {quintile("m_value")} AS m_score"""
     else:
         def by_cuts(value: str, cut: str, less: bool) -> str:
             op = "<" if less else ">"
@@ -721,7 +769,8 @@ def _classify_sql(
                days_since_last_order <= $recent_max AS tag_active,
                days_since_last_order > $recent_max AND days_since_last_order <= $lapsing_max AS tag_lapsing,
                days_since_last_order > $lapsing_max AS tag_dormant,
-               r_band = 'recent' AND f_band = 'high' AND m_band = 'high' AS tag_high_value
+               r_band = 'recent' AND f_band = 'high' AND m_band = 'high'
+                   AND revenue > 0 AND window_revenue > 0 AS tag_high_value
         FROM banded
     )
     SELECT *,
@@ -786,7 +835,7 @@ def classified_query(
     """
     sql = _classify_sql(
         src,
-        score_mode="cuts" if cuts is not None and cuts.r_cuts else "ntile",
+        score_mode="cuts" if cuts is not None and cuts.r_cuts else "rank",
         m_cut_mode="params" if cuts is not None else "data",
     )
     params = {**src.params, **_date_params(as_of, settings.window_days), **_threshold_params(settings, cuts)}
@@ -825,20 +874,23 @@ def customer_summary(
         return pd.DataFrame({c: [] for c in _SUMMARY_COLUMNS})
     sql = f"""
     WITH days AS (
-        SELECT customer_id, CAST(order_ts AS DATE) AS d, count(*) AS n, sum(amount) AS amt,
-               count(*) FILTER (WHERE order_ts >= $window_start_ts) AS wn,
+        SELECT customer_id, CAST(order_ts AS DATE) AS d, count(*) FILTER (WHERE is_order) AS n,
+               sum(amount) AS amt,
+               count(*) FILTER (WHERE is_order AND order_ts >= $window_start_ts) AS wn,
                coalesce(sum(amount) FILTER (WHERE order_ts >= $window_start_ts), 0) AS wamt
         FROM ({src.sql}) AS src
         WHERE order_ts < $before_ts
         GROUP BY ALL
     ), cust AS (
-        SELECT customer_id, min(d) AS first_order_date, max(d) AS last_order_date,
-               sum(n) AS orders, count(*) AS purchase_days, sum(amt) AS revenue,
+        SELECT customer_id, min(d) FILTER (WHERE n > 0) AS first_order_date,
+               max(d) FILTER (WHERE n > 0) AS last_order_date,
+               sum(n) AS orders, count(*) FILTER (WHERE n > 0) AS purchase_days, sum(amt) AS revenue,
                sum(wn) AS window_orders, sum(wamt) AS window_revenue
-        FROM days GROUP BY customer_id
+        FROM days GROUP BY customer_id HAVING sum(n) > 0
     ), repeat_days AS (
         SELECT days.customer_id, avg(days.amt) AS monetary_value
         FROM days JOIN cust ON days.customer_id = cust.customer_id AND days.d > cust.first_order_date
+        WHERE days.n > 0
         GROUP BY days.customer_id
     )
     SELECT c.customer_id, c.first_order_date, c.last_order_date,
@@ -880,6 +932,18 @@ def segment_customers(
     return run_query(ws, f"SELECT {_CUSTOMER_COLUMNS} FROM ({sql}) AS c", params)
 
 
+def _score_edges(score: str, edge: str) -> str:
+    """The edge value of score buckets 1…4 as a 4-element list, from the classified relation ``c``.
+
+    Equal values share a score, so a bucket can be empty; it takes the edge of the
+    bucket below, so that applying the edges by value skips it just as the ranks did.
+    """
+    return f"""SELECT list(v ORDER BY s) AS cuts FROM (
+            SELECT g.s, last_value(e.v IGNORE NULLS) OVER (ORDER BY g.s ROWS UNBOUNDED PRECEDING) AS v
+            FROM range(1, 5) AS g(s)
+            LEFT JOIN (SELECT {score} AS s, {edge} AS v FROM c GROUP BY ALL) AS e USING (s))"""
+
+
 def resolve_cuts(
     ws: Connection,
     dataset_id: SourceLike,
@@ -896,12 +960,9 @@ def resolve_cuts(
         f"""
         WITH c AS ({sql}),
         m AS (SELECT max(m_high_min) AS m_high_min, max(m_mid_min) AS m_mid_min FROM c),
-        r AS (SELECT list(v ORDER BY s) AS cuts FROM (SELECT r_score AS s, min(days_since_last_order) AS v
-                                                      FROM c WHERE r_score < 5 GROUP BY ALL)),
-        f AS (SELECT list(v ORDER BY s) AS cuts FROM (SELECT f_score AS s, max(f_value) AS v
-                                                      FROM c WHERE f_score < 5 GROUP BY ALL)),
-        mm AS (SELECT list(v ORDER BY s) AS cuts FROM (SELECT m_score AS s, max(m_value) AS v
-                                                       FROM c WHERE m_score < 5 GROUP BY ALL))
+        r AS ({_score_edges("r_score", "min(days_since_last_order)")}),
+        f AS ({_score_edges("f_score", "max(f_value)")}),
+        mm AS ({_score_edges("m_score", "max(m_value)")})
         SELECT m.m_high_min, m.m_mid_min, r.cuts AS r_cuts, f.cuts AS f_cuts, mm.cuts AS m_cuts
         FROM m, r, f, mm
         """,
@@ -1186,8 +1247,8 @@ def migration_matrix(
         raise ValueError("date_a must be earlier than date_b")
     src = as_source(dataset_id)
     cuts = resolve_cuts(ws, src, settings, b)
-    sql_a = _classify_sql(src, sfx="_a", score_mode="cuts" if cuts.r_cuts else "ntile", m_cut_mode="params")
-    sql_b = _classify_sql(src, sfx="_b", score_mode="cuts" if cuts.r_cuts else "ntile", m_cut_mode="params")
+    sql_a = _classify_sql(src, sfx="_a", score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params")
+    sql_b = _classify_sql(src, sfx="_b", score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params")
     params = {
         **src.params,
         **_date_params(a, settings.window_days, "_a"),
@@ -1263,7 +1324,7 @@ def tier_sizes_over_time(
     src = as_source(dataset_id)
     cuts = resolve_cuts(ws, src, settings, dates[-1])
     column = "tier" if scheme == "plan" else "segment"
-    sql = _classify_sql(src, score_mode="cuts" if cuts.r_cuts else "ntile", m_cut_mode="params", weekly=True)
+    sql = _classify_sql(src, score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params", weekly=True)
     params = {
         **src.params,
         "first_as_of": dates[0],
@@ -1417,9 +1478,9 @@ def data_warnings(
     """Plain-language reasons the segmentation may not mean much (empty list = fine).
 
     Empty dataset; fewer than 200 customers; under 90 days of history before the
-    as-of date; a window longer than the history; and, when F scores collapse
-    (one F value covers ≥ 20% of customers and spans two or more scores), which
-    scores are then split by customer id rather than behaviour.
+    as-of date; a window longer than the history; and, when F scores collapse (one
+    F value covers ≥ 20% of customers, so all of them share one score and some
+    scores hold nobody), which score they share and which scores are unused.
     """
     src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
     if as_of_d is None:
@@ -1429,10 +1490,11 @@ def data_warnings(
         ws,
         f"""
         WITH c AS ({sql}),
-        stats AS (SELECT count(*) AS customers, min(first_order_date) AS first_day FROM c),
-        fv AS (SELECT f_value, count(*) AS n, min(f_score) AS lo, max(f_score) AS hi FROM c GROUP BY f_value),
-        top AS (SELECT * FROM fv WHERE hi > lo ORDER BY n DESC, f_value LIMIT 1)
-        SELECT stats.customers, stats.first_day, top.f_value, top.n, top.lo, top.hi
+        stats AS (SELECT count(*) AS customers, min(first_order_date) AS first_day,
+                         list(DISTINCT f_score ORDER BY f_score) AS used FROM c),
+        fv AS (SELECT f_value, count(*) AS n, min(f_score) AS score FROM c GROUP BY f_value),
+        top AS (SELECT * FROM fv ORDER BY n DESC, f_value LIMIT 1)
+        SELECT stats.customers, stats.first_day, stats.used, top.f_value, top.n, top.score
         FROM stats LEFT JOIN top ON TRUE
         """,
         params,
@@ -1449,15 +1511,16 @@ def data_warnings(
         warnings.append(t("segments.warn.short_history", lang, days=history, min=MIN_HISTORY_DAYS))
     if history < settings.window_days:
         warnings.append(t("segments.warn.window_longer", lang, days=history, window=settings.window_days))
-    if not pd.isna(row["n"]) and int(row["n"]) / customers >= F_COLLAPSE_SHARE:
+    unused = sorted(set(range(1, 6)) - {int(v) for v in row["used"]})
+    if not pd.isna(row["n"]) and int(row["n"]) / customers >= F_COLLAPSE_SHARE and unused:
         warnings.append(
             t(
                 "segments.warn.f_collapse",
                 lang,
                 share=f"{int(row['n']) / customers:.0%}",
                 value=int(row["f_value"]),
-                lo=int(row["lo"]),
-                hi=int(row["hi"]),
+                score=int(row["score"]),
+                unused=", ".join(str(v) for v in unused),
             )
         )
     return warnings

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workspace.duckdb"
 DB_PATH_ENV = "GROWTH_PLANNER_DB"
 
@@ -89,6 +89,11 @@ _MIGRATIONS: list[list[str]] = [
             rows_rejected INTEGER NOT NULL,
             imported_at TIMESTAMP NOT NULL
         )""",
+    ],
+    # 2: a refund may name the order it reverses (or itself, for an order exported with a
+    # refunded status); lib.metrics nets it against that order.
+    [
+        "ALTER TABLE orders ADD COLUMN IF NOT EXISTS original_order_id VARCHAR",
     ],
 ]
 
@@ -177,7 +182,7 @@ def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB_PATH
 
 
-_ONE_DATASET_FILTER = {True: "WHERE dataset_id = ?", False: ""}
+_ONE_DATASET_FILTER = {True: "WHERE dataset_id = $ds", False: ""}
 
 
 class Workspace:
@@ -391,16 +396,20 @@ class Workspace:
     @staticmethod
     def _count_datasets(cur: duckdb.DuckDBPyConnection, dataset_ids: list[int]) -> dict[int, tuple]:
         """Orders, buyers and date spans of the given datasets (all of them in one scan when several)."""
+        from lib.metrics import ledger_sql, workspace_base_sql
+
         only_one = len(dataset_ids) == 1
-        where = _ONE_DATASET_FILTER[only_one]  # one dataset: its rows only (DuckDB skips the others' row groups)
-        params = dataset_ids if only_one else []
+        # One dataset: its rows only (DuckDB skips the others' row groups); several: one scan of all.
+        where = _ONE_DATASET_FILTER[only_one]
+        params = {"ds": dataset_ids[0]} if only_one else {}
         rows = cur.execute(
             f"""
             WITH o AS (
-                SELECT dataset_id, count(*) AS n_orders,
-                       count(DISTINCT customer_id) FILTER (WHERE NOT is_refund) AS n_customers,
-                       min(order_ts)::DATE AS first_order, max(order_ts)::DATE AS last_order
-                FROM orders {where} GROUP BY dataset_id
+                SELECT dataset_id, count(*) FILTER (WHERE is_order) AS n_orders,
+                       count(DISTINCT customer_id) FILTER (WHERE is_order) AS n_customers,
+                       CAST(min(order_ts) FILTER (WHERE is_order) AS DATE) AS first_order,
+                       CAST(max(order_ts) FILTER (WHERE is_order) AS DATE) AS last_order
+                FROM ({ledger_sql(workspace_base_sql("ds" if only_one else None))}) AS ledger GROUP BY dataset_id
             ), c AS (
                 SELECT dataset_id, count(*) AS n_rows,
                        min(period_start) AS first_period, max(period_start) AS last_period
@@ -413,7 +422,7 @@ class Workspace:
             LEFT JOIN o USING (dataset_id)
             LEFT JOIN c USING (dataset_id)
             """,
-            params * 2,
+            params,
         ).fetchall()
         wanted = set(dataset_ids)
         return {row[0]: tuple(row[1:]) for row in rows if row[0] in wanted}

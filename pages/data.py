@@ -110,11 +110,13 @@ def _show_report(report: importing.ImportReport) -> None:
     cols[2].metric(t("data.rows_rejected"), ctx.count(report.rows_rejected))
     s = report.stats
     if report.kind == "orders":
-        cols[3].metric(t("data.orders_found"), ctx.count(s["orders"]))
+        cols[3].metric(t("data.orders_found"), ctx.count(s["counted_orders"]))
         st.markdown(t(
-            "data.report_orders", purchases=ctx.count(s["purchases"]), refunds=ctx.count(s["refunds"]),
+            "data.report_orders", orders=ctx.count(s["counted_orders"]), purchases=ctx.count(s["purchases"]),
+            cancelled=ctx.count(s["cancelled_orders"]), zero=ctx.count(s["zero_amount"]),
+            refunds=ctx.count(s["refunds"]), unmatched=ctx.count(s["unmatched_refunds"]),
             guests=ctx.count(s["guest_orders"]), customers=ctx.count(s["customers"]),
-            revenue=ctx.money(s["revenue"]), first=s["first_date"], last=s["last_date"],
+            gmv=ctx.money(s["gmv"]), net=ctx.money(s["net_sales"]), first=s["first_date"], last=s["last_date"],
         ))
         if s["line_level"]:
             st.caption(t("data.line_level", lines=ctx.count(s["lines"]), orders=ctx.count(s["orders"])))
@@ -243,7 +245,9 @@ def _fit_for_scenarios(dataset) -> None:
     a fit that fails only means the Scenarios page fits, and explains, on its own.
     """
     try:
-        ui.cached(scenarios.scenario_curves, dataset)
+        ui.cached(scenarios.prepare, dataset)
+    except scenarios.ScenarioError:
+        pass  # no baseline (e.g. no channel spend yet): Scenarios explains that itself
     except Exception:  # noqa: BLE001 - the import succeeded; Scenarios reports its own problems
         ui.log_exception()
 

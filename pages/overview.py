@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from lib import charts, formatting, kpis, ui
+from lib import charts, formatting, kpis, metrics, ui
 
 ctx = ui.bootstrap("nav.overview")
 t = ctx.t
@@ -43,8 +43,10 @@ with ui.friendly_errors(ctx):
     has_previous = previous.end >= first
 
     st.subheader(t(
-        "overview.headline", gmv=ctx.money(current.gmv), start=period.start, end=period.end,
-        change=formatting.pct(deltas["gmv"], signed=True) if has_previous and deltas["gmv"] is not None else "—",
+        "overview.headline", net=ctx.money(current.net_sales), gmv=ctx.money(current.gmv),
+        refunds=ctx.money(current.refunds), start=period.start, end=period.end,
+        change=(formatting.pct(deltas["net_sales"], signed=True)
+                if has_previous and deltas["net_sales"] is not None else "—"),
         new=ctx.count(current.new_customers),
     ))
     if current.cac is not None:
@@ -58,31 +60,35 @@ with ui.friendly_errors(ctx):
         delta = deltas.get(key) if has_previous else None
         if delta is None:
             delta_text = None
-        elif key == "repurchase_rate":
+        elif key in kpis.RATE_KPIS:
             delta_text = formatting.points(delta, ctx.lang)
         else:
             delta_text = formatting.pct(delta, signed=True)
+        definition = metrics.metric(key)
         st.metric(
-            t(f"kpi.{key}"), value, delta=delta_text,
-            delta_color="normal" if kpis.KPI_HIGHER_IS_BETTER[key] else "inverse",
-            help=t(f"kpi.{key}.help"), border=True,
+            definition.label(ctx.lang), value, delta=delta_text,
+            delta_color="normal" if definition.higher_is_better else "inverse",
+            help=definition.definition(ctx.lang), border=True,
         )
 
     values = {
         "gmv": formatting.money_compact(current.gmv, ctx.lang),
+        "net_sales": formatting.money_compact(current.net_sales, ctx.lang),
         "orders": ctx.count(current.orders),
         "customers": ctx.count(current.customers),
         "new_customers": ctx.count(current.new_customers),
         "aov": ctx.money(current.aov, decimals=2),
+        "repeat_rate": formatting.pct(current.repeat_rate),
         "repurchase_rate": formatting.pct(current.repurchase_rate),
+        "spend": formatting.money_compact(current.spend, ctx.lang),
         "cac": ctx.money(current.cac, decimals=2),
         "roas": formatting.ratio(current.roas),
         "ltv_cac": formatting.ratio(current.ltv_cac),
-        "spend": formatting.money_compact(current.spend, ctx.lang),
     }
-    keys = list(values)
-    for row in (keys[:5], keys[5:]):
-        for column, key in zip(st.columns(5), row):
+    assert set(values) == set(kpis.KPI_KEYS), "every KPI has a card"
+    keys = list(kpis.KPI_KEYS)
+    for row in (keys[:4], keys[4:8], keys[8:]):  # four a row: ¥599.5万 and the longer labels fit at 1440 px
+        for column, key in zip(st.columns(4), row):
             with column:
                 show(key, values[key])
     if current.spend is None:
@@ -92,8 +98,8 @@ with ui.friendly_errors(ctx):
     with left:
         metric = st.segmented_control(
             t("overview.trend_metric"), list(charts.TREND_METRICS), format_func=lambda m: t(f"kpi.{m}"),
-            default="gmv", key="overview.metric",
-        ) or "gmv"
+            default="net_sales", key="overview.metric",
+        ) or "net_sales"
         weekly = ui.cached(kpis.weekly_trend, dataset)
         if metric == "spend" and weekly["spend"].notna().sum() == 0:
             st.info(t("overview.no_channel_data"))
@@ -107,5 +113,5 @@ with ui.friendly_errors(ctx):
             ui.chart(charts.channel_mix_chart, mix, t)
 
     with st.expander(t("overview.definitions")):
-        for key in kpis.KPI_KEYS:
-            st.markdown(f"**{t(f'kpi.{key}')}** — {t(f'kpi.{key}.help')}")
+        for entry in metrics.glossary(ctx.lang):
+            st.markdown(f"**{entry['name']}** ({entry['basis']}) — {entry['definition']}")

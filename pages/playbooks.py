@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import formatting, playbooks, segments, ui
+from lib import clv, formatting, playbooks, prediction, segments, ui
 
 ctx = ui.bootstrap("nav.playbooks")
 t = ctx.t
@@ -20,6 +20,41 @@ def _playbook(dataset_id: int) -> playbooks.Playbook:
 
 def _money(value):
     return ctx.money(value) if value is not None else "—"
+
+
+def _predicted_value(dataset, settings: segments.SegmentSettings, scheme: str, tier: str) -> None:
+    """The tier's predicted value (lib.prediction) and its members with the most value at stake: whom to contact first."""
+    try:
+        pred = ui.cached(prediction.predict, dataset)
+    except clv.ModelUnsupported as exc:
+        st.caption(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
+        return
+    members = ui.cached(segments.segment_customers, dataset, settings, pred.as_of)
+    column = "tier" if scheme == "plan" else "segment"
+    in_tier = members.loc[members[column].astype(str) == tier, ["customer_id", column]]
+    values = prediction.tier_values(pred, in_tier, column)
+    if values.empty:
+        return
+    row = values.iloc[0]
+    st.caption(t("playbooks_page.predicted", value=formatting.money_compact(row["predicted_value"], ctx.lang),
+                 per=ctx.money(row["predicted_value_per_customer"], decimals=0), horizon=max(pred.horizons),
+                 alive=ctx.count(row["expected_alive"]), members=ctx.count(row["customers"]),
+                 at_risk=ctx.count(row["at_risk"])))
+    first = prediction.contact_first(pred, in_tier["customer_id"], limit=10)
+    if len(first):
+        with st.expander(t("playbooks_page.contact_first", n=len(first))):
+            st.dataframe(first[["customer_id", "revenue", "days_since_last_order", "p_alive", pred.value_column,
+                                "value_at_stake"]], hide_index=True, width="stretch", column_config={
+                "customer_id": t("segments_page.col.customer_id"),
+                "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="yen"),
+                "days_since_last_order": st.column_config.NumberColumn(
+                    t("segments_page.col.days_since_last_order"), format="localized"),
+                "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent",
+                                                           min_value=0.0, max_value=1.0),
+                pred.value_column: st.column_config.NumberColumn(
+                    t("predict.col.clv", horizon=max(pred.horizons)), format="yen"),
+                "value_at_stake": st.column_config.NumberColumn(t("predict.kpi.stake"), format="yen"),
+            })
 
 
 with ui.friendly_errors(ctx):
@@ -74,9 +109,11 @@ with ui.friendly_errors(ctx):
         cols[1].metric(t("segments_page.share_customers"), formatting.pct(profile.share_customers))
         cols[2].metric(t("segments_page.share_revenue"), formatting.pct(profile.share_revenue))
         cols[3].metric(t("kpi.aov"), _money(profile.aov))
-        cols[4].metric(t("kpi.repurchase_rate"), formatting.pct(profile.repurchase_rate),
+        cols[4].metric(t("playbooks_page.repeat_share"), formatting.pct(profile.repurchase_rate),
                        help=t("playbooks_page.repurchase_help"))
         cols[5].metric(t("segments_page.median_days"), formatting.count(profile.median_days_since_last_order))
+
+        _predicted_value(dataset, settings, scheme, tier)
 
     left, right = st.columns(2)
     with left:

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import formatting, scenario_charts, scenarios, ui
+from lib import clv, formatting, prediction, scenario_charts, scenarios, ui
 
 ctx = ui.bootstrap("nav.scenarios")
 t = ctx.t
@@ -14,8 +14,8 @@ SLIDERS = {"growth": (0.0, 40.0, 0.5), "cac_cut": (0.0, 30.0, 0.5), "repurchase_
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def _evaluate(cache_key: tuple, inputs: scenarios.ScenarioInputs, _baseline, _curves) -> scenarios.ScenarioResult:
-    return scenarios.evaluate(_baseline, inputs, _curves)
+def _evaluate(cache_key: tuple, inputs: scenarios.ScenarioInputs, _model) -> scenarios.ScenarioResult:
+    return scenarios.run(_model, inputs)
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
@@ -26,6 +26,20 @@ def _sensitivity(cache_key: tuple, inputs: scenarios.ScenarioInputs, _baseline, 
 @st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
 def _frontier(cache_key: tuple, weeks: int, _baseline, _curves) -> pd.DataFrame:
     return scenarios.feasibility_frontier(_baseline, _curves, weeks=weeks)
+
+
+def _predicted_ltv_note(dataset, baseline: scenarios.Baseline, result: scenarios.ScenarioResult) -> None:
+    """Which LTV the LTV/CAC card uses, and the same ratio with the predicted value of the quarter's new customers."""
+    try:
+        pred = ui.cached(prediction.predict, dataset, baseline.quarter_end)
+    except clv.ModelUnsupported:
+        st.caption(t("scenarios_page.ltv_used", ltv=ctx.money(baseline.ltv, decimals=0)))
+        return
+    ltv = prediction.predicted_ltv(pred, baseline.quarter_start, baseline.quarter_end)
+    ratio = ltv / result.implied_cac if ltv is not None and result.implied_cac else None
+    st.caption(t("scenarios_page.ltv_used", ltv=ctx.money(baseline.ltv, decimals=0)) + " " + t(
+        "scenarios_page.ltv_predicted", ltv=ctx.money(ltv, decimals=0), quarter=baseline.quarter_label(ctx.lang),
+        ratio=formatting.ratio(ratio), horizon=max(pred.horizons)))
 
 
 def _apply_preset() -> None:
@@ -40,12 +54,12 @@ with ui.friendly_errors(ctx):
     ui.page_header(ctx, "scenarios_page.title", "scenarios_page.question")
     dataset = ui.require_orders(ctx)
     try:
-        baseline = ui.cached(scenarios.measure_baseline, dataset)
+        model = ui.cached(scenarios.prepare, dataset)
     except scenarios.ScenarioError as exc:
         st.info(exc.message(ctx.lang))
         st.page_link("pages/data.py", label=t("empty.go_import"), icon=":material/upload_file:")
         st.stop()
-    curves = ui.cached(scenarios.scenario_curves, dataset)
+    baseline, curves = model.baseline, model.curves
 
     st.caption(t(
         "scenarios_page.baseline", start=baseline.quarter_start, end=baseline.quarter_end,
@@ -77,7 +91,7 @@ with ui.friendly_errors(ctx):
     for note in inputs.plan_notes(ctx.lang):
         st.caption(note)
 
-    result = _evaluate(dataset.cache_key, inputs, baseline, curves)  # unnamed: presets are named per language
+    result = _evaluate(dataset.cache_key, inputs, model)  # unnamed: presets are named per language
     ui.set_param("scenario", inputs.preset_name())
     st.subheader(scenarios.headline(result, ctx.lang))
     verdict_icon = {"met": ":material/check_circle:", "over_target": ":material/warning:"}.get(
@@ -100,6 +114,8 @@ with ui.friendly_errors(ctx):
     metrics[5].metric("LTV / CAC", formatting.ratio(result.ltv_cac),
                       delta=t("scenarios_page.ltv_ok") if result.ltv_cac_ok else t("scenarios_page.ltv_low"),
                       delta_color="normal" if result.ltv_cac_ok else "inverse", help=t("scenarios_page.ltv_help"))
+
+    _predicted_ltv_note(dataset, baseline, result)
 
     levers = scenarios.lever_texts(result, ctx.lang)
     if levers:

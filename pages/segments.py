@@ -6,7 +6,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import exports, formatting, segment_charts, segments, ui
+from lib import clv, exports, formatting, prediction, prediction_charts, segment_charts, segments, ui
 
 ctx = ui.bootstrap("nav.segments")
 t = ctx.t
@@ -74,6 +74,68 @@ def _grid_editor(settings: segments.SegmentSettings) -> segments.SegmentSettings
             settings, grid=dict(segments.DEFAULT_GRID))
         st.rerun()
     return settings if problems else replace(settings, grid=grid)
+
+
+def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
+    """Who will buy again and for how much: P(alive), predicted value, the at-risk list and the holdout check."""
+    try:
+        pred = ui.cached(prediction.predict, dataset, as_of)
+    except clv.ModelUnsupported as exc:
+        st.info(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
+        return
+    totals = pred.totals()
+    st.caption(t("predict.intro", horizon=max(pred.horizons), rate=formatting.pct(pred.discount_rate_annual)))
+    cards = st.columns(4)
+    cards[0].metric(t("predict.kpi.expected_alive"), ctx.count(totals["expected_alive"]),
+                    help=t("predict.kpi.expected_alive_help", customers=ctx.count(totals["customers"])), border=True)
+    cards[1].metric(t("predict.kpi.value"), formatting.money_compact(totals["predicted_value"], ctx.lang),
+                    help=t("predict.kpi.value_help", horizon=max(pred.horizons)), border=True)
+    cards[2].metric(t("predict.kpi.at_risk"), ctx.count(totals["at_risk_customers"]),
+                    help=t("predict.kpi.at_risk_help"), border=True)
+    cards[3].metric(t("predict.kpi.stake"), formatting.money_compact(totals["value_at_stake"], ctx.lang),
+                    help=t("predict.kpi.stake_help"), border=True)
+    left, right = st.columns([3, 2])
+    with left:
+        ui.chart(prediction_charts.p_alive_chart, prediction_charts.p_alive_bins(pred.customers), t)
+    with right:
+        ui.chart(prediction_charts.tier_value_chart,
+                 prediction_charts.tier_value_frame(pred.customers, pred.value_column), t)
+    st.markdown(f"**{t('predict.at_risk_title')}**")
+    risky = prediction.at_risk_list(pred, limit=200)
+    if risky.empty:
+        st.caption(t("predict.none_at_risk"))
+    else:
+        cols = ["customer_id", "revenue", "days_since_last_order", "p_alive", pred.value_column, "value_at_stake"]
+        st.dataframe(
+            risky[cols], hide_index=True, width="stretch",
+            column_config={
+                "customer_id": t("segments_page.col.customer_id"),
+                "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="yen"),
+                "days_since_last_order": st.column_config.NumberColumn(
+                    t("segments_page.col.days_since_last_order"), format="localized"),
+                "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent",
+                                                           min_value=0.0, max_value=1.0),
+                pred.value_column: st.column_config.NumberColumn(t("predict.col.clv", horizon=max(pred.horizons)),
+                                                                 format="yen"),
+                "value_at_stake": st.column_config.NumberColumn(t("predict.kpi.stake"), format="yen"),
+            },
+        )
+        st.caption(t("predict.at_risk_help", shown=len(risky), total=ctx.count(totals["at_risk_customers"])))
+    st.markdown(f"**{t('predict.calibration_heading')}**")
+    calibration_end = as_of - timedelta(days=holdout_days)
+    if calibration_end <= first_day + timedelta(days=90):
+        st.info(t("predict.calibration_short"))
+        return
+    try:
+        check = ui.cached(prediction.holdout_check, dataset, calibration_end, as_of)
+    except clv.ModelUnsupported as exc:
+        st.info(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
+        return
+    ui.chart(prediction_charts.calibration_chart, check.table, t)
+    st.caption(t("predict.calibration_result", start=calibration_end, end=as_of,
+                 predicted=ctx.count(check.predicted_total), actual=ctx.count(check.actual_total),
+                 error=formatting.pct(check.error, signed=True) if check.error is not None else "—"))
+    st.caption(t("predict.seasonality_note"))
 
 
 with ui.friendly_errors(ctx):
@@ -176,9 +238,9 @@ with ui.friendly_errors(ctx):
             st.caption(t("segments_page.tags", tags=", ".join(
                 f"{segments.tier_label(r['tag'], ctx.lang)} {ctx.count(r['customers'])}" for _, r in tags.iterrows())))
 
-    tab_heat, tab_dist, tab_time, tab_move, tab_defs = ui.lazy_tabs([
+    tab_heat, tab_dist, tab_time, tab_move, tab_pred, tab_defs = ui.lazy_tabs([
         t("segments_page.tab.heatmap"), t("segments_page.tab.distribution"), t("segments_page.tab.time"),
-        t("segments_page.tab.migration"), t("segments_page.tab.definitions"),
+        t("segments_page.tab.migration"), t("segments_page.tab.predicted"), t("segments_page.tab.definitions"),
     ], key="segments.tab")
     with tab_heat:
         if tab_heat.open:
@@ -208,6 +270,12 @@ with ui.friendly_errors(ctx):
             matrix = ui.cached(segments.migration_matrix, dataset, date_a, as_of, settings, scheme)
             ui.chart(segment_charts.migration_chart, matrix, scheme, t, str(date_a), str(as_of))
             st.caption(t("segments_page.migration_help"))
+    with tab_pred:
+        holdout_days = st.select_slider(t("predict.holdout_days"), [30, 60, 90, 180], value=90,
+                                        key="segments.holdout_days",
+                                        format_func=lambda d: t("predict.days", days=d))
+        if tab_pred.open:
+            _predicted_value(dataset, as_of, first_day, holdout_days)
     with tab_defs:
         definitions = (segments.tier_definitions(settings.thresholds, ctx.lang) if scheme == "plan"
                        else segments.segment_definitions(settings.grid, ctx.lang))

@@ -6,12 +6,15 @@ Pages are reached the way users reach them: through app.py's navigation
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib import formatting
+from lib.i18n import t
 from lib.ui import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +71,7 @@ def test_overview_period_preset_changes_the_numbers(app_env):
 
 def test_overview_in_chinese_formats_money_with_wan(app_env):
     at = open_page("pages/overview.py", "zh")
-    gmv = {m.label: m.value for m in at.metric}["销售额 (GMV)"]
+    gmv = {m.label: m.value for m in at.metric}[t("kpi.gmv", "zh")]
     assert gmv.endswith("万")
 
 
@@ -84,10 +87,13 @@ def test_empty_workspace_explains_what_to_do(app_env):
     assert any("Import" in i.value or "import" in i.value for i in at.info)
 
 
-def _orders_csv() -> bytes:
+def _orders_csv(first_month: int = 10) -> bytes:
+    """40 orders of October 2026 (or spread from ``first_month`` to October) and one row with a bad date."""
+    months = list(range(first_month, 11))
     lines = ["订单编号,买家ID,付款时间,实付金额,渠道,订单状态"]
     for i in range(40):
-        lines.append(f"9{i:017d},c{i % 15:03d},2026-10-{1 + i % 20:02d} 10:00:00,\"¥{100 + i}.50\",抖音,交易成功")
+        month = months[i % len(months)]
+        lines.append(f"9{i:017d},c{i % 15:03d},2026-{month:02d}-{1 + i % 20:02d} 10:00:00,\"¥{100 + i}.50\",抖音,交易成功")
     lines.append("x1,c1,not a date,10,抖音,交易成功")
     return ("\n".join(lines) + "\n").encode("gb18030")
 
@@ -115,8 +121,8 @@ def test_a_channel_import_fits_the_scenario_curves_so_scenarios_opens_without_fi
     fits = []
     real_fit_all = curves.fit_all
     monkeypatch.setattr(curves, "fit_all", lambda *a, **kw: fits.append(1) or real_fit_all(*a, **kw))
-    at = open_page("pages/data.py")
-    at.file_uploader[0].set_value(("tmall_october.csv", _orders_csv(), "text/csv")).run()
+    at = open_page("pages/data.py")  # orders from July: 2026 Q3 is a full quarter to measure a baseline on
+    at.file_uploader[0].set_value(("tmall_october.csv", _orders_csv(first_month=7), "text/csv")).run()
     at.button(key="data.check.orders").click().run()
     at.button(key="data.confirm.orders").click().run()
     assert fits == [], "orders alone: nothing to fit"
@@ -228,16 +234,16 @@ def test_segments_draws_only_the_open_tab_and_its_controls_keep_their_value(app_
     assert '"binned"' in chart_specs(at)[1]
 
 
-@pytest.mark.parametrize("page, tab_key", [("pages/segments.py", "segments.tab"),
-                                           ("pages/scenarios.py", "scenarios.tab")])
-def test_every_tab_of_the_lazy_pages_renders(app_env, page, tab_key):
+@pytest.mark.parametrize("page, tab_key, tabs", [("pages/segments.py", "segments.tab", 6),
+                                                 ("pages/scenarios.py", "scenarios.tab", 5)])
+def test_every_tab_of_the_lazy_pages_renders(app_env, page, tab_key, tabs):
     """Closed tabs are not drawn on load, so each is opened here: clean, and its charts valid (conftest)."""
     from lib.i18n import t
 
     at = open_page(page)
     prefix = tab_key.replace(".tab", "_page.tab.")
     keys = sorted(k for k in _locale_keys() if k.startswith(prefix))
-    assert len(keys) == 5
+    assert len(keys) == tabs
     for key in keys:
         at.session_state[tab_key] = t(key, "en")
         at.run()
@@ -410,3 +416,30 @@ def test_an_unexpected_failure_while_starting_a_page_is_one_sentence(app_env, mo
     assert not at.exception, "no exception element, no traceback"
     assert [e.value for e in at.error] == [t("error.unexpected", "en")]
     assert not at.dataframe and not at.get("vega_lite_chart"), "the page stops there"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_predicted_value_tab_shows_the_forecast_the_at_risk_list_and_the_holdout_check(app_env, lang):
+    from lib import prediction
+    from lib.workspace import Workspace
+
+    at = open_page("pages/segments.py", lang)
+    at.session_state["segments.tab"] = t("segments_page.tab.predicted", lang)
+    at.run()
+    assert_clean(at)
+    cards = {m.label: m.value for m in at.metric}
+    ws = Workspace(app_env)
+    try:
+        expected = prediction.predict(ws, ws.get_dataset("Sample store").dataset_id).totals()
+    finally:
+        ws.close()
+    assert cards[t("predict.kpi.at_risk", lang)] == formatting.count(expected["at_risk_customers"], lang)
+    specs = chart_specs(at)
+
+    def drawn(title: str) -> bool:
+        return any(title in spec or json.dumps(title)[1:-1] in spec for spec in specs)
+
+    assert drawn(t("predict.calibration_title", lang)), "the calibration chart is drawn"
+    assert drawn(t("predict.p_alive_title", lang))
+    assert any(t("predict.at_risk_title", lang) in m.value for m in at.markdown)
+    assert any(t("predict.predicted", lang) in c.value or "%" in c.value for c in at.caption)

@@ -31,3 +31,34 @@ def test_optimizer_benchmark_runs():
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "SLSQP" in proc.stdout
+
+
+def test_clv_benchmark_runs_and_agrees_with_lifetimes_when_present():
+    proc = subprocess.run(
+        [sys.executable, "bench/bench_clv.py", "--customers", "20000", "--lifetimes-customers", "5000"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "lib.clv score_customers" in proc.stdout and "target ≤ 15 s" in proc.stdout
+    # lifetimes lives in a separate virtualenv that may be absent (then the run says so)
+    assert "results agree" in proc.stdout or "lifetimes not timed" in proc.stdout, proc.stdout
+
+
+def test_mmm_benchmark_runs_against_its_robyn_style_baseline():
+    proc = subprocess.run(
+        [sys.executable, "bench/bench_mmm.py", "--channels", "3", "--weeks", "80", "--n-boot", "20",
+         "--draws", "100", "--accuracy-seeds", "1", "--coverage", "0", "--repeat", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "fit_mmm" in proc.stdout and "Robyn" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_exports_benchmark_runs_and_matches_pandas():
+    proc = subprocess.run(
+        [sys.executable, "bench/bench_exports.py", "--orders", "20000", "--customers", "5000",
+         "--workbook-customers", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "CSV files: identical" in proc.stdout, proc.stdout[-2000:]

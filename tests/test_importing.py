@@ -51,7 +51,7 @@ def seed_workspace(ws) -> dict[str, int]:
     with ws.transaction() as cur:
         dataset_id = ws.ensure_dataset(cur, "Seed")
         cur.execute(
-            "INSERT INTO orders SELECT ?, 'S' || i, 'c1', TIMESTAMP '2024-03-01', 10, NULL, NULL, NULL, FALSE "
+            "INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, is_refund) SELECT ?, 'S' || i, 'c1', TIMESTAMP '2024-03-01', 10, NULL, NULL, NULL, FALSE "
             "FROM range(1, 4) t(i)", [dataset_id])
     counts = ws.table_counts()
     assert counts["orders"] == 3 and counts["datasets"] == 1
@@ -404,8 +404,9 @@ def test_committed_online_retail_counts_purchases_only(ws):
     period = kpis.Period(pd.Timestamp("2010-12-01").date(), pd.Timestamp("2010-12-01").date())
     result = kpis.compute_kpis(ws, dataset_id, period)
     assert result.customers == 2
-    assert result.orders == 5  # guests' orders are sales, refunds are not
+    assert result.orders == 4  # guests' orders are sales, refunds are not, nor the invoice that nets to zero
     assert result.refunds == pytest.approx(27.5 + 4.65)
+    assert result.gmv - result.refunds == pytest.approx(result.net_sales)
 
 
 def test_chinese_status_refunds_and_guests():

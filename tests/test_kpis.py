@@ -17,7 +17,7 @@ def _load(ws, orders: list[tuple], spend: list[tuple] = ()) -> int:
         ds = ws.ensure_dataset(cur, "t")
         frame.insert(0, "dataset_id", ds)
         cur.register("f", frame)
-        cur.execute("INSERT INTO orders SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, NULL, NULL, "
+        cur.execute("INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, is_refund) SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, NULL, NULL, "
                     "is_refund FROM f")
         if spend:
             s = pd.DataFrame(spend, columns=["period_start", "channel", "spend"])
@@ -42,26 +42,45 @@ def test_kpis_hand_computed(ws):
     ds = _load(ws, [
         ("1", "a", "2024-01-05", 100.0, False),   # a: first order before the period
         ("2", "a", "2024-02-03", 50.0, False),
-        ("3", "a", "2024-02-20", 70.0, False),    # a: 2 orders in period → repeater
-        ("4", "b", "2024-02-10", 200.0, False),   # b: new in period
-        ("5", "b", "2024-02-12", -200.0, True),   # b's refund: not a purchase
-        ("6", None, "2024-02-15", 30.0, False),   # guest: GMV and orders, not customers
+        ("3", "a", "2024-02-20", 70.0, False),    # a: 2 orders in period → repeat buyer, back from the base
+        ("4", "b", "2024-02-10", 200.0, False),   # b: cancelled in full by …
+        ("5", "b", "2024-02-12", -200.0, True),   # … this refund of exactly its amount: b never ordered
+        ("6", None, "2024-02-15", 30.0, False),   # guest: GMV, net sales and orders, not customers
+        ("8", "d", "2024-02-14", 80.0, False),    # d: new in the period …
+        ("9", "d", "2024-02-16", -30.0, True),    # … with a partial refund tied to no order: d's net spend is 50
         ("7", "c", "2024-03-02", 999.0, False),   # after the period
     ], spend=[("2024-02-05", "抖音", 400.0), ("2024-02-12", "天猫", 100.0), ("2024-03-04", "抖音", 1000.0)])
     k = kpis.compute_kpis(ws, ds, kpis.Period(date(2024, 2, 1), date(2024, 2, 29)))
-    assert k.gmv == pytest.approx(350.0)
-    assert k.orders == 4
-    assert k.customers == 2
-    assert k.new_customers == 1
-    assert k.aov == pytest.approx(87.5)
-    assert k.repurchase_rate == pytest.approx(0.5)
+    assert k.gmv == pytest.approx(50 + 70 + 200 + 30 + 80)
+    assert k.net_sales == pytest.approx(50 + 70 + 0 + 30 + 80 - 30)
+    assert k.refunds == pytest.approx(200 + 30)
+    assert k.gmv - k.refunds == pytest.approx(k.net_sales)
+    assert k.orders == 4  # a×2, the guest, d; b's cancelled order is not an order
+    assert k.customers == 2  # a and d
+    assert k.new_customers == 1  # d (b's only purchase was cancelled)
+    assert k.aov == pytest.approx(200 / 4)
+    assert k.repeat_rate == pytest.approx(0.5)  # a of {a, d}
+    assert k.repurchase_rate == pytest.approx(1.0)  # the base before February is {a}, and a came back
     assert k.spend == pytest.approx(500.0)
     assert k.cac == pytest.approx(500.0)
-    assert k.roas == pytest.approx(0.7)
-    assert k.refunds == pytest.approx(200.0)
-    # LTV: trailing 12 months to 2024-02-29, identified purchases: a×3 (220), b×1 (200) → AOV 105, 2 orders/customer
-    assert k.ltv == pytest.approx(210.0)
-    assert k.ltv_cac == pytest.approx(0.42)
+    assert k.roas == pytest.approx(200 / 500)
+    assert k.roi == pytest.approx((200 - 500) / 500)
+    # LTV: 365 days to 2024-02-29, identified customers with an order: a (3 orders, 220) and d (1 order, 50 net)
+    assert k.ltv == pytest.approx((220 + 50) / 2)
+    assert k.ltv_cac == pytest.approx(135 / 500)
+
+
+def test_a_customer_whose_only_order_was_cancelled_is_no_customer(ws):
+    ds = _load(ws, [
+        ("1", "x", "2024-02-10 09:00", 168_472.0, False),
+        ("C2", "x", "2024-02-10 09:05", -168_472.0, True),
+        ("3", "x", "2024-02-11", 2.95, False),
+        ("4", "y", "2024-02-12", 0.0, False),     # an invoice that nets to zero is not an order
+    ])
+    k = kpis.compute_kpis(ws, ds, kpis.Period(date(2024, 2, 1), date(2024, 2, 29)))
+    assert (k.orders, k.customers, k.new_customers) == (1, 1, 1)
+    assert k.net_sales == pytest.approx(2.95) and k.gmv == pytest.approx(168_474.95)
+    assert k.aov == pytest.approx(2.95)
 
 
 def test_without_channel_data_cost_kpis_are_absent(ws):
@@ -72,11 +91,15 @@ def test_without_channel_data_cost_kpis_are_absent(ws):
 
 
 def test_compare_uses_points_for_repurchase():
-    a = kpis.KpiSet(110, 10, 5, 2, 11, 0.30, 100, 50, 1.1, 3, 0, 150)
-    b = kpis.KpiSet(100, 10, 5, 0, 10, 0.25, 100, None, 1.0, None, 0, 150)
+    common = dict(refunds=0.0, orders=10, customers=5, aov=11.0, spend=100.0, roi=0.1, ltv=150.0)
+    a = kpis.KpiSet(gmv=110, net_sales=110, new_customers=2, repeat_rate=0.4, repurchase_rate=0.30, cac=50,
+                    roas=1.1, ltv_cac=3, **common)
+    b = kpis.KpiSet(gmv=100, net_sales=100, new_customers=0, repeat_rate=0.5, repurchase_rate=0.25, cac=None,
+                    roas=1.0, ltv_cac=None, **common)
     d = kpis.compare(a, b)
     assert d["gmv"] == pytest.approx(0.10)
     assert d["repurchase_rate"] == pytest.approx(0.05)
+    assert d["repeat_rate"] == pytest.approx(-0.1)  # both rates change in points
     assert d["new_customers"] is None and d["cac"] is None
 
 

@@ -345,7 +345,7 @@ def _insert(ws: Workspace, rows: list[tuple], name: str = "手工店") -> int:
         ds = ws.ensure_dataset(cur, name)
         df["dataset_id"] = ds
         cur.register("df", df)
-        cur.execute("INSERT INTO orders SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, NULL, NULL, "
+        cur.execute("INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, is_refund) SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, NULL, NULL, "
                     "is_refund FROM df")
         cur.unregister("df")
     return ds
@@ -355,7 +355,7 @@ def _insert(ws: Workspace, rows: list[tuple], name: str = "手工店") -> int:
 # 28 days earlier: A2 new; A1, L1, D2, S1 lapsing; D1 dormant; H1 high-value (N1 not yet a customer).
 # 90 days earlier: S1 high-value, D2 new, D1 dormant — none of them has ordered since.
 HAND_MADE = [
-    ("N1", 5, 80), ("N1", 3, -80, True),
+    ("N1", 5, 80), ("N1", 3, -30, True),  # a partial refund: N1 stays new, net spend 50
     ("A1", 100, 60), ("A1", 10, 60),
     ("A2", 40, 70), ("A2", 20, 70),
     ("L1", 60, 90),
@@ -390,8 +390,8 @@ def test_tier_profiles_on_a_hand_made_store(ws: Workspace) -> None:
     assert dormant.repurchase_rate == pytest.approx(1 / 3)
     assert dormant.median_days_since_last_order == 100
     assert dormant.share_customers == pytest.approx(3 / 8)
-    assert dormant.share_revenue == pytest.approx(2590 / 6020)
-    assert profiles["new"].repurchase_rate == 0 and profiles["new"].aov == pytest.approx(80)  # the refund is not a purchase
+    assert dormant.share_revenue == pytest.approx(2590 / 5990)  # net spend: N1's 80 less its 30 refund
+    assert profiles["new"].repurchase_rate == 0 and profiles["new"].aov == pytest.approx(50)  # net of the refund
     assert sum(p.share_customers for p in profiles.values()) == pytest.approx(1.0)
     # "High-value customers silent for 3 months": high-value 90 days ago, no order since.
     assert {k: p.silent_90d for k, p in profiles.items()} == {

@@ -115,7 +115,7 @@ def test_story_has_the_five_views_in_the_fixed_order(views_en):
 
 def test_headlines_are_written_from_the_data(facts, views_en):
     by_key = {v.key: v for v in views_en}
-    assert money_compact(facts.current.gmv, "en") in by_key["overview"].headline
+    assert money_compact(facts.current.net_sales, "en") in by_key["overview"].headline
     assert "Q3 2026" in by_key["overview"].headline  # the sample's latest full quarter
 
     summary = facts.segment_summary.set_index("group")
@@ -137,7 +137,7 @@ def test_chinese_story_reads_chinese_with_wan_money(facts, sample_ws, dataset_id
         assert CJK.search(view.title) and CJK.search(view.headline), view.key
         assert not any(RAW_KEY.search(text) for text in _texts(view)), view.key
     overview = views[0]
-    assert money_compact(facts.current.gmv, "zh") in overview.headline and "万" in overview.headline
+    assert money_compact(facts.current.net_sales, "zh") in overview.headline and "万" in overview.headline
     assert "2026年第3季度" in overview.headline
     # Money cells of the slide tables use 万 in Chinese; the same frame keeps raw numbers.
     channel_table = views[3].table
@@ -213,7 +213,7 @@ def _small_store(ws: Workspace, name: str, customers: int, *, with_orders: bool 
             frame = pd.DataFrame(rows)
             frame.insert(0, "dataset_id", ds)
             cur.register("f", frame)
-            cur.execute("INSERT INTO orders SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, NULL, "
+            cur.execute("INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, is_refund) SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, NULL, "
                         "NULL, is_refund FROM f")
         ws.bump_version(cur, ds)
     return ds
@@ -270,9 +270,13 @@ def test_workbook_has_every_table_and_every_chart(xlsx_zh, pack_zh):
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(xlsx_zh))
-    expected = ["说明", "核心指标", "用户分层", "分层策略收益", "单条策略收益", "情景渠道计划", "渠道表现",
-                "情景对比", "执行计划阶段", "执行计划任务"]
+    expected = ["说明", "核心指标", "用户分层", "预测价值", "分层策略收益", "单条策略收益", "情景渠道计划", "渠道表现",
+                "情景对比", "执行计划阶段", "执行计划任务", "指标词典"]
     assert book.sheetnames == expected
+    glossary = [row for row in book["指标词典"].iter_rows(min_row=2, values_only=True)]
+    assert [row[0] for row in glossary] == [m["name"] for m in rp.glossary("zh")]
+    net = next(row for row in glossary if row[0] == "净销售额")
+    assert net[1] == "扣除退款后的净额" and "GMV − 退款 = 净销售额" in net[2]
     with_images = [sheet.title for sheet in book.worksheets if sheet._images]
     assert with_images == ["核心指标", "用户分层", "分层策略收益", "情景渠道计划", "执行计划阶段"]
     # Numbers stay numbers, with Excel formats.

@@ -465,7 +465,7 @@ ORDERS = [
     ("e1", "E", "2025-01-20", 100.0, "抖音", False),   # E: new in Q via 抖音, 2 orders
     ("f1", "F", "2025-02-05", 40.0, "小程序", False),  # F: new in Q via a channel without spend
     ("a3", "A", "2025-02-10", 80.0, "天猫", False),
-    ("a4", "A", "2025-02-11", -80.0, "天猫", True),    # A's refund: not a purchase
+    ("a4", "A", "2025-02-11", -80.0, "天猫", True),    # A's refund of exactly a3: a3 is cancelled
     ("g1", None, "2025-02-14", 30.0, "天猫", False),   # guest
     ("d2", "D", "2025-03-01", 90.0, "天猫", False),    # … D comes back in Q: reactivated
     ("e2", "E", "2025-03-20", 100.0, "天猫", False),
@@ -480,7 +480,7 @@ def load_orders(ws, name: str, orders, spend=(), new_customers: bool = True) -> 
         ds = ws.ensure_dataset(cur, name)
         frame.insert(0, "dataset_id", ds)
         cur.register("f", frame)
-        cur.execute("INSERT INTO orders SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, channel, "
+        cur.execute("INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, is_refund) SELECT dataset_id, order_id, customer_id, order_ts, amount, NULL, channel, "
                     "NULL, is_refund FROM f")
         if spend:
             s = pd.DataFrame(spend, columns=["period_start", "channel", "spend", "new_customers"])
@@ -504,12 +504,12 @@ def test_baseline_measured_by_hand(ws):
     ds = load_orders(ws, "t", ORDERS, SPEND_ROWS)
     b = scenarios.measure_baseline(ws, ds)
     assert (b.quarter_start, b.quarter_end) == (date(2025, 1, 1), date(2025, 3, 31))
-    assert b.revenue == pytest.approx(560.0)  # 200 (A) + 240 (E, F) + 90 (D) + 30 (guest)
-    assert b.orders == 7
+    assert b.revenue == pytest.approx(480.0)  # 120 (A; a3 cancelled) + 240 (E, F) + 90 (D) + 30 (guest), net
+    assert b.orders == 6
     assert b.customer_base == 3  # A, B, C bought in the 365 days before Q; D's order is older
     assert b.repurchasers == 1 and b.repurchase_rate == pytest.approx(1 / 3)
-    assert b.orders_per_repurchaser == pytest.approx(2.0) and b.aov_retained == pytest.approx(100.0)
-    assert b.retained_revenue == pytest.approx(200.0)
+    assert b.orders_per_repurchaser == pytest.approx(1.0) and b.aov_retained == pytest.approx(120.0)
+    assert b.retained_revenue == pytest.approx(120.0)
     assert b.new_customers == 2 and b.orders_per_new_customer == pytest.approx(1.5)
     assert b.aov_new == pytest.approx(80.0) and b.new_revenue == pytest.approx(240.0)
     assert b.reactivated_customers == 1 and b.reactivated_revenue == pytest.approx(90.0)
@@ -518,8 +518,8 @@ def test_baseline_measured_by_hand(ws):
     assert b.new_revenue + b.retained_revenue + b.other_revenue == pytest.approx(b.revenue)
     assert b.spend == pytest.approx(1_500.0) and b.cac == pytest.approx(750.0)
     assert b.customer_base_next == 5  # A, B, D, E, F bought in the 365 days ending 2025-03-31
-    # LTV as in kpis: trailing-year AOV (680 / 8) × orders per customer (8 / 5) = 136.
-    assert b.ltv == pytest.approx(136.0)
+    # LTV as in kpis: trailing-year net sales of A, B, D, E, F (220 + 50 + 90 + 200 + 40) ÷ 5 customers = 120.
+    assert b.ltv == pytest.approx(120.0)
     assert b.ltv == pytest.approx(compute_kpis(ws, ds, b.quarter).ltv)
     assert b.new_customers_source == "channel_data"
     assert b.paid_new_customers == 1 and b.organic_new_customers == 1
@@ -540,7 +540,7 @@ def test_baseline_without_new_customers_in_the_channel_data_uses_first_order_cha
 def test_baseline_for_a_chosen_quarter(ws):
     ds = load_orders(ws, "t", ORDERS, SPEND_ROWS)
     b = scenarios.measure_baseline(ws, ds, Period(date(2025, 1, 1), date(2025, 2, 28)))
-    assert b.revenue == pytest.approx(370.0)  # Jan–Feb: A 120 + 80, E 100, F 40, guest 30
+    assert b.revenue == pytest.approx(290.0)  # Jan–Feb: A 120 (a3 cancelled), E 100, F 40, guest 30
     assert b.quarter_label("en") == "2025-01-01 – 2025-02-28"
 
 
@@ -670,9 +670,8 @@ def sample(sample_workspace_file, tmp_path_factory):
     shutil.copyfile(sample_workspace_file, path)
     ws = Workspace(path)
     dataset = ws.get_dataset("Sample store")
-    baseline = scenarios.measure_baseline(ws, dataset.dataset_id)
-    curves = scenarios.scenario_curves(ws, dataset.dataset_id, baseline.new_customers_source)
-    yield ws, dataset, baseline, curves
+    model = scenarios.prepare(ws, dataset.dataset_id)
+    yield ws, dataset, model.baseline, model.curves
     ws.close()
 
 
@@ -680,7 +679,8 @@ def test_sample_store_baseline_is_q3_2026_and_adds_up(sample):
     ws, dataset, b, curves = sample
     assert (b.quarter_start, b.quarter_end) == (date(2026, 7, 1), date(2026, 9, 30))
     kpi = compute_kpis(ws, dataset.dataset_id, b.quarter)
-    assert b.revenue == pytest.approx(kpi.gmv)
+    assert b.revenue == pytest.approx(kpi.net_sales) and b.orders == kpi.orders
+    assert b.repurchase_rate == pytest.approx(kpi.repurchase_rate)
     assert b.new_customers == kpi.new_customers
     assert b.spend == pytest.approx(kpi.spend) and b.cac == pytest.approx(kpi.cac)
     assert b.ltv == pytest.approx(kpi.ltv)

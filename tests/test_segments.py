@@ -54,7 +54,7 @@ def make_dataset(ws: Workspace, rows: list[tuple], name: str = "test") -> int:
         df = _orders_frame(ds, rows)
         cur.register("df", df)
         cur.execute(
-            "INSERT INTO orders SELECT dataset_id, order_id, customer_id, order_ts, amount, quantity, "
+            "INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, is_refund) SELECT dataset_id, order_id, customer_id, order_ts, amount, quantity, "
             "CAST(channel AS VARCHAR), CAST(status AS VARCHAR), is_refund FROM df"
         )
         cur.unregister("df")
@@ -112,26 +112,57 @@ def load_cdnow(ws: Workspace) -> int:
         )
         cur.register("df", df)
         cur.execute(
-            "INSERT INTO orders SELECT dataset_id, order_id, customer_id, order_ts, amount, quantity, "
+            "INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, is_refund) SELECT dataset_id, order_id, customer_id, order_ts, amount, quantity, "
             "NULL, NULL, is_refund FROM df"
         )
     return ds
 
 
+def lifetimes_summary(transactions: pd.DataFrame, end: date) -> pd.DataFrame:
+    """lifetimes' ``summary_data_from_transaction_data(..., freq="D")`` as the guide defines it, in pandas."""
+    tx = transactions[transactions["date"] <= pd.Timestamp(end)]
+    days = tx.groupby(["customer_id", "date"], as_index=False)["amount"].sum()
+    grouped = days.groupby("customer_id")["date"]
+    out = pd.DataFrame({"first": grouped.min(), "last": grouped.max(), "periods": grouped.size()})
+    repeat = days.merge(out["first"], left_on="customer_id", right_index=True)
+    repeat = repeat[repeat["date"] > repeat["first"]].groupby("customer_id")["amount"].mean()
+    return pd.DataFrame({
+        "frequency": (out["periods"] - 1).astype(float),
+        "recency": (out["last"] - out["first"]).dt.days.astype(float),
+        "T": (pd.Timestamp(end) - out["first"]).dt.days.astype(float),
+        "monetary_value": repeat.reindex(out.index).fillna(0.0),
+    }).reset_index()
+
+
 def test_cdnow_matches_lifetimes_exactly(ws: Workspace) -> None:
+    """Our summary is lifetimes' own, on the orders: CDNOW's 80 $0.00 transactions are not orders.
+
+    The pandas rendering of lifetimes' definition first reproduces lifetimes' output on
+    every transaction exactly; our engine then equals it on the transactions that are
+    orders, and equals lifetimes' own file for every customer without a $0.00 row.
+    """
     if not (CDNOW_FILE.exists() and CDNOW_REFERENCE.exists()):
         pytest.skip(f"CDNOW reference data not found in {CDNOW_DIR}")
+    end = date(1998, 6, 30)
+    raw = pd.read_csv(CDNOW_FILE, sep=r"\s+", dtype={"customer_id": str, "date": str})
+    tx = pd.DataFrame({"customer_id": raw["customer_id"], "date": pd.to_datetime(raw["date"], format="%Y%m%d"),
+                       "amount": raw["dollar_value"].astype(float)})
+    ref = pd.read_csv(CDNOW_REFERENCE, dtype={"customer_id": str}).set_index("customer_id").sort_index()
+    by_definition = lifetimes_summary(tx, end).set_index("customer_id").sort_index()
+    pd.testing.assert_frame_equal(by_definition[ref.columns], ref, check_exact=False, rtol=1e-12)
+
     ds = load_cdnow(ws)
-    ours = S.customer_summary(ws, ds, date(1998, 6, 30))
-    ref = pd.read_csv(CDNOW_REFERENCE, dtype={"customer_id": str})
-    assert len(ref) == 23570 and len(ours) == 23570
-    merged = ref.merge(ours, on="customer_id", how="outer", suffixes=("_ref", ""), indicator=True)
-    assert (merged["_merge"] == "both").all()
+    ours = S.customer_summary(ws, ds, end).set_index("customer_id").sort_index()
+    expected = lifetimes_summary(tx[tx["amount"] > 0], end).set_index("customer_id").sort_index()
+    assert len(ours) == len(expected) == 23502  # 68 customers bought only $0.00 items
     for col in ("frequency", "recency", "T"):
-        assert (merged[f"{col}_ref"] == merged[col]).all(), col
-    np.testing.assert_allclose(merged["monetary_value"], merged["monetary_value_ref"], rtol=1e-9, atol=0)
+        assert (ours[col] == expected[col]).all(), col
+    np.testing.assert_allclose(ours["monetary_value"], expected["monetary_value"], rtol=1e-9, atol=0)
+    untouched = sorted(set(ref.index) - set(tx.loc[tx["amount"] == 0, "customer_id"]))
+    assert len(untouched) == 23570 - 80  # 80 customers have a $0.00 row
+    pd.testing.assert_frame_equal(ours.loc[untouched, ref.columns], ref.loc[untouched], check_exact=False, rtol=1e-9)
     # One-time buyers: exactly 0, not a tiny number.
-    assert (merged.loc[merged["frequency"] == 0, "monetary_value"] == 0).all()
+    assert (ours.loc[ours["frequency"] == 0, "monetary_value"] == 0).all()
 
 
 # ---------------------------------------------------------------------------------------
@@ -229,21 +260,42 @@ def test_tiers_partition_customers_and_tags_overlap(ws: Workspace) -> None:
     assert rfm["group"].tolist() == list(SEGMENT_ORDER) and rfm["customers"].sum() == 300
 
 
-def test_refunds_guests_and_later_orders_are_ignored(ws: Workspace) -> None:
+def test_refunds_net_spend_and_guests_and_later_orders_are_ignored(ws: Workspace) -> None:
     ds = make_dataset(
         ws,
         [
             ("A", day(5), 100),
-            ("A", day(4), -100, True),  # refund: not a purchase
+            ("A", day(4), -40, True),  # partial refund tied to no order: A's net spend is 60
             ("A", (AS_OF + timedelta(days=3)).isoformat(), 50),  # after the as-of date
             (None, day(1), 70),  # guest checkout
+            ("B", day(20), 168_472),  # B's big order, cancelled the same day …
+            ("B", day(20), -168_472, True),
+            ("B", day(3), 2.95),  # … so B is a new customer with one order of ¥2.95
+            ("C", day(10), 80),  # C's only order is cancelled in full: C is no customer
+            ("C", day(9), -80, True),
+            ("D", day(2), 0),  # an invoice that nets to zero is no order
         ],
     )
-    out = S.segment_customers(ws, ds, S.SegmentSettings(), AS_OF)
-    assert out["customer_id"].tolist() == ["A"]
-    assert out.loc[0, "orders"] == 1 and out.loc[0, "revenue"] == pytest.approx(100)
-    assert out.loc[0, "tier"] == "new"
+    out = by_id(S.segment_customers(ws, ds, S.SegmentSettings(), AS_OF))
+    assert out.index.tolist() == ["A", "B"]
+    assert out.loc["A", "orders"] == 1 and out.loc["A", "revenue"] == pytest.approx(60)
+    assert out.loc["B", "orders"] == 1 and out.loc["B", "revenue"] == pytest.approx(2.95)
+    assert out.loc["B", "aov"] == pytest.approx(2.95) and pd.Timestamp(out.loc["B", "first_order_date"]) == pd.Timestamp(day(3))
+    assert (out["tier"] == "new").all() and not out["tag_high_value"].any()
     assert S.default_as_of(ws, ds) == AS_OF + timedelta(days=3)
+
+
+def test_net_spend_at_or_below_zero_is_never_high_value(ws: Workspace) -> None:
+    rows = [(f"H{i}", day(d), 500) for i in range(5) for d in (1, 5, 9, 13, 17)]  # five frequent big spenders
+    rows += [(f"L{i}", day(2), 10) for i in range(10)]
+    rows += [("Z", day(d), 500) for d in (1, 5, 9, 13, 17)] + [("Z", day(1), -2600, True)]  # refunds beyond spend
+    ds = make_dataset(ws, rows)
+    settings = S.SegmentSettings(thresholds=S.Thresholds(m_mode="amounts", m_high_min=-10_000.0, m_mid_min=-20_000.0))
+    out = by_id(S.segment_customers(ws, ds, settings, AS_OF))
+    assert out.loc["Z", "revenue"] == pytest.approx(-100) and out.loc["Z", "orders"] == 5
+    assert out.loc["Z", "m_band"] == "high"  # a typed threshold below zero puts it in the high M band …
+    assert not out.loc["Z", "tag_high_value"] and out.loc["Z", "tier"] != "high_value"  # … but never high-value
+    assert out.loc[[f"H{i}" for i in range(5)], "tier"].eq("high_value").all()
 
 
 # ---------------------------------------------------------------------------------------
@@ -251,18 +303,27 @@ def test_refunds_guests_and_later_orders_are_ignored(ws: Workspace) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def test_quintile_ties_are_broken_by_customer_id_deterministically(ws: Workspace) -> None:
+def test_equal_values_get_equal_scores(ws: Workspace) -> None:
     ids = [f"T{i:02d}" for i in range(10)]
     rows = [(cid, day(3), 20) for cid in ids]
+    rows += [(f"U{i:02d}", day(40 + i), 100 + i) for i in range(10)]  # distinct values spread over the scores
     random.Random(1).shuffle(rows)  # insertion order must not matter
     ds = make_dataset(ws, rows)
     first = by_id(S.segment_customers(ws, ds, S.SegmentSettings(), AS_OF))
     second = by_id(S.segment_customers(ws, ds, S.SegmentSettings(), AS_OF))
     pd.testing.assert_frame_equal(first, second)
-    assert first.loc[ids, "f_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-    assert first.loc[ids, "m_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-    # Recency reversed: equal days, so ties go by id in the reverse ordering (oldest first gets 1).
-    assert first.loc[ids, "r_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    # Ten customers with the same orders, spend and recency: one score each, whatever their ids.
+    for column in ("r_score", "f_score", "m_score"):
+        assert first.loc[ids, column].nunique() == 1, column
+    assert first.loc[ids, "r_score"].iloc[0] == 3  # ranks 11–20 of 20 by recency share rank 11 → score 3
+    assert first["f_score"].eq(1).all()  # everyone has one order
+    assert first.loc[ids, "m_score"].iloc[0] == 1
+    u = [f"U{i:02d}" for i in range(10)]
+    assert first.loc[u, "m_score"].tolist() == [3, 3, 4, 4, 4, 4, 5, 5, 5, 5]  # ranks 11…20 of 20
+    assert first.loc[u, "r_score"].tolist() == [3, 3, 2, 2, 2, 2, 1, 1, 1, 1]  # 40…49 days: ranks 10…1
+    # Edges for frozen scores have one entry per bucket 1…4; empty buckets (F: only score 1 used) repeat the last.
+    cuts = S.resolve_cuts(ws, ds, S.SegmentSettings(), AS_OF)
+    assert cuts.f_cuts == (1.0, 1.0, 1.0, 1.0)
 
 
 def test_recency_score_is_reversed(ws: Workspace) -> None:
@@ -283,8 +344,8 @@ def test_one_time_buyers_only(ws: Workspace) -> None:
     out = S.segment_customers(ws, ds, settings, AS_OF)
     assert (out["orders"] == 1).all() and (out["f_band"] == "low").all()
     assert not out["tag_high_value"].any()
-    # F collapses: every customer has F = 1, yet NTILE spreads them over scores 1–5 by customer id.
-    assert sorted(out["f_score"].unique()) == [1, 2, 3, 4, 5]
+    # F collapses: every customer has F = 1, so every customer gets F score 1 (never split by id).
+    assert sorted(out["f_score"].unique()) == [1]
     warnings = S.data_warnings(ws, ds, AS_OF, settings)
     assert any("same F value" in w for w in warnings)
     summary = S.customer_summary(ws, ds, AS_OF)

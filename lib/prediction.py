@@ -1,0 +1,250 @@
+"""Predicted customer value of a dataset: the segment engine's lifetimes summary through :mod:`lib.clv`.
+
+Why this module exists: :mod:`lib.clv` is pure maths on a summary table; the pages, the
+CLI and the exports need it on a *dataset* — the net-of-cancellations orders of the
+:mod:`lib.metrics` ledger, summarised by :func:`lib.segments.customer_summary` in DuckDB
+(one row per customer reaches Python), scored in one vectorised pass, joined back to
+what a lead recognises (spend to date, days since the last order) — plus the
+calibration/holdout check that shows how far to trust it.
+
+Definitions (per customer, at the as-of date):
+
+* ``p_alive`` — the BG/NBD probability that the customer has not silently left.
+* ``expected_purchases_<h>`` — expected purchase *days* in the next h days.
+* ``clv_<h>`` — predicted net revenue over the next h days, discounted monthly at the
+  stated annual rate (:func:`lib.clv.clv`).
+* ``next_purchase_days`` — the median wait until the next purchase if still a customer.
+* ``value_tier`` — top / middle / low by predicted value, ``lost`` below P(alive) 0.1.
+* ``value_at_stake`` — the predicted value a customer would have if still a customer
+  (``clv / p_alive``) times the chance they are gone (``1 − p_alive``): whom to call first.
+* ``at_risk`` — among customers whose net spend to date is in the top 20%, those whose
+  P(alive) has fallen below :data:`AT_RISK_P_ALIVE` but who are not yet lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib import clv
+from lib import segments as seg
+
+DEFAULT_HORIZONS: tuple[int, ...] = (90, 365)
+DEFAULT_DISCOUNT_RATE = 0.10
+AT_RISK_P_ALIVE = 0.5
+AT_RISK_SPEND_SHARE = 0.2  # the top fifth of customers by net spend to date are "valuable"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Every customer's predictions at one as-of date, and the fitted models behind them."""
+
+    as_of: date
+    customers: pd.DataFrame
+    bgnbd: clv.BgNbdFit
+    gamma_gamma: clv.GammaGammaFit | None
+    horizons: tuple[int, ...]
+    discount_rate_annual: float
+    notes: tuple[str, ...] = ()
+
+    @property
+    def value_column(self) -> str:
+        """The CLV column of the longest horizon (what tiers and totals use)."""
+        return f"clv_{max(self.horizons)}"
+
+    def totals(self) -> dict[str, float]:
+        """Expected customers still with us, predicted value of the longest horizon, and at-risk counts."""
+        c = self.customers
+        at_risk = c[c["at_risk"]]
+        return {
+            "customers": float(len(c)),
+            "expected_alive": float(c["p_alive"].sum()),
+            "predicted_value": float(c[self.value_column].sum(min_count=1)) if len(c) else 0.0,
+            "at_risk_customers": float(len(at_risk)),
+            "value_at_stake": float(at_risk["value_at_stake"].sum()),
+        }
+
+    def parameters(self) -> dict[str, Any]:
+        """The fitted parameters and log-likelihoods, JSON-ready."""
+        out: dict[str, Any] = {
+            "bgnbd": {name: float(getattr(self.bgnbd, name)) for name in clv.BGNBD_PARAMS},
+            "bgnbd_log_likelihood": float(self.bgnbd.log_likelihood),
+            "bgnbd_converged": bool(self.bgnbd.converged),
+            "bgnbd_at_boundary": list(self.bgnbd.at_boundary),
+        }
+        if self.gamma_gamma is not None:
+            out["gamma_gamma"] = {name: float(getattr(self.gamma_gamma, name)) for name in clv.GAMMA_GAMMA_PARAMS}
+            out["gamma_gamma_log_likelihood"] = float(self.gamma_gamma.log_likelihood)
+        return out
+
+
+def _summary(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | None) -> tuple[date, pd.DataFrame]:
+    src = seg.as_source(dataset)
+    as_of_d = seg.default_as_of(ws, src) if as_of is None else pd.Timestamp(str(as_of)).date()
+    if as_of_d is None:
+        raise clv.ModelUnsupported("no_orders", "The dataset has no orders to predict from.", needed=1, found=0)
+    return as_of_d, seg.customer_summary(ws, src, as_of_d)
+
+
+def predict(
+    ws: Any,
+    dataset: seg.SourceLike,
+    as_of: date | datetime | str | None = None,
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS,
+    discount_rate_annual: float = DEFAULT_DISCOUNT_RATE,
+) -> Prediction:
+    """Fit BG/NBD + Gamma-Gamma on the dataset's orders up to ``as_of`` (default: the last order day) and score everyone.
+
+    Raises :class:`lib.clv.ModelUnsupported` (with how many repeat buyers are needed)
+    when the data cannot support the purchase model.
+    """
+    as_of_d, summary = _summary(ws, dataset, as_of)
+    scored = clv.score_customers(summary, horizons=horizons, discount_rate_annual=discount_rate_annual)
+    frame = summary[["customer_id", "orders", "revenue", "days_since_last_order", "first_order_date",
+                     "last_order_date"]].join(
+        scored.customers.drop(columns="customer_id")
+    )
+    value = frame[f"clv_{max(scored.horizons)}"]
+    valuable = frame["revenue"] >= frame["revenue"].quantile(1 - AT_RISK_SPEND_SHARE) if len(frame) else frame["revenue"]
+    frame["at_risk"] = (valuable & (frame["p_alive"] < AT_RISK_P_ALIVE) & (frame["p_alive"] >= clv.LOST_P_ALIVE)
+                        & (frame["revenue"] > 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stake = (value / frame["p_alive"]) * (1 - frame["p_alive"])
+    frame["value_at_stake"] = stake.fillna(0.0)
+    return Prediction(
+        as_of=as_of_d, customers=frame, bgnbd=scored.bgnbd, gamma_gamma=scored.gamma_gamma,
+        horizons=scored.horizons, discount_rate_annual=discount_rate_annual, notes=tuple(scored.notes),
+    )
+
+
+def at_risk_list(prediction: Prediction, limit: int | None = 200) -> pd.DataFrame:
+    """Valuable customers slipping away, the most value at stake first (who to contact first)."""
+    c = prediction.customers
+    ranked = c[c["at_risk"]].sort_values(["value_at_stake", "customer_id"], ascending=[False, True])
+    return ranked.head(limit) if limit else ranked
+
+
+def contact_first(prediction: Prediction, customer_ids: pd.Series | list[str], limit: int = 10) -> pd.DataFrame:
+    """Of the given customers (e.g. a tier's members), the ones with the most value at stake, first."""
+    c = prediction.customers
+    chosen = c[c["customer_id"].isin(set(customer_ids))]
+    return chosen.sort_values(["value_at_stake", "customer_id"], ascending=[False, True]).head(limit)
+
+
+def tier_values(prediction: Prediction, tiers: pd.DataFrame, column: str = "tier") -> pd.DataFrame:
+    """Per tier (or segment): customers, expected still-active customers, predicted value and value at stake.
+
+    ``tiers`` has ``customer_id`` and the group ``column`` (e.g. from :func:`lib.segments.segment_customers`).
+    """
+    merged = tiers[["customer_id", column]].merge(prediction.customers, on="customer_id", how="left")
+    value = prediction.value_column
+    grouped = merged.groupby(column, observed=True)
+    return pd.DataFrame({
+        "customers": grouped.size(),
+        "expected_alive": grouped["p_alive"].sum(),
+        "predicted_value": grouped[value].sum(min_count=1),
+        "predicted_value_per_customer": grouped[value].mean(),
+        "value_at_stake": grouped["value_at_stake"].sum(),
+        "at_risk": grouped["at_risk"].sum(),
+    }).reset_index()
+
+
+def predicted_ltv(prediction: Prediction, first_from: date | None = None, first_to: date | None = None,
+                  horizon: int | None = None) -> float | None:
+    """Predicted LTV of a customer: net spend so far + predicted net revenue over ``horizon`` days (default: the longest).
+
+    Averaged over the customers whose first order falls in ``first_from`` … ``first_to``
+    (e.g. a quarter's new customers: the LTV that an LTV/CAC rule should weigh a CAC
+    against), or over everyone when no range is given. None when nobody qualifies.
+    """
+    column = f"clv_{horizon or max(prediction.horizons)}"
+    c = prediction.customers
+    if column not in c:
+        return None
+    chosen = pd.Series(True, index=c.index)
+    first = pd.to_datetime(c["first_order_date"])
+    if first_from is not None:
+        chosen &= first >= pd.Timestamp(first_from)
+    if first_to is not None:
+        chosen &= first <= pd.Timestamp(first_to)
+    value = (c.loc[chosen, "revenue"] + c.loc[chosen, column]).mean()
+    return None if pd.isna(value) else float(value)
+
+
+# --------------------------------------------------------------------------------------
+# Calibration / holdout: how far to trust it
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """Models fitted up to ``calibration_end``, compared with what happened up to ``holdout_end``."""
+
+    calibration_end: date
+    holdout_end: date
+    table: pd.DataFrame  # lib.clv.calibration_table: by calibration repeat purchases 0 … 7+, then "all"
+    bgnbd: clv.BgNbdFit
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def predicted_total(self) -> float:
+        return float(self.table["predicted_total"].iloc[-1])
+
+    @property
+    def actual_total(self) -> float:
+        return float(self.table["actual_total"].iloc[-1])
+
+    @property
+    def error(self) -> float | None:
+        """(predicted − actual) ÷ actual over the holdout; None when nothing happened."""
+        return (self.predicted_total - self.actual_total) / self.actual_total if self.actual_total else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "calibration_end": self.calibration_end.isoformat(), "holdout_end": self.holdout_end.isoformat(),
+            "holdout_days": (self.holdout_end - self.calibration_end).days,
+            "predicted_purchases": self.predicted_total, "actual_purchases": self.actual_total,
+            "error": self.error, "by_calibration_purchases": self.table.to_dict(orient="records"),
+        }
+
+
+def default_calibration_end(ws: Any, dataset: seg.SourceLike, holdout_days: int = 90) -> date | None:
+    """The last order day minus ``holdout_days``: the latest calibration end with a full holdout."""
+    last = seg.default_as_of(ws, dataset)
+    return last - timedelta(days=holdout_days) if last else None
+
+
+def holdout_check(
+    ws: Any, dataset: seg.SourceLike, calibration_end: date | str, holdout_end: date | str | None = None,
+) -> HoldoutCheck:
+    """Fit on orders up to ``calibration_end``; predict purchase days up to ``holdout_end``; compare with the orders.
+
+    Purchases are counted as lifetimes counts them: distinct days with an order, per
+    customer who had bought by the calibration end. ``holdout_end`` defaults to the last order day.
+    """
+    src = seg.as_source(dataset)
+    cal_end = pd.Timestamp(str(calibration_end)).date()
+    end = pd.Timestamp(str(holdout_end)).date() if holdout_end is not None else seg.default_as_of(ws, src)
+    if end is None or end <= cal_end:
+        raise clv.ModelUnsupported("bad_holdout", "The holdout must end after the calibration end.", needed=1, found=0)
+    _, summary = _summary(ws, src, cal_end)
+    fit = clv.fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
+    actual = seg.run_query(
+        ws,
+        f"""SELECT customer_id, count(DISTINCT CAST(order_ts AS DATE)) AS days
+            FROM ({src.sql}) AS src
+            WHERE is_order AND order_ts >= $after_ts AND order_ts < $before_ts
+            GROUP BY customer_id""",
+        {**src.params, "after_ts": datetime.combine(cal_end + timedelta(days=1), datetime.min.time()),
+         "before_ts": datetime.combine(end + timedelta(days=1), datetime.min.time())},
+    ).set_index("customer_id")["days"]
+    observed = actual.reindex(summary["customer_id"]).fillna(0).to_numpy(dtype=np.float64)
+    horizon = float((end - cal_end).days)
+    predicted = clv.expected_purchases(fit, horizon, summary["frequency"], summary["recency"], summary["T"])
+    table = clv.calibration_table(predicted, observed, summary["frequency"])
+    notes = (fit.message,) if (not fit.converged or fit.at_boundary) else ()
+    return HoldoutCheck(calibration_end=cal_end, holdout_end=end, table=table, bgnbd=fit, notes=notes)
