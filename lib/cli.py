@@ -222,6 +222,35 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_channels(args: argparse.Namespace) -> int:
+    from lib import channel_model
+
+    ws = _open(args)
+    try:
+        dataset = ws.get_dataset(args.dataset)
+        try:
+            model = channel_model.fit(ws, dataset.dataset_id, args.outcome, n_boot=args.n_boot)
+        except channel_model.ModelDataMissing as exc:
+            raise CliError(str(exc)) from exc
+        except ValueError as exc:  # too few weeks, no usable spend
+            raise CliError(f"the data cannot support a marketing-mix model: {exc}") from exc
+        coverage = channel_model.coverage_note(ws, dataset.dataset_id)
+    finally:
+        ws.close()
+    out = {"dataset": dataset.name, **model.as_dict(args.lang)}
+    if coverage:
+        out["coverage_warning"] = {"spend_first": coverage[0], "spend_last": coverage[1],
+                                   "orders_first": coverage[2], "orders_last": coverage[3]}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, default=str, indent=2))
+    else:
+        for row in out["channels"]:
+            print(f"{row['channel']}\t{row['contribution']:.0f}\t[{row['contribution_low']:.0f}, "
+                  f"{row['contribution_high']:.0f}]")
+        print(f"baseline\t{out['baseline']['contribution']:.0f}\tR² {out['fit']['r2']:.3f}")
+    return 0
+
+
 def cmd_playbook(args: argparse.Namespace) -> int:
     from lib import playbooks
 
@@ -382,6 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon-days", type=int, help="another horizon besides 90 and 365 days")
     p.add_argument("--holdout-end", help="YYYY-MM-DD: compare predicted with actual purchase days up to this day")
     p.add_argument("--export", help="FILE.csv | FILE.xlsx: one row per customer")
+    p.add_argument("--json", action="store_true")
+    p = add("channels", cmd_channels, "marketing-mix model: each channel's contribution, ROI and intervals")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--outcome", choices=["imported", "net_sales", "new_customers"],
+                   help="the weekly outcome (default: the channel file's total outcome, else the orders' net sales)")
+    p.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates for the 80%% intervals")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
     p.add_argument("--json", action="store_true")
     p = add("playbook", cmd_playbook, "export the tier playbook with each tier's member list (.xlsx)")
     p.add_argument("--dataset", required=True)

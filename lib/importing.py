@@ -485,7 +485,7 @@ _SYNONYMS: dict[str, list[str]] = {
                           "original_order_id", "original order", "parent order id", "refund of", "refers to order"],
 }
 _CHANNEL_SYNONYMS: dict[str, list[str]] = {
-    "period": ["周", "日期", "时间", "周次", "week", "date", "week_start", "period", "day", "week start"],
+    "period": ["周", "日期", "时间", "周次", "week", "date", "week_start", "period", "day", "week start", "time"],
     "channel": ["渠道", "平台", "媒体", "来源", "channel", "media", "platform", "source"],
     "spend": ["花费", "消耗", "投放金额", "费用", "成本", "spend", "cost", "media spend", "budget"],
     "impressions": ["曝光", "曝光量", "展现", "展现量", "impressions", "imps", "views"],
@@ -498,12 +498,43 @@ _CHANNEL_SYNONYMS: dict[str, list[str]] = {
 # Suffixes that mark a wide-format column as one measure of one channel.
 _WIDE_SUFFIXES: dict[str, list[str]] = {
     "spend": ["spend", "cost", "s", "花费", "消耗", "费用"],
-    "impressions": ["impressions", "imps", "i", "曝光", "展现"],
+    "impressions": ["impressions", "impression", "imps", "i", "曝光", "展现"],
     "clicks": ["clicks", "clicks_p", "c", "点击"],
     "new_customers": ["new_customers", "newcustomers", "new", "新客", "新客数"],
     "orders": ["orders", "订单", "订单数"],
     "revenue": ["revenue", "sales", "gmv", "销售额"],
 }
+
+
+# A wide channel file's total outcome (one column for all channels) and what else moves it.
+OUTCOME_KINDS: tuple[str, ...] = ("revenue", "conversions", "orders", "new_customers")
+_OUTCOME_SYNONYMS: dict[str, list[str]] = {
+    "revenue": ["revenue", "sales", "gmv", "total sales", "销售额", "成交金额", "成交额", "营业额", "营收"],
+    "conversions": ["conversions", "conversion", "kpi", "转化", "转化数", "转化量"],
+    "orders": ["orders", "order count", "订单数", "订单量"],
+    "new_customers": ["new customers", "new_customers", "new users", "新客数", "新客", "新用户数"],
+}
+_CONTROL_HINT = re.compile(
+    r"(_b$|_control$|^organic|competitor|price|promo|event|holiday|festival|sentiment|newsletter|weather|"
+    r"竞品|价格|促销|活动|节日|节假日|舆情|天气)",
+    flags=re.IGNORECASE,
+)
+
+
+def _outcome_column(columns: list[str]) -> tuple[str, str] | None:
+    """The total-outcome column and its kind: an exact header first (any kind), then one containing a synonym.
+
+    Per-unit columns (``revenue_per_conversion``, 每单收入) are never the outcome.
+    """
+    candidates = [c for c in columns if not re.search(r"(^|[\s_])per([\s_]|$)|每", normalize_header(c).lower())]
+    for exact in (True, False):
+        for kind in OUTCOME_KINDS:
+            keys = [_norm_key(k) for k in _OUTCOME_SYNONYMS[kind]]
+            for column in candidates:
+                norm = _norm_key(column)
+                if (norm in keys) if exact else any(len(k) > 2 and k in norm for k in keys):
+                    return column, kind
+    return None
 
 
 def _norm_key(text: str) -> str:
@@ -549,6 +580,8 @@ def suggest_mapping(columns: list[str], kind: Kind) -> dict[str, Any]:
         taken.add(period)
     channel = _match(columns, _CHANNEL_SYNONYMS["channel"], taken)
     wide = detect_wide_columns([c for c in columns if c not in taken])
+    if channel in wide:
+        channel = None  # "Channel0_spend" names a channel's measure, not a channel column (Meridian's layout)
     if channel or not wide:
         mapping["layout"] = "long"
         if channel:
@@ -562,6 +595,14 @@ def suggest_mapping(columns: list[str], kind: Kind) -> dict[str, Any]:
     else:
         mapping["layout"] = "wide"
         mapping["wide_columns"] = wide
+        taken.update(wide)
+        found = _outcome_column([c for c in columns if c not in taken])
+        if found:
+            mapping["outcome"], mapping["outcome_kind"] = found
+            taken.add(found[0])
+        controls = [c for c in columns if c not in taken and _CONTROL_HINT.search(normalize_header(c))]
+        if controls:
+            mapping["controls"] = controls
     return mapping
 
 
@@ -570,6 +611,8 @@ def detect_wide_columns(columns: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for column in columns:
         text = normalize_header(column)
+        if text.lower().startswith("organic"):
+            continue  # unpaid media (Meridian's Organic_…): a control, not a channel with spend
         match = re.match(r"^(.+?)[\s_\-·]+([^\s_\-·]+(?:_p)?)$", text, flags=re.IGNORECASE)
         if not match:
             continue
@@ -614,6 +657,10 @@ def load_mapping_file(path: str | Path) -> dict[str, Any]:
     for key, value in data.items():
         if key == "layout":
             well_formed = value in ("long", "wide")
+        elif key == "outcome_kind":
+            well_formed = value in OUTCOME_KINDS
+        elif key == "controls":
+            well_formed = isinstance(value, list) and all(isinstance(c, str) for c in value)
         elif key == "wide_columns":
             well_formed = isinstance(value, dict) and all(
                 isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and pair[1] in CHANNEL_MEASURES
@@ -642,8 +689,8 @@ def check_mapping(mapping: dict[str, Any], kind: Kind, columns: list[str]) -> No
 
 def check_mapping_columns(mapping: dict[str, Any], columns: list[str]) -> None:
     """Every mapped column must exist in the file."""
-    wanted = [v for k, v in mapping.items() if k not in ("layout", "wide_columns") and v]
-    wanted += list((mapping.get("wide_columns") or {}).keys())
+    wanted = [v for k, v in mapping.items() if k not in ("layout", "wide_columns", "controls", "outcome_kind") and v]
+    wanted += list((mapping.get("wide_columns") or {}).keys()) + list(mapping.get("controls") or [])
     absent = [c for c in wanted if c not in columns]
     if absent:
         raise ImportFailed(
@@ -757,6 +804,7 @@ class ImportReport:
     stats: dict[str, Any]
     mapping: dict[str, Any]
     source_key: str
+    outcomes: pd.DataFrame | None = None  # channel files: the total outcome and controls per period
 
     @property
     def rows_rejected(self) -> int:
@@ -1099,7 +1147,9 @@ def prepare_channels(
     accepted_rows = int(len(set(long["row"].tolist())))
     gaps = pd.Series(sorted(set(prepared["period_start"]))).diff().dropna()
     grain = "week" if len(gaps) and gaps.median() >= pd.Timedelta(days=6) else "day"
-    mapped = set(v for k, v in mapping.items() if isinstance(v, str)) | set((mapping.get("wide_columns") or {}).keys())
+    mapped = (set(v for k, v in mapping.items() if isinstance(v, str)) | set((mapping.get("wide_columns") or {}).keys())
+              | set(mapping.get("controls") or []))
+    outcomes = _outcome_rows(df, mapping, period, bad_period)
     stats = {
         "rows": int(len(prepared)),
         "channels": sorted(prepared["channel"].unique().tolist()),
@@ -1110,18 +1160,51 @@ def prepare_channels(
         "ignored_columns": [c for c in raw.columns if c not in mapped],
         "layout": mapping.get("layout", "long"),
         "sheet": raw.sheet,
+        "outcome": mapping.get("outcome"),
+        "outcome_kind": mapping.get("outcome_kind") if mapping.get("outcome") else None,
+        "outcome_weeks": int((outcomes["role"] == "outcome").sum()) if outcomes is not None else 0,
+        "controls": list(mapping.get("controls") or []),
     }
     if progress:
         progress(0.8, "validated")
     return ImportReport(
         kind="channels", file_name=raw.file_name, file_format=raw.file_format, encoding=raw.encoding,
         rows_read=len(df) + len(raw.malformed), rows_accepted=accepted_rows, rejected=rejected,
-        prepared=prepared, stats=stats, mapping=mapping, source_key=raw.source_key,
+        prepared=prepared, stats=stats, mapping=mapping, source_key=raw.source_key, outcomes=outcomes,
     )
 
 
-# --------------------------------------------------------------------------
-# Existing keys (for append) and commit
+def _outcome_rows(df: pd.DataFrame, mapping: dict[str, Any], period: pd.Series, bad_period: pd.Series
+                  ) -> pd.DataFrame | None:
+    """The file's total outcome and controls per period, long (``period_start, name, role, kind, value``).
+
+    The outcome is parsed as money and weeks without one are left out; a control that holds
+    words rather than numbers (Robyn's ``events``: "na" or an event name) becomes 1 in the
+    weeks that name something and 0 elsewhere; a blank control is 0.
+    """
+    columns = ([(mapping["outcome"], "outcome")] if mapping.get("outcome") else [])
+    columns += [(c, "control") for c in mapping.get("controls") or []]
+    if not columns:
+        return None
+    parts = []
+    ok = ~bad_period.to_numpy()
+    for column, role in columns:
+        text = df[column].astype(str).str.strip()
+        blank = text.isin(["", "na", "NA", "N/A", "-", "null", "NULL", "None", "nan"]).to_numpy()
+        value = parse_money(df[column]).to_numpy(dtype=float)
+        if role == "control":
+            words = np.isnan(value) & ~blank
+            if words.any():
+                value = np.where(blank, 0.0, np.where(np.isnan(value), 1.0, value))
+            value = np.where(np.isnan(value), 0.0, value)
+        keep = ok & np.isfinite(value)
+        parts.append(pd.DataFrame({
+            "period_start": pd.to_datetime(period.to_numpy()[keep]).date, "name": str(column), "role": role,
+            "kind": mapping.get("outcome_kind", "revenue") if role == "outcome" else None, "value": value[keep],
+        }))
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.groupby(["period_start", "name", "role"], as_index=False, dropna=False).agg(
+        kind=("kind", "first"), value=("value", "sum"))
 # --------------------------------------------------------------------------
 
 
@@ -1209,6 +1292,8 @@ def commit_import(
                 "FROM incoming"
             )
         cur.unregister("incoming")
+        if report.kind == "channels":
+            _commit_outcomes(cur, dataset_id, report.outcomes, replace=mode == "replace")
         cur.execute(
             "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [dataset_id, report.kind, report.file_name[:255], mode, report.rows_read, report.rows_accepted,
@@ -1218,6 +1303,27 @@ def commit_import(
     if save_mapping:
         ws.save_mapping(report.source_key, report.kind, report.mapping)
     return dataset_id
+
+
+def _commit_outcomes(cur: Any, dataset_id: int, outcomes: pd.DataFrame | None, *, replace: bool) -> None:
+    """Store a channel file's outcome and controls (inside the import's transaction).
+
+    Replace swaps them with the file's (none in the file: none kept, as for its spend);
+    append adds the periods and names the dataset does not have yet.
+    """
+    if replace:
+        cur.execute("DELETE FROM weekly_outcome WHERE dataset_id = ?", [dataset_id])
+    if outcomes is None or outcomes.empty:
+        return
+    cur.register("incoming_outcomes", outcomes)
+    cur.execute(
+        "INSERT INTO weekly_outcome SELECT ?, i.period_start::DATE, i.name::VARCHAR, i.role::VARCHAR, "
+        "i.kind::VARCHAR, i.value::DOUBLE FROM incoming_outcomes AS i "
+        "WHERE NOT EXISTS (SELECT 1 FROM weekly_outcome AS w WHERE w.dataset_id = ? "
+        "AND w.period_start = i.period_start::DATE AND w.name = i.name::VARCHAR)",
+        [dataset_id, dataset_id],
+    )
+    cur.unregister("incoming_outcomes")
 
 
 def import_file(

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workspace.duckdb"
 DB_PATH_ENV = "GROWTH_PLANNER_DB"
 
@@ -94,6 +94,18 @@ _MIGRATIONS: list[list[str]] = [
     # refunded status); lib.metrics nets it against that order.
     [
         "ALTER TABLE orders ADD COLUMN IF NOT EXISTS original_order_id VARCHAR",
+    ],
+    # 3: a channel file's total weekly outcome (revenue, conversions, …) and its controls (price,
+    # promotions, competitor, events), long format: what a marketing-mix model is fitted on.
+    [
+        """CREATE TABLE IF NOT EXISTS weekly_outcome (
+            dataset_id INTEGER NOT NULL,
+            period_start DATE NOT NULL,
+            name VARCHAR NOT NULL,
+            role VARCHAR NOT NULL,
+            kind VARCHAR,
+            value DOUBLE NOT NULL
+        )""",
     ],
 ]
 
@@ -471,7 +483,7 @@ class Workspace:
 
     def delete_dataset(self, dataset_id: int) -> None:
         with self.transaction() as cur:
-            for table in ("orders", "channel_spend", "dataset_settings", "import_log"):
+            for table in ("orders", "channel_spend", "weekly_outcome", "dataset_settings", "import_log"):
                 cur.execute(f'DELETE FROM "{table}" WHERE dataset_id = ?', [dataset_id])
             cur.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
 
@@ -529,7 +541,8 @@ class Workspace:
 
     def table_counts(self) -> dict[str, int]:
         """Row counts of every workspace table (used to prove a failed import changed nothing)."""
-        tables = ["datasets", "orders", "channel_spend", "column_mappings", "dataset_settings", "import_log"]
+        tables = ["datasets", "orders", "channel_spend", "weekly_outcome", "column_mappings", "dataset_settings",
+                  "import_log"]
         with self.cursor() as cur:
             return {t: int(cur.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]) for t in tables}
 

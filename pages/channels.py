@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import budget, channel_charts, channels, curves, formatting, kpis, optimizer, ui
+from lib import budget, channel_charts, channel_model, channels, curves, formatting, kpis, mmm, optimizer, ui
 from lib.i18n import display_channel
 
 ctx = ui.bootstrap("nav.channels")
@@ -267,6 +267,71 @@ def _optimiser_tab(dataset, metric: str) -> None:
             st.error(exc.message(ctx.lang))
 
 
+def _mmm_tab(dataset) -> None:
+    """The marketing-mix model on a total weekly outcome: which model, on what, and each channel's share with its interval."""
+    st.caption(t("mmm_page.why"))
+    sources = ui.cached(channel_model.available_sources, dataset)
+    if not sources:
+        st.info(t("mmm_page.err.no_outcome"))
+        return
+    source = st.segmented_control(
+        t("mmm_page.outcome"), sources, default=sources[0], format_func=lambda s: t(f"mmm_page.source.{s}"),
+        key="channels.mmm_source",
+    ) or sources[0]
+    coverage = ui.cached(channel_model.coverage_note, dataset)
+    if coverage:
+        st.warning(t("mmm_page.coverage", spend_first=coverage[0], spend_last=coverage[1],
+                     orders_first=coverage[2], orders_last=coverage[3]))
+    run_key = f"channels.mmm_run.{dataset.cache_key}.{source}"
+    if not st.session_state.get(run_key):
+        if st.button(t("mmm_page.fit"), key=f"channels.mmm_fit.{source}", type="primary"):
+            st.session_state[run_key] = True
+        else:
+            return
+    try:
+        with st.spinner(t("mmm_page.fitting")):
+            model = ui.cached(channel_model.fit, dataset, source)
+    except channel_model.ModelDataMissing as exc:
+        st.info(t(f"mmm_page.err.{exc.code}"))
+        return
+    except ValueError as exc:
+        st.info(t("mmm_page.err.unsupported", reason=str(exc)))
+        return
+    fit, data = model.fit, model.input.data
+    revenue_like = data.outcome_kind == "revenue"
+    media = fit.media_total
+    total = media + fit.baseline_total
+    cols = st.columns(4)
+    cols[0].metric(t("mmm_page.r2"), f"{fit.r2:.2f}", help=t("mmm_page.r2_help"), border=True)
+    cols[1].metric(t("mmm_page.mape"), formatting.pct(fit.mape), help=t("mmm_page.mape_help"), border=True)
+    cols[2].metric(t("mmm_page.paid_share"), formatting.pct(media / total if total else None),
+                   help=t("mmm_page.paid_share_help"), border=True)
+    cols[3].metric(t("mmm_page.weeks"), ctx.count(len(data.weeks)),
+                   help=t("mmm_page.weeks_help", first=model.input.first_week, last=model.input.last_week,
+                          seconds=f"{fit.seconds:.1f}"), border=True)
+    summary = fit.summary()
+    value = (lambda v: ctx.money(v, decimals=0)) if revenue_like else ctx.count
+    rows = []
+    for r in summary.itertuples():
+        ratio, low, high = (r.roi, r.roi_low, r.roi_high) if revenue_like else (r.cpa, r.cpa_low, r.cpa_high)
+        fmt = formatting.ratio if revenue_like else (lambda v: ctx.money(v, decimals=0))
+        rows.append({
+            t("mmm_page.col.channel"): display_channel(r.channel, ctx.lang),
+            t("mmm_page.col.spend"): ctx.money(r.spend, decimals=0),
+            t("mmm_page.col.contribution"): value(r.contribution),
+            t("mmm_page.col.interval"): f"{value(r.contribution_low)} – {value(r.contribution_high)}",
+            t("mmm_page.col.roi" if revenue_like else "mmm_page.col.cpa"): fmt(ratio),
+            t("mmm_page.col.roi_interval"): f"{fmt(low)} – {fmt(high)}",
+            t("mmm_page.col.marginal"): formatting.ratio(r.marginal_roi) if revenue_like else value(r.marginal_roi),
+            t("mmm_page.col.separable"): "✓" if r.identifiable else "—",
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(t("mmm_page.table_help", baseline=value(fit.baseline_total), low=value(fit.baseline_total_low),
+                 high=value(fit.baseline_total_high)))
+    for code, params in fit.warnings:
+        st.caption(f"⚠ {mmm.explain_warning(code, params, ctx.lang)}")
+
+
 with ui.friendly_errors(ctx):
     ui.page_header(ctx, "channels_page.title", "channels_page.question")
     if ctx.dataset is None:
@@ -284,15 +349,17 @@ with ui.friendly_errors(ctx):
         format_func=lambda m: t(f"channels_page.metric.{m}"), key="channels.metric",
         help=t("channels_page.objective_help"),
     ) or "new_customers"
-    tab_perf, tab_curves, tab_split, tab_opt = st.tabs([
-        t("channels_page.tab.performance"), t("channels_page.tab.curves"), t("channels_page.tab.split"),
-        t("channels_page.tab.optimiser"),
+    tab_perf, tab_curves, tab_mmm, tab_split, tab_opt = st.tabs([
+        t("channels_page.tab.performance"), t("channels_page.tab.curves"), t("mmm_page.tab"),
+        t("channels_page.tab.split"), t("channels_page.tab.optimiser"),
     ])
     with tab_perf:
         st.caption(t("channels_page.period", start=period.start, end=period.end))
         _performance(dataset, period)
     with tab_curves:
         _curves_tab(dataset, metric)
+    with tab_mmm:
+        _mmm_tab(dataset)
     with tab_split:
         _split_tab(dataset, period)
     with tab_opt:

@@ -97,10 +97,42 @@ def _mapping_editor(kind: str, raw: importing.RawTable) -> dict:
             str(r["column"]): [str(r["channel"]).strip(), str(r["measure"])]
             for _, r in edited.dropna().iterrows() if str(r["channel"]).strip()
         }
+        _outcome_editor(key, mapping, [c for c in raw.columns if c not in mapping["wide_columns"]])
     else:
         mapping.pop("wide_columns", None)
     st.session_state[key] = mapping
     return mapping
+
+
+def _outcome_editor(key: str, mapping: dict, columns: list[str]) -> None:
+    """A wide channel file's total outcome (and its kind) and controls: what a marketing-mix model explains."""
+    options = [NOT_MAPPED, *columns]
+    cols = st.columns([2, 2, 4])
+    current = mapping.get("outcome") if mapping.get("outcome") in columns else NOT_MAPPED
+    outcome = cols[0].selectbox(
+        t("field.outcome"), options, index=options.index(current),
+        format_func=lambda c: t("data.not_mapped") if c == NOT_MAPPED else c, key=f"{key}.outcome",
+        help=t("field.outcome.help"),
+    )
+    kinds = list(importing.OUTCOME_KINDS)
+    kind = cols[1].selectbox(
+        t("field.outcome_kind"), kinds, index=kinds.index(mapping.get("outcome_kind", "revenue")),
+        format_func=lambda k: t(f"field.outcome_kind.{k}"), key=f"{key}.outcome_kind", disabled=not outcome,
+    )
+    controls = cols[2].multiselect(
+        t("field.controls"), [c for c in columns if c != outcome],
+        default=[c for c in mapping.get("controls") or [] if c in columns and c != outcome],
+        key=f"{key}.controls", help=t("field.controls.help"), placeholder=t("data.not_mapped"),
+    )
+    if outcome:
+        mapping["outcome"], mapping["outcome_kind"] = outcome, kind
+    else:
+        mapping.pop("outcome", None)
+        mapping.pop("outcome_kind", None)
+    if controls:
+        mapping["controls"] = controls
+    else:
+        mapping.pop("controls", None)
 
 
 def _show_report(report: importing.ImportReport) -> None:
@@ -127,6 +159,10 @@ def _show_report(report: importing.ImportReport) -> None:
             grain=t(f"data.grain.{s['grain']}"), spend=ctx.money(s["spend"]), first=s["first_date"],
             last=s["last_date"],
         ))
+        if s.get("outcome"):
+            st.caption(t("data.report_outcome", outcome=s["outcome"], weeks=ctx.count(s["outcome_weeks"]),
+                         kind=t(f"field.outcome_kind.{s['outcome_kind']}"),
+                         controls=", ".join(s["controls"]) or "—"))
     if s.get("ignored_columns"):
         st.caption(t("data.ignored", columns=", ".join(s["ignored_columns"][:20])))
     if report.rows_rejected:

@@ -625,7 +625,10 @@ def test_wide_channel_file_is_unpivoted():
     assert table.loc[(second, "tv"), "spend"] == 0.0
     assert len(report.prepared) == 9 and report.rows_rejected == 0
     assert report.stats["grain"] == "week"
-    assert "revenue" in report.stats["ignored_columns"]
+    # The total outcome is no longer ignored: it is what a marketing-mix model explains.
+    assert "revenue" not in report.stats["ignored_columns"]
+    assert (report.stats["outcome"], report.stats["outcome_kind"]) == ("revenue", "revenue")
+    assert report.stats["outcome_weeks"] == report.outcomes["period_start"].nunique()
 
 
 def test_long_channel_file_with_chinese_headers():
