@@ -329,7 +329,8 @@ GROUP BY 1 ORDER BY 1
 """
 
 
-def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None) -> Baseline:
+def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None, *, require_spend: bool = True
+                     ) -> Baseline:
     """Measure the base quarter (default: the latest full calendar quarter in the data).
 
     Raises ``ScenarioError`` (with an i18n key) when the dataset has no orders, no full
@@ -352,13 +353,13 @@ def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None) ->
         raise ScenarioError("scenarios.error.no_orders_in_quarter", quarter=_period_text(quarter))
     channels = ws.query_df(_CHANNEL_SQL, [int(dataset_id), quarter.start, quarter.end])
     spend_total = float(channels["spend"].sum()) if len(channels) else 0.0
-    if channels.empty or spend_total <= 0:
+    if require_spend and (channels.empty or spend_total <= 0):
         raise ScenarioError("scenarios.error.no_channel_spend", quarter=_period_text(quarter))
     if not facts.new_customers:
         raise ScenarioError("scenarios.error.no_new_customers", quarter=_period_text(quarter))
     channel_spend = {str(r.channel): float(r.spend) for r in channels.itertuples()}
     source: NewCustomersSource
-    if int(channels["reported"].sum()) > 0:
+    if len(channels) and int(channels["reported"].sum()) > 0:
         source = "channel_data"
         channel_new = {str(r.channel): float(r.new_customers) for r in channels.itertuples()
                        if r.reported and pd.notna(r.new_customers)}
@@ -853,6 +854,41 @@ def _revenue_targets(baseline: Baseline, inputs: ScenarioInputs) -> dict[str, fl
         "per_new": per_new,
         "new_customers": max(0.0, new_revenue / per_new) if per_new > 0 else math.inf,
     }
+
+
+@dataclass(frozen=True)
+class OrdersOnlyAnswer:
+    """What a target demands of customers when there is no channel spend yet (every new user's first situation).
+
+    The revenue side of the scenario (b.7) from the orders alone: the revenue target, what
+    returning customers bring at the target repurchase rate, what is left for new customers
+    and how many that takes. Budget, CAC and the channel split need spend and appear once
+    channel data is imported.
+    """
+
+    baseline: Baseline
+    inputs: ScenarioInputs
+    revenue_target: float
+    repurchase_rate_target: float
+    retained_revenue_target: float
+    other_revenue_target: float
+    new_revenue_required: float
+    aov_new_target: float
+    new_customers_required: float
+    returning_customers_target: float
+
+
+def orders_only(ws: Any, dataset_id: int, inputs: ScenarioInputs, quarter: Period | None = None) -> OrdersOnlyAnswer:
+    """The scenario's revenue arithmetic on the orders alone (see :class:`OrdersOnlyAnswer`)."""
+    baseline = measure_baseline(ws, dataset_id, quarter, require_spend=False)
+    targets = _revenue_targets(baseline, inputs)
+    return OrdersOnlyAnswer(
+        baseline=baseline, inputs=inputs, revenue_target=targets["revenue_target"],
+        repurchase_rate_target=targets["rate_target"], retained_revenue_target=targets["retained"],
+        other_revenue_target=targets["other"], new_revenue_required=targets["new_revenue"],
+        aov_new_target=targets["aov_new"], new_customers_required=targets["new_customers"],
+        returning_customers_target=baseline.customer_base_next * targets["rate_target"],
+    )
 
 
 def _held(baseline: Baseline, curves: Mapping[str, CurveFit], weeks: int) -> tuple[float, float, float]:

@@ -42,6 +42,59 @@ def _predicted_ltv_note(dataset, baseline: scenarios.Baseline, result: scenarios
         ratio=formatting.ratio(ratio), horizon=max(pred.horizons)))
 
 
+def _inputs_from_sliders(preset_name: str) -> scenarios.ScenarioInputs | None:
+    """The scenario's four sliders (the plan's preset on a first visit); None, with the reason shown, when invalid."""
+    for field in FIELDS:
+        st.session_state.setdefault(f"scenarios.{field}", round(getattr(scenarios.PRESETS[preset_name], field) * 100, 2))
+    st.segmented_control(
+        t("scenarios_page.preset"), list(scenarios.PRESETS), format_func=lambda p: t(f"scenarios_page.preset.{p}"),
+        key="scenarios.preset", on_change=_apply_preset,
+    )
+    values = {}
+    for col, field in zip(st.columns(4), FIELDS):
+        low, high, step = SLIDERS[field]
+        values[field] = col.slider(t(f"scenarios_page.input.{field}"), low, high, step=step, format="%.1f",
+                                   key=f"scenarios.{field}", help=t(f"scenarios_page.input.{field}.help"))
+    try:
+        return scenarios.ScenarioInputs(**{f: values[f] / 100 for f in FIELDS})
+    except scenarios.ScenarioInputError as exc:
+        st.error(exc.message(ctx.lang))
+        return None
+
+
+def _orders_only(dataset) -> None:
+    """No channel spend yet: what the target demands of returning and new customers, from the orders alone."""
+    st.info(t("scenarios_page.orders_only"))
+    inputs = _inputs_from_sliders("base")
+    if inputs is None:
+        return
+    try:
+        answer = ui.cached(scenarios.orders_only, dataset, inputs)
+    except scenarios.ScenarioError as exc:
+        st.info(exc.message(ctx.lang))
+        return
+    b = answer.baseline
+    st.subheader(t(
+        "scenarios_page.orders_only_headline", target=ctx.money(answer.revenue_target),
+        growth=formatting.pct(inputs.growth, signed=True), quarter=b.quarter_label(ctx.lang),
+        returning=ctx.count(answer.returning_customers_target), rate=formatting.pct(answer.repurchase_rate_target),
+        retained=ctx.money(answer.retained_revenue_target), new=ctx.count(answer.new_customers_required),
+        aov=ctx.money(answer.aov_new_target, decimals=0),
+    ))
+    cols = st.columns(4)
+    cols[0].metric(t("scenarios_page.revenue_target"), formatting.money_compact(answer.revenue_target, ctx.lang),
+                   help=t("scenarios_page.revenue_target_help"), border=True)
+    cols[1].metric(t("scenarios_page.returning_target"), ctx.count(answer.returning_customers_target),
+                   help=t("scenarios_page.returning_target_help"), border=True)
+    cols[2].metric(t("scenarios_page.new_required"), ctx.count(answer.new_customers_required),
+                   help=t("scenarios_page.new_required_help"), border=True)
+    cols[3].metric(t("scenarios_page.new_revenue"), formatting.money_compact(answer.new_revenue_required, ctx.lang),
+                   border=True)
+    st.caption(t("scenarios_page.baseline_no_spend", start=b.quarter_start, end=b.quarter_end,
+                 gmv=ctx.money(b.revenue), new=ctx.count(b.new_customers), rate=formatting.pct(b.repurchase_rate),
+                 base=ctx.count(b.customer_base)))
+
+
 def _apply_preset() -> None:
     name = st.session_state.get("scenarios.preset")
     if name in scenarios.PRESETS:
@@ -56,7 +109,10 @@ with ui.friendly_errors(ctx):
     try:
         model = ui.cached(scenarios.prepare, dataset)
     except scenarios.ScenarioError as exc:
-        st.info(exc.message(ctx.lang))
+        if exc.key == "scenarios.error.no_channel_spend":
+            _orders_only(dataset)
+        else:
+            st.info(exc.message(ctx.lang))
         st.page_link("pages/data.py", label=t("empty.go_import"), icon=":material/upload_file:")
         st.stop()
     baseline, curves = model.baseline, model.curves
@@ -69,24 +125,8 @@ with ui.friendly_errors(ctx):
     ))
 
     shared = st.query_params.get("scenario")
-    first_preset = shared if shared in scenarios.PRESETS else "base"  # a shared link names the preset
-    for field in FIELDS:  # first visit: that preset
-        st.session_state.setdefault(f"scenarios.{field}",
-                                    round(getattr(scenarios.PRESETS[first_preset], field) * 100, 2))
-    st.segmented_control(
-        t("scenarios_page.preset"), list(scenarios.PRESETS), format_func=lambda p: t(f"scenarios_page.preset.{p}"),
-        key="scenarios.preset", on_change=_apply_preset,
-    )
-    cols = st.columns(4)
-    values = {}
-    for col, field in zip(cols, FIELDS):
-        low, high, step = SLIDERS[field]
-        values[field] = col.slider(t(f"scenarios_page.input.{field}"), low, high, step=step, format="%.1f",
-                                   key=f"scenarios.{field}", help=t(f"scenarios_page.input.{field}.help"))
-    try:
-        inputs = scenarios.ScenarioInputs(**{f: values[f] / 100 for f in FIELDS})
-    except scenarios.ScenarioInputError as exc:
-        st.error(exc.message(ctx.lang))
+    inputs = _inputs_from_sliders(shared if shared in scenarios.PRESETS else "base")  # a shared link names the preset
+    if inputs is None:
         st.stop()
     for note in inputs.plan_notes(ctx.lang):
         st.caption(note)

@@ -443,3 +443,23 @@ def test_predicted_value_tab_shows_the_forecast_the_at_risk_list_and_the_holdout
     assert drawn(t("predict.p_alive_title", lang))
     assert any(t("predict.at_risk_title", lang) in m.value for m in at.markdown)
     assert any(t("predict.predicted", lang) in c.value or "%" in c.value for c in at.caption)
+
+
+def test_scenarios_answer_from_the_orders_alone_without_channel_spend(app_env):
+    from lib.importing import import_file
+    from lib.workspace import Workspace
+
+    ws = Workspace(app_env)
+    try:
+        import_file(ws, _orders_csv(first_month=7), "orders_only.csv", "orders", "Orders only")
+    finally:
+        ws.close()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["dataset"] = "Orders only"
+    at.run()
+    at.switch_page("pages/scenarios.py").run()
+    assert_clean(at)
+    assert any(t("scenarios_page.orders_only")[:40] in i.value for i in at.info)
+    labels = {m.label for m in at.metric}
+    assert {t("scenarios_page.revenue_target"), t("scenarios_page.new_required")} <= labels
+    assert at.subheader and "¥" in at.subheader[0].value

@@ -729,3 +729,24 @@ def test_sample_store_cli_entry_saves_and_reports(sample):
     assert loaded.inputs.growth == 0.18
     with pytest.raises(ScenarioInputError):
         scenarios.run_scenario_cli(ws, "Sample store", 0.18, 1.5, 0.05)
+
+
+def test_orders_only_answer_matches_the_full_scenario_on_the_revenue_side(sample):
+    ws, dataset, b, curves = sample
+    inputs = scenarios.PRESETS["base"]
+    full = scenarios.evaluate(b, inputs, curves)
+    alone = scenarios.orders_only(ws, dataset.dataset_id, inputs)
+    assert alone.revenue_target == pytest.approx(full.revenue_target)
+    assert alone.new_customers_required == pytest.approx(full.new_customers_required)
+    assert alone.retained_revenue_target == pytest.approx(full.retained_revenue_target)
+    assert alone.repurchase_rate_target == pytest.approx(b.repurchase_rate + 0.05)
+
+
+def test_orders_only_answer_needs_no_channel_spend(ws):
+    ds = load_orders(ws, "t", ORDERS)  # no spend rows at all
+    with pytest.raises(scenarios.ScenarioError) as caught:
+        scenarios.measure_baseline(ws, ds)
+    assert caught.value.key == "scenarios.error.no_channel_spend"
+    alone = scenarios.orders_only(ws, ds, scenarios.PRESETS["base"])
+    assert alone.baseline.spend == 0 and alone.revenue_target == pytest.approx(480.0 * 1.175)
+    assert alone.new_customers_required > 0
