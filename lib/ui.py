@@ -357,6 +357,21 @@ def _cached_call(path: str, cache_key: tuple[int, int], args: tuple, kwargs: tup
     return func(workspace(), cache_key[0], *args, **dict(kwargs))
 
 
+def customer_value_table(frame: pd.DataFrame, value_column: str, horizon: int, t: Translator) -> None:
+    """Customers with their predicted value (lib.prediction): the at-risk list and a tier's contact-first list."""
+    columns = ["customer_id", "revenue", "days_since_last_order", "p_alive", value_column, "value_at_stake"]
+    st.dataframe(frame[columns], hide_index=True, width="stretch", column_config={
+        "customer_id": t("segments_page.col.customer_id"),
+        "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="yen"),
+        "days_since_last_order": st.column_config.NumberColumn(t("segments_page.col.days_since_last_order"),
+                                                               format="localized"),
+        "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent", min_value=0.0,
+                                                   max_value=1.0),
+        value_column: st.column_config.NumberColumn(t("predict.col.clv", horizon=horizon), format="yen"),
+        "value_at_stake": st.column_config.NumberColumn(t("predict.kpi.stake"), format="yen"),
+    })
+
+
 def lazy_tabs(labels: list[str], *, key: str) -> list[Any]:
     """Tabs whose content is computed only while open: check ``tab.open`` before filling one.
 

@@ -43,18 +43,7 @@ def _predicted_value(dataset, settings: segments.SegmentSettings, scheme: str, t
     first = prediction.contact_first(pred, in_tier["customer_id"], limit=10)
     if len(first):
         with st.expander(t("playbooks_page.contact_first", n=len(first))):
-            st.dataframe(first[["customer_id", "revenue", "days_since_last_order", "p_alive", pred.value_column,
-                                "value_at_stake"]], hide_index=True, width="stretch", column_config={
-                "customer_id": t("segments_page.col.customer_id"),
-                "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="yen"),
-                "days_since_last_order": st.column_config.NumberColumn(
-                    t("segments_page.col.days_since_last_order"), format="localized"),
-                "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent",
-                                                           min_value=0.0, max_value=1.0),
-                pred.value_column: st.column_config.NumberColumn(
-                    t("predict.col.clv", horizon=max(pred.horizons)), format="yen"),
-                "value_at_stake": st.column_config.NumberColumn(t("predict.kpi.stake"), format="yen"),
-            })
+            ui.customer_value_table(first, pred.value_column, max(pred.horizons), t)
 
 
 with ui.friendly_errors(ctx):

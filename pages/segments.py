@@ -105,21 +105,7 @@ def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
     if risky.empty:
         st.caption(t("predict.none_at_risk"))
     else:
-        cols = ["customer_id", "revenue", "days_since_last_order", "p_alive", pred.value_column, "value_at_stake"]
-        st.dataframe(
-            risky[cols], hide_index=True, width="stretch",
-            column_config={
-                "customer_id": t("segments_page.col.customer_id"),
-                "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="yen"),
-                "days_since_last_order": st.column_config.NumberColumn(
-                    t("segments_page.col.days_since_last_order"), format="localized"),
-                "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent",
-                                                           min_value=0.0, max_value=1.0),
-                pred.value_column: st.column_config.NumberColumn(t("predict.col.clv", horizon=max(pred.horizons)),
-                                                                 format="yen"),
-                "value_at_stake": st.column_config.NumberColumn(t("predict.kpi.stake"), format="yen"),
-            },
-        )
+        ui.customer_value_table(risky, pred.value_column, max(pred.horizons), t)
         st.caption(t("predict.at_risk_help", shown=len(risky), total=ctx.count(totals["at_risk_customers"])))
     st.markdown(f"**{t('predict.calibration_heading')}**")
     calibration_end = as_of - timedelta(days=holdout_days)
