@@ -66,8 +66,8 @@ def ledger_sql(base_sql: str) -> str:
     one extra probe, not a sort.
     """
     return f"""
-    WITH src AS ({base_sql}),
-    purchases AS (SELECT * FROM src WHERE NOT is_refund),
+    WITH src AS NOT MATERIALIZED ({base_sql}),
+    purchases AS NOT MATERIALIZED (SELECT * FROM src WHERE NOT is_refund),
     refunds AS (SELECT * FROM src WHERE is_refund),
     self_refunded AS (SELECT * FROM refunds WHERE original_order_id = order_id),
     by_reference AS (

@@ -253,8 +253,10 @@ def _optimiser_tab(dataset, metric: str) -> None:
                          channels=", ".join(display_channel(c, ctx.lang) for c in beyond)))
     if len(nxt):
         top = nxt.iloc[0]
-        st.info(t("channels_page.next_1000", channel=display_channel(top["channel"], ctx.lang),
-                  gain=f"{top['extra_response']:.1f}", unit=unit))
+        # At an interior optimum every channel's marginal return is the same: naming one would be arbitrary.
+        even = len(nxt) > 1 and nxt["extra_response"].iloc[1] >= 0.95 * top["extra_response"]
+        st.info(t("channels_page.next_1000_even" if even else "channels_page.next_1000",
+                  channel=display_channel(top["channel"], ctx.lang), gain=f"{top['extra_response']:.1f}", unit=unit))
     with st.expander(t("channels_page.min_budget_title")):
         target = st.number_input(t("channels_page.target", unit=unit), min_value=0.0,
                                  value=float(round(now.total_response * 1.15)), step=100.0, key="channels.target")

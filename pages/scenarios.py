@@ -213,7 +213,9 @@ with ui.friendly_errors(ctx):
                                     key="scenarios.compare", placeholder=t("channels_page.none"))
             if len(chosen) >= 2:
                 picked = [s for s in saved if s.name in chosen]
-                st.dataframe(scenarios.compare(picked, ctx.lang), hide_index=True, width="stretch")
+                table = scenarios.compare(picked, ctx.lang, formatted=True).drop(columns="metric")
+                st.dataframe(table.rename(columns={"label": t("scenarios_page.compare_metric")}),
+                             hide_index=True, width="stretch")
             else:
                 st.caption(t("scenarios_page.pick_two"))
             drop = st.selectbox(t("scenarios_page.delete_which"), names, key="scenarios.delete_which")

@@ -463,3 +463,29 @@ def test_scenarios_answer_from_the_orders_alone_without_channel_spend(app_env):
     labels = {m.label for m in at.metric}
     assert {t("scenarios_page.revenue_target"), t("scenarios_page.new_required")} <= labels
     assert at.subheader and "¥" in at.subheader[0].value
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_scenario_comparison_is_a_formatted_translated_table(app_env, lang):
+    from lib import scenarios
+    from lib.workspace import Workspace
+
+    ws = Workspace(app_env)
+    try:
+        ds = ws.get_dataset("Sample store").dataset_id
+        model = scenarios.prepare(ws, ds)
+        for name in ("base", "aggressive"):
+            scenarios.save_scenario(ws, ds, f"Plan {name}", scenarios.run(model, scenarios.PRESETS[name]))
+    finally:
+        ws.close()
+    at = open_page("pages/scenarios.py", lang)
+    at.session_state["scenarios.tab"] = t("scenarios_page.tab.saved", lang)
+    at.run()
+    assert_clean(at)
+    table = next(df.value for df in at.dataframe if t("scenarios_page.compare_metric", lang) in df.value.columns)
+    assert table.columns[0] == t("scenarios_page.compare_metric", lang)
+    assert set(table.columns[1:]) == {"Plan base", "Plan aggressive"}
+    assert t("scenarios.metric.paid_new_customers_required", lang) in set(table.iloc[:, 0])
+    cells = [str(v) for v in table.iloc[:, 1:].to_numpy().ravel()]
+    assert "+17.5%" in cells and "+20.0%" in cells  # growth, formatted
+    assert not any(c.replace(".", "", 1).isdigit() and len(c) > 8 for c in cells), "an unformatted float"
