@@ -176,6 +176,86 @@ def predicted_ltv(prediction: Prediction, first_from: date | None = None, first_
 
 
 # --------------------------------------------------------------------------------------
+# Cohorts: retention and cumulative net revenue by first-order month, actual beside predicted
+# --------------------------------------------------------------------------------------
+
+MONTH_DAYS = 365.25 / 12
+
+
+def cohorts(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | None = None,
+            months: int = 12) -> pd.DataFrame:
+    """Per first-order month and month since it (0 … ``months``): customers, retention, cumulative net revenue.
+
+    ``retention`` = share of the cohort's customers with an order in that month after their first
+    (month 0 is the first order: 100 %); ``revenue_per_customer`` = cumulative net revenue per
+    cohort customer up to the end of that month. ``predicted_revenue_per_customer`` is what the
+    purchase and spend models fitted at ``as_of`` expect of a customer from the day of their
+    first order: the cohort's mean first-order value + expected repeat purchases by then × the
+    expected spend per purchase. Only complete months (ended by ``as_of``) are listed.
+    """
+    src = seg.as_source(dataset)
+    pred = predict(ws, src, as_of, horizons=(90,))
+    rows = seg.run_query(ws, f"""
+        WITH l AS (SELECT customer_id, order_ts, amount, is_order FROM ({src.sql}) AS src WHERE order_ts < $before_ts),
+        firsts AS (SELECT customer_id, min(order_ts) AS first_ts FROM l WHERE is_order GROUP BY customer_id),
+        firsts_value AS (
+            SELECT f.customer_id, f.first_ts, date_trunc('month', f.first_ts) AS cohort,
+                   sum(l.amount) FILTER (WHERE CAST(l.order_ts AS DATE) = CAST(f.first_ts AS DATE)) AS first_value
+            FROM firsts AS f JOIN l USING (customer_id) GROUP BY ALL
+        ),
+        activity AS (
+            SELECT l.customer_id, f.cohort,
+                   CAST(datediff('month', f.cohort, date_trunc('month', l.order_ts)) AS INTEGER) AS k,
+                   bool_or(l.is_order) AS ordered, sum(l.amount) AS net
+            FROM l JOIN firsts_value AS f USING (customer_id) GROUP BY ALL
+        ),
+        sizes AS (SELECT cohort, count(*) AS customers, avg(first_value) AS first_value FROM firsts_value GROUP BY cohort)
+        SELECT a.cohort, a.k, any_value(s.customers) AS customers, any_value(s.first_value) AS first_value,
+               count(*) FILTER (WHERE a.ordered) AS active, sum(a.net) AS net
+        FROM activity AS a JOIN sizes AS s USING (cohort)
+        WHERE a.k <= $months GROUP BY ALL ORDER BY a.cohort, a.k
+    """, {**src.params, "before_ts": datetime.combine(pred.as_of + timedelta(days=1), datetime.min.time()),
+          "months": int(months)})
+    if rows.empty:
+        return rows
+    as_of_month = pd.Timestamp(pred.as_of).to_period("M")
+    frames = []
+    mean_spend = (clv.expected_spend(pred.gamma_gamma, np.zeros(1), np.zeros(1))[0]
+                  if pred.gamma_gamma is not None else float("nan"))
+    for cohort, group in rows.groupby("cohort"):
+        start = pd.Timestamp(cohort).to_period("M")
+        complete = (as_of_month - start).n - 1  # months since the cohort's that have ended by the as-of date
+        if complete < 0:
+            continue
+        grid = pd.DataFrame({"k": np.arange(0, min(months, complete) + 1)})
+        g = grid.merge(group[["k", "active", "net"]], on="k", how="left").fillna({"active": 0, "net": 0.0})
+        customers = int(group["customers"].iloc[0])
+        # By the end of calendar month k a cohort member is on average k + ½ months past the first order.
+        repeat = clv.expected_purchases(pred.bgnbd, (g["k"].to_numpy() + 0.5) * MONTH_DAYS, 0.0, 0.0, 0.0)
+        frames.append(pd.DataFrame({
+            "cohort": start.to_timestamp().date(), "month": g["k"].to_numpy(), "customers": customers,
+            "retention": np.where(g["k"] == 0, 1.0, g["active"] / customers),
+            "revenue_per_customer": g["net"].cumsum().to_numpy() / customers,
+            "predicted_revenue_per_customer": float(group["first_value"].iloc[0]) + repeat * mean_spend,
+        }))
+    return pd.concat(frames, ignore_index=True) if frames else rows.iloc[0:0]
+
+
+def pooled_cohort_curve(table: pd.DataFrame) -> pd.DataFrame:
+    """All cohorts together, weighted by their customers: cumulative net revenue per customer by month, actual and predicted."""
+    if table.empty:
+        return pd.DataFrame(columns=["month", "customers", "actual", "predicted"])
+    weighted = table.assign(a=table["revenue_per_customer"] * table["customers"],
+                            p=table["predicted_revenue_per_customer"] * table["customers"])
+    grouped = weighted.groupby("month")
+    out = pd.DataFrame({"customers": grouped["customers"].sum(), "actual": grouped["a"].sum(),
+                        "predicted": grouped["p"].sum()})
+    out["actual"] /= out["customers"]
+    out["predicted"] /= out["customers"]
+    return out.reset_index()
+
+
+# --------------------------------------------------------------------------------------
 # Calibration / holdout: how far to trust it
 # --------------------------------------------------------------------------------------
 

@@ -104,3 +104,47 @@ def calibration_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
         )
         .properties(height=260, title=t("predict.calibration_title"))
     )
+
+
+def cohort_retention_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
+    """Share of each first-order month's customers who ordered again k months later (a cohort heat map)."""
+    frame = table[table["month"] > 0].assign(cohort=lambda d: pd.to_datetime(d["cohort"]).dt.strftime("%Y-%m"))
+    cohorts = sorted(frame["cohort"].unique())
+    return (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("month:O", title=t("predict.cohort_month"), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("cohort:O", sort=cohorts, title=t("predict.cohort")),
+            color=alt.Color("retention:Q", title=t("predict.retention"), scale=alt.Scale(scheme="greens"),
+                            legend=alt.Legend(format="%", orient="top")),
+            tooltip=[alt.Tooltip("cohort:O", title=t("predict.cohort")),
+                     alt.Tooltip("month:O", title=t("predict.cohort_month")),
+                     alt.Tooltip("retention:Q", format=".1%", title=t("predict.retention")),
+                     alt.Tooltip("customers:Q", format=",", title=t("segments_page.customers"))],
+        )
+        .properties(height=max(200, 16 * len(cohorts)), title=t("predict.retention_title"))
+    )
+
+
+def cohort_value_chart(pooled: pd.DataFrame, t: Translator) -> alt.Chart:
+    """Cumulative net revenue per customer by months since the first order: what happened and what the model expects."""
+    actual, predicted = t("predict.actual"), t("predict.predicted")
+    frame = pd.concat([
+        pd.DataFrame({"month": pooled["month"], "series": actual, "value": pooled["actual"]}),
+        pd.DataFrame({"month": pooled["month"], "series": predicted, "value": pooled["predicted"]}),
+    ])
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:Q", title=t("predict.cohort_month"), axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("value:Q", title=t("predict.cohort_value_axis"), axis=alt.Axis(format=",.0f")),
+            color=alt.Color("series:N", sort=[actual, predicted], title=None, legend=alt.Legend(orient="top"),
+                            scale=alt.Scale(domain=[actual, predicted], range=["#d9822b", "#1f6f5c"])),
+            tooltip=[alt.Tooltip("month:Q", title=t("predict.cohort_month")),
+                     alt.Tooltip("series:N", title=t("chart.measure")),
+                     alt.Tooltip("value:Q", format=",.0f", title=t("predict.cohort_value_axis"))],
+        )
+        .properties(height=260, title=t("predict.cohort_value_title"))
+    )

@@ -76,6 +76,16 @@ def _grid_editor(settings: segments.SegmentSettings) -> segments.SegmentSettings
     return settings if problems else replace(settings, grid=grid)
 
 
+def _prediction_export(dataset, pred: prediction.Prediction, as_of) -> pd.DataFrame:
+    """Every customer's predictions with their plan tier and RFM segment, headed in the page's language."""
+    tiers = ui.cached(segments.segment_customers, dataset, _working_settings(dataset.dataset_id), as_of)
+    frame = pred.customers.merge(tiers[["customer_id", "tier", "segment"]], on="customer_id", how="left")
+    frame["tier"] = [segments.tier_label(str(k), ctx.lang) for k in frame["tier"]]
+    frame["segment"] = [segments.segment_label(str(k), ctx.lang) for k in frame["segment"]]
+    frame["value_tier"] = [t(f"predict.tier.{k}") for k in frame["value_tier"].astype(str)]
+    return frame.drop(columns=["first_order_date", "last_order_date"])
+
+
 def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
     """Who will buy again and for how much: P(alive), predicted value, the at-risk list and the holdout check."""
     try:
@@ -107,6 +117,21 @@ def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
     else:
         ui.customer_value_table(risky, pred.value_column, max(pred.horizons), t)
         st.caption(t("predict.at_risk_help", shown=len(risky), total=ctx.count(totals["at_risk_customers"])))
+    ui.download(
+        t("predict.download"), key="segments.dl_predictions", icon=":material/csv:",
+        signature=(dataset.cache_key, str(as_of), ctx.lang),
+        build=lambda: exports.csv_bytes(_prediction_export(dataset, pred, as_of)),
+        file_name=f"predictions_{dataset.name}_{as_of}.csv".replace(" ", "_"), mime="text/csv",
+    )
+    st.markdown(f"**{t('predict.cohorts_heading')}**")
+    table = ui.cached(prediction.cohorts, dataset, as_of)
+    if len(table):
+        left, right = st.columns([3, 2])
+        with left:
+            ui.chart(prediction_charts.cohort_retention_chart, table, t)
+        with right:
+            ui.chart(prediction_charts.cohort_value_chart, prediction.pooled_cohort_curve(table), t)
+        st.caption(t("predict.cohorts_help"))
     st.markdown(f"**{t('predict.calibration_heading')}**")
     calibration_end = as_of - timedelta(days=holdout_days)
     if calibration_end <= first_day + timedelta(days=90):
@@ -289,6 +314,13 @@ with ui.friendly_errors(ctx):
     else:
         shown_cols = ["customer_id", "orders", "revenue", "window_orders", "window_revenue", "days_since_last_order",
                       "last_order_date", "r_score", "f_score", "m_score"]
+        try:  # predicted value beside the history (cached on the data version and date; warmed by an import)
+            pred = ui.cached(prediction.predict, dataset, as_of)
+            members = members.merge(pred.customers[["customer_id", "p_alive", pred.value_column]],
+                                    on="customer_id", how="left")
+            shown_cols += ["p_alive", pred.value_column]
+        except clv.ModelUnsupported:
+            pred = None
         picked = st.dataframe(
             members[shown_cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
             key="segments.members",
@@ -299,6 +331,10 @@ with ui.friendly_errors(ctx):
                 "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="¥%.2f"),
                 "window_revenue": st.column_config.NumberColumn(t("segments_page.col.window_revenue"),
                                                                 format="¥%.2f"),
+                "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent", min_value=0.0,
+                                                           max_value=1.0),
+                **({pred.value_column: st.column_config.NumberColumn(
+                    t("predict.col.clv", horizon=max(pred.horizons)), format="¥%.0f")} if pred else {}),
             },
         )
         st.caption(t("segments_page.members_caption", shown=len(members),

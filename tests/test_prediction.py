@@ -129,3 +129,27 @@ def test_cli_predict_refuses_what_it_cannot_do(tmp_path, capsys, sample_workspac
     assert main(["predict", "--dataset", "Sample store", "--horizon-days", "0", "--db", db]) == 2
     assert main(["predict", "--dataset", "Sample store", "--as-of", "2026-10-04", "--holdout-end", "2026-09-01",
                  "--db", db]) == 2
+
+
+def test_cohorts_count_retention_and_net_revenue_per_first_order_month(sample) -> None:
+    ws, ds, _ = sample
+    table = prediction.cohorts(ws, ds, date(2026, 10, 4), months=6)
+    assert (table.loc[table["month"] == 0, "retention"] == 1.0).all()
+    assert table["retention"].between(0, 1).all() and table["month"].max() == 6
+    # September 2026 has ended (month 0 only); October has not, so its cohort is not listed yet.
+    assert str(table["cohort"].max()) == "2026-09-01"
+    assert table.loc[table["cohort"].astype(str) == "2026-09-01", "month"].tolist() == [0]
+    cell = table[(table["cohort"].astype(str) == "2025-01-01") & (table["month"] == 1)].iloc[0]
+    src = segments.as_source(ds)
+    direct = segments.run_query(ws, f"""
+        WITH l AS (SELECT * FROM ({src.sql}) AS s),
+        firsts AS (SELECT customer_id, min(order_ts) AS f FROM l WHERE is_order GROUP BY ALL
+                   HAVING date_trunc('month', min(order_ts)) = DATE '2025-01-01')
+        SELECT (SELECT count(*) FROM firsts) AS n,
+               (SELECT count(DISTINCT customer_id) FROM l JOIN firsts USING (customer_id)
+                WHERE is_order AND date_trunc('month', order_ts) = DATE '2025-02-01') AS active""",
+        dict(src.params)).iloc[0]
+    assert cell["customers"] == direct["n"] and cell["retention"] == pytest.approx(direct["active"] / direct["n"])
+    pooled = prediction.pooled_cohort_curve(table)
+    assert pooled["predicted"].is_monotonic_increasing and len(pooled) == 7
+    assert pooled["actual"].iloc[-1] == pytest.approx(pooled["predicted"].iloc[-1], rel=0.25)
