@@ -187,7 +187,8 @@ def cohorts(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | Non
     """Per first-order month and month since it (0 … ``months``): customers, retention, cumulative net revenue.
 
     ``retention`` = share of the cohort's customers with an order in that month after their first
-    (month 0 is the first order: 100 %); ``revenue_per_customer`` = cumulative net revenue per
+    (month 0 is the first order: 100 %), ``predicted_retention`` what the purchase model expects
+    (:func:`simulated_retention`); ``revenue_per_customer`` = cumulative net revenue per
     cohort customer up to the end of that month. ``predicted_revenue_per_customer`` is what the
     purchase and spend models fitted at ``as_of`` expect of a customer from the day of their
     first order: the cohort's mean first-order value + expected repeat purchases by then × the
@@ -222,6 +223,7 @@ def cohorts(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | Non
     frames = []
     mean_spend = (clv.expected_spend(pred.gamma_gamma, np.zeros(1), np.zeros(1))[0]
                   if pred.gamma_gamma is not None else float("nan"))
+    predicted_retention = simulated_retention(pred.bgnbd, months)
     for cohort, group in rows.groupby("cohort"):
         start = pd.Timestamp(cohort).to_period("M")
         complete = (as_of_month - start).n - 1  # months since the cohort's that have ended by the as-of date
@@ -235,10 +237,37 @@ def cohorts(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | Non
         frames.append(pd.DataFrame({
             "cohort": start.to_timestamp().date(), "month": g["k"].to_numpy(), "customers": customers,
             "retention": np.where(g["k"] == 0, 1.0, g["active"] / customers),
+            "predicted_retention": predicted_retention[g["k"].to_numpy()],
             "revenue_per_customer": g["net"].cumsum().to_numpy() / customers,
             "predicted_revenue_per_customer": float(group["first_value"].iloc[0]) + repeat * mean_spend,
         }))
     return pd.concat(frames, ignore_index=True) if frames else rows.iloc[0:0]
+
+
+def simulated_retention(fit: clv.BgNbdFit, months: int, customers: int = 20_000, seed: int = 0) -> np.ndarray:
+    """P(an order in calendar month k after the first order's month), k = 0 … ``months``, under the fitted BG/NBD.
+
+    Simulated (the closed form needs a hypergeometric term per month): each customer's rate
+    λ ~ Gamma(r, α) and drop-out p ~ Beta(a, b); the first order falls uniformly within month 0;
+    after each repeat purchase the customer leaves with probability p, as in the model. Month 0
+    is 1 by definition. A fixed seed keeps the curve the same from one view to the next.
+    """
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(fit.r, 1.0 / fit.alpha, customers)
+    drop = rng.beta(fit.a, fit.b, customers)
+    offset = rng.random(customers) * MONTH_DAYS
+    horizon = (months + 1) * MONTH_DAYS
+    bought = np.zeros((customers, months + 1), dtype=bool)
+    bought[:, 0] = True
+    t = offset.copy()
+    alive = np.ones(customers, dtype=bool)
+    while alive.any():
+        t = t + rng.exponential(1.0, customers) / np.maximum(rate, 1e-12)
+        alive &= t < horizon
+        month = np.minimum((t / MONTH_DAYS).astype(int), months)
+        bought[np.flatnonzero(alive), month[alive]] = True
+        alive &= rng.random(customers) >= drop
+    return bought.mean(axis=0)
 
 
 def pooled_cohort_curve(table: pd.DataFrame) -> pd.DataFrame:
@@ -246,12 +275,15 @@ def pooled_cohort_curve(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame(columns=["month", "customers", "actual", "predicted"])
     weighted = table.assign(a=table["revenue_per_customer"] * table["customers"],
-                            p=table["predicted_revenue_per_customer"] * table["customers"])
+                            p=table["predicted_revenue_per_customer"] * table["customers"],
+                            ra=table["retention"] * table["customers"],
+                            rp=table["predicted_retention"] * table["customers"])
     grouped = weighted.groupby("month")
     out = pd.DataFrame({"customers": grouped["customers"].sum(), "actual": grouped["a"].sum(),
-                        "predicted": grouped["p"].sum()})
-    out["actual"] /= out["customers"]
-    out["predicted"] /= out["customers"]
+                        "predicted": grouped["p"].sum(), "retention": grouped["ra"].sum(),
+                        "predicted_retention": grouped["rp"].sum()})
+    for column in ("actual", "predicted", "retention", "predicted_retention"):
+        out[column] /= out["customers"]
     return out.reset_index()
 
 

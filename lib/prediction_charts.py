@@ -127,24 +127,32 @@ def cohort_retention_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
     )
 
 
-def cohort_value_chart(pooled: pd.DataFrame, t: Translator) -> alt.Chart:
-    """Cumulative net revenue per customer by months since the first order: what happened and what the model expects."""
+def cohort_curve_chart(pooled: pd.DataFrame, measure: str, t: Translator) -> alt.Chart:
+    """All cohorts together by months since the first order, what happened beside what the models expect.
+
+    ``measure`` is ``"revenue"`` (cumulative net revenue per customer) or ``"retention"`` (share
+    ordering in that month; from month 1).
+    """
     actual, predicted = t("predict.actual"), t("predict.predicted")
+    columns = {"revenue": ("actual", "predicted"), "retention": ("retention", "predicted_retention")}[measure]
+    rows = pooled if measure == "revenue" else pooled[pooled["month"] > 0]
     frame = pd.concat([
-        pd.DataFrame({"month": pooled["month"], "series": actual, "value": pooled["actual"]}),
-        pd.DataFrame({"month": pooled["month"], "series": predicted, "value": pooled["predicted"]}),
+        pd.DataFrame({"month": rows["month"], "series": actual, "value": rows[columns[0]]}),
+        pd.DataFrame({"month": rows["month"], "series": predicted, "value": rows[columns[1]]}),
     ])
+    axis_title = t("predict.cohort_value_axis" if measure == "revenue" else "predict.retention")
+    number = ",.0f" if measure == "revenue" else ".0%"
     return (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
             x=alt.X("month:Q", title=t("predict.cohort_month"), axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y("value:Q", title=t("predict.cohort_value_axis"), axis=alt.Axis(format=",.0f")),
+            y=alt.Y("value:Q", title=axis_title, axis=alt.Axis(format=number)),
             color=alt.Color("series:N", sort=[actual, predicted], title=None, legend=alt.Legend(orient="top"),
                             scale=alt.Scale(domain=[actual, predicted], range=["#d9822b", "#1f6f5c"])),
             tooltip=[alt.Tooltip("month:Q", title=t("predict.cohort_month")),
                      alt.Tooltip("series:N", title=t("chart.measure")),
-                     alt.Tooltip("value:Q", format=",.0f", title=t("predict.cohort_value_axis"))],
+                     alt.Tooltip("value:Q", format=number, title=axis_title)],
         )
-        .properties(height=260, title=t("predict.cohort_value_title"))
+        .properties(height=240, title=t(f"predict.cohort_{measure}_title"))
     )

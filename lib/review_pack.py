@@ -1,6 +1,6 @@
-"""The review meeting's story — Overview → Segments → Playbooks → Channels & scenario → Timeline — and its one-click pack.
+"""The review meeting's story — Overview → Segments → Customer value → Playbooks → Channels & scenario → Timeline — and its one-click pack.
 
-Why this module exists: a marketing lead walks a team through the same five views
+Why this module exists: a marketing lead walks a team through the same six views
 every review, on a projector, in a deck sent round afterwards and in a workbook the
 analyst checks. If each of those computed its own numbers and wrote its own
 sentences they would drift apart; here every view is built once, from the data, as
@@ -52,12 +52,13 @@ from lib.formatting import count, money, money_compact, pct, points, ratio
 from lib.i18n import LocalizedError, Translator, display_channel, normalize_lang, t
 from lib.metrics import METRICS, glossary
 from lib.palette import TIER_COLORS, TIER_ORDER
+from lib.prediction_charts import tier_value_chart, tier_value_frame
 from lib.segment_charts import share_chart
 from lib.timeline_charts import gantt_chart
 from lib.timeline_exports import chart_png
 
 #: The fixed order of the story.
-STORY_KEYS: tuple[str, ...] = ("overview", "segments", "playbooks", "channels", "timeline")
+STORY_KEYS: tuple[str, ...] = ("overview", "segments", "value", "playbooks", "channels", "timeline")
 DEFAULT_SCENARIO = "base"
 #: Below this many customers every number is flagged as fragile (as on the Segments page).
 SMALL_DATA_CUSTOMERS = seg.MIN_CUSTOMERS
@@ -252,6 +253,8 @@ class StoryFacts:
     channel_mix: pd.DataFrame
     predicted: pd.DataFrame | None = None  # lib.prediction.tier_values per plan tier (None: too little data)
     predicted_horizon: int = 365
+    predicted_totals: Mapping[str, float] | None = None  # lib.prediction.Prediction.totals()
+    predicted_value_tiers: pd.DataFrame | None = None  # prediction_charts.tier_value_frame
 
     def period_label(self, lang: str = "en") -> str:
         return period_label(self.period, lang)
@@ -382,7 +385,7 @@ def gather_facts(
     plan_name, tasks, baseline_tasks, start = resolve_plan(ws, dataset.dataset_id, plan, day)
     settings = seg.load_settings(ws, dataset.dataset_id)
     summary = seg.segment_summary(ws, dataset.dataset_id, settings, day, by="plan")
-    predicted = _predicted_by_tier(ws, dataset.dataset_id, settings, day)
+    predicted, predicted_totals, predicted_value_tiers = _predicted_by_tier(ws, dataset.dataset_id, settings, day)
     playbook = pb.load_playbook(ws, dataset.dataset_id)
     profiles = pb.all_tier_profiles(ws, dataset.dataset_id, "plan", day, settings)
     quarter = kpis.latest_full_quarter(first, day)
@@ -422,17 +425,21 @@ def gather_facts(
         channel_mix=kpis.channel_mix(ws, dataset.dataset_id, period),
         predicted=predicted,
         predicted_horizon=max(prediction.DEFAULT_HORIZONS),
+        predicted_totals=predicted_totals,
+        predicted_value_tiers=predicted_value_tiers,
     )
 
 
-def _predicted_by_tier(ws: Any, dataset_id: int, settings: seg.SegmentSettings, day: date) -> pd.DataFrame | None:
-    """Predicted value per plan tier at ``day``, or None when the data cannot support the model."""
+def _predicted_by_tier(ws: Any, dataset_id: int, settings: seg.SegmentSettings, day: date
+                       ) -> tuple[pd.DataFrame | None, dict[str, float] | None, pd.DataFrame | None]:
+    """Predicted value per plan tier, the totals and the value-tier split at ``day`` (Nones: too little data)."""
     try:
         pred = prediction.predict(ws, dataset_id, day)
     except clv.ModelUnsupported:
-        return None
+        return None, None, None
     tiers = seg.segment_customers(ws, dataset_id, settings, day)
-    return prediction.tier_values(pred, tiers, "tier")
+    return (prediction.tier_values(pred, tiers, "tier"), pred.totals(),
+            tier_value_frame(pred.customers, pred.value_column))
 
 
 # --------------------------------------------------------------------------------------
@@ -536,17 +543,41 @@ def segments_view(facts: StoryFacts, lang: str = "en") -> StoryView:
                   t("review.number.of_revenue", lang, share=pct(lapsing["share_revenue"]))),
     )
     chart = share_chart(summary, "plan", Translator(lang))
-    details, predicted_note = _predicted_details(facts, lang)
-    notes = _notes(headline, numbers, lang, [_small_data_note(facts, lang), predicted_note])
-    return StoryView("segments", t("review.view.segments", lang), headline, numbers, table, chart, notes,
-                     details=details)
+    notes = _notes(headline, numbers, lang, [_small_data_note(facts, lang)])
+    return StoryView("segments", t("review.view.segments", lang), headline, numbers, table, chart, notes)
 
 
-def _predicted_details(facts: StoryFacts, lang: str) -> tuple[tuple[StoryTable, ...], str]:
-    """The predicted-value table per tier (a workbook sheet) and one sentence for the speaker notes."""
-    values = facts.predicted
-    if values is None or values.empty:
-        return (), t("review.predicted.unsupported", lang)
+def value_view(facts: StoryFacts, lang: str = "en") -> StoryView:
+    """What today's customers are expected to be worth, which tiers hold it, and the valuable ones slipping away."""
+    lang = normalize_lang(lang)
+    values, totals = facts.predicted, facts.predicted_totals
+    title = t("review.view.value", lang)
+    if values is None or values.empty or totals is None:
+        headline = t("review.predicted.unsupported", lang)
+        empty = StoryTable("predicted", t("review.sheet.predicted", lang), pd.DataFrame(), {})
+        numbers = (KeyNumber(t("predict.kpi.value", lang), "—"),)
+        return StoryView("value", title, headline, numbers, empty, None, _notes(headline, numbers, lang),
+                         notice=headline)
+    table, note = _predicted_table(facts, values, lang)
+    headline = t("review.predicted.headline", lang, value=money_compact(totals["predicted_value"], lang),
+                 horizon=facts.predicted_horizon, at_risk=count(totals["at_risk_customers"], lang),
+                 stake=money_compact(totals["value_at_stake"], lang))
+    numbers = (
+        KeyNumber(t("predict.kpi.expected_alive", lang), count(totals["expected_alive"], lang),
+                  t("review.number.of_customers", lang,
+                    share=pct(totals["expected_alive"] / totals["customers"] if totals["customers"] else None))),
+        KeyNumber(t("predict.kpi.value", lang), money_compact(totals["predicted_value"], lang),
+                  t("review.predicted.next_days", lang, horizon=facts.predicted_horizon)),
+        KeyNumber(t("predict.kpi.at_risk", lang), count(totals["at_risk_customers"], lang)),
+        KeyNumber(t("predict.kpi.stake", lang), money_compact(totals["value_at_stake"], lang)),
+    )
+    chart = (tier_value_chart(facts.predicted_value_tiers, Translator(lang))
+             if facts.predicted_value_tiers is not None else None)
+    return StoryView("value", title, headline, numbers, table, chart, _notes(headline, numbers, lang, [note]))
+
+
+def _predicted_table(facts: StoryFacts, values: pd.DataFrame, lang: str) -> tuple[StoryTable, str]:
+    """The predicted-value table per plan tier and one sentence for the speaker notes."""
     headers = {k: t(f"review.predicted.col.{k}", lang, horizon=facts.predicted_horizon)
                for k in ("tier", "customers", "expected_alive", "predicted_value", "predicted_value_per_customer",
                          "value_at_stake")}
@@ -560,7 +591,7 @@ def _predicted_details(facts: StoryFacts, lang: str) -> tuple[tuple[StoryTable, 
     note = t("review.predicted.note", lang, value=money_compact(float(values["predicted_value"].sum()), lang),
              horizon=facts.predicted_horizon, tier=seg.tier_label(str(best["tier"]), lang),
              share=pct(float(best["predicted_value"]) / float(values["predicted_value"].sum() or 1)))
-    return (StoryTable("predicted", t("review.sheet.predicted", lang), frame, kinds),), note
+    return StoryTable("predicted", t("review.sheet.predicted", lang), frame, kinds), note
 
 
 _PLAY_DETAIL_COLUMNS: tuple[str, ...] = (
@@ -866,6 +897,7 @@ def timeline_view(facts: StoryFacts, lang: str = "en") -> StoryView:
 VIEW_BUILDERS = {
     "overview": overview_view,
     "segments": segments_view,
+    "value": value_view,
     "playbooks": playbooks_view,
     "channels": channels_view,
     "timeline": timeline_view,
@@ -882,7 +914,7 @@ def story(
     as_of: date | None = None,
     facts: StoryFacts | None = None,
 ) -> list[StoryView]:
-    """The five views in the story's fixed order (:data:`STORY_KEYS`), every text in ``lang``.
+    """The six views in the story's fixed order (:data:`STORY_KEYS`), every text in ``lang``.
 
     ``scenario`` is a saved scenario's name or a preset (conservative, base,
     aggressive; default base); ``plan`` a saved timeline plan (default: the latest

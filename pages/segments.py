@@ -126,11 +126,13 @@ def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
     st.markdown(f"**{t('predict.cohorts_heading')}**")
     table = ui.cached(prediction.cohorts, dataset, as_of)
     if len(table):
+        pooled = prediction.pooled_cohort_curve(table)
         left, right = st.columns([3, 2])
         with left:
             ui.chart(prediction_charts.cohort_retention_chart, table, t)
         with right:
-            ui.chart(prediction_charts.cohort_value_chart, prediction.pooled_cohort_curve(table), t)
+            ui.chart(prediction_charts.cohort_curve_chart, pooled, "retention", t)
+            ui.chart(prediction_charts.cohort_curve_chart, pooled, "revenue", t)
         st.caption(t("predict.cohorts_help"))
     st.markdown(f"**{t('predict.calibration_heading')}**")
     calibration_end = as_of - timedelta(days=holdout_days)

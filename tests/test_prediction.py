@@ -153,3 +153,6 @@ def test_cohorts_count_retention_and_net_revenue_per_first_order_month(sample) -
     pooled = prediction.pooled_cohort_curve(table)
     assert pooled["predicted"].is_monotonic_increasing and len(pooled) == 7
     assert pooled["actual"].iloc[-1] == pytest.approx(pooled["predicted"].iloc[-1], rel=0.25)
+    # The model's retention follows what happened on the sample store within a few points a month.
+    assert (pooled["retention"] - pooled["predicted_retention"]).abs().max() < 0.05
+    assert (table["predicted_retention"] <= 1).all() and (table.loc[table["month"] == 0, "predicted_retention"] == 1).all()

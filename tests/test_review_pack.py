@@ -99,9 +99,9 @@ def _texts(view: rp.StoryView) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 
-def test_story_has_the_five_views_in_the_fixed_order(views_en):
-    assert [v.key for v in views_en] == ["overview", "segments", "playbooks", "channels", "timeline"]
-    assert len({v.title for v in views_en}) == 5
+def test_story_has_the_six_views_in_the_fixed_order(views_en):
+    assert [v.key for v in views_en] == ["overview", "segments", "value", "playbooks", "channels", "timeline"]
+    assert len({v.title for v in views_en}) == 6
     for view in views_en:
         assert re.search(r"\d", view.headline), (view.key, view.headline)
         assert 2 <= len(view.numbers) <= 4, view.key
@@ -140,11 +140,11 @@ def test_chinese_story_reads_chinese_with_wan_money(facts, sample_ws, dataset_id
     assert money_compact(facts.current.net_sales, "zh") in overview.headline and "万" in overview.headline
     assert "2026年第3季度" in overview.headline
     # Money cells of the slide tables use 万 in Chinese; the same frame keeps raw numbers.
-    channel_table = views[3].table
+    channel_table = views[4].table
     assert any("万" in cell for cell in channel_table.display("zh").iloc[:, 2])
     assert pd.api.types.is_numeric_dtype(channel_table.frame.iloc[:, 2])
     # The default plan is drawn in the reader's language (owners included).
-    gantt = str(views[4].chart.to_dict())
+    gantt = str(views[5].chart.to_dict())
     assert "负责人" in gantt or "数据分析" in gantt
 
 
@@ -191,7 +191,7 @@ def test_hostile_task_names_stay_text_in_the_deck_and_the_workbook(sample_ws, da
 
 
 def test_the_comparison_puts_the_presets_side_by_side(views_en):
-    channels = views_en[3]
+    channels = views_en[4]
     titles = [d.title for d in channels.details]
     assert titles == ["Channel performance", "Scenario comparison"]
     comparison = channels.details[1].frame
@@ -225,14 +225,14 @@ def test_a_store_without_channel_data_still_tells_the_story(tmp_path):
         ds = _small_store(ws, "小店", 60)
         views = rp.story(ws, ds, "zh")
         assert [v.key for v in views] == list(rp.STORY_KEYS)
-        channels = views[3]
+        channels = views[4]
         assert channels.chart is None and channels.notice == channels.headline
         assert "渠道数据" in channels.headline
         assert "不够稳定" in views[0].notes  # fewer than 200 customers: fragile numbers
         pack = rp.ReviewPack(rp.gather_facts(ws, ds), "zh", tuple(views), {})
         deck = _open_deck(rp.review_deck(ws, ds, "zh", pack=pack))
-        assert len(deck.slides) == 6
-        texts = [shape.text_frame.text for shape in deck.slides[4].shapes if shape.has_text_frame]
+        assert len(deck.slides) == 1 + len(rp.STORY_KEYS)
+        texts = [shape.text_frame.text for shape in deck.slides[5].shapes if shape.has_text_frame]
         assert channels.notice in texts
         rp.review_workbook(ws, ds, "zh", pack=pack)  # empty tables are fine
 
@@ -257,8 +257,8 @@ def test_chart_images_get_projector_fonts_and_a_width(views_en):
     spec = rp.projector_spec(views_en[1].chart)
     assert spec["width"] == rp.CHART_WIDTH_PX
     assert spec["config"]["axis"]["labelFontSize"] >= 14
-    gantt = rp.projector_spec(views_en[4].chart)
-    assert gantt["width"] == views_en[4].chart.to_dict()["width"]  # a chart's own width is kept
+    gantt = rp.projector_spec(views_en[5].chart)
+    assert gantt["width"] == views_en[5].chart.to_dict()["width"]  # a chart's own width is kept
 
 
 # --------------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_workbook_has_every_table_and_every_chart(xlsx_zh, pack_zh):
     net = next(row for row in glossary if row[0] == "净销售额")
     assert net[1] == "扣除退款后的净额" and "GMV − 退款 = 净销售额" in net[2]
     with_images = [sheet.title for sheet in book.worksheets if sheet._images]
-    assert with_images == ["核心指标", "用户分层", "分层策略收益", "情景渠道计划", "执行计划阶段"]
+    assert with_images == ["核心指标", "用户分层", "预测价值", "分层策略收益", "情景渠道计划", "执行计划阶段"]
     # Numbers stay numbers, with Excel formats.
     segments = book["用户分层"]
     assert segments["A1"].value == "层级" and segments["A2"].value == "新用户"
@@ -295,7 +295,7 @@ def test_workbook_never_holds_a_formula_and_embeds_pngs(xlsx_zh):
         for name in sheets:
             assert not re.search(rb"<f[ >]", archive.read(name)), name
         media = [n for n in archive.namelist() if n.startswith("xl/media/")]
-        assert len(media) == 5
+        assert len(media) == 6
         assert all(archive.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in media)
 
 
@@ -370,9 +370,9 @@ def test_write_review_pack_writes_both_files(sample_ws, monkeypatch, tmp_path):
     paths = rp.write_review_pack(sample_ws, "Sample store", tmp_path / "out", "en", scenario="conservative")
     assert [p.name for p in paths] == ["review-pack_Sample_store_en.xlsx", "review-pack_Sample_store_en.pptx"]
     deck = _open_deck(paths[1].read_bytes())
-    assert len(deck.slides) == 6
+    assert len(deck.slides) == 1 + len(rp.STORY_KEYS)
     assert "the conservative scenario" in deck.slides[0].placeholders[1].text_frame.text
-    channels_notes = deck.slides[4].notes_slide.notes_text_frame.text
+    channels_notes = deck.slides[5].notes_slide.notes_text_frame.text
     assert channels_notes.startswith("The conservative scenario needs ")
     with pytest.raises(rp.ReviewPackError):
         rp.write_review_pack(sample_ws, "Sample store", tmp_path / "bad", "en", plan="No such plan")

@@ -44,7 +44,7 @@ def test_the_segment_workbook_downloads_and_opens(app: AppPage, tmp_path):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_story_view_at_projector_size(app: AppPage, lang: str):
     app.page.set_viewport_size({"width": 1920, "height": 1080})
-    for view in range(1, 6):
+    for view in range(1, 7):
         app.open("/present", lang=lang, view=str(view))
         app.assert_healthy()
         assert app.main.locator('[data-testid="stMetricValue"]').count() >= 2, "large key numbers"
