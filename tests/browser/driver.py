@@ -192,13 +192,25 @@ class AppPage:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the app did not settle within {timeout_ms} ms")
 
-    def act(self, action: Callable[[], object], *, timeout_ms: int = RUN_TIMEOUT_MS, heading: bool = True) -> None:
-        """Do something that makes Streamlit rerun, and wait for that rerun to finish."""
+    def act(self, action: Callable[[], object], *, timeout_ms: int = RUN_TIMEOUT_MS, heading: bool = True,
+            until: Callable[[], bool] | None = None) -> None:
+        """Do something that makes Streamlit rerun, and wait for that rerun to finish.
+
+        ``until`` names the state change the action causes (e.g. the URL's ``lang``): the wait
+        ends when a new run has started *or* that state is reached, so a run that finished
+        before the counter was read — or a reload that reset the counter — is not waited for
+        in vain. Then the app must be idle.
+        """
         before = self.runs_started()
         action()
-        self.page.wait_for_function(
-            "(n) => window.__stRuns && window.__stRuns.started > n", arg=before, timeout=timeout_ms, polling=50,
-        )
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            started = self.page.evaluate("() => (window.__stRuns && window.__stRuns.started) || 0")
+            if started > before or (until is not None and until()):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no rerun within {timeout_ms} ms after the action")
+            self.page.wait_for_timeout(50)
         self.wait_idle(timeout_ms=timeout_ms, heading=heading)
 
     # ---- reading -------------------------------------------------------------------------

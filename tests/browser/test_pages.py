@@ -134,7 +134,7 @@ def test_language_switch_survives_a_page_change(app: AppPage):
     app.open(deep_link(first))  # no ?lang: the browser says en-US
     assert_page_shown(app, first, "en")
 
-    app.act(language_option(app, "zh").click)
+    app.act(language_option(app, "zh").click, until=lambda: app.query().get("lang") == "zh")
     assert app.query().get("lang") == "zh"
     assert_page_shown(app, first, "zh")
     expect(language_option(app, "zh")).to_have_attribute("aria-checked", "true")
@@ -148,7 +148,7 @@ def test_language_switch_survives_a_page_change(app: AppPage):
     app.open(app.page.url)  # a reload (or a shared link) keeps the choice too
     assert_page_shown(app, second, "zh")
 
-    app.act(language_option(app, "en").click)
+    app.act(language_option(app, "en").click, until=lambda: app.query().get("lang") == "en")
     assert app.query().get("lang") == "en"
     assert_page_shown(app, second, "en")
 
