@@ -203,3 +203,10 @@ def coverage_note(ws: Any, dataset_id: int) -> tuple[date, date, date, date] | N
     if spend_first - orders_first > pd.Timedelta(days=7) or orders_last - spend_last > pd.Timedelta(days=7):
         return spend_first, spend_last, orders_first, orders_last
     return None
+
+
+def budget_for_target(ws: Any, dataset_id: int, source: OutcomeSource | None, target: float, confidence: float,
+                      weeks: int = 13) -> float | None:
+    """The smallest budget over ``weeks`` weeks (current mix) whose outcome reaches ``target`` with ``confidence``."""
+    model = fit(ws, dataset_id, source)
+    return mmm.budget_for_target(model.fit, target, confidence=confidence, weeks=weeks)

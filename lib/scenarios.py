@@ -466,6 +466,23 @@ def prepare(ws: Any, dataset_id: int, quarter: Period | None = None) -> Scenario
     return ScenarioModel(baseline, scenario_curves(ws, dataset_id, baseline.new_customers_source))
 
 
+def plan_weekly_spend(result: ScenarioResult, channels: Sequence[str]) -> dict[str, float]:
+    """The scenario's split as weekly spend per channel (the base quarter's spend when the target is unreachable)."""
+    weeks = result.inputs.weeks
+    planned = {p.channel: (p.optimised_spend if result.required_budget is not None else p.current_spend) / weeks
+               for p in result.split}
+    return {c: float(planned.get(c, result.baseline.channel_spend.get(c, 0.0) / QUARTER_WEEKS)) for c in channels}
+
+
+def outcome_target(result: ScenarioResult, outcome_kind: str) -> float | None:
+    """The scenario's target in a marketing-mix model's outcome: net sales for revenue, N* for new customers."""
+    if outcome_kind == "revenue":
+        return float(result.revenue_target)
+    if outcome_kind == "new_customers":
+        return float(result.new_customers_required)
+    return None
+
+
 def run(model: ScenarioModel, inputs: ScenarioInputs, name: str | None = None) -> ScenarioResult:
     """Evaluate one scenario on a prepared model (see :func:`evaluate`)."""
     return evaluate(model.baseline, inputs, model.curves, name=name)

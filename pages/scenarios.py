@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import clv, formatting, prediction, scenario_charts, scenarios, ui
+from lib import channel_model, clv, formatting, mmm, prediction, scenario_charts, scenarios, ui
 
 ctx = ui.bootstrap("nav.scenarios")
 t = ctx.t
@@ -95,6 +95,51 @@ def _orders_only(dataset) -> None:
                  base=ctx.count(b.customer_base)))
 
 
+def _outcome_range(dataset, result: scenarios.ScenarioResult, confidence: float) -> None:
+    """The scenario's plan through the marketing-mix model: the quarter's outcome as P10/P50/P90, the chance of
+    reaching the target, the budget that reaches it at the chosen confidence, and the 13 weeks ahead."""
+    sources = ui.cached(channel_model.available_sources, dataset)
+    if not sources:
+        st.info(t("mmm_page.err.no_outcome"))
+        return
+    try:
+        with st.spinner(t("mmm_page.fitting")):
+            model = ui.cached(channel_model.fit, dataset, sources[0])
+    except (channel_model.ModelDataMissing, ValueError) as exc:
+        st.info(t("mmm_page.err.unsupported", reason=str(exc)))
+        return
+    fit, kind = model.fit, model.input.data.outcome_kind
+    plan = scenarios.plan_weekly_spend(result, fit.channels)
+    forecast = mmm.predict_plan(fit, plan, result.inputs.weeks)
+    target = scenarios.outcome_target(result, kind)
+    show = (lambda v: ctx.money(v, decimals=0)) if kind == "revenue" else ctx.count
+    st.caption(t("scenarios_page.range.intro", outcome=t(f"mmm_page.source.{model.input.source}"),
+                 weeks=result.inputs.weeks, budget=ctx.money(sum(plan.values()) * result.inputs.weeks, decimals=0)))
+    cols = st.columns(4)
+    cols[0].metric("P10", show(forecast.p10), border=True, help=t("scenarios_page.range.p_help"))
+    cols[1].metric("P50", show(forecast.p50), border=True, help=t("scenarios_page.range.p_help"))
+    cols[2].metric("P90", show(forecast.p90), border=True, help=t("scenarios_page.range.p_help"))
+    if target is not None:
+        chance = forecast.probability_of_reaching(target)
+        cols[3].metric(t("scenarios_page.range.chance"), formatting.pct(chance), border=True,
+                       help=t("scenarios_page.range.chance_help", target=show(target)))
+        needed = ui.cached(channel_model.budget_for_target, dataset, sources[0], target, confidence,
+                           result.inputs.weeks)
+        st.markdown(t("scenarios_page.range.budget", confidence=formatting.pct(confidence), target=show(target),
+                      budget=ctx.money(needed, decimals=0)) if needed is not None
+                    else t("scenarios_page.range.unreachable", confidence=formatting.pct(confidence),
+                           target=show(target)))
+    weekly = forecast.weekly
+    table = pd.DataFrame({
+        t("channels_page.plan_week"): [w.date().isoformat() for w in pd.to_datetime(weekly["week"])],
+        t("scenarios_page.range.spend"): [ctx.money(v, decimals=0) for v in weekly[list(fit.channels)].sum(axis=1)],
+        "P10": [show(v) for v in weekly["p10"]], "P50": [show(v) for v in weekly["p50"]],
+        "P90": [show(v) for v in weekly["p90"]],
+    })
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(t("scenarios_page.range.help"))
+
+
 def _apply_preset() -> None:
     name = st.session_state.get("scenarios.preset")
     if name in scenarios.PRESETS:
@@ -163,9 +208,9 @@ with ui.friendly_errors(ctx):
         for lever in levers:
             st.markdown(f"- {lever}")
 
-    tab_feas, tab_split, tab_weeks, tab_sens, tab_saved = ui.lazy_tabs([
+    tab_feas, tab_split, tab_weeks, tab_range, tab_sens, tab_saved = ui.lazy_tabs([
         t("scenarios_page.tab.feasibility"), t("scenarios_page.tab.split"), t("scenarios_page.tab.weeks"),
-        t("scenarios_page.tab.sensitivity"), t("scenarios_page.tab.saved"),
+        t("scenarios_page.tab.range"), t("scenarios_page.tab.sensitivity"), t("scenarios_page.tab.saved"),
     ], key="scenarios.tab")
     if tab_feas.open:
         with tab_feas:
@@ -192,6 +237,11 @@ with ui.friendly_errors(ctx):
                              "cumulative_new_customers_target": st.column_config.NumberColumn(
                                  t("scenarios_page.cumulative_new"), format="%.0f")})
             st.caption(t("scenarios_page.weeks_help"))
+    with tab_range:
+        confidence = st.select_slider(t("scenarios_page.range.confidence"), [0.5, 0.7, 0.8, 0.9, 0.95], value=0.8,
+                                      format_func=formatting.pct, key="scenarios.confidence")
+        if tab_range.open:
+            _outcome_range(dataset, result, confidence)
     if tab_sens.open:
         with tab_sens:
             rows = _sensitivity(dataset.cache_key, inputs, baseline, curves)

@@ -235,7 +235,7 @@ def test_segments_draws_only_the_open_tab_and_its_controls_keep_their_value(app_
 
 
 @pytest.mark.parametrize("page, tab_key, tabs", [("pages/segments.py", "segments.tab", 6),
-                                                 ("pages/scenarios.py", "scenarios.tab", 5)])
+                                                 ("pages/scenarios.py", "scenarios.tab", 6)])
 def test_every_tab_of_the_lazy_pages_renders(app_env, page, tab_key, tabs):
     """Closed tabs are not drawn on load, so each is opened here: clean, and its charts valid (conftest)."""
     from lib.i18n import t
@@ -489,3 +489,19 @@ def test_scenario_comparison_is_a_formatted_translated_table(app_env, lang):
     cells = [str(v) for v in table.iloc[:, 1:].to_numpy().ravel()]
     assert "+17.5%" in cells and "+20.0%" in cells  # growth, formatted
     assert not any(c.replace(".", "", 1).isdigit() and len(c) > 8 for c in cells), "an unformatted float"
+
+
+def test_scenario_outcome_range_comes_from_the_marketing_mix_model(app_env):
+    at = open_page("pages/scenarios.py")
+    at.session_state["scenarios.tab"] = t("scenarios_page.tab.range", "en")
+    at.run()
+    assert_clean(at)
+    cards = {m.label: m.value for m in at.metric}
+    assert {"P10", "P50", "P90", t("scenarios_page.range.chance")} <= set(cards)
+    p10, p50, p90 = (float(cards[k].replace("¥", "").replace(",", "")) for k in ("P10", "P50", "P90"))
+    assert p10 <= p50 <= p90
+    assert cards[t("scenarios_page.range.chance")].endswith("%")
+    weekly = next(df.value for df in at.dataframe if "P50" in df.value.columns)
+    assert len(weekly) == 13
+    assert any("**¥" in m.value or t("scenarios_page.range.unreachable", confidence="x", target="x")[:10] in m.value
+               for m in at.markdown)
