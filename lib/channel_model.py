@@ -210,3 +210,9 @@ def budget_for_target(ws: Any, dataset_id: int, source: OutcomeSource | None, ta
     """The smallest budget over ``weeks`` weeks (current mix) whose outcome reaches ``target`` with ``confidence``."""
     model = fit(ws, dataset_id, source)
     return mmm.budget_for_target(model.fit, target, confidence=confidence, weeks=weeks)
+
+
+def optimise(ws: Any, dataset_id: int, source: OutcomeSource | None, budget: float, weeks: int = 13
+             ) -> mmm.OptimisedPlan:
+    """The split of a ``weeks``-week budget that maximises the model's expected outcome, with its P10/P50/P90."""
+    return mmm.optimise_budget(fit(ws, dataset_id, source).fit, budget, weeks)

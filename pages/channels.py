@@ -332,6 +332,31 @@ def _mmm_tab(dataset) -> None:
                  high=value(fit.baseline_total_high)))
     for code, params in fit.warnings:
         st.caption(f"⚠ {mmm.explain_warning(code, params, ctx.lang)}")
+    _mmm_optimiser(dataset, model, value)
+
+
+def _mmm_optimiser(dataset, model: channel_model.ChannelModel, value) -> None:
+    """The optimiser on the marketing-mix model: the split of a quarter's budget with the outcome's range."""
+    st.markdown(f"**{t('mmm_page.opt_title')}**")
+    fit = model.fit
+    current = mmm.current_mix(fit)
+    recent = float(fit.data.spend.iloc[-13:].to_numpy().sum())
+    budget = st.number_input(t("mmm_page.opt_budget"), min_value=0.0, value=float(round(recent, -3)), step=10_000.0,
+                             key=f"channels.mmm_budget.{model.input.source}")
+    plan = ui.cached(channel_model.optimise, dataset, model.input.source, budget)
+    rows = [{
+        t("mmm_page.col.channel"): display_channel(c, ctx.lang),
+        t("mmm_page.opt_current"): formatting.pct(current.get(c, 0.0)),
+        t("mmm_page.opt_spend"): ctx.money(plan.spend[c], decimals=0),
+        t("mmm_page.opt_share"): formatting.pct(plan.spend[c] / budget if budget else None),
+        t("mmm_page.col.marginal"): formatting.ratio(plan.marginal_roi[c]) if fit.data.outcome_kind == "revenue"
+        else f"{plan.marginal_roi[c]:.4f}",
+    } for c in fit.channels]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    f = plan.forecast
+    st.caption(t("mmm_page.opt_result", p10=value(f.p10), p50=value(f.p50), p90=value(f.p90)))
+    for code, params in plan.warnings:
+        st.caption(f"⚠ {mmm.explain_warning(code, params, ctx.lang)}")
 
 
 with ui.friendly_errors(ctx):

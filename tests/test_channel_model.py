@@ -131,6 +131,11 @@ def test_channels_page_fits_the_model_on_request(app_env) -> None:
     assert any(m.label == t("mmm_page.r2") for m in at.metric)
     table = next(df.value for df in at.dataframe if t("mmm_page.col.contribution") in df.value.columns)
     assert len(table) == 9  # the sample store's nine channels
+    split = next(df.value for df in at.dataframe if t("mmm_page.opt_spend") in df.value.columns)
+    spent = split[t("mmm_page.opt_spend")].str.replace("¥", "").str.replace(",", "").astype(float).sum()
+    budget = at.number_input(key="channels.mmm_budget.net_sales").value
+    assert spent == pytest.approx(budget, rel=0.01)  # the optimised split spends the budget
+    assert any(c.value.startswith(t("mmm_page.opt_result", p10="", p50="", p90="")[:12]) for c in at.caption)
 
 
 def test_data_page_shows_and_imports_the_total_outcome(app_env) -> None:
