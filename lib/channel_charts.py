@@ -160,3 +160,27 @@ def phasing_chart(weekly: pd.DataFrame, t: Translator) -> alt.Chart:
         )
         .properties(height=240, title=t("channels_page.phasing_title"))
     )
+
+
+def mmm_response_chart(curve: pd.DataFrame, current_weekly_spend: float, channel: str, t: Translator) -> alt.Chart:
+    """A channel's response curve from the marketing-mix model with its 80 % band; today's weekly spend marked.
+
+    ``curve`` is :func:`lib.mmm.response_curve`; the part beyond the highest observed week is drawn dashed
+    (extrapolated), the band is the P10–P90 of the bootstrap replicates.
+    """
+    frame = curve.assign(part=[t("mmm_page.curve.beyond") if b else t("mmm_page.curve.observed")
+                               for b in curve["beyond_observed"]])
+    x = alt.X("spend:Q", title=t("mmm_page.curve.x"), axis=alt.Axis(format="~s"))
+    band = alt.Chart(frame).mark_area(opacity=0.2, color="#1f6f5c").encode(
+        x=x, y=alt.Y("p10:Q", title=t("mmm_page.curve.y"), axis=alt.Axis(format="~s")), y2="p90:Q")
+    line = alt.Chart(frame).mark_line(color="#1f6f5c").encode(
+        x=x, y="expected:Q",
+        strokeDash=alt.StrokeDash("part:N", title=None, legend=alt.Legend(orient="top"),
+                                  sort=[t("mmm_page.curve.observed"), t("mmm_page.curve.beyond")]),
+        tooltip=[alt.Tooltip("spend:Q", format=",.0f", title=t("mmm_page.curve.x")),
+                 alt.Tooltip("expected:Q", format=",.0f", title=t("mmm_page.curve.y")),
+                 alt.Tooltip("p10:Q", format=",.0f", title="P10"), alt.Tooltip("p90:Q", format=",.0f", title="P90"),
+                 alt.Tooltip("marginal:Q", format=",.2f", title=t("mmm_page.col.marginal"))])
+    now = alt.Chart(pd.DataFrame({"spend": [current_weekly_spend]})).mark_rule(color="#d9822b").encode(
+        x="spend:Q", tooltip=[alt.Tooltip("spend:Q", format=",.0f", title=t("mmm_page.curve.now"))])
+    return (band + line + now).properties(height=260, title=t("mmm_page.curve.title", channel=channel))

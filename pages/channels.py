@@ -332,6 +332,10 @@ def _mmm_tab(dataset) -> None:
                  high=value(fit.baseline_total_high)))
     for code, params in fit.warnings:
         st.caption(f"⚠ {mmm.explain_warning(code, params, ctx.lang)}")
+    channel = st.selectbox(t("mmm_page.curve.channel"), list(fit.channels),
+                           format_func=lambda c: display_channel(c, ctx.lang), key="channels.mmm_curve")
+    ui.chart(channel_charts.mmm_response_chart, mmm.response_curve(fit, channel),
+             fit.results[channel].current_weekly_spend, display_channel(channel, ctx.lang), t)
     _mmm_optimiser(dataset, model, value)
 
 

@@ -136,6 +136,8 @@ def test_channels_page_fits_the_model_on_request(app_env) -> None:
     budget = at.number_input(key="channels.mmm_budget.net_sales").value
     assert spent == pytest.approx(budget, rel=0.01)  # the optimised split spends the budget
     assert any(c.value.startswith(t("mmm_page.opt_result", p10="", p50="", p90="")[:12]) for c in at.caption)
+    specs = [element.proto.spec for element in at.get("vega_lite_chart")]
+    assert any('"p90"' in spec and '"strokeDash"' in spec for spec in specs), "the response curve with its band"
 
 
 def test_data_page_shows_and_imports_the_total_outcome(app_env) -> None:
