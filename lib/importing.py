@@ -514,6 +514,11 @@ _OUTCOME_SYNONYMS: dict[str, list[str]] = {
     "orders": ["orders", "order count", "订单数", "订单量"],
     "new_customers": ["new customers", "new_customers", "new users", "新客数", "新客", "新用户数"],
 }
+# In a long file (one row per period and channel) "revenue" is the channel's own; only an explicit total is the outcome.
+_TOTAL_OUTCOME_SYNONYMS: list[str] = [
+    "total revenue", "total sales", "total gmv", "total conversions", "total orders", "total new customers",
+    "store revenue", "总销售额", "总成交额", "全店销售额", "总订单数", "总新客数", "总转化数",
+]
 _CONTROL_HINT = re.compile(
     r"(_b$|_control$|^organic|competitor|price|promo|event|holiday|festival|sentiment|newsletter|weather|"
     r"竞品|价格|促销|活动|节日|节假日|舆情|天气)",
@@ -587,11 +592,18 @@ def suggest_mapping(columns: list[str], kind: Kind) -> dict[str, Any]:
         if channel:
             mapping["channel"] = channel
             taken.add(channel)
+        total = _match(columns, _TOTAL_OUTCOME_SYNONYMS, taken)  # a total repeated on every channel row
+        if total:
+            found = _outcome_column([total])
+            mapping["outcome"], mapping["outcome_kind"] = total, found[1] if found else "revenue"
+            taken.add(total)
         for measure in CHANNEL_MEASURES:
             column = _match(columns, _CHANNEL_SYNONYMS[measure], taken)
             if column:
                 mapping[measure] = column
                 taken.add(column)
+        if total:
+            _suggest_controls(mapping, columns, taken)
     else:
         mapping["layout"] = "wide"
         mapping["wide_columns"] = wide
@@ -600,10 +612,15 @@ def suggest_mapping(columns: list[str], kind: Kind) -> dict[str, Any]:
         if found:
             mapping["outcome"], mapping["outcome_kind"] = found
             taken.add(found[0])
-        controls = [c for c in columns if c not in taken and _CONTROL_HINT.search(normalize_header(c))]
-        if controls:
-            mapping["controls"] = controls
+        _suggest_controls(mapping, columns, taken)
     return mapping
+
+
+def _suggest_controls(mapping: dict[str, Any], columns: list[str], taken: set[str]) -> None:
+    """Columns named like things that move the outcome besides spend (price, promotion, events, …)."""
+    controls = [c for c in columns if c not in taken and _CONTROL_HINT.search(normalize_header(c))]
+    if controls:
+        mapping["controls"] = controls
 
 
 def detect_wide_columns(columns: list[str]) -> dict[str, list[str]]:
@@ -1203,8 +1220,9 @@ def _outcome_rows(df: pd.DataFrame, mapping: dict[str, Any], period: pd.Series, 
             "kind": mapping.get("outcome_kind", "revenue") if role == "outcome" else None, "value": value[keep],
         }))
     frame = pd.concat(parts, ignore_index=True)
+    # One value per period: a wide file has one row per period, a long one repeats the total on every channel row.
     return frame.groupby(["period_start", "name", "role"], as_index=False, dropna=False).agg(
-        kind=("kind", "first"), value=("value", "sum"))
+        kind=("kind", "first"), value=("value", "first"))
 # --------------------------------------------------------------------------
 
 

@@ -100,6 +100,9 @@ def _mapping_editor(kind: str, raw: importing.RawTable) -> dict:
         _outcome_editor(key, mapping, [c for c in raw.columns if c not in mapping["wide_columns"]])
     else:
         mapping.pop("wide_columns", None)
+        if kind == "channels":
+            taken = {v for f, v in mapping.items() if f in importing.CHANNEL_FIELDS and isinstance(v, str)}
+            _outcome_editor(key, mapping, [c for c in raw.columns if c not in taken])
     st.session_state[key] = mapping
     return mapping
 

@@ -167,3 +167,19 @@ def test_data_page_shows_and_imports_the_total_outcome(app_env) -> None:
         assert ws.query_rows("SELECT count(*) FROM weekly_outcome WHERE role = 'outcome'")[0][0] == 208
     finally:
         ws.close()
+
+
+def test_a_long_file_with_a_total_repeated_on_every_channel_row(ws) -> None:
+    rows = ["week,channel,spend,revenue,total_revenue,promo"]
+    for w in range(40):
+        for i, channel in enumerate(("douyin", "tmall")):
+            rows.append(f"2024-W{w + 1:02d},{channel},{100 + 7 * w + 50 * i},{300 + w},{5000 + 25 * w},{int(w % 4 == 0)}")
+    data = ("\n".join(rows) + "\n").encode()
+    raw = importing.read_table(data, "long.csv")
+    mapping = importing.suggest_mapping(raw.columns, "channels")
+    assert mapping["layout"] == "long" and mapping["revenue"] == "revenue"  # the channel's own revenue
+    assert (mapping["outcome"], mapping["controls"]) == ("total_revenue", ["promo"])
+    report = importing.import_file(ws, data, "long.csv", "channels", "long")
+    outcome = ws.query_df("SELECT period_start, value FROM weekly_outcome WHERE role = 'outcome' ORDER BY 1")
+    assert len(outcome) == 40 and outcome["value"].iloc[0] == 5000  # once per week, not once per channel row
+    assert report.stats["outcome_weeks"] == 40
