@@ -40,6 +40,10 @@ Kind = Literal["orders", "channels"]
 Mode = Literal["replace", "append"]
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
+# This importer holds a file in memory (about 1 GB per million rows at peak): larger files are refused with a
+# pointer to reading them in place (`segments --parquet`), before a compressed file can expand (a 0.5 MB
+# Parquet file can hold 60 million rows).
+MAX_IMPORT_ROWS = 2_000_000
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
 MAX_XLSX_RATIO = 100
 MAX_GZIP_UNCOMPRESSED = 1024 * 1024 * 1024
@@ -241,6 +245,8 @@ def _read_delimited(text: str, file_name: str, encoding: str) -> RawTable:
                 continue
             rows.append(cells)
             line_numbers.append(number)
+            if len(rows) > MAX_IMPORT_ROWS:
+                _check_row_count(len(rows))
     else:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
         physical_lines: list[str] | None = None
@@ -257,6 +263,8 @@ def _read_delimited(text: str, file_name: str, encoding: str) -> RawTable:
             if fitted is not None:
                 rows.append(fitted)
                 line_numbers.append(line_no)
+                if len(rows) > MAX_IMPORT_ROWS:
+                    _check_row_count(len(rows))
             elif reader.line_num > line_no:
                 # A stray quote joined this line to the following ones (possibly to the
                 # end of the file): judge each of those physical lines on its own.
@@ -404,11 +412,26 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _check_row_count(rows: int) -> None:
+    """Refuse a table longer than :data:`MAX_IMPORT_ROWS` before it is read into memory."""
+    if rows > MAX_IMPORT_ROWS:
+        raise ImportFailed(
+            "too_many_rows",
+            f"The file has {rows:,} rows; this import takes up to {MAX_IMPORT_ROWS:,}. Split it, or segment it "
+            "in place with `python -m lib.cli segments --parquet`.",
+            rows=f"{rows:,}", limit=f"{MAX_IMPORT_ROWS:,}",
+        )
+
+
 def _read_parquet(data: bytes, file_name: str) -> RawTable:
     import pyarrow.parquet as pq
 
     try:
+        rows = pq.ParquetFile(io.BytesIO(data)).metadata.num_rows  # from the footer: nothing expanded yet
+        _check_row_count(rows)
         table = pq.read_table(io.BytesIO(data))
+    except ImportFailed:
+        raise
     except Exception as exc:  # pyarrow raises ArrowInvalid and friends
         raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}", what="damaged_parquet") from exc
     if table.num_rows == 0:

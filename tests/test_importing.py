@@ -772,3 +772,40 @@ def test_text_cells_round_trip_through_utf8_csv(notes):
     raw = read_table(fx.csv_text(rows).encode("utf-8"), "round.csv")
     assert raw.frame["备注"].tolist() == notes
     assert raw.frame["订单号"].tolist() == [str(i) for i in range(len(notes))]
+
+
+def test_a_parquet_bomb_is_refused_from_its_footer_and_nothing_changes(ws, tmp_path):
+    """Millions of identical rows compress to almost nothing; the row count is read before anything expands."""
+    import resource
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lib import importing
+
+    rows = importing.MAX_IMPORT_ROWS + 1
+    table = pa.table({"order_id": pa.array(["1"] * rows), "customer_id": pa.array(["c"] * rows),
+                      "order_ts": pa.array(["2024-01-01"] * rows), "amount": pa.array([1.0] * rows)})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    data = buffer.getvalue()
+    del table
+    assert len(data) < 200_000  # a couple of million rows in a few kilobytes
+    before = ws.table_counts()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(importing.ImportFailed) as caught:
+        importing.import_file(ws, data, "bomb.parquet", "orders", "Bomb")
+    assert caught.value.code == "too_many_rows" and caught.value.params["rows"] == f"{rows:,}"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 200_000  # < 200 MB more at peak
+    assert ws.table_counts() == before
+
+
+def test_a_csv_longer_than_the_import_limit_is_refused(monkeypatch):
+    from lib import importing
+
+    monkeypatch.setattr(importing, "MAX_IMPORT_ROWS", 5)
+    data = fx.orders_csv([str(i) for i in range(6)])
+    with pytest.raises(importing.ImportFailed) as caught:
+        importing.read_table(data, "long.csv")
+    assert caught.value.code == "too_many_rows"
+    assert len(importing.read_table(fx.orders_csv([str(i) for i in range(5)]), "ok.csv").frame) == 5
