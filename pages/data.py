@@ -39,8 +39,11 @@ def _read_upload(kind: str, uploaded) -> importing.RawTable | None:
     return raw
 
 
-def _field_label(kind: str, field: str) -> str:
-    required = field in ("order_time", "amount") if kind == "orders" else field in ("period", "channel", "spend")
+def _field_label(kind: str, field: str, mapping: dict) -> str:
+    """The field's name, starred when an import needs it (amount is not, once quantity × unit price is mapped)."""
+    required = field in importing.missing_required({"layout": mapping.get("layout")}, kind)
+    if kind == "orders" and field == "amount" and mapping.get("quantity") and mapping.get("unit_price"):
+        required = False
     return t(f"field.{field}") + (" *" if required else "")
 
 
@@ -68,7 +71,7 @@ def _mapping_editor(kind: str, raw: importing.RawTable) -> dict:
         current = mapping.get(field) or NOT_MAPPED
         with columns[index % 4]:
             choice = st.selectbox(
-                _field_label(kind, field), options, index=options.index(current) if current in options else 0,
+                _field_label(kind, field, mapping), options, index=options.index(current) if current in options else 0,
                 format_func=lambda c: t("data.not_mapped") if c == NOT_MAPPED else c,
                 key=f"{key}.{field}", help=t(f"field.{field}.help"),
             )
@@ -258,7 +261,8 @@ def _import_panel(kind: str) -> None:
         return
     unit = t("data.unit.orders") if kind == "orders" else t("data.unit.rows")
     count_text = ctx.count(len(report.prepared))
-    label = t(f"data.confirm.{mode}", count=count_text, unit=unit, name=name)
+    label = t("data.confirm.new" if target == "__new__" else f"data.confirm.{mode}", count=count_text, unit=unit,
+              name=name)
     if st.button(label, key=f"data.confirm.{kind}", type="primary", icon=":material/database_upload:"):
         with st.status(t("data.importing"), expanded=False) as status:
             importing.commit_import(ctx.ws, report, name, mode=mode)
@@ -310,7 +314,8 @@ def _manage_panel(tr: Translator) -> None:
         ])
         st.dataframe(table, hide_index=True, width="stretch")
         names = [d.name for d in ctx.datasets]
-        chosen = st.selectbox(tr("data.manage_which"), names, key="data.manage_which")
+        active = ctx.dataset.name if ctx.dataset and ctx.dataset.name in names else names[0]
+        chosen = st.selectbox(tr("data.manage_which"), names, index=names.index(active), key="data.manage_which")
         dataset = next(d for d in ctx.datasets if d.name == chosen)
         rename_col, delete_col = st.columns(2)
         with rename_col:

@@ -505,3 +505,18 @@ def test_scenario_outcome_range_comes_from_the_marketing_mix_model(app_env):
     assert len(weekly) == 13
     assert any("**¥" in m.value or t("scenarios_page.range.unreachable", confidence="x", target="x")[:10] in m.value
                for m in at.markdown)
+
+
+def test_data_page_labels_follow_what_the_user_chose(app_env):
+    at = open_page("pages/data.py")
+    lines = "订单号,客户ID,下单时间,数量,单价\n1,c1,2024-01-01,2,9.5\n2,c2,2024-01-02,1,20\n"
+    at.file_uploader[0].set_value(("lines.csv", lines.encode(), "text/csv")).run()
+    assert_clean(at)
+    labels = [s.label for s in at.selectbox]
+    assert t("field.amount") in labels, "amount is not starred when quantity × unit price is mapped"
+    assert t("field.order_time") + " *" in labels
+    at.button(key="data.check.orders").click().run()
+    confirm = at.button(key="data.confirm.orders")
+    assert confirm.label == t("data.confirm.new", count="2", unit=t("data.unit.orders"), name="lines")
+    manage = at.selectbox(key="data.manage_which")
+    assert manage.value == "Sample store"  # the active dataset
