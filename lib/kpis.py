@@ -44,6 +44,18 @@ class Period:
         end = self.start - timedelta(days=1)
         return Period(end - timedelta(days=self.days - 1), end)
 
+    def year_before(self) -> Period:
+        """The same dates one year earlier (29 February becomes the 28th)."""
+        def back(day: date) -> date:
+            return day.replace(year=day.year - 1, day=min(day.day, 28 if day.month == 2 else day.day))
+
+        return Period(back(self.start), back(self.end))
+
+    def coverage(self, first: date, last: date) -> float:
+        """Share of this period's days that the data (``first`` … ``last``) covers: 1.0 when fully inside it."""
+        inside = (min(self.end, last) - max(self.start, first)).days + 1
+        return max(0, inside) / self.days
+
 
 def quarter_of(day: date) -> Period:
     first_month = 3 * ((day.month - 1) // 3) + 1

@@ -403,7 +403,7 @@ def gather_facts(
         as_of=day,
         period=period,
         previous=previous,
-        has_previous=previous.end >= first,
+        has_previous=previous.coverage(first, last) >= 0.5,  # as the Overview: no change against a half-empty period
         current=kpis.compute_kpis(ws, dataset.dataset_id, period),
         before=kpis.compute_kpis(ws, dataset.dataset_id, previous),
         weekly=kpis.weekly_trend(ws, dataset.dataset_id),

@@ -35,24 +35,33 @@ with ui.friendly_errors(ctx):
     else:
         days = {"last_30": 30, "last_90": 90, "last_365": 365}[choice]
         period = kpis.Period(max(first, last - timedelta(days=days - 1)), last)
-    previous = period.previous()
+    basis = st.segmented_control(
+        t("overview.compare_with"), ["previous", "year"], format_func=lambda b: t(f"overview.compare.{b}"),
+        default="previous", key="overview.compare",
+    ) or "previous"
+    previous = period.previous() if basis == "previous" else period.year_before()
+    coverage = previous.coverage(first, last)
 
     current = ui.cached(kpis.compute_kpis, dataset, period)
     before = ui.cached(kpis.compute_kpis, dataset, previous)
     deltas = kpis.compare(current, before)
-    has_previous = previous.end >= first
+    # A comparison is only fair against a period the data covers: under half covered, no change is shown.
+    has_previous = coverage >= 0.5
 
     st.subheader(t(
         "overview.headline", net=ctx.money(current.net_sales), gmv=ctx.money(current.gmv),
         refunds=ctx.money(current.refunds), start=period.start, end=period.end,
         change=(formatting.pct(deltas["net_sales"], signed=True)
                 if has_previous and deltas["net_sales"] is not None else "—"),
-        new=ctx.count(current.new_customers),
+        new=ctx.count(current.new_customers), against=t(f"overview.against.{basis}"),
     ))
     if current.cac is not None:
         st.markdown(t("overview.headline_cac", cac=ctx.money(current.cac), roas=formatting.ratio(current.roas)))
     if not has_previous:
         st.caption(t("overview.no_previous"))
+    elif coverage < 1:
+        st.warning(t("overview.partial_previous", start=previous.start, end=previous.end, first=first,
+                     share=formatting.pct(coverage)))
     if dataset.customers < 200:
         st.warning(t("overview.small_data", customers=dataset.customers))
 

@@ -520,3 +520,28 @@ def test_data_page_labels_follow_what_the_user_chose(app_env):
     assert confirm.label == t("data.confirm.new", count="2", unit=t("data.unit.orders"), name="lines")
     manage = at.selectbox(key="data.manage_which")
     assert manage.value == "Sample store"  # the active dataset
+
+
+def test_overview_does_not_compare_with_a_barely_covered_period_and_offers_year_over_year(app_env):
+    from lib.importing import import_file
+    from lib.workspace import Workspace
+
+    rows = ["订单编号,买家ID,付款时间,实付金额"]
+    rows += [f"A{i},c{i % 7},2026-06-2{2 + i % 8} 10:00:00,100" for i in range(20)]  # 9 days of June …
+    rows += [f"B{i},c{i % 9},2026-0{7 + i % 3}-1{i % 9} 10:00:00,120" for i in range(60)]  # … then Q3
+    rows.append("C1,c1,2026-09-30 10:00:00,80")  # to the quarter's end: Q3 is the latest full quarter
+    ws = Workspace(app_env)
+    try:
+        import_file(ws, ("\n".join(rows) + "\n").encode(), "late_start.csv", "orders", "Late start")
+    finally:
+        ws.close()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["dataset"] = "Late start"
+    at.run()
+    assert_clean(at)
+    assert any(t("overview.no_previous") in c.value for c in at.caption)
+    assert all(m.delta in (None, "") for m in at.metric), "no change against a 10 %-covered quarter"
+    assert "—" in at.subheader[0].value
+    at.segmented_control(key="overview.compare").set_value("year").run()
+    assert_clean(at)
+    assert t("overview.against.year") in at.subheader[0].value

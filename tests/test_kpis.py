@@ -116,3 +116,14 @@ def test_weekly_trend_and_channel_mix(ws):
     mix = kpis.channel_mix(ws, ds, kpis.Period(date(2024, 1, 1), date(2024, 1, 14)))
     assert set(mix["channel"]) == {"—", "抖音"}
     assert mix["gmv_share"].sum() == pytest.approx(1.0)
+
+
+def test_comparison_periods_and_how_much_of_them_the_data_covers():
+    q = kpis.Period(date(2024, 1, 1), date(2024, 3, 31))
+    assert q.year_before() == kpis.Period(date(2023, 1, 1), date(2023, 3, 31))
+    assert kpis.Period(date(2024, 2, 29), date(2024, 2, 29)).year_before().start == date(2023, 2, 28)
+    previous = q.previous()
+    assert previous.coverage(date(2020, 1, 1), date(2024, 3, 31)) == 1.0
+    # Data starting 9 days before the previous period ends: 9 of its 91 days are covered.
+    assert previous.coverage(date(2023, 12, 23), date(2024, 3, 31)) == pytest.approx(9 / previous.days)
+    assert previous.coverage(date(2024, 1, 1), date(2024, 3, 31)) == 0.0
