@@ -204,15 +204,3 @@ def coverage_note(ws: Any, dataset_id: int) -> tuple[date, date, date, date] | N
         return spend_first, spend_last, orders_first, orders_last
     return None
 
-
-def budget_for_target(ws: Any, dataset_id: int, source: OutcomeSource | None, target: float, confidence: float,
-                      weeks: int = 13) -> float | None:
-    """The smallest budget over ``weeks`` weeks (current mix) whose outcome reaches ``target`` with ``confidence``."""
-    model = fit(ws, dataset_id, source)
-    return mmm.budget_for_target(model.fit, target, confidence=confidence, weeks=weeks)
-
-
-def optimise(ws: Any, dataset_id: int, source: OutcomeSource | None, budget: float, weeks: int = 13
-             ) -> mmm.OptimisedPlan:
-    """The split of a ``weeks``-week budget that maximises the model's expected outcome, with its P10/P50/P90."""
-    return mmm.optimise_budget(fit(ws, dataset_id, source).fit, budget, weeks)

@@ -24,6 +24,7 @@ Definitions (per customer, at the as-of date):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -182,20 +183,14 @@ def predicted_ltv(prediction: Prediction, first_from: date | None = None, first_
 MONTH_DAYS = 365.25 / 12
 
 
-def cohorts(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | None = None,
-            months: int = 12) -> pd.DataFrame:
-    """Per first-order month and month since it (0 … ``months``): customers, retention, cumulative net revenue.
-
-    ``retention`` = share of the cohort's customers with an order in that month after their first
-    (month 0 is the first order: 100 %), ``predicted_retention`` what the purchase model expects
-    (:func:`simulated_retention`); ``revenue_per_customer`` = cumulative net revenue per
-    cohort customer up to the end of that month. ``predicted_revenue_per_customer`` is what the
-    purchase and spend models fitted at ``as_of`` expect of a customer from the day of their
-    first order: the cohort's mean first-order value + expected repeat purchases by then × the
-    expected spend per purchase. Only complete months (ended by ``as_of``) are listed.
-    """
+def cohort_activity(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | None = None,
+                    months: int = 12) -> pd.DataFrame:
+    """Per first-order month and month since it (0 … ``months``): the cohort's customers and mean first
+    order, and in that month the customers who ordered and their net revenue (one SQL statement)."""
     src = seg.as_source(dataset)
-    pred = predict(ws, src, as_of, horizons=(90,))
+    as_of_d = seg.default_as_of(ws, src) if as_of is None else pd.Timestamp(str(as_of)).date()
+    if as_of_d is None:
+        return pd.DataFrame(columns=["cohort", "k", "customers", "first_value", "active", "net"])
     rows = seg.run_query(ws, f"""
         WITH l AS (SELECT customer_id, order_ts, amount, is_order FROM ({src.sql}) AS src WHERE order_ts < $before_ts),
         firsts AS (SELECT customer_id, min(order_ts) AS first_ts FROM l WHERE is_order GROUP BY customer_id),
@@ -215,16 +210,32 @@ def cohorts(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | Non
                count(*) FILTER (WHERE a.ordered) AS active, sum(a.net) AS net
         FROM activity AS a JOIN sizes AS s USING (cohort)
         WHERE a.k <= $months GROUP BY ALL ORDER BY a.cohort, a.k
-    """, {**src.params, "before_ts": datetime.combine(pred.as_of + timedelta(days=1), datetime.min.time()),
+    """, {**src.params, "before_ts": datetime.combine(as_of_d + timedelta(days=1), datetime.min.time()),
           "months": int(months)})
-    if rows.empty:
-        return rows
-    as_of_month = pd.Timestamp(pred.as_of).to_period("M")
+    rows.attrs["as_of"] = as_of_d
+    return rows
+
+
+def cohorts(activity: pd.DataFrame, prediction: Prediction, months: int = 12) -> pd.DataFrame:
+    """Per first-order month and month since it (0 … ``months``): customers, retention, cumulative net revenue,
+    each beside what the models of ``prediction`` expect.
+
+    ``activity`` is :func:`cohort_activity` at the prediction's as-of date. ``retention`` = share of
+    the cohort's customers with an order in that month after their first (month 0 is the first
+    order: 100 %), ``predicted_retention`` what the purchase model expects
+    (:func:`simulated_retention`); ``revenue_per_customer`` = cumulative net revenue per cohort
+    customer up to the end of that month; ``predicted_revenue_per_customer`` = the cohort's mean
+    first order + the repeat purchases expected by then × the expected spend per purchase. Only
+    complete months (ended by the as-of date) are listed.
+    """
+    if activity.empty:
+        return activity
+    as_of_month = pd.Timestamp(prediction.as_of).to_period("M")
     frames = []
-    mean_spend = (clv.expected_spend(pred.gamma_gamma, np.zeros(1), np.zeros(1))[0]
-                  if pred.gamma_gamma is not None else float("nan"))
-    predicted_retention = simulated_retention(pred.bgnbd, months)
-    for cohort, group in rows.groupby("cohort"):
+    mean_spend = (clv.expected_spend(prediction.gamma_gamma, np.zeros(1), np.zeros(1))[0]
+                  if prediction.gamma_gamma is not None else float("nan"))
+    predicted_retention = simulated_retention(prediction.bgnbd, months)
+    for cohort, group in activity.groupby("cohort"):
         start = pd.Timestamp(cohort).to_period("M")
         complete = (as_of_month - start).n - 1  # months since the cohort's that have ended by the as-of date
         if complete < 0:
@@ -233,7 +244,7 @@ def cohorts(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | Non
         g = grid.merge(group[["k", "active", "net"]], on="k", how="left").fillna({"active": 0, "net": 0.0})
         customers = int(group["customers"].iloc[0])
         # By the end of calendar month k a cohort member is on average k + ½ months past the first order.
-        repeat = clv.expected_purchases(pred.bgnbd, (g["k"].to_numpy() + 0.5) * MONTH_DAYS, 0.0, 0.0, 0.0)
+        repeat = clv.expected_purchases(prediction.bgnbd, (g["k"].to_numpy() + 0.5) * MONTH_DAYS, 0.0, 0.0, 0.0)
         frames.append(pd.DataFrame({
             "cohort": start.to_timestamp().date(), "month": g["k"].to_numpy(), "customers": customers,
             "retention": np.where(g["k"] == 0, 1.0, g["active"] / customers),
@@ -241,7 +252,7 @@ def cohorts(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | Non
             "revenue_per_customer": g["net"].cumsum().to_numpy() / customers,
             "predicted_revenue_per_customer": float(group["first_value"].iloc[0]) + repeat * mean_spend,
         }))
-    return pd.concat(frames, ignore_index=True) if frames else rows.iloc[0:0]
+    return pd.concat(frames, ignore_index=True) if frames else activity.iloc[0:0]
 
 
 def simulated_retention(fit: clv.BgNbdFit, months: int, customers: int = 20_000, seed: int = 0) -> np.ndarray:
@@ -252,9 +263,16 @@ def simulated_retention(fit: clv.BgNbdFit, months: int, customers: int = 20_000,
     after each repeat purchase the customer leaves with probability p, as in the model. Month 0
     is 1 by definition. A fixed seed keeps the curve the same from one view to the next.
     """
+    return _simulated_retention(fit.r, fit.alpha, fit.a, fit.b, months, customers, seed).copy()
+
+
+@lru_cache(maxsize=32)
+def _simulated_retention(r: float, alpha: float, a: float, b: float, months: int, customers: int, seed: int
+                         ) -> np.ndarray:
+    """:func:`simulated_retention` by value (pages redraw it on every rerun; the fit changes with the data)."""
     rng = np.random.default_rng(seed)
-    rate = rng.gamma(fit.r, 1.0 / fit.alpha, customers)
-    drop = rng.beta(fit.a, fit.b, customers)
+    rate = rng.gamma(r, 1.0 / alpha, customers)
+    drop = rng.beta(a, b, customers)
     offset = rng.random(customers) * MONTH_DAYS
     horizon = (months + 1) * MONTH_DAYS
     bought = np.zeros((customers, months + 1), dtype=bool)

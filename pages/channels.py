@@ -336,10 +336,10 @@ def _mmm_tab(dataset) -> None:
                            format_func=lambda c: display_channel(c, ctx.lang), key="channels.mmm_curve")
     ui.chart(channel_charts.mmm_response_chart, mmm.response_curve(fit, channel),
              fit.results[channel].current_weekly_spend, display_channel(channel, ctx.lang), t)
-    _mmm_optimiser(dataset, model, value)
+    _mmm_optimiser(model, value)
 
 
-def _mmm_optimiser(dataset, model: channel_model.ChannelModel, value) -> None:
+def _mmm_optimiser(model: channel_model.ChannelModel, value) -> None:
     """The optimiser on the marketing-mix model: the split of a quarter's budget with the outcome's range."""
     st.markdown(f"**{t('mmm_page.opt_title')}**")
     fit = model.fit
@@ -347,7 +347,7 @@ def _mmm_optimiser(dataset, model: channel_model.ChannelModel, value) -> None:
     recent = float(fit.data.spend.iloc[-13:].to_numpy().sum())
     budget = st.number_input(t("mmm_page.opt_budget"), min_value=0.0, value=float(round(recent, -3)), step=10_000.0,
                              key=f"channels.mmm_budget.{model.input.source}")
-    plan = ui.cached(channel_model.optimise, dataset, model.input.source, budget)
+    plan = mmm.optimise_budget(fit, budget)  # ~0.1 s on the cached fit
     rows = [{
         t("mmm_page.col.channel"): display_channel(c, ctx.lang),
         t("mmm_page.opt_current"): formatting.pct(current.get(c, 0.0)),

@@ -150,7 +150,7 @@ def _show_report(report: importing.ImportReport) -> None:
     if report.kind == "orders":
         cols[3].metric(t("data.orders_found"), ctx.count(s["counted_orders"]))
         st.markdown(t(
-            "data.report_orders", orders=ctx.count(s["counted_orders"]), purchases=ctx.count(s["purchases"]),
+            "data.report_orders", orders=ctx.count(s["counted_orders"]),
             cancelled=ctx.count(s["cancelled_orders"]), zero=ctx.count(s["zero_amount"]),
             refunds=ctx.count(s["refunds"]), unmatched=ctx.count(s["unmatched_refunds"]),
             guests=ctx.count(s["guest_orders"]), customers=ctx.count(s["customers"]),
@@ -260,7 +260,8 @@ def _import_panel(kind: str) -> None:
         st.error(t("data.nothing_valid"))
         return
     unit = t("data.unit.orders") if kind == "orders" else t("data.unit.rows")
-    count_text = ctx.count(len(report.prepared))
+    # Orders: the orders that count (the refund rows come with them), the number the Overview will show.
+    count_text = ctx.count(report.stats["counted_orders"] if kind == "orders" else len(report.prepared))
     label = t("data.confirm.new" if target == "__new__" else f"data.confirm.{mode}", count=count_text, unit=unit,
               name=name)
     if st.button(label, key=f"data.confirm.{kind}", type="primary", icon=":material/database_upload:"):

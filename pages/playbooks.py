@@ -25,7 +25,7 @@ def _money(value):
 def _predicted_value(dataset, settings: segments.SegmentSettings, scheme: str, tier: str) -> None:
     """The tier's predicted value (lib.prediction) and its members with the most value at stake: whom to contact first."""
     try:
-        pred = ui.cached(prediction.predict, dataset)
+        pred = ui.cached(prediction.predict, dataset, dataset.last_order)  # the same fit as Segments' default
     except clv.ModelUnsupported as exc:
         st.caption(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
         return

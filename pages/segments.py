@@ -124,7 +124,7 @@ def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
         file_name=f"predictions_{dataset.name}_{as_of}.csv".replace(" ", "_"), mime="text/csv",
     )
     st.markdown(f"**{t('predict.cohorts_heading')}**")
-    table = ui.cached(prediction.cohorts, dataset, as_of)
+    table = prediction.cohorts(ui.cached(prediction.cohort_activity, dataset, as_of), pred)  # same fit as above
     if len(table):
         pooled = prediction.pooled_cohort_curve(table)
         left, right = st.columns([3, 2])

@@ -133,7 +133,8 @@ def test_cli_predict_refuses_what_it_cannot_do(tmp_path, capsys, sample_workspac
 
 def test_cohorts_count_retention_and_net_revenue_per_first_order_month(sample) -> None:
     ws, ds, _ = sample
-    table = prediction.cohorts(ws, ds, date(2026, 10, 4), months=6)
+    pred = prediction.predict(ws, ds, date(2026, 10, 4))
+    table = prediction.cohorts(prediction.cohort_activity(ws, ds, pred.as_of, months=6), pred, months=6)
     assert (table.loc[table["month"] == 0, "retention"] == 1.0).all()
     assert table["retention"].between(0, 1).all() and table["month"].max() == 6
     # September 2026 has ended (month 0 only); October has not, so its cohort is not listed yet.

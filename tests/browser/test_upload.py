@@ -123,7 +123,7 @@ def test_upload_chinese_orders_and_see_the_overview_change(app: AppPage):
     assert report[t("data.rows_rejected", lang)] == "0", report
     app.screenshot("upload_3_report_zh")
 
-    confirm_label = t("data.confirm.new", lang, count=formatting.count(ORDER_COUNT, lang),
+    confirm_label = t("data.confirm.new", lang, count=formatting.count(export.purchases, lang),
                       unit=t("data.unit.orders", lang),
                       name=NEW_DATASET)
     confirm = button(app, confirm_label)
