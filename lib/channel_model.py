@@ -25,6 +25,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from lib import mmm
+from lib.curves import weekly_channel_frame
 from lib.metrics import dataset_ledger, first_orders_sql
 
 OutcomeSource = Literal["imported", "net_sales", "new_customers"]
@@ -50,14 +51,6 @@ class ModelInput:
     outcome_name: str
     first_week: date
     last_week: date
-
-
-def _weekly_spend(ws: Any, dataset_id: int) -> pd.DataFrame:
-    return ws.query_df(
-        """SELECT CAST(date_trunc('week', period_start) AS DATE) AS week, channel, sum(spend) AS spend
-           FROM channel_spend WHERE dataset_id = $ds GROUP BY ALL""",
-        {"ds": int(dataset_id)},
-    )
 
 
 def _weekly_imported(ws: Any, dataset_id: int) -> pd.DataFrame:
@@ -90,7 +83,8 @@ def available_sources(ws: Any, dataset_id: int) -> list[OutcomeSource]:
 
 def model_input(ws: Any, dataset_id: int, source: OutcomeSource | None = None) -> ModelInput:
     """The weekly outcome, spend per channel and controls of a dataset (``source`` default: the first available)."""
-    spend = _weekly_spend(ws, dataset_id)
+    # The curves' weekly calendar: Monday weeks, missing weeks as zero spend, partial edge weeks of daily data dropped.
+    spend = weekly_channel_frame(ws, dataset_id)[["week", "channel", "spend"]]
     if spend.empty or float(spend["spend"].sum()) <= 0:
         raise ModelDataMissing("no_spend", "The dataset has no channel spend to model.")
     sources = available_sources(ws, dataset_id)

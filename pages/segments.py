@@ -86,6 +86,10 @@ def _prediction_export(dataset, pred: prediction.Prediction, as_of) -> pd.DataFr
     return frame.drop(columns=["first_order_date", "last_order_date"])
 
 
+def _predicted_key(dataset, as_of) -> str:
+    return f"segments.predicted.{dataset.cache_key}.{as_of}"
+
+
 def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
     """Who will buy again and for how much: P(alive), predicted value, the at-risk list and the holdout check."""
     try:
@@ -93,6 +97,8 @@ def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
     except clv.ModelUnsupported as exc:
         st.info(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
         return
+    # The drill-down below shows the same predictions from now on, without a fit of its own on every visit.
+    st.session_state[_predicted_key(dataset, as_of)] = True
     totals = pred.totals()
     st.caption(t("predict.intro", horizon=max(pred.horizons), rate=formatting.pct(pred.discount_rate_annual)))
     cards = st.columns(4)
@@ -316,13 +322,12 @@ with ui.friendly_errors(ctx):
     else:
         shown_cols = ["customer_id", "orders", "revenue", "window_orders", "window_revenue", "days_since_last_order",
                       "last_order_date", "r_score", "f_score", "m_score"]
-        try:  # predicted value beside the history (cached on the data version and date; warmed by an import)
+        pred = None
+        if st.session_state.get(_predicted_key(dataset, as_of)):  # fitted once the Predicted value tab was opened
             pred = ui.cached(prediction.predict, dataset, as_of)
             members = members.merge(pred.customers[["customer_id", "p_alive", pred.value_column]],
                                     on="customer_id", how="left")
             shown_cols += ["p_alive", pred.value_column]
-        except clv.ModelUnsupported:
-            pred = None
         picked = st.dataframe(
             members[shown_cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
             key="segments.members",
