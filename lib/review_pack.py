@@ -310,6 +310,24 @@ def resolve_plan(
     return chosen.name, list(chosen.tasks), chosen.baseline, chosen.start_monday or _next_monday(data_end)
 
 
+def story_choices(ws: Any, dataset_id: int) -> tuple[list[str], list[str]]:
+    """What the story can be told about: (scenarios, plans).
+
+    Scenarios are the presets (by key) followed by the saved scenarios' names; plans
+    are the saved timeline plans. Presentation mode's picker and every "present this"
+    link offer exactly these, and :func:`resolve_scenario` / :func:`resolve_plan` accept them.
+    """
+    saved = [s.name for s in sc.list_scenarios(ws, dataset_id)]
+    return [*sc.PRESETS, *(name for name in saved if name not in sc.PRESETS)], list(tl.list_plans(ws, dataset_id))
+
+
+def scenario_choice_label(choice: str, lang: str = "en") -> str:
+    """A picker's label: "Base (+17.5%, CAC −12.5%)" for a preset, the name for a saved scenario."""
+    if choice in sc.PRESETS:
+        return t(f"scenarios.preset.{choice}", lang)
+    return choice
+
+
 def resolve_scenario(ws: Any, dataset_id: int, scenario: str | None) -> tuple[str, str | None, sc.ScenarioInputs]:
     """(preset key or "custom", saved scenario name or None, inputs) for a preset or saved scenario name.
 

@@ -1453,6 +1453,32 @@ def compare(results: Sequence[ScenarioResult | SavedScenario], lang: str = "en",
     return frame
 
 
+def comparison_table(results: Sequence[ScenarioResult | SavedScenario], lang: str = "en") -> pd.DataFrame:
+    """The side-by-side table as people read it: translated metric names, formatted values, one column per scenario.
+
+    The Scenarios page shows it, its CSV and workbook downloads write it, and the
+    review pack's comparison sheet is the same table (with the presets' column names).
+    """
+    frame = compare(results, lang, formatted=True).drop(columns="metric")
+    return frame.rename(columns={"label": t("scenarios.compare.metric", lang)})
+
+
+def comparison_csv(results: Sequence[ScenarioResult | SavedScenario], lang: str = "en") -> bytes:
+    """:func:`comparison_table` as a formula-safe CSV (scenario names are user text)."""
+    from lib.exports import csv_bytes
+
+    return csv_bytes(comparison_table(results, lang))
+
+
+def comparison_workbook(results: Sequence[ScenarioResult | SavedScenario], lang: str = "en") -> bytes:
+    """:func:`comparison_table` as a one-sheet .xlsx, text cells only, no formula anywhere."""
+    from lib.exports import SheetSpec, workbook_bytes
+
+    table = comparison_table(results, lang)
+    return workbook_bytes([SheetSpec(title=t("scenarios.compare.sheet", lang), frame=table,
+                                     formats={c: "text" for c in table.columns})])
+
+
 # ---------------------------------------------------------------------------
 # CLI entry
 # ---------------------------------------------------------------------------

@@ -275,6 +275,58 @@ def exit_presentation_link(ctx: PageContext) -> None:
         pass
 
 
+def story_picker(ctx: PageContext, dataset: Dataset) -> tuple[str | None, str | None]:
+    """The scenario and plan the review story is told about: (scenario, plan), None meaning the default.
+
+    The query parameters ``scenario`` and ``plan`` are the one place the choice lives:
+    this picker writes them, :func:`present_link` sets them, and a shared link carries
+    them — so a link and the picker always agree.
+    """
+    from lib import review_pack  # the story's module; only the pages that tell it load it
+
+    scenarios, plans = review_pack.story_choices(ctx.ws, dataset.dataset_id)
+    left, right = st.columns(2)
+    scenario = _query_choice(left, "scenario", [None, *scenarios], ctx.t("present.pick.scenario"),
+                             lambda c: ctx.t("present.pick.default_scenario") if c is None
+                             else review_pack.scenario_choice_label(c, ctx.lang))
+    plan = _query_choice(right, "plan", [None, *plans], ctx.t("present.pick.plan"),
+                         lambda c: ctx.t("present.pick.default_plan") if c is None else c)
+    return scenario, plan
+
+
+def _query_choice(column: Any, param: str, options: list[str | None], label: str,
+                  format_func: Callable[[str | None], str]) -> str | None:
+    """A selectbox bound to one query parameter; an unknown value in the URL is kept (the story explains it)."""
+    current = st.query_params.get(param) or None
+    if current is not None and current not in options:
+        options = [*options, current]
+    key = f"present.pick.{param}"
+    if key not in st.session_state or st.session_state[key] != current:  # first draw, or a link changed the URL
+        st.session_state[key] = current
+
+    def _write() -> None:
+        value = st.session_state[key]
+        if value is None:
+            st.query_params.pop(param, None)
+        else:
+            st.query_params[param] = value
+
+    return column.selectbox(label, options, key=key, format_func=format_func, on_change=_write)
+
+
+def present_link(ctx: PageContext, *, scenario: str | None = None, plan: str | None = None) -> None:
+    """A link that opens presentation mode on this scenario or plan (the same parameters the picker writes)."""
+    params = {k: v for k, v in _carried_params().items() if k not in ("scenario", "plan")}
+    if scenario:
+        params["scenario"] = scenario
+    if plan:
+        params["plan"] = plan
+    try:
+        st.page_link(PRESENT_PAGE, label=ctx.t("present.open"), icon=":material/slideshow:", query_params=params)
+    except st.errors.StreamlitPageNotFoundError:
+        pass
+
+
 def page_header(ctx: PageContext, title_key: str, question_key: str, *, sample_banner: bool = True) -> None:
     st.title(ctx.t(title_key))
     st.caption(ctx.t(question_key))

@@ -262,11 +262,24 @@ with ui.friendly_errors(ctx):
                                     key="scenarios.compare", placeholder=t("channels_page.none"))
             if len(chosen) >= 2:
                 picked = [s for s in saved if s.name in chosen]
-                table = scenarios.compare(picked, ctx.lang, formatted=True).drop(columns="metric")
-                st.dataframe(table.rename(columns={"label": t("scenarios_page.compare_metric")}),
-                             hide_index=True, width="stretch")
+                st.dataframe(scenarios.comparison_table(picked, ctx.lang), hide_index=True, width="stretch")
+                ui.chart(scenario_charts.levers_chart, scenarios.compare(picked, ctx.lang), ctx.lang)
+                signature = (dataset.cache_key, ctx.lang, tuple((s.name, s.saved_at) for s in picked))
+                stem = f"{t('scenarios.compare.sheet')}-{dataset.name}"
+                xlsx_col, csv_col = st.columns(2)
+                with xlsx_col:
+                    ui.download(t("scenarios_page.compare_xlsx"), key="scenarios.compare.xlsx", signature=signature,
+                                build=lambda: scenarios.comparison_workbook(picked, ctx.lang),
+                                file_name=f"{stem}.xlsx", icon=":material/table:",
+                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                with csv_col:
+                    ui.download(t("scenarios_page.compare_csv"), key="scenarios.compare.csv", signature=signature,
+                                build=lambda: scenarios.comparison_csv(picked, ctx.lang),
+                                file_name=f"{stem}.csv", mime="text/csv", icon=":material/csv:")
             else:
                 st.caption(t("scenarios_page.pick_two"))
+            present_which = st.selectbox(t("scenarios_page.present_which"), names, key="scenarios.present_which")
+            ui.present_link(ctx, scenario=present_which)
             drop = st.selectbox(t("scenarios_page.delete_which"), names, key="scenarios.delete_which")
             if st.button(t("scenarios_page.delete"), key="scenarios.delete"):
                 scenarios.delete_scenario(ctx.ws, dataset.dataset_id, drop)

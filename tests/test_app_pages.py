@@ -370,6 +370,33 @@ def test_presentation_mode_walks_the_story(app_env):
     assert (at.markdown[0].value if at.markdown else "") != first_title
 
 
+def test_presentation_picks_a_saved_scenario_and_a_link_and_the_picker_agree(app_env):
+    from lib import scenarios
+    from lib.workspace import Workspace
+
+    ws = Workspace(app_env)
+    try:
+        ds = ws.get_dataset("Sample store").dataset_id
+        model = scenarios.prepare(ws, ds)
+        scenarios.save_scenario(ws, ds, "Q4 push", scenarios.run(model, scenarios.PRESETS["aggressive"]))
+    finally:
+        ws.close()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["scenario"] = "aggressive"  # a shared link
+    at.query_params["view"] = "5"  # channels & scenario
+    at.run()
+    at.switch_page("pages/present.py").run()
+    assert_clean(at)
+    picker = at.selectbox(key="present.pick.scenario")
+    assert picker.value == "aggressive", "the picker shows what the link asked for"
+    assert "Q4 push" in picker.options
+    before = at.markdown[0].value
+    picker.set_value("Q4 push").run()
+    assert_clean(at)
+    assert at.query_params["scenario"] in (["Q4 push"], "Q4 push"), "the choice is the link's parameter"
+    assert "Q4 push" in at.markdown[0].value and at.markdown[0].value != before
+
+
 def test_a_shared_link_reproduces_language_and_dataset(app_env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
@@ -482,13 +509,20 @@ def test_scenario_comparison_is_a_formatted_translated_table(app_env, lang):
     at.session_state["scenarios.tab"] = t("scenarios_page.tab.saved", lang)
     at.run()
     assert_clean(at)
-    table = next(df.value for df in at.dataframe if t("scenarios_page.compare_metric", lang) in df.value.columns)
-    assert table.columns[0] == t("scenarios_page.compare_metric", lang)
+    table = next(df.value for df in at.dataframe if t("scenarios.compare.metric", lang) in df.value.columns)
+    assert table.columns[0] == t("scenarios.compare.metric", lang)
     assert set(table.columns[1:]) == {"Plan base", "Plan aggressive"}
     assert t("scenarios.metric.paid_new_customers_required", lang) in set(table.iloc[:, 0])
     cells = [str(v) for v in table.iloc[:, 1:].to_numpy().ravel()]
     assert "+17.5%" in cells and "+20.0%" in cells  # growth, formatted
     assert not any(c.replace(".", "", 1).isdigit() and len(c) > 8 for c in cells), "an unformatted float"
+    titles = [json.dumps(json.loads(spec).get("title"), ensure_ascii=False) for spec in chart_specs(at)]
+    assert any(t("scenarios.chart.levers_title", lang) in title for title in titles), "the levers chart"
+    prepare = {b.label for b in at.button}
+    assert t("export.prepare", lang, what=t("scenarios_page.compare_xlsx", lang)) in prepare
+    assert t("export.prepare", lang, what=t("scenarios_page.compare_csv", lang)) in prepare
+    link = next(p for p in at.get("page_link") if p.proto.label == t("present.open", lang))
+    assert "scenario=Plan" in link.proto.query_string or "Plan" in str(link.proto)
 
 
 def test_scenario_outcome_range_comes_from_the_marketing_mix_model(app_env):
