@@ -228,7 +228,8 @@ def weekly_trend(ws: Workspace, dataset_id: int, period: Period | None = None) -
     sql = f"""
     WITH sales AS (
         SELECT date_trunc('week', order_ts)::DATE AS week, sum(gross_amount) AS gmv, sum(net_amount) AS net_sales,
-               count(*) FILTER (WHERE is_order) AS orders
+               count(*) FILTER (WHERE is_order) AS orders,
+               min(order_ts)::DATE AS first_day, max(order_ts)::DATE AS last_day
         FROM ({ledger}) AS ledger WHERE TRUE {where} GROUP BY 1
     ), news AS (
         SELECT date_trunc('week', first_ts)::DATE AS week, count(*) AS new_customers
@@ -238,11 +239,34 @@ def weekly_trend(ws: Workspace, dataset_id: int, period: Period | None = None) -
         FROM channel_spend WHERE dataset_id = $ds {spend_where} GROUP BY 1
     )
     SELECT week, coalesce(gmv, 0) AS gmv, coalesce(net_sales, 0) AS net_sales, coalesce(orders, 0) AS orders,
-           coalesce(new_customers, 0) AS new_customers, spend
+           coalesce(new_customers, 0) AS new_customers, spend, first_day, last_day
     FROM sales FULL OUTER JOIN news USING (week) FULL OUTER JOIN spend USING (week)
     ORDER BY week
     """
-    return ws.query_df(sql, params)
+    return mark_partial_weeks(ws.query_df(sql, params), period)
+
+
+def mark_partial_weeks(weekly: pd.DataFrame, period: Period | None = None) -> pd.DataFrame:
+    """Add ``days_covered`` (1–7) and ``partial``: how much of each Monday–Sunday week the orders (or the period) cover.
+
+    The first and last weeks of an export usually start or stop mid-week; drawn like
+    full weeks they look like a collapse or a surge. Coverage is the overlap of the
+    week with [first order day, last order day] (intersected with ``period``).
+    """
+    frame = weekly.drop(columns=["first_day", "last_day"], errors="ignore").copy()
+    weeks = pd.to_datetime(frame["week"])
+    if weekly.get("first_day") is None or weekly["first_day"].isna().all():
+        frame["days_covered"], frame["partial"] = 7, False
+        return frame
+    first = pd.Timestamp(weekly["first_day"].min())
+    last = pd.Timestamp(weekly["last_day"].max())
+    if period is not None:
+        first, last = max(first, pd.Timestamp(period.start)), min(last, pd.Timestamp(period.end))
+    start = weeks.where(weeks > first, first)
+    end = (weeks + pd.Timedelta(days=6)).where(weeks + pd.Timedelta(days=6) < last, last)
+    frame["days_covered"] = ((end - start).dt.days + 1).clip(lower=0, upper=7).astype(int)
+    frame["partial"] = frame["days_covered"] < 7
+    return frame
 
 
 def channel_mix(ws: Workspace, dataset_id: int, period: Period) -> pd.DataFrame:
