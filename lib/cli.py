@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from lib import importing, kpis
+from lib.formatting import CURRENCIES
 from lib.workspace import Workspace, WorkspaceError, resolve_db_path, scratch_connection
 
 
@@ -50,6 +51,8 @@ def _import(args: argparse.Namespace, kind: importing.Kind) -> int:
             ws, path.read_bytes(), path.name, kind, args.dataset, mapping=mapping,
             mode="replace" if args.replace else "append",
         )
+        if args.currency:
+            ws.set_currency(ws.get_dataset(args.dataset).dataset_id, args.currency)
     finally:
         ws.close()
     summary = {
@@ -79,7 +82,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             {
                 "name": d.name, "sample": d.is_sample, "orders": d.orders, "customers": d.customers,
                 "first_order": d.first_order, "last_order": d.last_order, "channel_rows": d.channel_rows,
-                "first_period": d.first_period, "last_period": d.last_period,
+                "first_period": d.first_period, "last_period": d.last_period, "currency": d.currency,
             }
             for d in ws.list_datasets()
         ]
@@ -90,7 +93,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             span = f"{r['first_order']} – {r['last_order']}" if r["first_order"] else "no orders"
-            print(f"{r['name']}\t{r['orders']} orders\t{r['customers']} customers\t{span}\t{r['channel_rows']} channel rows")
+            print(f"{r['name']}\t{r['orders']} orders\t{r['customers']} customers\t{span}\t{r['channel_rows']} channel rows"
+                  f"\t{r['currency']}")
     return 0
 
 
@@ -386,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--mapping", help="JSON file mapping fields to columns (default: saved or suggested)")
         p.add_argument("--replace", action="store_true", help="replace this kind of data in the dataset")
         p.add_argument("--rejects", help="write rejected rows to this CSV")
+        p.add_argument("--currency", type=str.upper, choices=list(CURRENCIES),
+                       help="the currency of the dataset's amounts (default: unchanged, CNY for a new dataset)")
     p = add("datasets", cmd_datasets, "list datasets with row counts and date ranges")
     p.add_argument("--json", action="store_true")
     p = add("kpis", cmd_kpis, "KPIs of a period against the previous one")

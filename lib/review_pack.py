@@ -48,7 +48,7 @@ from lib import segments as seg
 from lib import timeline as tl
 from lib.charts import channel_mix_chart, weekly_trend_chart
 from lib.exports import SheetImage, SheetSpec, display_width, strip_control, workbook_bytes
-from lib.formatting import count, money, money_compact, pct, points, ratio
+from lib.formatting import count, money, money_compact, pct, points, ratio, use_currency
 from lib.i18n import LocalizedError, Translator, display_channel, normalize_lang, t
 from lib.metrics import METRICS, glossary
 from lib.palette import TIER_COLORS, TIER_ORDER
@@ -255,6 +255,7 @@ class StoryFacts:
     predicted_horizon: int = 365
     predicted_totals: Mapping[str, float] | None = None  # lib.prediction.Prediction.totals()
     predicted_value_tiers: pd.DataFrame | None = None  # prediction_charts.tier_value_frame
+    currency: str = "CNY"  # the dataset's currency: every amount in the story is shown in it
 
     def period_label(self, lang: str = "en") -> str:
         return period_label(self.period, lang)
@@ -415,6 +416,7 @@ def gather_facts(
     return StoryFacts(
         dataset_id=dataset.dataset_id,
         dataset_name=dataset.name,
+        currency=dataset.currency,
         customers=int(dataset.customers),
         first_day=first,
         last_day=last,
@@ -941,7 +943,8 @@ def story(
     """
     if facts is None:
         facts = gather_facts(ws, dataset_id, scenario=scenario, plan=plan, as_of=as_of)
-    return [VIEW_BUILDERS[key](facts, lang) for key in STORY_KEYS]
+    with use_currency(facts.currency):
+        return [VIEW_BUILDERS[key](facts, lang) for key in STORY_KEYS]
 
 
 # --------------------------------------------------------------------------------------
@@ -1004,7 +1007,8 @@ def build_pack(
     lang = normalize_lang(lang)
     facts = facts or gather_facts(ws, dataset_id, scenario=scenario, plan=plan, as_of=as_of)
     views = story(ws, facts.dataset_id, lang, facts=facts)
-    return ReviewPack(facts=facts, lang=lang, views=tuple(views), images=chart_images(views))
+    with use_currency(facts.currency):
+        return ReviewPack(facts=facts, lang=lang, views=tuple(views), images=chart_images(views))
 
 
 def _about_rows(pack: ReviewPack, generated_at: datetime) -> list[list[Any]]:

@@ -45,7 +45,7 @@ from lib import curves as curves_mod
 from lib import optimizer
 from lib.budget import DEFAULT_PHASE_SPLIT, weekly_phasing
 from lib.curves import CurveFit
-from lib.formatting import count, money, pct, points, ratio
+from lib.formatting import count, money, pct, points, ratio, use_currency
 from lib.i18n import LocalizedError, display_channel, t
 from lib.kpis import Period, data_range, latest_full_quarter, period_facts
 from lib.metrics import LOOKBACK_DAYS as METRICS_LOOKBACK_DAYS
@@ -1503,9 +1503,10 @@ def run_scenario_cli(
     inputs = ScenarioInputs(growth=growth, cac_cut=cac_cut, repurchase_up=repurchase_up, aov_change=aov_change)
     name = validate_scenario_name(save) if save is not None else None
     result = run(prepare(ws, dataset.dataset_id), inputs, name=name)
-    out = {"dataset": dataset.name, **result.to_dict(), "headline": headline(result, lang),
-           "verdict_text": verdict_text(result, lang), "levers": lever_texts(result, lang),
-           "notes_text": [t(k, lang) for k in result.notes] + inputs.plan_notes(lang), "saved": None}
+    with use_currency(dataset.currency):  # the texts' amounts are in the dataset's currency
+        out = {"dataset": dataset.name, **result.to_dict(), "headline": headline(result, lang),
+               "verdict_text": verdict_text(result, lang), "levers": lever_texts(result, lang),
+               "notes_text": [t(k, lang) for k in result.notes] + inputs.plan_notes(lang), "saved": None}
     if name is not None:
         save_scenario(ws, dataset.dataset_id, name, result)
         out["saved"] = name

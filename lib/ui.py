@@ -202,6 +202,7 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
         log_exception()
         st.stop()
     dataset = _sidebar(t, lang, datasets)
+    formatting.set_currency(dataset.currency if dataset else formatting.DEFAULT_CURRENCY)
     with st.sidebar:
         auth.account_panel(t)
     return PageContext(ws=ws, lang=lang, t=t, datasets=datasets, dataset=dataset)
@@ -403,10 +404,21 @@ def cached(func: Callable[..., Any], dataset: Dataset, *args: Any, **kwargs: Any
 
 
 @st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
-def _cached_call(path: str, cache_key: tuple[int, int], args: tuple, kwargs: tuple) -> Any:
+def _cached_call(path: str, cache_key: tuple[int, int, str], args: tuple, kwargs: tuple) -> Any:
     module_name, qualname = path.split(":")
     func = getattr(importlib.import_module(module_name), qualname)
-    return func(workspace(), cache_key[0], *args, **dict(kwargs))
+    with formatting.use_currency(cache_key[2]):  # texts it formats are in the dataset's currency
+        return func(workspace(), cache_key[0], *args, **dict(kwargs))
+
+
+def money_column(label: str, *, decimals: int = 0, **options: Any) -> Any:
+    """A table column of amounts: the dataset's currency symbol, thousands separators, the same decimals on every row."""
+    return st.column_config.NumberColumn(label, format=formatting.money_column_format(decimals), **options)
+
+
+def count_column(label: str, **options: Any) -> Any:
+    """A table column of whole numbers with thousands separators (38,677, never 38677)."""
+    return st.column_config.NumberColumn(label, format="%,.0f", **options)
 
 
 def customer_value_table(frame: pd.DataFrame, value_column: str, horizon: int, t: Translator) -> None:
@@ -414,13 +426,12 @@ def customer_value_table(frame: pd.DataFrame, value_column: str, horizon: int, t
     columns = ["customer_id", "revenue", "days_since_last_order", "p_alive", value_column, "value_at_stake"]
     st.dataframe(frame[columns], hide_index=True, width="stretch", column_config={
         "customer_id": t("segments_page.col.customer_id"),
-        "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="yen"),
-        "days_since_last_order": st.column_config.NumberColumn(t("segments_page.col.days_since_last_order"),
-                                                               format="localized"),
+        "revenue": money_column(t("segments_page.col.revenue")),
+        "days_since_last_order": count_column(t("segments_page.col.days_since_last_order")),
         "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent", min_value=0.0,
                                                    max_value=1.0),
-        value_column: st.column_config.NumberColumn(t("predict.col.clv", horizon=horizon), format="yen"),
-        "value_at_stake": st.column_config.NumberColumn(t("predict.kpi.stake"), format="yen"),
+        value_column: money_column(t("predict.col.clv", horizon=horizon)),
+        "value_at_stake": money_column(t("predict.kpi.stake")),
     })
 
 
@@ -466,15 +477,17 @@ def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwarg
     its language), so new data, settings or language build a new chart. The spec is
     drawn at the container's width and the chart's own height (``chart_specs.vega_lite_spec``).
     """
-    spec = _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())))
+    spec = _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())),
+                        formatting.current_currency())
     st.vega_lite_chart(spec, width="stretch", key=key)
 
 
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})
-def _cached_spec(path: str, args: tuple, kwargs: tuple) -> dict[str, Any]:
+def _cached_spec(path: str, args: tuple, kwargs: tuple, currency: str) -> dict[str, Any]:
     module_name, qualname = path.split(":")
     build = getattr(importlib.import_module(module_name), qualname)
-    return _streamlit_spec(build(*args, **dict(kwargs)))
+    with formatting.use_currency(currency):  # labels and tooltips in the dataset's currency (part of the key)
+        return _streamlit_spec(build(*args, **dict(kwargs)))
 
 
 def _streamlit_spec(altair_chart: Any) -> dict[str, Any]:

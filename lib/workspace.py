@@ -170,11 +170,12 @@ class Dataset:
     channel_rows: int
     first_period: date | None
     last_period: date | None
+    currency: str = "CNY"  # ISO 4217, chosen on the Data page; every amount of this dataset is shown in it
 
     @property
-    def cache_key(self) -> tuple[int, int]:
-        """Changes whenever the dataset's data changes: use it to key caches."""
-        return (self.dataset_id, self.data_version)
+    def cache_key(self) -> tuple[int, int, str]:
+        """Changes whenever the dataset's data (or its currency) changes: use it to key caches."""
+        return (self.dataset_id, self.data_version, self.currency)
 
 
 def scratch_connection(*, memory_limit: str = "4GB") -> duckdb.DuckDBPyConnection:
@@ -193,6 +194,9 @@ def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(DB_PATH_ENV)
     return Path(env) if env else DEFAULT_DB_PATH
 
+
+CURRENCY_SETTING = "currency"
+DEFAULT_CURRENCY = "CNY"
 
 _ONE_DATASET_FILTER = {True: "WHERE dataset_id = $ds", False: ""}
 
@@ -386,8 +390,9 @@ class Workspace:
             cur.execute("BEGIN TRANSACTION")
             try:
                 catalog = cur.execute(
-                    "SELECT dataset_id, name, is_sample, data_version FROM datasets "
-                    "ORDER BY is_sample DESC, created_at, dataset_id"
+                    "SELECT d.dataset_id, d.name, d.is_sample, d.data_version, s.value_json->>'$' AS currency "
+                    "FROM datasets d LEFT JOIN dataset_settings s ON s.dataset_id = d.dataset_id AND s.key = ? "
+                    "ORDER BY d.is_sample DESC, d.created_at, d.dataset_id", [CURRENCY_SETTING]
                 ).fetchall()
                 version_of = {row[0]: row[3] for row in catalog}
                 with self._stats_lock:
@@ -403,7 +408,17 @@ class Workspace:
             for dataset_id, version in list(self._dataset_stats):
                 if dataset_id not in version_of or version < version_of[dataset_id]:
                     del self._dataset_stats[(dataset_id, version)]
-        return [Dataset(*row, *stats[(row[0], row[3])]) for row in catalog]
+        return [Dataset(*row[:4], *stats[(row[0], row[3])], currency=row[4] or DEFAULT_CURRENCY) for row in catalog]
+
+    def set_currency(self, dataset_id: int, code: str) -> str:
+        """Show this dataset's amounts in ``code`` (ISO 4217, one of ``formatting.CURRENCIES``); returns it."""
+        from lib.formatting import CURRENCIES
+
+        clean = str(code or "").strip().upper()
+        if clean not in CURRENCIES:
+            raise WorkspaceError(f"unknown currency: {code!r} (known: {', '.join(CURRENCIES)})")
+        self.set_setting(int(dataset_id), CURRENCY_SETTING, clean)
+        return clean
 
     @staticmethod
     def _count_datasets(cur: duckdb.DuckDBPyConnection, dataset_ids: list[int]) -> dict[int, tuple]:

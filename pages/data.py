@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lib import exports, importing, scenarios, ui
+from lib import exports, formatting, importing, scenarios, ui
 from lib.i18n import Translator
 from lib.importing import load_sample_store
 from lib.sample_store import SAMPLE_DATASET_NAME
@@ -241,6 +241,8 @@ def _import_panel(kind: str) -> None:
         st.warning(t("data.name_taken", name=name.strip()))
         return
 
+    currency = _currency_choice(kind, raw, mapping, None if target == "__new__" else target)
+
     signature = (raw.source_key, repr(sorted(mapping.items(), key=str)), name, mode, len(raw.frame))
     report_state = st.session_state.get(f"data.report.{kind}")
     if report_state and report_state["signature"] != signature:
@@ -267,6 +269,7 @@ def _import_panel(kind: str) -> None:
     if st.button(label, key=f"data.confirm.{kind}", type="primary", icon=":material/database_upload:"):
         with st.status(t("data.importing"), expanded=False) as status:
             importing.commit_import(ctx.ws, report, name, mode=mode)
+            ctx.ws.set_currency(ctx.ws.get_dataset(name).dataset_id, currency)
             imported = ctx.ws.get_dataset(name)
             if imported.orders and imported.channel_rows:
                 status.update(label=t("data.fitting"))
@@ -279,6 +282,18 @@ def _import_panel(kind: str) -> None:
         st.session_state["data.flash"] = t("data.done", count=count_text, unit=unit, name=name)
         st.session_state[f"data.upload_round.{kind}"] = st.session_state.get(f"data.upload_round.{kind}", 0) + 1
         st.rerun()
+
+
+def _currency_choice(kind: str, raw: importing.RawTable, mapping: dict, target: str | None) -> str:
+    """The dataset's currency: what the file's amounts are written in, else the target dataset's, else CNY."""
+    amount_field = "amount" if kind == "orders" else "spend"
+    column = mapping.get(amount_field)
+    guessed = formatting.guess_currency(raw.frame[column].head(500).tolist()) if column in raw.frame else None
+    existing = next((d.currency for d in ctx.datasets if d.name == target), None)
+    default = guessed or existing or formatting.DEFAULT_CURRENCY
+    codes = list(formatting.CURRENCIES)
+    return st.selectbox(t("data.currency"), codes, index=codes.index(default), key=f"data.currency.{kind}",
+                        format_func=lambda c: f"{formatting.CURRENCIES[c]} {c}", help=t("data.currency.help"))
 
 
 def _fit_for_scenarios(dataset) -> None:
@@ -328,6 +343,14 @@ def _manage_panel(tr: Translator) -> None:
                     st.query_params["dataset"] = st.session_state[ui.DATASET_KEY]
                 st.session_state["data.flash"] = tr("data.renamed", old=dataset.name, new=new_name.strip())
                 st.rerun()
+        codes = list(formatting.CURRENCIES)
+        currency = st.selectbox(tr("data.currency"), codes, index=codes.index(dataset.currency),
+                                key=f"data.currency_of.{dataset.dataset_id}", help=tr("data.currency.help"),
+                                format_func=lambda c: f"{formatting.CURRENCIES[c]} {c}")
+        if currency != dataset.currency:
+            ctx.ws.set_currency(dataset.dataset_id, currency)
+            st.session_state["data.flash"] = tr("data.currency_set", name=dataset.name, currency=currency)
+            st.rerun()
         with delete_col:
             sure = st.checkbox(tr("data.delete_confirm", name=dataset.name), key=f"data.sure.{dataset.dataset_id}")
             if st.button(tr("data.delete"), key="data.delete_btn", disabled=not sure, type="primary"):

@@ -230,11 +230,10 @@ with ui.friendly_errors(ctx):
                          .assign(plan_phase=[t(f"scenarios_page.phase.{p}") for p in weekly["plan_phase"]]),
                          hide_index=True, width="stretch", column_config={
                              "week": t("channels_page.plan_week"), "plan_phase": t("scenarios_page.phase"),
-                             "spend": st.column_config.NumberColumn(t("channels_page.weekly_budget"), format="yen"),
-                             "cumulative_spend": st.column_config.NumberColumn(t("scenarios_page.cumulative"),
-                                                                               format="yen"),
-                             "cumulative_new_customers_target": st.column_config.NumberColumn(
-                                 t("scenarios_page.cumulative_new"), format="%.0f")})
+                             "spend": ui.money_column(t("channels_page.weekly_budget")),
+                             "cumulative_spend": ui.money_column(t("scenarios_page.cumulative")),
+                             "cumulative_new_customers_target": ui.count_column(
+                                 t("scenarios_page.cumulative_new"))})
             st.caption(t("scenarios_page.weeks_help"))
     with tab_range:
         confidence = st.select_slider(t("scenarios_page.range.confidence"), [0.5, 0.7, 0.8, 0.9, 0.95], value=0.8,

@@ -247,7 +247,7 @@ with ui.friendly_errors(ctx):
             hide_index=True, width="stretch",
             column_config={
                 "group": t("segments_page.group"),
-                "customers": st.column_config.NumberColumn(t("segments_page.customers"), format="localized"),
+                "customers": ui.count_column(t("segments_page.customers")),
                 "share_customers": st.column_config.NumberColumn(t("segments_page.share_customers"), format="percent"),
                 "share_revenue": st.column_config.NumberColumn(t("segments_page.share_revenue"), format="percent"),
             },
@@ -335,13 +335,12 @@ with ui.friendly_errors(ctx):
                 **{c: t(f"segments_page.col.{c}") for c in shown_cols},
                 "last_order_date": st.column_config.DateColumn(t("segments_page.col.last_order_date"),
                                                                format="YYYY-MM-DD"),
-                "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="¥%.2f"),
-                "window_revenue": st.column_config.NumberColumn(t("segments_page.col.window_revenue"),
-                                                                format="¥%.2f"),
+                "revenue": ui.money_column(t("segments_page.col.revenue"), decimals=2),
+                "window_revenue": ui.money_column(t("segments_page.col.window_revenue"), decimals=2),
                 "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent", min_value=0.0,
                                                            max_value=1.0),
-                **({pred.value_column: st.column_config.NumberColumn(
-                    t("predict.col.clv", horizon=max(pred.horizons)), format="¥%.0f")} if pred else {}),
+                **({pred.value_column: ui.money_column(t("predict.col.clv", horizon=max(pred.horizons)))}
+                   if pred else {}),
             },
         )
         st.caption(t("segments_page.members_caption", shown=len(members),
