@@ -86,4 +86,6 @@ def vega_lite_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     if "config" in spec and not config:
         del spec["config"]
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    legend = spec.setdefault("config", {}).setdefault("legend", {})
+    legend.setdefault("labelLimit", 0)  # house theme: a legend never cuts its labels ("Share of new custo…")
     return spec

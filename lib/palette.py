@@ -72,3 +72,17 @@ def channel_scale(channels: list[str]) -> tuple[list[str], list[str]]:
     """Domain and range for an Altair colour scale over these channels."""
     domain = list(dict.fromkeys(channels))
     return domain, [channel_color(c) for c in domain]
+
+# A legend for light-vs-dark bars (opacity) whose bars take their colour from another
+# field: the swatches are drawn in the accent colour at the same two opacities, never
+# the grey and black Vega would draw.
+ACCENT = "#E4572E"
+OPACITY_LEGEND: dict[str, object] = {"symbolType": "square", "symbolFillColor": ACCENT, "symbolStrokeColor": ACCENT,
+                                     "labelLimit": 0}
+
+
+def ink_on_sequential(value: float, highest: float, *, dark_from: float = 0.5) -> str:
+    """Text colour on a cell of a light-to-dark sequential scheme (oranges, greens): white on the darker
+    half, near-black on the lighter — relative to the largest value, so it holds for any data size."""
+    return "#FFFFFF" if highest > 0 and value > dark_from * highest else "#222222"
+

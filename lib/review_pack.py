@@ -51,7 +51,7 @@ from lib.exports import SheetImage, SheetSpec, display_width, strip_control, wor
 from lib.formatting import count, money, money_compact, pct, points, ratio, use_currency
 from lib.i18n import LocalizedError, Translator, display_channel, normalize_lang, t
 from lib.metrics import METRICS, glossary
-from lib.palette import TIER_COLORS, TIER_ORDER
+from lib.palette import OPACITY_LEGEND, TIER_COLORS, TIER_ORDER
 from lib.prediction_charts import tier_value_chart, tier_value_frame
 from lib.segment_charts import share_chart
 from lib.timeline_charts import gantt_chart
@@ -640,7 +640,7 @@ def _tier_economics_chart(frame: pd.DataFrame, lang: str) -> alt.Chart:
             color=alt.Color("tier:N", scale=alt.Scale(domain=labels, range=[TIER_COLORS[k] for k in TIER_ORDER]),
                             legend=None),
             opacity=alt.Opacity("measure:N", sort=measures, scale=alt.Scale(range=[1.0, 0.4]),
-                                legend=alt.Legend(orient="top", title=None)),
+                                legend=alt.Legend(orient="top", title=None, **OPACITY_LEGEND)),
             tooltip=[
                 alt.Tooltip("tier:N", title=t("segments.col.tier", lang)),
                 alt.Tooltip("measure:N", title=t("review.playbooks.measure", lang)),

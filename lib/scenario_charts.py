@@ -18,7 +18,7 @@ import pandas as pd
 
 from lib.formatting import count, money, pct, points
 from lib.i18n import display_channel, t
-from lib.palette import channel_color
+from lib.palette import OPACITY_LEGEND, channel_color
 from lib.scenarios import (
     PLAN_RANGES,
     ScenarioResult,
@@ -252,7 +252,7 @@ def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Char
             yOffset=alt.YOffset("plan:N", sort=plans),
             color=color,
             opacity=alt.Opacity("plan:N", sort=plans, scale=alt.Scale(domain=plans, range=[0.35, 1.0]),
-                                legend=alt.Legend(orient="top", title=None)),
+                                legend=alt.Legend(orient="top", title=None, **OPACITY_LEGEND)),
             tooltip=[
                 alt.Tooltip("channel_label:N", title=t("scenarios.chart.channel", lang)),
                 alt.Tooltip("plan:N", title=t("scenarios.chart.plan", lang)),

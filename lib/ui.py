@@ -411,6 +411,19 @@ def _cached_call(path: str, cache_key: tuple[int, int, str], args: tuple, kwargs
         return func(workspace(), cache_key[0], *args, **dict(kwargs))
 
 
+def metric_delta(text: str | None, *, higher_is_better: bool = True) -> dict[str, Any]:
+    """``st.metric`` keyword arguments for a change: arrow and colour, except for one that shows as zero.
+
+    "↑ +0" in green says something changed for the better when nothing did; a change
+    that rounds to zero reads "±0" with no arrow and no colour.
+    """
+    if text is None:
+        return {"delta": None}
+    if not any(ch in "123456789" for ch in text):
+        return {"delta": "±" + text.lstrip("+-−"), "delta_arrow": "off", "delta_color": "off"}
+    return {"delta": text, "delta_color": "normal" if higher_is_better else "inverse"}
+
+
 def money_column(label: str, *, decimals: int = 0, **options: Any) -> Any:
     """A table column of amounts: the dataset's currency symbol, thousands separators, the same decimals on every row."""
     return st.column_config.NumberColumn(label, format=formatting.money_column_format(decimals), **options)

@@ -219,7 +219,7 @@ def _optimiser_tab(dataset, metric: str) -> None:
                    mcac=ctx.money(best.marginal_cost)))
     metrics = st.columns(4)
     metrics[0].metric(t("channels_page.optimised_response", unit=unit), ctx.count(best.total_response),
-                      delta=f"{best.total_response - now.total_response:+,.0f}")
+                      **ui.metric_delta(f"{best.total_response - now.total_response:+,.0f}"))
     metrics[1].metric(t(f"channels_page.avg_cost.{metric}"), ctx.money(best.total_spend / best.total_response
                                                                           if best.total_response else None))
     metrics[2].metric(t("channels_page.marginal_cost_opt"), ctx.money(best.marginal_cost),

@@ -183,21 +183,25 @@ with ui.friendly_errors(ctx):
     (st.success if result.verdict == "met" else st.warning)(scenarios.verdict_text(result, ctx.lang),
                                                              icon=verdict_icon)
 
-    metrics = st.columns(6)
-    metrics[0].metric(t("scenarios_page.revenue_target"), formatting.money_compact(result.revenue_target, ctx.lang),
-                      help=t("scenarios_page.revenue_target_help"))
-    metrics[1].metric(t("scenarios_page.new_required"), ctx.count(result.new_customers_required),
-                      help=t("scenarios_page.new_required_help"))
-    metrics[2].metric(t("scenarios_page.budget"), formatting.money_compact(result.required_budget, ctx.lang),
-                      help=t("scenarios_page.budget_help"))
-    metrics[3].metric(t("scenarios_page.implied_cac"), ctx.money(result.implied_cac, decimals=0),
-                      delta=ctx.money(result.target_cac, decimals=0), delta_color="off",
-                      help=t("scenarios_page.implied_cac_help"))
-    metrics[4].metric(t("scenarios_page.marginal_cac"), ctx.money(result.marginal_cac, decimals=0),
-                      help=t("scenarios_page.marginal_cac_help"))
-    metrics[5].metric("LTV / CAC", formatting.ratio(result.ltv_cac),
-                      delta=t("scenarios_page.ltv_ok") if result.ltv_cac_ok else t("scenarios_page.ltv_low"),
-                      delta_color="normal" if result.ltv_cac_ok else "inverse", help=t("scenarios_page.ltv_help"))
+    cards = st.columns(3) + st.columns(3)  # two rows of three: the labels fit at 1440 px in both languages
+    cards[0].metric(t("scenarios_page.revenue_target"), formatting.money_compact(result.revenue_target, ctx.lang),
+                    help=t("scenarios_page.revenue_target_help"), border=True)
+    cards[1].metric(t("scenarios_page.new_required"), ctx.count(result.new_customers_required),
+                    help=t("scenarios_page.new_required_help"), border=True)
+    cards[2].metric(t("scenarios_page.budget"), formatting.money_compact(result.required_budget, ctx.lang),
+                    help=t("scenarios_page.budget_help"), border=True)
+    gap = None if result.implied_cac is None else result.implied_cac - result.target_cac
+    cards[3].metric(t("scenarios_page.implied_cac"), ctx.money(result.implied_cac, decimals=0),
+                    **ui.metric_delta(None if gap is None else ("+" if gap >= 0 else "-") + ctx.money(abs(gap), decimals=0),
+                                      higher_is_better=False),
+                    delta_description=t("scenarios_page.vs_target", target=ctx.money(result.target_cac, decimals=0)),
+                    help=t("scenarios_page.implied_cac_help"), border=True)
+    cards[4].metric(t("scenarios_page.marginal_cac"), ctx.money(result.marginal_cac, decimals=0),
+                    help=t("scenarios_page.marginal_cac_help"), border=True)
+    cards[5].metric("LTV / CAC", formatting.ratio(result.ltv_cac),
+                    delta=t("scenarios_page.ltv_ok") if result.ltv_cac_ok else t("scenarios_page.ltv_low"),
+                    delta_color="normal" if result.ltv_cac_ok else "inverse", delta_arrow="off",
+                    help=t("scenarios_page.ltv_help"), border=True)
 
     _predicted_ltv_note(dataset, baseline, result)
 

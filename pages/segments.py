@@ -229,7 +229,7 @@ with ui.friendly_errors(ctx):
         delta = int(row["customers"] - before) if before is not None else None
         column.metric(
             segments.group_label(row["group"], scheme, ctx.lang), ctx.count(row["customers"]),
-            delta=f"{delta:+,}" if delta is not None else None, delta_color="off",
+            **{**ui.metric_delta(f"{delta:+,}" if delta is not None else None), "delta_color": "off"},
             help=t("segments_page.card_help", share=formatting.pct(row["share_customers"]),
                    rev=formatting.pct(row["share_revenue"]), aov=ctx.money(row["aov"], decimals=0),
                    days=formatting.count(row["median_days_since_last_order"])),
@@ -237,7 +237,7 @@ with ui.friendly_errors(ctx):
         )
     st.caption(t("segments_page.cards_caption"))
 
-    main, side = st.columns([3, 2])
+    main, side = st.columns([1, 1])  # the table's four columns need half the width at 1440 px
     with main:
         ui.chart(segment_charts.share_chart, summary, scheme, t)
     with side:
