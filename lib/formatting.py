@@ -136,10 +136,10 @@ def count(value: float | int | None, lang: str = "en") -> str:
 
 
 def pct(value: float | None, *, decimals: int = 1, signed: bool = False) -> str:
-    """A share (0.123) as a percentage ("12.3%")."""
+    """A share (0.123) as a percentage ("12.3%"; "1,044.3%" with thousands separators)."""
     if _is_missing(value):
         return "—"
-    fmt = f"{{:{'+' if signed else ''}.{decimals}f}}%"
+    fmt = f"{{:{'+' if signed else ''},.{decimals}f}}%"
     return fmt.format(float(value) * 100)  # type: ignore[arg-type]
 
 
@@ -148,7 +148,7 @@ def points(value: float | None, lang: str = "en", *, decimals: int = 1) -> str:
     if _is_missing(value):
         return "—"
     unit = "个百分点" if normalize_lang(lang) == "zh" else " pts"
-    return f"{float(value) * 100:+.{decimals}f}{unit}"  # type: ignore[arg-type]
+    return f"{float(value) * 100:+,.{decimals}f}{unit}"  # type: ignore[arg-type]
 
 
 def ratio(value: float | None, *, decimals: int = 2) -> str:
@@ -156,3 +156,35 @@ def ratio(value: float | None, *, decimals: int = 2) -> str:
     if _is_missing(value):
         return "—"
     return f"{float(value):.{decimals}f}×"  # type: ignore[arg-type]
+
+
+#: The kinds :func:`by_kind` writes as numbers.
+NUMBER_KINDS: tuple[str, ...] = ("money", "count", "percent", "points", "ratio", "number")
+
+
+def by_kind(value: object, kind: str, lang: str = "en") -> str:
+    """A value written as its kind reads: ``money``, ``count``, ``percent``, ``points``, ``ratio``, ``number``
+    (one decimal, separators), anything else as text; missing values as "—". The kinds are those of
+    :attr:`lib.metrics.Metric.format_kind` and of the review pack's tables."""
+    if value is None:
+        return "—"
+    if kind in NUMBER_KINDS:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):  # pd.NA, text in a number column: nothing to show
+            return "—"
+        if _is_missing(number):
+            return "—"
+        if kind == "money":
+            return money(number, lang)
+        if kind == "count":
+            return count(number, lang)
+        if kind == "percent":
+            return pct(number)
+        if kind == "points":
+            return points(number, lang)
+        if kind == "ratio":
+            return ratio(number)
+        return f"{number:,.1f}"
+    return str(value)
+

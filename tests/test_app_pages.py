@@ -306,6 +306,48 @@ def test_playbooks_show_every_tier_and_the_calculator_follows_edits(app_env):
     assert saved.group("new").plays[0].calculator.response_rate == 0.5
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_playbooks_show_incremental_roi_the_assumptions_and_the_flags(app_env, lang):
+    from lib import playbooks
+
+    at = open_page("pages/playbooks.py", lang)
+    assert_clean(at)
+    roi_label = t("playbooks_page.roi", lang)
+    assert roi_label.lower() in at.subheader[0].value.lower()  # the headline is the incremental ROI …
+    from lib.ui import workspace
+
+    book = playbooks.load_playbook(workspace(), 1)
+    profiles = playbooks.all_tier_profiles(workspace(), 1, "plan")
+    summaries = [playbooks.tier_summary(book, profiles, g.key) for g in book.groups_for("plan")]
+    total = playbooks.sum_economics([s.total for s in summaries])
+    assert formatting.pct(total.roi) in at.subheader[0].value  # … a percentage, as lib.metrics defines ROI
+    new_roi = formatting.pct(summaries[0].total.roi)
+    assert {m.label: m.value for m in at.metric}[roi_label] == new_roi  # the first tier (new) is shown
+    frames = {tuple(map(str, df.value.columns)): df.value for df in at.dataframe}
+    assumptions = next(f for cols, f in frames.items() if "baseline_rate" in cols and "gross_margin" in cols)
+    assert list(assumptions["gross_margin"]) == ["50.0%"] * len(assumptions)  # the shipped margin, formatted
+    assert all(v.endswith("%") for v in assumptions["baseline_rate"])
+    assert set(assumptions["held_out"]) == {formatting.count(135, lang)}  # 10% of the 1,348 new customers
+    results = next(f for cols, f in frames.items() if "roi" in cols and "gross_revenue" in cols)
+    assert all(v.endswith("%") and "," not in v[-4:] for v in results["roi"])
+    # The new tier's plays do not beat its baseline on the sample store: each says why, in the page's language.
+    warnings = [w.value for w in at.warning]
+    flagged = sum(len(s.flagged) for s in summaries)
+    assert flagged and t("playbooks_page.flagged_summary", lang, count=flagged) in warnings
+    starter = playbooks.default_playbook().play("new", "starter_list").name.get(lang)
+    assert any(starter in w and "6.0%" in w for w in warnings)
+    captions = " ".join(c.value for c in at.caption)
+    assert "1,000%" in captions and formatting.pct(0.1) in captions  # the bounds and the holdout are on screen
+    if lang == "zh":
+        assert "基线" in captions and "对照组" in captions
+
+    # A gross margin typed in moves the answer and is saved with the playbook.
+    at.number_input(key="playbooks.margin.0").set_value(30.0).run()
+    assert_clean(at)
+    at.button(key="playbooks.save").click().run()
+    assert playbooks.load_playbook(workspace(), 1).assumptions.gross_margin == pytest.approx(0.3)
+
+
 def test_playbooks_reject_an_impossible_rate(app_env):
     at = open_page("pages/playbooks.py")
     at.session_state["playbooks.editor.plan.new.0"] = {
