@@ -477,7 +477,7 @@ def _lane_layer(frame: _Frame, color_by: ColorBy) -> alt.Chart:
         None  # the bars' own legend already shows the phases
         if color_by == "phase"
         else alt.Legend(
-            title=t("timeline.column.phase", lang), orient="bottom", offset=frame.legend_offset,
+            title=t("timeline.column.phase", lang), orient="bottom", offset=frame.legend_offset, columns=2,
             symbolType="square", symbolStrokeColor=BASELINE_COLOR, symbolStrokeWidth=0.5,
         )
     )
@@ -683,7 +683,7 @@ def _status_layers(frame: _Frame, present: Sequence[str]) -> list[alt.Chart]:
         "status:N",
         scale=scale,
         legend=alt.Legend(title=t("timeline.chart.status", lang), orient="bottom", offset=frame.legend_offset,
-                          symbolType="circle", symbolSize=120, symbolStrokeColor="#FFFFFF"),
+                          columns=1, symbolType="circle", symbolSize=120, symbolStrokeColor="#FFFFFF"),
     )
     layers = []
     for where, field, offset in (("!datum.milestone", "end", -9), ("datum.milestone", "ms_x", 13)):
@@ -796,7 +796,8 @@ def gantt_chart(
         color=alt.Color(
             "group:N",
             scale=_color_scale(groups),
-            legend=alt.Legend(title=t(f"timeline.chart.color_{color_by}", lang), orient="bottom", columns=4,
+            # Legends sit side by side under the plot: owner 3 columns, phase 2, status 1 keep them inside its width.
+            legend=alt.Legend(title=t(f"timeline.chart.color_{color_by}", lang), orient="bottom", columns=3,
                               labelLimit=240, offset=legend_offset, symbolType="square", symbolOpacity=1),
         ),
         tooltip=_tooltip(lang, bool(baseline), bool(flags)),

@@ -157,7 +157,7 @@ with ui.friendly_errors(ctx):
     overdue = [task for task in timeline.display_order(drawn) if flags.get(task.id) and flags[task.id].status == "overdue"]
     if overdue:
         st.caption(t("timeline.ui.overdue_list", today=today,
-                     names=", ".join(f"{task.id} {task.display_name(ctx.lang)}" for task in overdue)))
+                     names=", ".join(task.id for task in overdue)))
 
     if drawn:
         current = today if start <= today <= end_day else start - timedelta(days=1)
