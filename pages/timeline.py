@@ -98,6 +98,7 @@ with ui.friendly_errors(ctx):
         st.caption(t("timeline_page.edit_help"))
         edited = st.data_editor(
             base_frame, num_rows="dynamic", hide_index=True, width="stretch",
+            placeholder="—",  # an empty tier or channel; Streamlit would write "None" on a Chinese page
             key=f"timeline.editor.{st.session_state['timeline.editor_round']}",
             column_config={
                 "id": st.column_config.TextColumn(labels["id"], width="small"),
