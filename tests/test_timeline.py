@@ -707,6 +707,8 @@ def test_export_plan_dispatches_on_suffix(tmp_path):
     assert len(list(icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT"))) == len(plan)
     xlsx = tx.export_plan(tmp_path / "plan.xlsx", plan, MONDAY, "en")
     assert openpyxl.load_workbook(xlsx).sheetnames == ["Tasks", "Week grid", "Content calendar"]
+    svg = tx.export_plan(tmp_path / "plan.svg", tl.default_plan("zh"), MONDAY, "zh", today=date(2026, 10, 14))
+    assert "已逾期" in svg.read_text("utf-8") and "第1周" in svg.read_text("utf-8")
     with pytest.raises(ValueError, match=r"\.pdf"):
         tx.export_plan(tmp_path / "plan.pdf", plan, MONDAY, "en")
     with pytest.raises(ValueError, match="不支持"):
