@@ -171,6 +171,47 @@ def test_timeline_edit_that_breaks_the_plan_is_explained_and_blocks_saving(app_e
     assert at.button(key="timeline.save").disabled
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_timeline_start_week_beyond_the_plan_is_explained_and_the_rest_is_drawn(app_env, lang):
+    at = open_page("pages/timeline.py", lang)
+    editor = next(d.proto for d in at.dataframe if d.proto.editing_mode)  # the task table
+    columns = json.loads(editor.columns)
+    for week in ("start_week", "end_week", "progress"):  # the editor must not clamp 20 to 13 on its own
+        config = columns[week]["type_config"]
+        assert "max_value" not in config and "min_value" not in config, config
+    assert columns["start_week"]["type_config"]["format"] == t("timeline.ui.week_format", lang)
+    key = _editor_key(at)
+    # Row 0 is P1; a start week of 20 in a 13-week plan.
+    at.session_state[key] = {"edited_rows": {0: {"start_week": 20}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert at.error, "the problem is announced"
+    word = "超出" if lang == "zh" else "outside"
+    messages = [m.value for m in at.markdown]
+    assert any("P1" in m and "20" in m and "1–13" in m and word in m for m in messages), messages
+    (spec,) = chart_specs(at)
+    rows = json.loads(spec)["layer"][0]["encoding"]["y"]["scale"]["domain"]  # the chart's task rows
+    ids = {row.split(" · ")[0] for row in rows}
+    assert "L1" in ids and len(ids) == 25, "the valid tasks are still drawn"
+    assert "P1" not in ids, "the invalid row is left out, not moved to week 13"
+    assert any("P1" in c.value and t("timeline.ui.left_out", lang, tasks="P1", count=25) == c.value
+               for c in at.caption), [c.value for c in at.caption]
+    assert at.button(key="timeline.save").disabled
+
+
+def test_timeline_flags_overdue_tasks_in_the_summary_and_the_chart(app_env):
+    at = open_page("pages/timeline.py", "zh")
+    at.date_input(key="timeline.start_widget").set_value(date(2020, 1, 6)).run()  # the whole plan is in the past
+    assert_clean(at)
+    cards = {m.label: m.value for m in at.metric}
+    assert cards[t("timeline.ui.metric_overdue", "zh")] == "26"
+    assert cards[t("timeline.ui.metric_done", "zh")] == "0 / 26"
+    assert any(c.value.startswith("截至 ") and "P1" in c.value for c in at.caption)
+    (spec,) = chart_specs(at)
+    text = json.dumps(json.loads(spec), ensure_ascii=False)
+    assert "已逾期" in text and "第1周" in text and '"W1"' not in text
+
+
 def test_timeline_save_creates_a_named_plan_and_baseline(app_env):
     at = open_page("pages/timeline.py")
     at.text_input(key="timeline.name").set_value("Q4 plan").run()
@@ -388,12 +429,14 @@ def test_scenarios_tabs_compute_when_opened(app_env):
     assert chart_specs(at)[0] != tornado, "the tornado follows the inputs while its tab stays open"
 
 
-def test_timeline_shows_the_saved_scenarios_budget_line(app_env):
-    at = open_page("pages/scenarios.py")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_timeline_shows_the_saved_scenarios_budget_line(app_env, lang):
+    at = open_page("pages/scenarios.py", lang)
     at.button(key="scenarios.save").click().run()
     at.switch_page("pages/timeline.py").run()
     assert_clean(at)
-    line = next(d.value for d in at.dataframe if "W13" in d.value.columns)
+    last_week = t("timeline.chart.week_short", lang, week=13)  # 第13周 on the Chinese page, never W13
+    line = next(d.value for d in at.dataframe if last_week in d.value.columns)
     assert line.iloc[0].sum() > 100_000
 
 
