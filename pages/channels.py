@@ -219,7 +219,8 @@ def _optimiser_tab(dataset, metric: str) -> None:
                    mcac=ctx.money(best.marginal_cost)))
     metrics = st.columns(4)
     metrics[0].metric(t("channels_page.optimised_response", unit=unit), ctx.count(best.total_response),
-                      **ui.metric_delta(f"{best.total_response - now.total_response:+,.0f}"))
+                      # the difference of the two numbers as shown, so 5,251 against 4,758 reads +493, never +492
+                      **ui.metric_delta(f"{round(best.total_response) - round(now.total_response):+,}"))
     metrics[1].metric(t(f"channels_page.avg_cost.{metric}"), ctx.money(best.total_spend / best.total_response
                                                                           if best.total_response else None))
     metrics[2].metric(t("channels_page.marginal_cost_opt"), ctx.money(best.marginal_cost),
@@ -238,6 +239,7 @@ def _optimiser_tab(dataset, metric: str) -> None:
                      "optimised_response": ui.count_column(t("channels_page.optimised_resp", unit=unit)),
                      "current_marginal_cost": ui.money_column(t("channels_page.current_mcost")),
                      "optimised_marginal_cost": ui.money_column(t("channels_page.optimised_mcost"))})
+    st.caption(t("channels_page.curves_not_actuals", unit=unit))
     ratios = best.extrapolation_ratio
     if ratios is not None:
         beyond = [c for c, r in zip(best.channels, ratios) if r and r > 1.0]

@@ -86,6 +86,8 @@ with ui.friendly_errors(ctx):
     with top[3]:
         show_critical = st.toggle(t("timeline_page.show_critical"), value=True, key="timeline.critical")
         flash_sales = st.toggle(t("timeline_page.flash_sales"), value=False, key="timeline.flash")
+        if loaded[1] != DEFAULT_CHOICE:  # a saved plan can be presented (the link sets ?plan=)
+            ui.present_link(ctx, plan=loaded[1])
 
     previous = [timeline.Task.from_dict(d) for d in st.session_state["timeline.tasks"]]
     base_frame = timeline.tasks_to_frame(previous, ctx.lang)
