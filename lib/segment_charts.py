@@ -61,7 +61,7 @@ def rf_heatmap_chart(cells: pd.DataFrame, t: Translator) -> alt.Chart:
     frame = cells.copy()
     frame["segment_label"] = [group_label(s, "rfm", t.lang) for s in frame["segment"]]
     highest = float(frame["customers"].max()) if len(frame) else 0.0
-    frame["ink"] = [ink_on_sequential(float(v), highest) for v in frame["customers"]]
+    frame["light_ink"] = [ink_on_sequential(float(v), highest) == "#FFFFFF" for v in frame["customers"]]
     base = alt.Chart(frame).encode(
         x=alt.X("f_score:O", title=t("segments_page.f_score"), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("r_score:O", sort="descending", title=t("segments_page.r_score")),
@@ -77,11 +77,11 @@ def rf_heatmap_chart(cells: pd.DataFrame, t: Translator) -> alt.Chart:
     )
     count = base.mark_text(baseline="bottom", dy=-2, fontSize=13, fontWeight="bold").encode(
         text=alt.Text("customers:Q", format=","),
-        color=alt.Color("ink:N", scale=None),
+        color=alt.condition("datum.light_ink", alt.value("#FFFFFF"), alt.value("#222222")),
     )
     name = base.mark_text(baseline="top", dy=3, fontSize=10).encode(
         text="segment_label:N",
-        color=alt.Color("ink:N", scale=None),
+        color=alt.condition("datum.light_ink", alt.value("#FFFFFF"), alt.value("#333333")),
     )
     return alt.layer(rect, count, name).properties(height=360, title=t("segments_page.heatmap_title"))
 

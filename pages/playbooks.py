@@ -106,10 +106,10 @@ with ui.friendly_errors(ctx):
     if profile is None or profile.members == 0:
         st.info(t("playbooks_page.empty_tier"))
     else:
-        cols = st.columns(6)
+        cols = st.columns(3) + st.columns(3)  # two rows of three: every label fits at 1440 px in both languages
+        change = f"{profile.member_change:+,}" if profile.member_change is not None else None
         cols[0].metric(t("playbooks_page.members"), ctx.count(profile.members),
-                       delta=f"{profile.member_change:+,}" if profile.member_change else None,
-                       delta_color="off", help=t("playbooks_page.change_help"))
+                       **{**ui.metric_delta(change), "delta_color": "off"}, help=t("playbooks_page.change_help"))
         cols[1].metric(t("segments_page.share_customers"), formatting.pct(profile.share_customers))
         cols[2].metric(t("segments_page.share_revenue"), formatting.pct(profile.share_revenue))
         cols[3].metric(t("kpi.aov"), _money(profile.aov))
