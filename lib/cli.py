@@ -72,7 +72,36 @@ def cmd_import_channels(args: argparse.Namespace) -> int:
     return _import(args, "channels")
 
 
+def cmd_add_parquet(args: argparse.Namespace) -> int:
+    """Register a Parquet file or folder as a dataset whose orders are read in place (lib.inplace)."""
+    from lib import inplace
+
+    # The command line is the administrator's tool: it may register any folder (the workspace is opened
+    # unlocked for this one write); the app, locked, may then read the folders registered here.
+    ws = Workspace(resolve_db_path(args.db), locked=False)
+    try:
+        resolved, columns = ws.parquet_columns(args.path)
+        mapping = importing.load_mapping_file(args.mapping) if args.mapping else inplace.suggest_mapping(columns)
+        ws.register_parquet(args.name, resolved, mapping)
+        dataset = ws.get_dataset(" ".join(args.name.split()))
+        source = ws.parquet_orders(dataset.dataset_id)
+    except inplace.InPlaceError as exc:
+        raise CliError(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise CliError(f"could not read the orders: {' '.join(str(exc).split())[:300]}") from exc
+    finally:
+        ws.close()
+    print(json.dumps({
+        "dataset": dataset.name, "path": resolved, "files": len(inplace.parquet_files(resolved)),
+        "mapping": dict(source.mapping) if source else {}, "orders": dataset.orders, "customers": dataset.customers,
+        "first_order": dataset.first_order, "last_order": dataset.last_order,
+    }, ensure_ascii=False, default=str))
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
+    if getattr(args, "datasets_action", None) == "add-parquet":
+        return cmd_add_parquet(args)
     ws = _open(args)
     try:
         rows = [
@@ -386,8 +415,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--mapping", help="JSON file mapping fields to columns (default: saved or suggested)")
         p.add_argument("--replace", action="store_true", help="replace this kind of data in the dataset")
         p.add_argument("--rejects", help="write rejected rows to this CSV")
-    p = add("datasets", cmd_datasets, "list datasets with row counts and date ranges")
+    p = add("datasets", cmd_datasets, "list datasets with row counts and date ranges; add one read in place")
     p.add_argument("--json", action="store_true")
+    actions = p.add_subparsers(dest="datasets_action")
+    q = actions.add_parser("add-parquet", help="use a Parquet file or (hive-partitioned) folder as a dataset, "
+                                               "read in place and refreshed when its files change")
+    q.add_argument("path", help="a .parquet file or a folder of them (searched recursively)")
+    q.add_argument("--name", required=True, help="the dataset's name")
+    q.add_argument("--mapping", help="JSON file mapping fields (order_id, customer_id, order_time, amount, channel, "
+                                     "is_refund, original_order_id) to columns (default: suggested from the names)")
+    q.add_argument("--db", default=argparse.SUPPRESS, help="workspace file")
     p = add("kpis", cmd_kpis, "KPIs of a period against the previous one")
     p.add_argument("--dataset", required=True)
     p.add_argument("--start")

@@ -1305,7 +1305,7 @@ def _write_segment_workbook(
     scheme = scheme or settings.scheme
     order = seg.group_order(scheme)
     column = "tier" if scheme == "plan" else "segment"
-    src = seg.as_source(dataset_id)
+    src = seg.as_source(dataset_id, ws)
     as_of_d = seg._resolve_as_of(ws, src, as_of)
     if dataset_name is None:
         try:
@@ -1483,7 +1483,7 @@ def _segment_csv_query(
     seg._check_settings(settings)
     scheme = scheme or settings.scheme
     column = "tier" if scheme == "plan" else "segment"
-    src = seg.as_source(dataset_id)
+    src = seg.as_source(dataset_id, ws)
     as_of_d = seg._resolve_as_of(ws, src, as_of)
     if as_of_d is None:
         as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
