@@ -174,29 +174,34 @@ def cmd_segments(args: argparse.Namespace) -> int:
             source: segments.SourceLike = segments.OrderSource.parquet(args.parquet)
             settings, name = segments.SegmentSettings(), location.name or args.parquet
         else:
-            dataset = conn.get_dataset(args.dataset)
-            if dataset.orders == 0:
-                raise CliError(f"dataset {dataset.name!r} has no orders")
-            source, name = dataset.dataset_id, dataset.name
-            settings = segments.load_settings(conn, dataset.dataset_id)
+            # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
+            try:
+                source = conn.dataset_id(args.dataset)
+            except WorkspaceError as exc:
+                raise CliError(str(exc)) from exc
+            name = args.dataset
+            settings = segments.load_settings(conn, source)
         settings = replace(
             settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
         )
-        as_of = _parse_date(args.as_of)
+        as_of = _parse_date(args.as_of) or segments.default_as_of(conn, source)
+        if as_of is None:
+            raise CliError(f"dataset {name!r} has no orders")
+        # Both files stream to disk from one classification; the CSV counts its rows by group on the way.
         if target.suffix.lower() == ".xlsx":
-            payload = exports.segment_workbook(conn, source, settings, as_of=as_of, lang=args.lang,
-                                               scheme=settings.scheme, dataset_name=name)
+            exports.write_segment_workbook(conn, source, target, settings, as_of=as_of, lang=args.lang,
+                                           scheme=settings.scheme, dataset_name=name)
+            summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
+            counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
         else:
-            payload = exports.segment_csv(conn, source, settings, as_of=as_of, lang=args.lang,
-                                          scheme=settings.scheme, group=args.group)
-        summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
+            counts = exports.export_segment_csv(conn, source, target, settings, as_of=as_of, lang=args.lang,
+                                                scheme=settings.scheme, group=args.group)
     except duckdb.Error as exc:  # a Parquet file without the needed columns, a corrupt file...
         raise CliError(f"could not read the orders: {' '.join(str(exc).split())[:300]}") from exc
     finally:
         conn.close()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(payload)
-    counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
+    if args.group:
+        counts = {k: v for k, v in counts.items() if k == args.group}
     print(json.dumps({"file": str(target), "scheme": settings.scheme, "customers": counts}, ensure_ascii=False))
     return 0
 

@@ -602,6 +602,23 @@ def _csv_header_line(headers: Sequence[Any]) -> str:
     return ",".join('"' + _csv_text(str(h)).replace('"', '""') + '"' for h in headers) + "\r\n"
 
 
+def _tallied(reader: pa.RecordBatchReader, column: str, tally: dict[Any, int]) -> pa.RecordBatchReader:
+    """``reader`` unchanged, counting the values of ``column`` into ``tally`` as the batches stream past.
+
+    What lets one pass over the rows both write a file and report how many rows each
+    group has (the CLI's summary) instead of classifying every customer a second time.
+    """
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            if batch.num_rows:
+                counts = pc.value_counts(batch.column(column))
+                for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+                    tally[value] = tally.get(value, 0) + int(n)
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
 def _copy_csv(reader: pa.RecordBatchReader, target: Path, headers: Sequence[Any] | None,
               money: Collection[str]) -> int:
     """Write an Arrow stream as the product's CSV (see :func:`csv_bytes`) with DuckDB; returns the row count."""
@@ -641,6 +658,7 @@ def write_query_csv(
     *,
     headers: Sequence[Any] | None = None,
     money: Collection[str] = (),
+    tally: tuple[str, dict[Any, int]] | None = None,
 ) -> int:
     """Stream a query's rows into a CSV file written by DuckDB, with :func:`csv_bytes`' rules; returns the row count.
 
@@ -652,7 +670,8 @@ def write_query_csv(
     ``money`` are rounded to the cent. ``conn`` may be the locked-down workspace:
     the query runs there and its result streams (Arrow) into a private in-memory
     DuckDB that writes the file. The file is written next to ``path`` and renamed
-    into place, so a failure leaves no half-written file.
+    into place, so a failure leaves no half-written file. ``tally`` = (column, dict):
+    the values of that query column are counted into the dict on the way (no second query).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -661,6 +680,8 @@ def write_query_csv(
     partial = Path(name)
     try:
         with _arrow_reader(conn, sql, params) as reader:
+            if tally is not None:
+                reader = _tallied(reader, tally[0], tally[1])
             rows = _copy_csv(reader, partial, headers, frozenset(money))
         os.replace(partial, target)
     finally:
@@ -1476,7 +1497,7 @@ def write_segment_workbook(
 def _segment_csv_query(
     ws: Any, dataset_id: Any, settings: Any, as_of: date | datetime | str | None, lang: str,
     scheme: str | None, group: str | None,
-) -> tuple[str, dict[str, Any], list[str], list[str]]:
+) -> tuple[str, dict[str, Any], list[str], list[str], str]:
     from lib import segments as seg
 
     settings = settings or seg.SegmentSettings()
@@ -1489,7 +1510,7 @@ def _segment_csv_query(
         as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
     sql, params, headers, kinds = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, group=group)
     money = [key for key, kind in _SEGMENT_COLUMNS if kind == "money"]
-    return sql, params, headers, money
+    return sql, params, headers, money, column
 
 
 def segment_csv(
@@ -1508,7 +1529,7 @@ def segment_csv(
     Written by DuckDB from the classification query (see :func:`write_query_csv`);
     :func:`write_segment_csv` streams the same file to disk without holding it in memory.
     """
-    sql, params, headers, money = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
+    sql, params, headers, money, _column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
     return query_csv_bytes(ws, sql, params, headers=headers, money=money)
 
 
@@ -1524,9 +1545,34 @@ def write_segment_csv(
     group: str | None = None,
 ) -> Path:
     """:func:`segment_csv` streamed by DuckDB into ``path``; returns the path."""
-    sql, params, headers, money = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
-    write_query_csv(ws, sql, params, path, headers=headers, money=money)
+    export_segment_csv(ws, dataset_id, path, settings, as_of=as_of, lang=lang, scheme=scheme, group=group)
     return Path(path)
+
+
+def export_segment_csv(
+    ws: Any,
+    dataset_id: Any,
+    path: str | os.PathLike[str],
+    settings: Any = None,
+    *,
+    as_of: date | datetime | str | None = None,
+    lang: str = "en",
+    scheme: str | None = None,
+    group: str | None = None,
+) -> dict[str, int]:
+    """:func:`write_segment_csv`, returning the customers written per tier/segment key (in the scheme's order).
+
+    One classification, one pass: the rows stream from DuckDB into the file and are
+    counted by group on the way (what ``cli segments`` prints), so no second query
+    classifies every customer again.
+    """
+    from lib import segments as seg
+
+    sql, params, headers, money, column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
+    by_label: dict[Any, int] = {}
+    write_query_csv(ws, sql, params, path, headers=headers, money=money, tally=(column, by_label))
+    scheme_used = "plan" if column == "tier" else "rfm"
+    return {key: int(by_label.get(seg.group_label(key, scheme_used, lang), 0)) for key in seg.group_order(scheme_used)}
 
 
 def write_segment_export(
@@ -1570,7 +1616,7 @@ def write_segment_export(
 
 
 __all__ = [
-    "write_segment_export", "write_segment_csv", "write_segment_workbook",
+    "export_segment_csv", "write_segment_export", "write_segment_csv", "write_segment_workbook",
     "FORMULA_TRIGGERS", "MAX_DATA_ROWS", "NUMBER_FORMATS", "SheetImage", "SheetSpec", "csv_bytes", "display_width",
     "fast_workbook_bytes", "looks_like_formula", "neutralise", "query_csv_bytes", "sanitize_sheet_name",
     "segment_csv", "segment_workbook", "sql_literal", "sql_neutralise", "sql_strip_control",

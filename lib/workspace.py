@@ -590,6 +590,18 @@ class Workspace:
         wanted = set(dataset_ids)
         return {row[0]: tuple(row[1:]) for row in rows if row[0] in wanted}
 
+    def dataset_id(self, name: str) -> int:
+        """The id of the dataset called ``name`` from the catalogue alone (no counting); raises DatasetNotFound.
+
+        For callers that need only the id (the CLI's exports): :meth:`get_dataset` counts
+        every dataset's orders and customers, a full scan of a big dataset.
+        """
+        self.refresh_parquet()
+        rows = self.query_rows("SELECT dataset_id FROM datasets WHERE name = ?", [name])
+        if not rows:
+            raise DatasetNotFound(f"No dataset named {name!r}.")
+        return int(rows[0][0])
+
     def get_dataset(self, name_or_id: str | int) -> Dataset:
         """One dataset by name or id; raises DatasetNotFound."""
         for ds in self.list_datasets():
