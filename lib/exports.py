@@ -63,6 +63,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from lib import customer_attributes
 from lib.i18n import normalize_lang, t
 from lib.workspace import scratch_connection
 
@@ -1190,6 +1191,12 @@ def _label_sql(column: str, labels: Mapping[str, str]) -> str:
     return f"CASE CAST({column} AS VARCHAR) {whens} ELSE CAST({column} AS VARCHAR) END"
 
 
+def _attributes_of(ws: Any, dataset_id: Any) -> tuple[int, list[str]] | None:
+    """(dataset id, attribute names) of a workspace dataset with kept customer attributes, else None."""
+    names = customer_attributes.names(ws, dataset_id)
+    return (int(dataset_id), names) if names else None
+
+
 def _segment_table_sql(
     seg: Any,
     src: Any,
@@ -1200,8 +1207,12 @@ def _segment_table_sql(
     column: str,
     group: str | None = None,
     groups: Sequence[str] | None = None,
+    attributes: tuple[int, Sequence[str]] | None = None,
 ) -> tuple[str, dict[str, Any], list[str], list[str | None]]:
     """The localised customer table of the export as SQL (one column per :data:`_SEGMENT_COLUMNS` entry).
+
+    ``attributes`` = (dataset id, names): the customers' kept attributes
+    (:mod:`lib.customer_attributes`) follow as text columns headed by their names.
 
     Returns SQL, parameters, headers and formats. Rows are sorted by spend in the
     window (then customer id), as :func:`lib.segments.segment_members` sorts them.
@@ -1236,12 +1247,21 @@ def _segment_table_sql(
         where = f"{position} IS NOT NULL"
         exprs.append(f"{position} AS export_group")
         order = f"{position}, "
+    attr_names = list(attributes[1]) if attributes else []
+    attr_join, attr_columns = customer_attributes.join_sql(len(attr_names), "m.customer_id")
+    if attributes:
+        params.update(customer_attributes.join_params(attributes[0], attr_names))
+    group_column = exprs.pop() if groups is not None else None  # export_group stays last
+    exprs.extend(f"{c} AS attribute_{i}" for i, c in enumerate(attr_columns))
+    if group_column is not None:
+        exprs.append(group_column)
     query = f"""SELECT {", ".join(exprs)}
         FROM (SELECT {seg._CUSTOMER_COLUMNS} FROM ({sql}) AS c) AS m
+        {attr_join}
         WHERE {where}
         ORDER BY {order}m.window_revenue DESC NULLS LAST, m.customer_id"""
-    headers = [t(f"segments.col.{key}", lang) for key, _ in _SEGMENT_COLUMNS]
-    kinds = [kind for _, kind in _SEGMENT_COLUMNS]
+    headers = [t(f"segments.col.{key}", lang) for key, _ in _SEGMENT_COLUMNS] + attr_names
+    kinds = [kind for _, kind in _SEGMENT_COLUMNS] + ["text"] * len(attr_names)
     return query, params, headers, kinds
 
 
@@ -1373,11 +1393,12 @@ def _write_segment_workbook(
         _fast_rows(book.add_sheet(t("exports.sheet.about", lang)), SheetSpec("", rows=about))
         _fast_frame(book.add_sheet(t("exports.sheet.summary", lang)),
                     SheetSpec("", frame=summary_frame, formats=summary_formats))
-        headers = [t(f"segments.col.{k}", lang) for k, _ in _SEGMENT_COLUMNS]
-        kinds = [kind for _, kind in _SEGMENT_COLUMNS]
+        sql, params, headers, kinds = _segment_table_sql(
+            seg, src, settings, as_of_d or date(1970, 1, 1), lang, column=column, groups=wanted or list(order),
+            attributes=_attributes_of(ws, dataset_id),
+        )
         sheets = _GroupSheets(book, wanted, [seg.group_label(g, scheme, lang) for g in wanted], headers, kinds)
         if as_of_d is not None and wanted:
-            sql, params, _, _ = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, groups=wanted)
             with _arrow_reader(ws, sql, params) as reader:
                 for batch in reader:
                     sheets.add(batch)
@@ -1508,7 +1529,8 @@ def _segment_csv_query(
     as_of_d = seg._resolve_as_of(ws, src, as_of)
     if as_of_d is None:
         as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
-    sql, params, headers, kinds = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, group=group)
+    sql, params, headers, kinds = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, group=group,
+                                                     attributes=_attributes_of(ws, dataset_id))
     money = [key for key, kind in _SEGMENT_COLUMNS if kind == "money"]
     return sql, params, headers, money, column
 

@@ -24,7 +24,7 @@ import duckdb
 from lib import inplace
 from lib.inplace import ParquetOrders
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workspace.duckdb"
 DB_PATH_ENV = "GROWTH_PLANNER_DB"
 
@@ -119,6 +119,18 @@ _MIGRATIONS: list[list[str]] = [
             mapping_json VARCHAR NOT NULL,
             fingerprint VARCHAR NOT NULL,
             registered_at TIMESTAMP NOT NULL
+        )""",
+    ],
+    # 5: an order file's columns that map to no field, kept per customer (lib.customer_attributes): the latest
+    # non-empty value by order time, carried into the segment lists and exports after the standard columns.
+    [
+        """CREATE TABLE IF NOT EXISTS customer_attributes (
+            dataset_id INTEGER NOT NULL,
+            customer_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            position INTEGER NOT NULL,
+            value VARCHAR NOT NULL,
+            seen_at TIMESTAMP
         )""",
     ],
 ]
@@ -647,7 +659,7 @@ class Workspace:
     def delete_dataset(self, dataset_id: int) -> None:
         with self.transaction() as cur:
             for table in ("orders", "channel_spend", "weekly_outcome", "dataset_settings", "import_log",
-                          "parquet_sources"):
+                          "parquet_sources", "customer_attributes"):
                 cur.execute(f'DELETE FROM "{table}" WHERE dataset_id = ?', [dataset_id])
             cur.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
         self._load_parquet_sources()
@@ -707,7 +719,7 @@ class Workspace:
     def table_counts(self) -> dict[str, int]:
         """Row counts of every workspace table (used to prove a failed import changed nothing)."""
         tables = ["datasets", "orders", "channel_spend", "weekly_outcome", "column_mappings", "dataset_settings",
-                  "import_log", "parquet_sources"]
+                  "import_log", "parquet_sources", "customer_attributes"]
         with self.cursor() as cur:
             return {t: int(cur.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]) for t in tables}
 

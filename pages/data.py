@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lib import exports, importing, inplace, scenarios, ui
+from lib import customer_attributes, exports, importing, inplace, scenarios, ui
 from lib.i18n import Translator
 from lib.importing import load_sample_store
 from lib.sample_store import SAMPLE_DATASET_NAME
@@ -106,6 +106,10 @@ def _mapping_editor(kind: str, raw: importing.RawTable) -> dict:
         if kind == "channels":
             taken = {v for f, v in mapping.items() if f in importing.CHANNEL_FIELDS and isinstance(v, str)}
             _outcome_editor(key, mapping, [c for c in raw.columns if c not in taken])
+    if kind == "orders" and mapping.get("customer_id"):
+        kept = customer_attributes.attribute_columns(raw.columns, mapping)
+        if kept:
+            st.caption(t("attributes.kept", columns=", ".join(kept)), help=t("attributes.kept.help"))
     st.session_state[key] = mapping
     return mapping
 
@@ -169,8 +173,12 @@ def _show_report(report: importing.ImportReport) -> None:
             st.caption(t("data.report_outcome", outcome=s["outcome"], weeks=ctx.count(s["outcome_weeks"]),
                          kind=t(f"field.outcome_kind.{s['outcome_kind']}"),
                          controls=", ".join(s["controls"]) or "—"))
-    if s.get("ignored_columns"):
-        st.caption(t("data.ignored", columns=", ".join(s["ignored_columns"][:20])))
+    kept = s.get("attribute_columns") or []
+    if kept and report.attributes is not None:
+        st.caption(t("attributes.report", columns=", ".join(kept), customers=ctx.count(report.attributes.customers)))
+    ignored = [c for c in s.get("ignored_columns") or [] if c not in kept]
+    if ignored:
+        st.caption(t("data.ignored", columns=", ".join(ignored[:20])))
     if report.rows_rejected:
         with st.expander(t("data.rejected_rows", count=report.rows_rejected), expanded=not report.can_commit):
             shown = report.rejected.head(500).copy()
@@ -239,6 +247,10 @@ def _import_panel(kind: str) -> None:
             )
     if target == "__new__" and name.strip() in names:
         st.warning(t("data.name_taken", name=name.strip()))
+        return
+    in_place = next((d for d in ctx.datasets if d.name == name and ctx.ws.parquet_orders(d.dataset_id)), None)
+    if kind == "orders" and in_place is not None:
+        st.warning(t("inplace.err.import_into", name=name))
         return
 
     signature = (raw.source_key, repr(sorted(mapping.items(), key=str)), name, mode, len(raw.frame))
