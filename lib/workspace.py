@@ -529,11 +529,15 @@ class Workspace:
                 with self._stats_lock:
                     stats = {key: self._dataset_stats[key] for key in version_of.items() if key in self._dataset_stats}
                 missing = [dataset_id for dataset_id, version in version_of.items() if (dataset_id, version) not in stats]
-                if missing:
-                    counted = self._count_datasets(cur, missing, self._parquet_snapshot())
+                in_place = {ds: src for ds, src in self._parquet_snapshot().items() if ds in missing}
+                tables = [ds for ds in missing if ds not in in_place]
+                if tables:
+                    counted = self._count_datasets(cur, tables)
                     stats.update({(dataset_id, version_of[dataset_id]): row for dataset_id, row in counted.items()})
             finally:
                 cur.execute("ROLLBACK")  # read only: nothing to keep
+        for dataset_id, source in in_place.items():  # files are not transactional: counted on their own cursor
+            stats[(dataset_id, version_of[dataset_id])] = self._count_in_place(dataset_id, source)
         with self._stats_lock:  # other sessions may have read an older or newer catalog meanwhile
             self._dataset_stats.update(stats)
             for dataset_id, version in list(self._dataset_stats):
@@ -541,27 +545,27 @@ class Workspace:
                     del self._dataset_stats[(dataset_id, version)]
         return [Dataset(*row, *stats[(row[0], row[3])]) for row in catalog]
 
+    def _count_in_place(self, dataset_id: int, source: ParquetOrders) -> tuple:
+        """A dataset read in place, counted from its files; files that cannot be read count as no orders.
+
+        One damaged or vanished folder must not break the dataset list of every page: the
+        pages that read that dataset report the problem themselves.
+        """
+        with self.cursor() as cur:
+            try:
+                if inplace.parquet_files(source.path):
+                    return self._count_one(cur, dataset_id, source)[dataset_id]
+            except duckdb.Error:
+                pass
+            return self._count_one(cur, dataset_id, None)[dataset_id]
+
     def _parquet_snapshot(self) -> dict[int, ParquetOrders]:
         with self._parquet_lock:
             return dict(self._parquet)
 
     @classmethod
-    def _count_datasets(cls, cur: duckdb.DuckDBPyConnection, dataset_ids: list[int],
-                        in_place: dict[int, ParquetOrders] | None = None) -> dict[int, tuple]:
-        """Orders, buyers and date spans of the given datasets (all of them in one scan when several).
-
-        Datasets read in place are counted one by one from their files; a path that holds no
-        Parquet file any more (moved, deleted) counts as no orders rather than breaking every page.
-        """
-        in_place = {ds: src for ds, src in (in_place or {}).items() if ds in dataset_ids}
-        if in_place:
-            out: dict[int, tuple] = {}
-            tables = [ds for ds in dataset_ids if ds not in in_place]
-            if tables:
-                out.update(cls._count_datasets(cur, tables))
-            for ds, src in in_place.items():
-                out.update(cls._count_one(cur, ds, src if inplace.parquet_files(src.path) else None))
-            return out
+    def _count_datasets(cls, cur: duckdb.DuckDBPyConnection, dataset_ids: list[int]) -> dict[int, tuple]:
+        """Orders, buyers and date spans of the given datasets of the ``orders`` table (one scan when several)."""
         return cls._count_one(cur, dataset_ids[0], None) if len(dataset_ids) == 1 else cls._count_all(cur, dataset_ids)
 
     @staticmethod

@@ -226,3 +226,25 @@ def test_overview_and_segments_pages_show_a_dataset_in_place_and_follow_a_new_fi
     changed = overview("Store in place")
     assert int(changed["Orders"].replace(",", "")) == int(in_place["Orders"].replace(",", "")) + 40
     assert changed["GMV"] != in_place["GMV"]
+
+
+def test_a_damaged_file_in_a_folder_does_not_break_the_list_of_datasets(tmp_path):
+    folder = tmp_path / "parquet" / "shop"
+    _add_orders(folder, "a", ["c1", "c2"], "2026-01-05 10:00:00", 10.0)
+    ws = Workspace(tmp_path / "ws.duckdb")
+    try:
+        ds = ws.register_parquet("Shop", folder, {"customer_id": "买家ID", "order_time": "付款时间", "amount": "实付金额"})
+        with ws.transaction() as cur:
+            other = ws.ensure_dataset(cur, "Other")
+        assert ws.get_dataset(ds).orders == 2
+        (folder / "year=2026" / "broken.parquet").write_bytes(b"PAR1 not really parquet")
+        time.sleep(ws.PARQUET_CHECK_SECONDS)
+        listed = {d.name: d for d in ws.list_datasets()}  # no exception: the other datasets still list
+        assert listed["Shop"].orders == 0 and "Other" in listed and other == listed["Other"].dataset_id
+        with pytest.raises(duckdb.Error):  # the pages reading that dataset report it (as a friendly error)
+            kpis.data_range(ws, ds)
+        (folder / "year=2026" / "broken.parquet").unlink()
+        time.sleep(ws.PARQUET_CHECK_SECONDS)
+        assert ws.get_dataset(ds).orders == 2
+    finally:
+        ws.close()
