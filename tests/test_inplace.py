@@ -248,3 +248,26 @@ def test_a_damaged_file_in_a_folder_does_not_break_the_list_of_datasets(tmp_path
         assert ws.get_dataset(ds).orders == 2
     finally:
         ws.close()
+
+
+def test_the_data_page_refuses_to_import_orders_into_a_dataset_read_in_place(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app_pages import APP, TIMEOUT, _orders_csv, assert_clean
+
+    folder = app_env.parent / "parquet" / "shop"
+    _add_orders(folder, "a", ["c1", "c2"], "2026-01-05 10:00:00", 10.0)
+    ws = Workspace(app_env)
+    try:
+        ws.register_parquet("Lake", folder, {"customer_id": "买家ID", "order_time": "付款时间", "amount": "实付金额"})
+    finally:
+        ws.close()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = "zh"
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.file_uploader[0].set_value(("more.csv", _orders_csv(), "text/csv")).run()
+    at.selectbox(key="data.target.orders").set_value("Lake").run()
+    assert_clean(at)
+    assert any("就地读取" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key == "data.check.orders"], "no check, no import"
