@@ -33,6 +33,7 @@ from typing import IO, Any, Literal
 import numpy as np
 import pandas as pd
 
+from lib import customer_attributes
 from lib.workspace import Workspace
 
 Progress = Callable[[float, str], None]
@@ -845,6 +846,7 @@ class ImportReport:
     mapping: dict[str, Any]
     source_key: str
     outcomes: pd.DataFrame | None = None  # channel files: the total outcome and controls per period
+    attributes: Any = None  # order files: extra columns kept per customer (lib.customer_attributes.StagedAttributes)
 
     @property
     def rows_rejected(self) -> int:
@@ -1072,6 +1074,7 @@ def prepare_orders(
         "first_date": orders["order_ts"].min().date().isoformat() if len(orders) else None,
         "last_date": orders["order_ts"].max().date().isoformat() if len(orders) else None,
         "ignored_columns": [c for c in raw.columns if c not in set(mapping.values())],
+        "attribute_columns": customer_attributes.attribute_columns(raw.columns, mapping) if mapping.get("customer_id") else [],
         "sheet": raw.sheet,
     }
     if progress:
@@ -1080,6 +1083,7 @@ def prepare_orders(
         kind="orders", file_name=raw.file_name, file_format=raw.file_format, encoding=raw.encoding,
         rows_read=n + len(raw.malformed), rows_accepted=int(len(lines_frame)), rejected=rejected,
         prepared=orders.reset_index(drop=True), stats=stats, mapping=mapping, source_key=raw.source_key,
+        attributes=customer_attributes.stage_accepted(df, lines_frame, stats["attribute_columns"]),
     )
 
 
@@ -1335,6 +1339,8 @@ def commit_import(
         cur.unregister("incoming")
         if report.kind == "channels":
             _commit_outcomes(cur, dataset_id, report.outcomes, replace=mode == "replace")
+        else:
+            customer_attributes.commit(cur, dataset_id, report.attributes, replace=mode == "replace")
         cur.execute(
             "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [dataset_id, report.kind, report.file_name[:255], mode, report.rows_read, report.rows_accepted,

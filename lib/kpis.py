@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from lib.metrics import METRICS, dataset_ledger, first_orders_sql, period_facts_sql
+from lib.metrics import METRICS, dataset_ledger, first_orders_sql, order_source, period_facts_sql, source_params
 from lib.workspace import Workspace
 
 KPI_KEYS: tuple[str, ...] = (
@@ -132,9 +132,10 @@ FROM channel_spend WHERE dataset_id = $ds
 
 def period_facts(ws: Workspace, dataset_id: int, period: Period) -> PeriodFacts:
     """Measure one period of a dataset from the ledger (one query) and its channel spend."""
+    src = order_source(ws, dataset_id)
     params = {"ds": int(dataset_id), "start": period.start, "end": period.end}
     with ws.cursor() as cur:
-        cur.execute(period_facts_sql(dataset_ledger("ds")), params)
+        cur.execute(period_facts_sql(dataset_ledger("ds", src)), {**params, **source_params("ds", src)})
         names = [d[0] for d in cur.description]
         row = dict(zip(names, cur.fetchall()[0]))
         spend, channel_rows = cur.execute(_SPEND_SQL, params).fetchall()[0]
@@ -218,13 +219,14 @@ def compare(current: KpiSet, previous: KpiSet) -> dict[str, float | None]:
 
 def weekly_trend(ws: Workspace, dataset_id: int, period: Period | None = None) -> pd.DataFrame:
     """Per week (Monday): GMV, net sales, orders, new customers and spend — one row per week, ready to chart."""
-    params: dict[str, Any] = {"ds": dataset_id}
+    src = order_source(ws, dataset_id)
+    params: dict[str, Any] = {"ds": dataset_id, **source_params("ds", src)}
     where = ""
     if period:
         where = "AND CAST(order_ts AS DATE) BETWEEN $start AND $end"
         params.update(start=period.start, end=period.end)
     spend_where = "AND period_start BETWEEN $start AND $end" if period else ""
-    ledger = dataset_ledger("ds")
+    ledger = dataset_ledger("ds", src)
     sql = f"""
     WITH sales AS (
         SELECT date_trunc('week', order_ts)::DATE AS week, sum(gross_amount) AS gmv, sum(net_amount) AS net_sales,
@@ -271,11 +273,12 @@ def mark_partial_weeks(weekly: pd.DataFrame, period: Period | None = None) -> pd
 
 def channel_mix(ws: Workspace, dataset_id: int, period: Period) -> pd.DataFrame:
     """Per channel: GMV, net sales and orders from the order file, spend from channel data, with shares."""
+    src = order_source(ws, dataset_id)
     sql = f"""
     WITH sales AS (
         SELECT coalesce(channel, '—') AS channel, sum(gross_amount) AS gmv, sum(net_amount) AS net_sales,
                count(*) FILTER (WHERE is_order) AS orders
-        FROM ({dataset_ledger("ds")}) AS ledger WHERE CAST(order_ts AS DATE) BETWEEN $start AND $end
+        FROM ({dataset_ledger("ds", src)}) AS ledger WHERE CAST(order_ts AS DATE) BETWEEN $start AND $end
         GROUP BY 1
     ), spend AS (
         SELECT channel, sum(spend) AS spend FROM channel_spend
@@ -288,15 +291,16 @@ def channel_mix(ws: Workspace, dataset_id: int, period: Period) -> pd.DataFrame:
     FROM sales FULL OUTER JOIN spend USING (channel)
     ORDER BY gmv DESC NULLS LAST, spend DESC NULLS LAST
     """
-    return ws.query_df(sql, {"ds": dataset_id, "start": period.start, "end": period.end})
+    return ws.query_df(sql, {"ds": dataset_id, "start": period.start, "end": period.end, **source_params("ds", src)})
 
 
 def data_range(ws: Workspace, dataset_id: int) -> tuple[date, date] | None:
     """First and last order day of a dataset (falls back to channel data), or None when empty."""
+    src = order_source(ws, dataset_id)
     rows = ws.query_rows(
         f"""SELECT CAST(min(order_ts) AS DATE), CAST(max(order_ts) AS DATE)
-            FROM ({dataset_ledger("ds")}) AS ledger WHERE is_order""",
-        {"ds": dataset_id},
+            FROM ({dataset_ledger("ds", src)}) AS ledger WHERE is_order""",
+        {"ds": dataset_id, **source_params("ds", src)},
     )
     if rows and rows[0][0] is not None:
         return rows[0][0], rows[0][1]

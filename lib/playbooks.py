@@ -1913,7 +1913,7 @@ def playbook_workbook(
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}")
     playbook = playbook or load_playbook(ws, dataset_id)
-    as_of_d = seg._resolve_as_of(ws, seg.as_source(dataset_id), as_of)
+    as_of_d = seg._resolve_as_of(ws, seg.as_source(dataset_id, ws), as_of)
     if dataset_name is None:
         try:
             dataset_name = ws.get_dataset(dataset_id).name

@@ -49,7 +49,7 @@ from lib.formatting import count, money, pct, points, ratio, use_currency
 from lib.i18n import LocalizedError, display_channel, t
 from lib.kpis import Period, data_range, latest_full_quarter, period_facts
 from lib.metrics import LOOKBACK_DAYS as METRICS_LOOKBACK_DAYS
-from lib.metrics import dataset_ledger, first_orders_sql
+from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
 
 NewCustomersSource = Literal["channel_data", "first_order_channel"]
 Verdict = Literal["met", "over_cac", "unreachable"]
@@ -322,11 +322,13 @@ GROUP BY channel
 ORDER BY channel
 """
 
-_FIRST_ORDER_CHANNEL_SQL = f"""
-SELECT coalesce(channel, '') AS channel, count(*) AS new_customers
-FROM ({first_orders_sql(dataset_ledger("ds"))}) AS firsts WHERE first_day BETWEEN $start AND $end
-GROUP BY 1 ORDER BY 1
-"""
+def _first_order_channel_sql(source: Any) -> str:
+    """New customers per first-order channel in ``$start`` … ``$end`` (``source``: the dataset's in-place files, if any)."""
+    return f"""
+    SELECT coalesce(channel, '') AS channel, count(*) AS new_customers
+    FROM ({first_orders_sql(dataset_ledger("ds", source))}) AS firsts WHERE first_day BETWEEN $start AND $end
+    GROUP BY 1 ORDER BY 1
+    """
 
 
 def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None, *, require_spend: bool = True
@@ -340,8 +342,10 @@ def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None, *,
     (``new_customers_source`` says which).
     """
     span = data_range(ws, dataset_id)
+    src = order_source(ws, dataset_id)
     if span is None or not ws.query_rows(
-        f"SELECT count(*) FROM ({dataset_ledger('ds')}) AS ledger WHERE is_order", {"ds": int(dataset_id)}
+        f"SELECT count(*) FROM ({dataset_ledger('ds', src)}) AS ledger WHERE is_order",
+        {"ds": int(dataset_id), **source_params("ds", src)},
     )[0][0]:
         raise ScenarioError("scenarios.error.no_orders")
     if quarter is None:
@@ -365,7 +369,8 @@ def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None, *,
                        if r.reported and pd.notna(r.new_customers)}
     else:
         source = "first_order_channel"
-        firsts = ws.query_df(_FIRST_ORDER_CHANNEL_SQL, {"ds": int(dataset_id), "start": quarter.start,
+        firsts = ws.query_df(_first_order_channel_sql(src), {**source_params("ds", src),
+                                                              "ds": int(dataset_id), "start": quarter.start,
                                                         "end": quarter.end})
         channel_new = {str(r.channel): float(r.new_customers) for r in firsts.itertuples()
                        if channel_spend.get(str(r.channel), 0.0) > 0}
@@ -431,9 +436,10 @@ def scenario_curves(ws: Any, dataset_id: int, source: NewCustomersSource | None 
         firsts = ws.query_df(
             f"""
             SELECT channel, CAST(date_trunc('week', first_ts) AS DATE) AS week, count(*) AS first_orders
-            FROM ({first_orders_sql(dataset_ledger("ds"))}) AS firsts WHERE channel IS NOT NULL GROUP BY ALL
+            FROM ({first_orders_sql(dataset_ledger("ds", order_source(ws, dataset_id)))}) AS firsts
+            WHERE channel IS NOT NULL GROUP BY ALL
             """,
-            {"ds": int(dataset_id)},
+            {"ds": int(dataset_id), **source_params("ds", order_source(ws, dataset_id))},
         )
         firsts["week"] = pd.to_datetime(firsts["week"])
         merged = frame.drop(columns="response").merge(firsts, on=["channel", "week"], how="left")

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import clv, exports, formatting, prediction, prediction_charts, segment_charts, segments, ui
+from lib import clv, customer_attributes, exports, formatting, prediction, prediction_charts, segment_charts, segments, ui
 
 ctx = ui.bootstrap("nav.segments")
 t = ctx.t
@@ -74,6 +74,35 @@ def _grid_editor(settings: segments.SegmentSettings) -> segments.SegmentSettings
             settings, grid=dict(segments.DEFAULT_GRID))
         st.rerun()
     return settings if problems else replace(settings, grid=grid)
+
+
+#: Up to this many customers the per-tier CSVs are built ahead (cached on the data version) for one-click downloads;
+#: a bigger dataset prepares each file on request instead of holding every list in memory.
+ONE_CLICK_MAX_CUSTOMERS = 200_000
+
+
+def _tier_downloads(dataset, settings, as_of, scheme: str, order_keys: list[str], by_group, stem: str) -> None:
+    """One download button per non-empty tier/segment: that group's customers as CSV, kept attributes included."""
+    present = [g for g in order_keys if by_group["customers"].get(g, 0)]
+    if not present:
+        return
+    one_click = int(sum(by_group["customers"].get(g, 0) for g in present)) <= ONE_CLICK_MAX_CUSTOMERS
+    columns = st.columns(min(len(present), 5))
+    for index, key in enumerate(present):
+        label = t("segments_page.download_group", group=segments.group_label(key, scheme, ctx.lang))
+        with columns[index % len(columns)]:
+            if one_click:
+                data = ui.cached(exports.segment_csv, dataset, settings, as_of=as_of, lang=ctx.lang, scheme=scheme,
+                                 group=key)
+                st.download_button(label, data=data, file_name=f"{stem}_{key}.csv", mime="text/csv",
+                                   key=f"segments.dl_group.{key}", on_click="ignore", icon=":material/csv:",
+                                   help=t("segments_page.download_group.help"))
+            else:
+                ui.download(label, key=f"segments.dl_group.{key}", icon=":material/csv:",
+                            signature=(dataset.cache_key, repr(settings), str(as_of), ctx.lang, scheme),
+                            build=lambda k=key: exports.segment_csv(ctx.ws, dataset.dataset_id, settings, as_of=as_of,
+                                                                    lang=ctx.lang, scheme=scheme, group=k),
+                            file_name=f"{stem}_{key}.csv", mime="text/csv")
 
 
 def _prediction_export(dataset, pred: prediction.Prediction, as_of) -> pd.DataFrame:
@@ -328,11 +357,16 @@ with ui.friendly_errors(ctx):
             members = members.merge(pred.customers[["customer_id", "p_alive", pred.value_column]],
                                     on="customer_id", how="left")
             shown_cols += ["p_alive", pred.value_column]
+        extra = customer_attributes.for_customers(ctx.ws, dataset.dataset_id, members["customer_id"].tolist())
+        attribute_cols = [c for c in extra.columns if c != "customer_id" and c not in members.columns]
+        if attribute_cols:  # the order file's extra columns (e-mail, phone, …), after the standard ones
+            members = members.merge(extra[["customer_id", *attribute_cols]], on="customer_id", how="left")
+            shown_cols += attribute_cols
         picked = st.dataframe(
             members[shown_cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
             key="segments.members",
             column_config={
-                **{c: t(f"segments_page.col.{c}") for c in shown_cols},
+                **{c: t(f"segments_page.col.{c}") for c in shown_cols if c not in attribute_cols},
                 "last_order_date": st.column_config.DateColumn(t("segments_page.col.last_order_date"),
                                                                format="YYYY-MM-DD"),
                 "revenue": ui.money_column(t("segments_page.col.revenue"), decimals=2),
@@ -381,3 +415,4 @@ with ui.friendly_errors(ctx):
                                               scheme=scheme, group=group),
             file_name=f"{stem}_{group}.csv", mime="text/csv",
         )
+    _tier_downloads(dataset, settings, as_of, scheme, order_keys, by_group, stem)
