@@ -18,8 +18,9 @@ DuckDB constructs the transpiler needs help with, each handled here once:
 ``WITH x AS [NOT] MATERIALIZED`` (a DuckDB planner hint: dropped), ``CAST(… AS
 ENUM(…))`` (Spark has no ENUM: the labels stay strings), ``read_parquet(path,
 filename = true, file_row_number = true)`` (a view with ``filename`` and
-``file_row_number`` columns from Spark's ``_metadata``), ``quantile_cont(x, p)`` (sqlglot writes a two-argument ``percentile_cont`` that Spark
-refuses; Spark's ``percentile(x, p)`` interpolates linearly, the same), ``list_extract`` (1-based, as
+``file_row_number`` columns from Spark's ``_metadata``), ``quantile_cont(x, p)``
+(sqlglot writes a two-argument ``percentile_cont`` that Spark refuses; Spark's
+``percentile(x, p)`` interpolates linearly, the same), ``list_extract`` (1-based, as
 Spark's ``element_at``; sqlglot keeps the DuckDB name), and CTE names that would
 collide once sqlglot hoists nested ``WITH`` clauses to the top (refused, so the
 definition gets renamed instead of silently mis-joined). Everything else — QUALIFY,
@@ -47,13 +48,16 @@ import pandas as pd
 import pyarrow as pa
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
-#: Spark settings for a run on this machine; a cluster's own settings win (see :class:`SparkEngine`).
+#: Settings every session gets: timestamps are wall-clock (as DuckDB's TIMESTAMP), results travel as Arrow.
+SESSION_SPARK_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+#: Settings for a session on this machine (``local[…]``) only; a cluster keeps its own.
 LOCAL_SPARK_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.driver.memory": "2g",
 }
 _BATCH_ROWS = 100_000
@@ -266,11 +270,12 @@ def spark_path(pattern: str) -> str:
 class SparkEngine:
     """Spark SQL through a SparkSession: local (``local[N]``), a cluster master, or Spark Connect.
 
-    Where the session comes from, first match wins: ``remote`` or ``$SPARK_REMOTE``
+    Where the session comes from, first match wins: the process's active session (under
+    ``spark-submit``, in a notebook), used as it is configured; ``remote`` or ``$SPARK_REMOTE``
     (Spark Connect, e.g. ``sc://spark-gateway:15002``); else ``master`` or
     ``$SPARK_MASTER`` (``spark://host:7077``, ``yarn``, ``k8s://…``); else
-    ``local[*]``. :data:`LOCAL_SPARK_CONF` (UI off, 8 shuffle partitions, UTC) is
-    applied under ``conf``; on Spark Connect only SQL settings apply.
+    ``local[*]``. Every new session gets :data:`SESSION_SPARK_CONF` (UTC, Arrow), a
+    local one also :data:`LOCAL_SPARK_CONF` (UI off, 8 shuffle partitions), then ``conf``.
     """
 
     name = "spark"
@@ -285,26 +290,35 @@ class SparkEngine:
                 "the Spark engine needs pyspark and sqlglot (pip install pyspark==4.0.1 sqlglot==30.31.0, "
                 "pinned in requirements-dev.txt)"
             ) from exc
+        self._views: dict[str, str] = {}
         remote = remote or os.environ.get("SPARK_REMOTE")
-        settings = {**LOCAL_SPARK_CONF, **(conf or {})}
+        if not remote and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+            raise EngineUnavailable(
+                "the Spark engine needs Java 17 or 21 (apt-get install default-jre-headless), "
+                "or a Spark Connect server in SPARK_REMOTE"
+            )
+        active = SparkSession.getActiveSession() if not remote else None
+        if active is not None:  # under spark-submit, in a notebook or a test: that session, as it is configured
+            self.spark = active
+            return
         builder = SparkSession.builder.appName(app_name)
+        settings = dict(SESSION_SPARK_CONF)
         if remote:
             builder = builder.remote(remote)
-            settings = {k: v for k, v in settings.items() if k.startswith("spark.sql.")}
         else:
-            if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-                raise EngineUnavailable(
-                    "the Spark engine needs Java 17 or 21 (apt-get install default-jre-headless), "
-                    "or a Spark Connect server in SPARK_REMOTE"
-                )
-            builder = builder.master(master or os.environ.get("SPARK_MASTER") or "local[*]")
+            master = master or os.environ.get("SPARK_MASTER") or "local[*]"
+            builder = builder.master(master)
+            if master.startswith("local"):
+                settings.update(LOCAL_SPARK_CONF)
+        settings.update(conf or {})
         for key, value in settings.items():
             builder = builder.config(key, value)
         try:
             self.spark = builder.getOrCreate()
         except Exception as exc:  # JVM failed to start, cluster unreachable, Connect client deps missing
             raise EngineUnavailable(f"could not start Spark: {' '.join(str(exc).split())[:300]}") from exc
-        self._views: dict[str, str] = {}
+        if not remote:  # the CLI's stderr is for one-line reasons, not Spark's planner warnings
+            self.spark.sparkContext.setLogLevel("ERROR")
 
     # -- sources -------------------------------------------------------------------
 
@@ -391,6 +405,6 @@ def open_engine(name: str, *, master: str | None = None, conf: Mapping[str, str]
 
 
 __all__ = [
-    "ENGINES", "LOCAL_SPARK_CONF", "DuckDBEngine", "Engine", "EngineUnavailable", "NotPortable", "SparkEngine",
+    "ENGINES", "LOCAL_SPARK_CONF", "SESSION_SPARK_CONF", "DuckDBEngine", "Engine", "EngineUnavailable", "NotPortable", "SparkEngine",
     "literal", "open_engine", "query_errors", "spark_path", "to_spark_sql",
 ]

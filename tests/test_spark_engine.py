@@ -33,7 +33,10 @@ HAS_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
 needs_java = pytest.mark.skipif(
     not HAS_JAVA, reason="Java is not installed: the Spark engine needs a JRE (make test installs default-jre-headless)"
 )
-SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+# Small data: two shuffle partitions, and no whole-stage code generation (compiling it costs more than it saves
+# here: about a quarter of the first query's CPU). The CLI runs reuse this session as it is.
+SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
+              "spark.sql.codegen.wholeStage": "false"}
 
 # Rows for every ledger rule (lib.metrics) and ids an export must keep as text.
 TRICKY_ROWS = [
