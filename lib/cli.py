@@ -163,7 +163,8 @@ def cmd_segments(args: argparse.Namespace) -> int:
         settings = replace(
             settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
         )
-        as_of = _parse_date(args.as_of)
+        # resolved once: the export and the summary below would each look up the last order day (a full pass)
+        as_of = _parse_date(args.as_of) or segments.default_as_of(conn, source)
         if target.suffix.lower() == ".xlsx":
             payload = exports.segment_workbook(conn, source, settings, as_of=as_of, lang=args.lang,
                                                scheme=settings.scheme, dataset_name=name)
