@@ -59,6 +59,8 @@ LOCAL_SPARK_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
     "spark.driver.memory": "2g",
+    "spark.driver.bindAddress": "127.0.0.1",  # a local session listens on loopback only
+    "spark.driver.host": "127.0.0.1",
 }
 _BATCH_ROWS = 100_000
 
@@ -275,7 +277,7 @@ class SparkEngine:
     (Spark Connect, e.g. ``sc://spark-gateway:15002``); else ``master`` or
     ``$SPARK_MASTER`` (``spark://host:7077``, ``yarn``, ``k8s://…``); else
     ``local[*]``. Every new session gets :data:`SESSION_SPARK_CONF` (UTC, Arrow), a
-    local one also :data:`LOCAL_SPARK_CONF` (UI off, 8 shuffle partitions), then ``conf``.
+    local one also :data:`LOCAL_SPARK_CONF` (UI off, 8 shuffle partitions, loopback), then ``conf``.
     """
 
     name = "spark"
