@@ -1,6 +1,6 @@
 # Two commands (see README):
 #   make run   — set up a virtualenv from requirements.txt and start the app on 127.0.0.1:8501
-#   make test  — set up everything the tests need (virtualenv, Debian's chromium and CJK fonts) and run them all
+#   make test  — set up everything the tests need (virtualenv, Debian's chromium, CJK fonts, a JRE) and run them all
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -23,11 +23,11 @@ setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev system-deps
 
 # Debian's chromium for browser tests, Noto CJK so Chinese renders in screenshots and chart images,
-# LibreOffice Impress to check that the review deck converts to PDF.
+# LibreOffice Impress to check that the review deck converts to PDF, a Java runtime for the Spark engine's test.
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! [ -d /usr/share/fonts/opentype/noto ] || ! command -v soffice >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! [ -d /usr/share/fonts/opentype/noto ] || ! command -v soffice >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk libreoffice-impress >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk libreoffice-impress default-jre-headless >/dev/null; \
 	fi
 
 run: setup

@@ -20,7 +20,7 @@ import duckdb
 
 from lib import importing, kpis
 from lib.formatting import CURRENCIES
-from lib.workspace import Workspace, WorkspaceError, resolve_db_path, scratch_connection
+from lib.workspace import Workspace, WorkspaceError, resolve_db_path
 
 
 class CliError(Exception):
@@ -161,21 +161,31 @@ def cmd_segments(args: argparse.Namespace) -> int:
 
     from lib import exports, segments
 
+    from lib import sql_engine
+
     target = Path(args.export)
     if target.suffix.lower() not in (".xlsx", ".csv"):
         raise CliError("--export must end in .xlsx or .csv")
+    if args.engine != "duckdb" and not args.parquet:
+        raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
     if args.parquet:
-        # Orders too big to import: read in place on a private in-memory connection (the
-        # workspace's own connection refuses file access once it is locked down).
+        # Orders too big to import: read in place by an engine of their own, a private in-memory
+        # DuckDB or Spark (the workspace's own connection refuses file access once it is locked down).
         location = Path(args.parquet)
-        if not location.exists() and not any(ch in args.parquet for ch in "*?["):
+        remote = "://" in args.parquet  # s3a://, hdfs://, abfss://…: only Spark can look
+        if not remote and not location.exists() and not any(ch in args.parquet for ch in "*?["):
             raise CliError(f"no such Parquet file or folder: {args.parquet}")
-        conn: Any = scratch_connection()
+        if remote and args.engine != "spark":
+            raise CliError(f"{args.parquet} is not a local path: use --engine spark")
+        try:
+            conn: Any = sql_engine.open_engine(args.engine, master=args.spark_master)
+        except sql_engine.EngineUnavailable as exc:
+            raise CliError(str(exc)) from exc
     else:
         conn = _open(args)
     try:
         if args.parquet:
-            source: segments.SourceLike = segments.OrderSource.parquet(args.parquet)
+            source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=conn)
             settings, name = segments.SegmentSettings(), location.name or args.parquet
         else:
             # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
@@ -191,8 +201,19 @@ def cmd_segments(args: argparse.Namespace) -> int:
         as_of = _parse_date(args.as_of) or segments.default_as_of(conn, source)
         if as_of is None:
             raise CliError(f"dataset {name!r} has no orders")
-        # Both files stream to disk from one classification; the CSV counts its rows by group on the way.
-        if target.suffix.lower() == ".xlsx":
+        if args.engine != "duckdb":  # another engine hands back rows: the file is written here
+            if target.suffix.lower() == ".xlsx":
+                payload = exports.segment_workbook(conn, source, settings, as_of=as_of, lang=args.lang,
+                                                   scheme=settings.scheme, dataset_name=name)
+            else:
+                payload = exports.segment_csv(conn, source, settings, as_of=as_of, lang=args.lang,
+                                              scheme=settings.scheme, group=args.group)
+            summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
+            counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(payload)
+        # DuckDB streams both files to disk from one classification; the CSV counts its rows by group on the way.
+        elif target.suffix.lower() == ".xlsx":
             exports.write_segment_workbook(conn, source, target, settings, as_of=as_of, lang=args.lang,
                                            scheme=settings.scheme, dataset_name=name)
             summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
@@ -200,7 +221,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
         else:
             counts = exports.export_segment_csv(conn, source, target, settings, as_of=as_of, lang=args.lang,
                                                 scheme=settings.scheme, group=args.group)
-    except duckdb.Error as exc:  # a Parquet file without the needed columns, a corrupt file...
+    except sql_engine.query_errors() as exc:  # a Parquet file without the needed columns, a corrupt file...
         raise CliError(f"could not read the orders: {' '.join(str(exc).split())[:300]}") from exc
     finally:
         conn.close()
@@ -452,6 +473,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", help="with .csv: only this tier/segment key (e.g. dormant, champions)")
     p.add_argument("--export", required=True, help="FILE.xlsx | FILE.csv")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                   help="where --parquet is computed: an in-memory DuckDB (default) or Spark SQL (the same "
+                        "definitions, transpiled; needs pyspark and Java, or SPARK_REMOTE)")
+    p.add_argument("--spark-master", help="with --engine spark: local[N], spark://host:7077, yarn… "
+                                         "(default: $SPARK_MASTER, else local[*]; $SPARK_REMOTE wins)")
     p = add("predict", cmd_predict, "predicted customer value (BG/NBD + Gamma-Gamma): P(alive), purchases, CLV")
     p.add_argument("--dataset", required=True)
     p.add_argument("--as-of", help="YYYY-MM-DD: fit on orders up to this day (default: the last order day, or "

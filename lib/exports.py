@@ -65,6 +65,7 @@ from openpyxl.utils import get_column_letter
 
 from lib import customer_attributes
 from lib.i18n import normalize_lang, t
+from lib.sql_engine import Engine
 from lib.workspace import scratch_connection
 
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -551,12 +552,16 @@ def _bound(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
 @contextmanager
 def _arrow_reader(conn: Any, sql: str, params: Mapping[str, Any] | None,
                   batch_rows: int = _BATCH_ROWS) -> Iterator[pa.RecordBatchReader]:
-    """The rows of a read query as an Arrow stream, on a :class:`lib.workspace.Workspace` or a DuckDB connection.
+    """The rows of a read query as an Arrow stream, on a :class:`lib.workspace.Workspace`, a DuckDB connection
+    or a :class:`lib.sql_engine.Engine` (the rows then come from DuckDB or Spark; the file is written here alike).
 
     The stream is only valid inside the ``with`` block (it reads from the cursor).
     """
     bound = _bound(sql, params)
-    if isinstance(conn, duckdb.DuckDBPyConnection):
+    if isinstance(conn, Engine):  # DuckDB or Spark through lib.sql_engine's seam
+        with conn.arrow_batches(sql, bound, batch_rows) as reader:
+            yield reader
+    elif isinstance(conn, duckdb.DuckDBPyConnection):
         cur = conn.cursor()
         try:
             yield cur.sql(sql, params=bound).to_arrow_reader(batch_rows)
@@ -1241,9 +1246,9 @@ def _segment_table_sql(
     if group is not None:
         where = f'm."{column}" = $export_group'
         params["export_group"] = group
-    if groups is not None:
-        keys = "[" + ", ".join(sql_literal(g) for g in groups) + "]"
-        position = f'list_position({keys}, CAST(m."{column}" AS VARCHAR))'
+    if groups is not None:  # a CASE rather than list_position: the same text runs on Spark (lib.sql_engine)
+        whens = " ".join(f"WHEN {sql_literal(g)} THEN {i}" for i, g in enumerate(groups, start=1))
+        position = f'CASE CAST(m."{column}" AS VARCHAR) {whens} END'
         where = f"{position} IS NOT NULL"
         exprs.append(f"{position} AS export_group")
         order = f"{position}, "

@@ -68,6 +68,7 @@ from lib.formatting import money
 from lib.i18n import t
 from lib.metrics import dataset_ledger, ledger_sql, order_source, source_params
 from lib.palette import SEGMENT_ORDER, TIER_ORDER
+from lib.sql_engine import DuckDBEngine, Engine
 
 # --------------------------------------------------------------------------------------
 # Constants
@@ -109,7 +110,7 @@ DEFAULT_GRID: dict[str, str] = {
     grid_key(r, f): _DEFAULT_GRID_ROWS[r][f - 1] for r in range(5, 0, -1) for f in range(1, 6)
 }
 
-Connection = Any  # a lib.workspace.Workspace or a duckdb.DuckDBPyConnection
+Connection = Any  # a lib.workspace.Workspace, a duckdb.DuckDBPyConnection or a lib.sql_engine.Engine
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -149,17 +150,19 @@ class OrderSource:
         )
 
     @classmethod
-    def parquet(cls, path: str | Path) -> OrderSource:
+    def parquet(cls, path: str | Path, *, engine: Engine | None = None) -> OrderSource:
         """The ledger of orders read in place from a Parquet file, a folder of them (searched recursively) or a glob.
 
         The files need the ``orders`` table's columns ``customer_id``, ``order_ts``
         (timestamp), ``amount`` and ``is_refund``; ``order_id``, ``channel`` and
         ``original_order_id`` are used when present (without ``order_id`` a row is
         identified by its file and row number, so refunds still match by amount).
+        ``engine`` (default: a private DuckDB) reads the files' column names; the SQL is
+        DuckDB's either way, and :mod:`lib.sql_engine` carries it to Spark unchanged.
         """
         p = Path(path)
         pattern = str(p / "**" / "*.parquet") if p.is_dir() else str(path)
-        present = _parquet_columns(pattern)
+        present = engine.parquet_columns(pattern) if engine is not None else _parquet_columns(pattern)
         reader = "read_parquet($src_parquet_path, filename = true, file_row_number = true)"
 
         def optional(column: str, fallback: str) -> str:
@@ -188,16 +191,11 @@ def _identified(ledger: str) -> str:
 
 def _parquet_columns(pattern: str) -> frozenset[str]:
     """The column names of the Parquet files matching ``pattern`` (empty when they cannot be read yet)."""
-    from lib.workspace import scratch_connection
-
-    con = scratch_connection(memory_limit="256MB")
+    engine = DuckDBEngine(memory_limit="256MB")
     try:
-        rows = con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": pattern}).fetchall()
-    except duckdb.Error:
-        return frozenset()  # the query itself will report the missing or damaged file
+        return engine.parquet_columns(pattern)
     finally:
-        con.close()
-    return frozenset(str(row[0]) for row in rows)
+        engine.close()
 
 
 SourceLike = int | OrderSource
@@ -528,6 +526,8 @@ def _bind(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
 def run_query(conn: Connection, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:
     """Run a read query (named parameters) on a Workspace or a DuckDB connection."""
     bound = _bind(sql, params)
+    if isinstance(conn, Engine):  # DuckDB or Spark through lib.sql_engine's seam
+        return conn.frame(sql, bound)
     if isinstance(conn, duckdb.DuckDBPyConnection):
         cur = conn.cursor()
         try:
@@ -692,8 +692,9 @@ def _classify_sql(
     else:
         # Revenue is rounded to 6 decimals so that the weekly path (exact running
         # totals) and this one put a customer on the same side of an M cut-off.
+        # (CTE names stay distinct from the ledger's: Spark gets nested WITHs hoisted to one level.)
         base = f"""
-        purchases AS (
+        upto AS (
             SELECT customer_id, order_ts, amount, is_order FROM ({source.sql}) AS src
             WHERE order_ts < $before_ts{sfx}
         ),
@@ -705,7 +706,7 @@ def _classify_sql(
                    round(sum(amount), 6) AS revenue,
                    count(*) FILTER (WHERE is_order AND order_ts >= $window_start_ts{sfx}) AS window_orders,
                    round(coalesce(sum(amount) FILTER (WHERE order_ts >= $window_start_ts{sfx}), 0), 6) AS window_revenue
-            FROM purchases
+            FROM upto
             GROUP BY customer_id
             HAVING count(*) FILTER (WHERE is_order) > 0
         )"""
@@ -719,16 +720,17 @@ def _classify_sql(
     else:
         cuts = """SELECT as_of,
                    coalesce(CAST($m_high_min AS DOUBLE),
-                            quantile_cont(window_revenue, 2.0 / 3.0) FILTER (WHERE window_orders > 0)) AS m_high_min,
+                            quantile_cont(window_revenue, CAST(2 AS DOUBLE) / 3) FILTER (WHERE window_orders > 0)) AS m_high_min,
                    coalesce(CAST($m_mid_min AS DOUBLE),
-                            quantile_cont(window_revenue, 1.0 / 3.0) FILTER (WHERE window_orders > 0)) AS m_mid_min
+                            quantile_cont(window_revenue, CAST(1 AS DOUBLE) / 3) FILTER (WHERE window_orders > 0)) AS m_mid_min
             FROM base GROUP BY as_of"""
     if score_mode == "rank":
         # Quintiles by rank: equal values share the lowest rank of their group and so the
-        # same score (no tie is broken by customer id or row order).
+        # same score (no tie is broken by customer id or row order). Integer division (//)
+        # keeps the bucket exact on any engine (Spark would divide 5.0 as a DECIMAL).
         def quintile(order: str) -> str:
-            return (f"1 + CAST(floor(5.0 * (rank() OVER ({partition}ORDER BY {order}) - 1) "
-                    f"/ count(*) OVER ({partition})) AS INTEGER)")
+            return (f"1 + CAST((5 * (rank() OVER ({partition}ORDER BY {order}) - 1)) "
+                    f"// count(*) OVER ({partition}) AS INTEGER)")
 
         scores = f"""
                {quintile("days_since_last_order DESC")} AS r_score,
@@ -749,7 +751,7 @@ def _classify_sql(
     cuts AS ({cuts}),
     measured AS (
         SELECT b.*, c.m_high_min, c.m_mid_min,
-               CAST(b.as_of - b.last_order_date AS INTEGER) AS days_since_last_order,
+               CAST(date_diff('day', b.last_order_date, b.as_of) AS INTEGER) AS days_since_last_order,
                CASE WHEN $score_all_time THEN b.orders ELSE b.window_orders END AS f_value,
                CASE WHEN $score_all_time THEN b.revenue ELSE b.window_revenue END AS m_value
         FROM base AS b JOIN cuts AS c USING (as_of)
@@ -940,12 +942,12 @@ def _score_edges(score: str, edge: str) -> str:
     """The edge value of score buckets 1…4 as a 4-element list, from the classified relation ``c``.
 
     Equal values share a score, so a bucket can be empty; it takes the edge of the
-    bucket below, so that applying the edges by value skips it just as the ranks did.
+    bucket below (the edge of the highest bucket up to it), so that applying the edges
+    by value skips it just as the ranks did. Plain aggregates, so Spark runs the same text.
     """
-    return f"""SELECT list(v ORDER BY s) AS cuts FROM (
-            SELECT g.s, last_value(e.v IGNORE NULLS) OVER (ORDER BY g.s ROWS UNBOUNDED PRECEDING) AS v
-            FROM range(1, 5) AS g(s)
-            LEFT JOIN (SELECT {score} AS s, {edge} AS v FROM c GROUP BY ALL) AS e USING (s))"""
+    return f"""SELECT [max_by(v, s) FILTER (WHERE s <= 1), max_by(v, s) FILTER (WHERE s <= 2),
+                   max_by(v, s) FILTER (WHERE s <= 3), max_by(v, s) FILTER (WHERE s <= 4)] AS cuts
+            FROM (SELECT {score} AS s, {edge} AS v FROM c GROUP BY ALL) AS e"""
 
 
 def resolve_cuts(
@@ -1079,9 +1081,9 @@ def segment_summary(
             ws,
             f"""
             WITH c AS ({sql}),
-            g AS (
-                SELECT "{column}" AS "group", count(*) AS customers, sum(window_revenue) AS window_revenue,
-                       sum(window_orders) AS window_orders, sum(revenue) AS revenue, sum(orders) AS orders,
+            g AS (  -- sums rounded like the customer values: the same figure whatever order an engine adds in
+                SELECT "{column}" AS "group", count(*) AS customers, round(sum(window_revenue), 6) AS window_revenue,
+                       sum(window_orders) AS window_orders, round(sum(revenue), 6) AS revenue, sum(orders) AS orders,
                        median(days_since_last_order) AS median_days_since_last_order
                 FROM c GROUP BY ALL
             )
@@ -1495,7 +1497,7 @@ def data_warnings(
         f"""
         WITH c AS ({sql}),
         stats AS (SELECT count(*) AS customers, min(first_order_date) AS first_day,
-                         list(DISTINCT f_score ORDER BY f_score) AS used FROM c),
+                         list(DISTINCT f_score) AS used FROM c),
         fv AS (SELECT f_value, count(*) AS n, min(f_score) AS score FROM c GROUP BY f_value),
         top AS (SELECT * FROM fv ORDER BY n DESC, f_value LIMIT 1)
         SELECT stats.customers, stats.first_day, stats.used, top.f_value, top.n, top.score
