@@ -142,6 +142,19 @@ _STAGED_FROM_GROUPS = _STAGED_SQL % """
     FROM accepted WHERE NOT duplicate GROUP BY oid
 """
 
+_ID_FIELDS = ("order_id", "customer_id", "channel", "status", "original_order_id")
+_FLOAT_SAMPLE_SQL = "SELECT " + ", ".join(
+    f"coalesce(bool_and(regexp_full_match(trim({f}), '-?\\d+\\.0+')) FILTER (WHERE trim({f}) <> ''), false)"
+    for f in _ID_FIELDS) + " FROM (SELECT * FROM fields LIMIT 2000)"
+_FLOAT_IDS_SQL = {
+    f: f"SELECT coalesce(bool_and(regexp_full_match(trim({f}), '-?\\d+\\.0+')) FILTER (WHERE trim({f}) <> ''), false) "
+    "FROM fields" for f in _ID_FIELDS
+}
+_NUMERIC_IDS_SQL = (
+    "SELECT count(*) FILTER (WHERE regexp_full_match(CASE WHEN $strip THEN regexp_replace(trim(order_id), "
+    "'\\.0+$', '') ELSE trim(order_id) END, '\\d+')) FROM fields"
+)
+
 _REFUND_PATTERN = "退款|已退|退货|取消|关闭|作废|cancel|refund|return|void|chargeback"
 
 
@@ -549,7 +562,6 @@ def load_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, lines: Any,
 
 _TEXT_FIELDS = ("order_id", "customer_id", "order_time", "amount", "quantity", "unit_price", "channel", "status",
                 "original_order_id")
-_ID_FIELDS = ("order_id", "customer_id", "channel", "status", "original_order_id")
 
 
 def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str, Any], file_stem: str,
@@ -567,20 +579,12 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
     select_list = ", ".join(parts)
     con.execute(f"CREATE OR REPLACE TEMP VIEW fields AS SELECT line, {select_list} FROM raw")
 
-    # Column-wide facts: ids a spreadsheet wrote as 17850.0 (every value), and whether ids are mostly numbers.
-    flags_sql = (
-        "SELECT count(*), "
-        + ", ".join(
-            f"coalesce(bool_and(contains({f}, '.0') AND regexp_full_match(trim({f}), '-?\\d+\\.0+')) "
-            f"FILTER (WHERE trim({f}) <> ''), false)"
-            for f in _ID_FIELDS)
-        + ", count(*) FILTER (WHERE regexp_full_match(trim(order_id), '\\d+')), "
-        "count(*) FILTER (WHERE trim(order_id) <> '') FROM fields"
-    )
-    row = con.execute(flags_sql).fetchall()[0]
-    n = int(row[0])
-    strip = dict(zip(_ID_FIELDS, (bool(v) for v in row[1:6])))
-    numeric_share = ((row[7] if strip["order_id"] else row[6]) / n) if n else 0.0
+    # Column-wide facts: ids a spreadsheet wrote as 17850.0 (every value: checked in full only when the first
+    # rows all are), and whether ids are mostly numbers (then a C-prefixed id is a cancellation; counted only
+    # when such an id exists).
+    sample = con.execute(_FLOAT_SAMPLE_SQL).fetchall()[0]
+    strip = {name: bool(sample[i]) and bool(con.execute(_FLOAT_IDS_SQL[name]).fetchall()[0][0])
+             for i, name in enumerate(_ID_FIELDS)}
 
     has_amount = bool(mapping.get("amount"))
     has_quantity = bool(mapping.get("quantity"))
@@ -588,7 +592,7 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
     amount_column = mapping["amount"] if has_amount else f"{mapping.get('quantity')} × {mapping.get('unit_price')}"
     params = {
         "formats": _DATE_FORMATS, "has_amount": has_amount, "has_quantity": has_quantity,
-        "has_order_id": has_order_id, "stem": file_stem, "numeric_ids": numeric_share > 0.5, "refund": _REFUND_PATTERN,
+        "has_order_id": has_order_id, "stem": file_stem, "refund": _REFUND_PATTERN,
         **{f"strip_{f}": strip[f] for f in _ID_FIELDS},
     }
     # Each cell parsed once (materialised), then cheap flags over the parsed values.
@@ -607,13 +611,19 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
                gp_id(status, $strip_status) AS status,
                gp_id(original_order_id, $strip_original_order_id) AS original_order_id,
                coalesce(regexp_matches(status, $refund, 'i'), false) AS by_status,
-               $has_order_id AND $numeric_ids AND coalesce(lower(left(trim(order_id), 1)) = 'c'
+               $has_order_id AND coalesce(lower(left(trim(order_id), 1)) = 'c'
                    AND regexp_full_match(trim(order_id), '[Cc]\\d+'), false) AS by_id,
                $has_order_id AS has_oid
         FROM money
         """,
         params,
     )
+    n, c_invoices = con.execute("SELECT count(*), coalesce(bool_or(by_id), false) FROM parsed").fetchall()[0]
+    # A C-invoice is a cancellation only in a file whose invoice numbers are mostly plain numbers.
+    if c_invoices:
+        numeric = con.execute(_NUMERIC_IDS_SQL, {"strip": strip["order_id"]}).fetchall()[0][0]
+        if numeric / n <= 0.5:
+            con.execute("UPDATE parsed SET by_id = false WHERE by_id")
     con.execute(
         """
         CREATE OR REPLACE TEMP VIEW typed AS
@@ -644,12 +654,13 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
         )
         con.unregister("existing_ids")
     else:
-        con.execute("CREATE OR REPLACE TEMP TABLE accepted AS SELECT *, false AS duplicate FROM typed WHERE ok")
+        con.execute("CREATE OR REPLACE TEMP VIEW accepted AS SELECT *, false AS duplicate FROM typed WHERE ok")
     names = {
         "c_time": mapping["order_time"], "c_amount": amount_column, "c_quantity": mapping.get("quantity") or "",
         "c_order": mapping.get("order_id") or "", "has_amount": has_amount,
     }
     # The turned-away rows with their text as the file held it (few rows: joined back to the file by line).
+    con.execute("CREATE OR REPLACE TEMP TABLE bad_lines AS SELECT line FROM typed WHERE NOT ok")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE rejects AS
@@ -658,7 +669,8 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
                    coalesce(t.lost_id, false) AS lost_id, f.order_time, f.quantity, f.order_id,
                    CASE WHEN $has_amount THEN f.amount
                         ELSE coalesce(f.quantity, 'None') || ' × ' || coalesce(f.unit_price, 'None') END AS amount_text
-            FROM typed AS t JOIN fields AS f USING (line) WHERE NOT t.ok
+            FROM (SELECT * FROM typed WHERE line IN (SELECT line FROM bad_lines)) AS t
+            JOIN (SELECT * FROM fields WHERE line IN (SELECT line FROM bad_lines)) AS f USING (line)
         )
         SELECT line::BIGINT AS line, "column", value, reason FROM (
             SELECT line, 0 AS k, '' AS "column", '' AS value, 'malformed_row: ' || why AS reason FROM malformed
@@ -681,9 +693,10 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
         "SELECT count(*), count(DISTINCT oid) FROM accepted WHERE NOT duplicate").fetchall()[0]
     con.execute(_STAGED_FROM_LINES if lines_count == distinct_orders else _STAGED_FROM_GROUPS)
     malformed_rows = con.execute("SELECT count(*) FROM malformed").fetchall()[0][0]
+    con.execute("DROP TABLE bad_lines")
     con.execute("DROP VIEW typed")
     con.execute("DROP TABLE parsed")
-    con.execute("DROP TABLE accepted")
+    con.execute("DROP VIEW accepted" if not existing_ids else "DROP TABLE accepted")
     con.execute("DROP VIEW money")
     con.execute("DROP VIEW fields")
     con.execute("DROP VIEW raw")
