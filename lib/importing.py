@@ -145,6 +145,99 @@ def _read_bytes(data: bytes, file_name: str) -> RawTable:
     return _read_delimited(text, file_name, encoding)
 
 
+SAMPLE_ROWS = 1000
+
+
+@dataclass
+class Upload:
+    """A browser upload kept for the check: a sample read for the preview and the mapping, the file on disk.
+
+    The orders in it are read by DuckDB from ``path`` when the user checks the file
+    (:func:`prepare_upload`), so the upload is never parsed whole in Python. The
+    temporary folder goes when the object does.
+    """
+
+    raw: RawTable
+    path: Path
+    folder: Any
+    sampled: bool
+
+
+def stage_upload(data: bytes, file_name: str, progress: Progress | None = None) -> Upload:
+    """Keep an order upload on disk and read its first :data:`SAMPLE_ROWS` rows for the preview and mapping."""
+    import tempfile
+
+    if not data:
+        raise ImportFailed("empty_file", "The file is empty.")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFailed(
+            "too_large",
+            f"The file is {len(data) / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",
+            size_mb=round(len(data) / 1e6), limit_mb=round(MAX_FILE_BYTES / 1e6),
+        )
+    if progress:
+        progress(0.05, "reading")
+    raw, sampled = _read_sample(data, file_name)
+    folder = tempfile.TemporaryDirectory(prefix="gp-upload-")
+    path = Path(folder.name) / "upload"
+    path.write_bytes(data)
+    if progress:
+        progress(1.0, "read")
+    return Upload(raw, path, folder, sampled)
+
+
+def _read_sample(data: bytes, file_name: str) -> tuple[RawTable, bool]:
+    """The first rows of a file as text (the whole file when it is small): CSV and gzip cut by lines, Parquet by
+    its first batch, XLSX row by row."""
+    if data[:4] == b"PAR1":
+        import pyarrow.parquet as pq
+
+        try:
+            book = pq.ParquetFile(io.BytesIO(data))
+            _check_row_count(book.metadata.num_rows)
+            if book.metadata.num_rows > SAMPLE_ROWS:
+                batch = next(book.iter_batches(batch_size=SAMPLE_ROWS))
+                return _parquet_text(batch.to_pandas(), file_name), True
+        except ImportFailed:
+            raise
+        except Exception as exc:  # pyarrow raises ArrowInvalid and friends
+            raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}",
+                               what="damaged_parquet") from exc
+        return _read_bytes(data, file_name), False
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data, file_name, limit=SAMPLE_ROWS), True
+    head = data
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                head = gz.read(2 * 1024 * 1024 + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged_gzip") from exc
+    if len(head) <= 2 * 1024 * 1024:
+        return _read_bytes(data, file_name), False
+    cut = head[: 2 * 1024 * 1024]
+    cut = cut[: cut.rfind(b"\n") + 1] or cut
+    raw = _read_bytes(cut, file_name)
+    raw.frame = raw.frame.head(SAMPLE_ROWS)
+    raw.line_numbers = raw.line_numbers[:SAMPLE_ROWS]
+    return raw, True
+
+
+def prepare_upload(
+    ws: Workspace,
+    upload: Upload,
+    mapping: dict[str, Any],
+    dataset_name: str,
+    *,
+    mode: Mode = "replace",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Check a staged order upload: the whole file read by DuckDB, up to :data:`MAX_IMPORT_ROWS` rows."""
+    existing = existing_order_id_table(ws, dataset_name) if mode == "append" else None
+    return prepare_orders_file(upload.path, upload.raw.file_name, mapping, existing_order_ids=existing,
+                               max_rows=MAX_IMPORT_ROWS, progress=progress)
+
+
 def _gunzip(data: bytes) -> bytes:
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
@@ -317,14 +410,18 @@ def _fit_row(cells: list[str], width: int) -> list[str] | None:
     return None
 
 
-def _read_xlsx(data: bytes, file_name: str) -> RawTable:
+def _read_xlsx(data: bytes, file_name: str, limit: int | None = None) -> RawTable:
     check_xlsx_archive(io.BytesIO(data))
     from python_calamine import CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         for sheet_name in book.sheet_names:
-            cells = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
+            sheet = book.get_sheet_by_name(sheet_name)
+            if limit is None:
+                cells = sheet.to_python(skip_empty_area=True)
+            else:  # a preview: the first rows only, streamed
+                cells = [row for _, row in zip(range(limit + 50), sheet.iter_rows())]
             if cells and any(any(str(v).strip() for v in row) for row in cells):
                 break
         else:
@@ -456,7 +553,10 @@ def _read_parquet(data: bytes, file_name: str) -> RawTable:
         raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}", what="damaged_parquet") from exc
     if table.num_rows == 0:
         raise ImportFailed("no_rows", "The file has a header but no rows.")
-    frame = table.to_pandas()
+    return _parquet_text(table.to_pandas(), file_name)
+
+
+def _parquet_text(frame: pd.DataFrame, file_name: str) -> RawTable:
     text = pd.DataFrame(
         {c: [_cell_text(v) if not _is_na(v) else "" for v in frame[c].tolist()] for c in frame.columns},
         dtype=object,
@@ -945,8 +1045,8 @@ def prepare_orders_file(
     mapping: dict[str, Any] | None = None,
     *,
     ws: Workspace | None = None,
-    existing_order_ids: set[str] | None = None,
-    max_rows: int = MAX_STREAM_ROWS,
+    existing_order_ids: Any = None,
+    max_rows: int | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Check an order file read in place by DuckDB (lib.staging): memory bounded whatever its size.
@@ -961,6 +1061,7 @@ def prepare_orders_file(
     from lib import staging
 
     path = Path(path)
+    max_rows = MAX_STREAM_ROWS if max_rows is None else max_rows
     if progress:
         progress(0.05, "reading")
     work_dir = staging.new_work_dir()
@@ -979,6 +1080,8 @@ def prepare_orders_file(
                     size_mb=round(path.stat().st_size / 1e6), limit_mb=round(MAX_FILE_BYTES / 1e6),
                 )
             raw = read_table(path.read_bytes(), file_name)
+            if existing_order_ids is not None and not isinstance(existing_order_ids, set):
+                existing_order_ids = {str(v) for v in existing_order_ids.column(0).to_pylist()}
             if mapping is None:
                 mapping = (ws.get_mapping(raw.source_key, "orders") if ws else None) or suggest_mapping(raw.columns, "orders")
             return prepare_orders(raw, mapping, existing_order_ids=existing_order_ids, progress=progress)
@@ -1179,6 +1282,14 @@ def existing_order_ids(ws: Workspace, dataset_name: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def existing_order_id_table(ws: Workspace, dataset_name: str) -> Any:
+    """The dataset's order ids as an Arrow table (an append of millions of orders: no Python set of strings)."""
+    with ws.cursor() as cur:
+        return cur.sql(
+            "SELECT o.order_id FROM orders o JOIN datasets d USING (dataset_id) WHERE d.name = ?", params=[dataset_name]
+        ).to_arrow_table()
+
+
 def existing_channel_keys(ws: Workspace, dataset_name: str) -> set[tuple[str, str]]:
     rows = ws.query_rows(
         "SELECT c.period_start::VARCHAR, c.channel FROM channel_spend c JOIN datasets d USING (dataset_id) "
@@ -1213,6 +1324,7 @@ def commit_import(
         raise ImportFailed("bad_mode", f"Unknown import mode {mode!r}.")
     table = _TABLE_FOR_KIND[report.kind]
     # Orders read in place arrive as Arrow batches from their scratch database, never as one DataFrame.
+    staged_ids = report.staged.order_ids() if report.staged is not None and mode == "append" else None
     frame = report.staged.batches() if report.staged is not None else report.prepared.copy()
     if report.staged is None and report.kind == "orders" and "original_order_id" not in frame:
         frame["original_order_id"] = None  # a report prepared before refunds could name their order
@@ -1221,9 +1333,8 @@ def commit_import(
         if mode == "replace":
             cur.execute(f'DELETE FROM "{table}" WHERE dataset_id = ?', [dataset_id])
         else:
-            if report.staged is not None:
-                ids = report.staged.con.execute("SELECT order_id FROM staged_orders").to_arrow_table()
-                cur.register("incoming", ids)
+            if staged_ids is not None:
+                cur.register("incoming", staged_ids)
             else:
                 cur.register("incoming", frame)
             if report.kind == "orders":
@@ -1317,7 +1428,7 @@ def import_file(
     :data:`MAX_STREAM_ROWS` rows); bytes and channel files go through :func:`read_table`.
     """
     if isinstance(data, Path) and kind == "orders":
-        existing = existing_order_ids(ws, dataset_name) if mode == "append" else None
+        existing = existing_order_id_table(ws, dataset_name) if mode == "append" else None
         report = prepare_orders_file(data, file_name, mapping, ws=ws, existing_order_ids=existing, progress=progress)
         if progress:
             progress(0.85, "writing")

@@ -365,7 +365,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_d
     try:
         try:
             con.execute(sql, {**params, "parallel": True})
-        except duckdb.InvalidInputException as exc:
+        except duckdb.Error as exc:
             if "parallel" not in str(exc):
                 raise
             con.execute(sql, {**params, "parallel": False})  # quoted line breaks: read in one pass
@@ -565,7 +565,7 @@ _TEXT_FIELDS = ("order_id", "customer_id", "order_time", "amount", "quantity", "
 
 
 def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str, Any], file_stem: str,
-                 existing_ids: set[str] | None) -> dict[str, Any]:
+                 existing_ids: Any) -> dict[str, Any]:
     """Type ``raw`` under ``mapping`` into ``staged_orders`` (one row per order) and ``rejects``.
 
     Returns the counts the report needs: rows read, rows accepted, and whether the
@@ -641,8 +641,9 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
         FROM checked
         """
     )
-    if existing_ids:
-        existing = pd.DataFrame({"order_id": pd.Series(sorted(existing_ids), dtype=object)})
+    if existing_ids is not None and len(existing_ids):
+        existing = (pd.DataFrame({"order_id": pd.Series(sorted(existing_ids), dtype=object)})
+                    if isinstance(existing_ids, set) else existing_ids)  # a Python set, or an Arrow table of ids
         con.register("existing_ids", existing)
         con.execute(
             """
@@ -696,7 +697,7 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
     con.execute("DROP TABLE bad_lines")
     con.execute("DROP VIEW typed")
     con.execute("DROP TABLE parsed")
-    con.execute("DROP VIEW accepted" if not existing_ids else "DROP TABLE accepted")
+    con.execute("DROP TABLE accepted" if existing_ids is not None and len(existing_ids) else "DROP VIEW accepted")
     con.execute("DROP VIEW money")
     con.execute("DROP VIEW fields")
     con.execute("DROP VIEW raw")
@@ -768,6 +769,10 @@ class StagedOrders:
     def batches(self, size: int = 100_000) -> Any:
         """The orders as Arrow record batches, for the workspace to insert without a DataFrame in between."""
         return self.con.sql("SELECT * FROM staged_orders").to_arrow_reader(size)
+
+    def order_ids(self) -> Any:
+        """The staged order ids as an Arrow table (an append checks them again inside its transaction)."""
+        return self.con.sql("SELECT order_id FROM staged_orders").to_arrow_table()
 
     def close(self) -> None:
         try:
