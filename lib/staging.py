@@ -64,9 +64,9 @@ _MACROS = (
     "CREATE OR REPLACE TEMP MACRO gp_plain(v) AS nullif(TRY_CAST(nullif(replace(replace(replace(replace(replace("
     "replace(replace(replace(replace(v, '¥', ''), ',', ''), ' ', ''), '$', ''), '元', ''), '，', ''), '€', ''), "
     "'£', ''), '￥', ''), '') AS DOUBLE), 'NaN'::DOUBLE)",
-    "CREATE OR REPLACE TEMP MACRO gp_plain_words(v) AS CASE WHEN gp_plain(v) IS NOT NULL THEN gp_plain(v) "
-    "ELSE nullif(TRY_CAST(nullif(regexp_replace(v, '[¥￥$€£,，\\s]|元|RMB|CNY|USD', '', 'gi'), '') AS DOUBLE), "
-    "'NaN'::DOUBLE) END",
+    "CREATE OR REPLACE TEMP MACRO gp_plain_words(v) AS coalesce(gp_plain(v), "
+    "nullif(TRY_CAST(nullif(regexp_replace(v, '[¥￥$€£,，\\s]|元|RMB|CNY|USD', '', 'gi'), '') AS DOUBLE), "
+    "'NaN'::DOUBLE))",
     "CREATE OR REPLACE TEMP MACRO gp_ts_text(x) AS regexp_replace(regexp_replace(trim(x), '(\\d)T(\\d)', '\\1 \\2'), "
     "'(\\.\\d{1,6})?([+-]\\d{2}:?\\d{2}|Z)$', '')",
     "CREATE OR REPLACE TEMP MACRO gp_in_range(t) AS "
@@ -77,8 +77,6 @@ _MACROS = (
     "AND substr(x, 5, 1) = '-' THEN TRY_CAST(x AS TIMESTAMP) END",
     "CREATE OR REPLACE TEMP MACRO gp_ts(x, formats) AS gp_in_range(CASE WHEN gp_iso(x) IS NOT NULL THEN gp_iso(x) "
     "ELSE try_strptime(gp_ts_text(x), formats) END)",
-    "CREATE OR REPLACE TEMP MACRO gp_id(x, strip_float) AS CASE WHEN strip_float "
-    "THEN nullif(regexp_replace(trim(x), '\\.0+$', ''), '') ELSE nullif(trim(x), '') END",
 )
 
 
@@ -95,16 +93,16 @@ def _money_sql(source: str) -> str:
         f"nullif(TRY_CAST({f} AS DOUBLE), 'NaN'::DOUBLE) AS {f}_fast, "
         f"CASE WHEN TRY_CAST({f} AS DOUBLE) IS NULL THEN gp_fold({f}) END AS {f}_t" for f in fields)
     second = ", ".join(
-        f"starts_with({f}_t, '(') AND ends_with({f}_t, ')') AS {f}_neg, "
+        f"CASE WHEN starts_with({f}_t, '(') AND ends_with({f}_t, ')') THEN -1::DOUBLE ELSE 1::DOUBLE END AS {f}_sign, "
         f"CASE WHEN starts_with({f}_t, '(') AND ends_with({f}_t, ')') THEN substr({f}_t, 2, length({f}_t) - 2) "
         f"ELSE {f}_t END AS {f}_u" for f in fields)
     third = ", ".join(
-        f"CASE WHEN ends_with({f}_u, '万') THEN 1e4 WHEN ends_with({f}_u, '亿') THEN 1e8 ELSE 1 END AS {f}_scale, "
+        f"CASE WHEN ends_with({f}_u, '万') THEN 1e4::DOUBLE WHEN ends_with({f}_u, '亿') THEN 1e8::DOUBLE "
+        f"ELSE 1::DOUBLE END AS {f}_scale, "
         f"CASE WHEN ends_with({f}_u, '万') OR ends_with({f}_u, '亿') THEN substr({f}_u, 1, length({f}_u) - 1) "
         f"ELSE {f}_u END AS {f}_v" for f in fields)
     last = ", ".join(
-        f"CASE WHEN {f}_fast IS NOT NULL THEN {f}_fast WHEN {f}_v IS NOT NULL THEN "
-        f"CASE WHEN {f}_neg THEN -1 ELSE 1 END * {f}_scale * gp_plain_words({f}_v) END AS {f}_value" for f in fields)
+        f"coalesce({f}_fast, {f}_sign * {f}_scale * gp_plain_words({f}_v)) AS {f}_value" for f in fields)
     return (f"SELECT *, {last} FROM (SELECT *, {third} FROM (SELECT *, {second} FROM "
             f"(SELECT *, {first} FROM {source})))")
 
@@ -123,14 +121,14 @@ _STAGED_SQL = """
            CASE WHEN is_refund THEN -abs(amount) ELSE amount END AS amount, quantity, channel, status, is_refund,
            CASE WHEN by_status AND NOT by_id AND amount > 0 AND original_order_id IS NULL THEN order_id
                 ELSE original_order_id END AS original_order_id
-    FROM decided ORDER BY first_line
+    FROM decided %s
 """
-_STAGED_FROM_LINES = _STAGED_SQL % """
+_STAGED_FROM_LINES = _STAGED_SQL % ("""
     SELECT oid AS order_id, customer_id, ts AS order_ts, amt AS amount, qty AS quantity, channel, status,
            by_status, by_id, original_order_id, line AS first_line
     FROM accepted WHERE NOT duplicate
-"""
-_STAGED_FROM_GROUPS = _STAGED_SQL % """
+""", "")  # already in file order (DuckDB keeps insertion order): no sort
+_STAGED_FROM_GROUPS = _STAGED_SQL % ("""
     SELECT oid AS order_id,
            arg_min(customer_id, line) FILTER (WHERE customer_id IS NOT NULL) AS customer_id,
            min(ts) AS order_ts, sum(amt) AS amount, sum(qty) AS quantity,
@@ -140,7 +138,7 @@ _STAGED_FROM_GROUPS = _STAGED_SQL % """
            arg_min(original_order_id, line) FILTER (WHERE original_order_id IS NOT NULL) AS original_order_id,
            min(line) AS first_line
     FROM accepted WHERE NOT duplicate GROUP BY oid
-"""
+""", "ORDER BY first_line")
 
 _ID_FIELDS = ("order_id", "customer_id", "channel", "status", "original_order_id")
 _FLOAT_SAMPLE_SQL = "SELECT " + ", ".join(
@@ -153,6 +151,16 @@ _FLOAT_IDS_SQL = {
 _NUMERIC_IDS_SQL = (
     "SELECT count(*) FILTER (WHERE regexp_full_match(CASE WHEN $strip THEN regexp_replace(trim(order_id), "
     "'\\.0+$', '') ELSE trim(order_id) END, '\\d+')) FROM fields"
+)
+
+# Ids trimmed, empty → missing; and, where every value of the column is an integral float, without ".0".
+_ID_EXPR = {
+    strip: {f: (f"nullif(regexp_replace(trim({f}), '\\.0+$', ''), '')" if strip else f"nullif(trim({f}), '')")
+            for f in ("order_id", "customer_id", "channel", "status", "original_order_id")}
+    for strip in (False, True)
+}
+_C_INVOICE_EXPR = (
+    "coalesce(lower(left(trim(order_id), 1)) = 'c' AND regexp_full_match(trim(order_id), '[Cc]\\d+'), false) AS by_id"
 )
 
 _REFUND_PATTERN = "退款|已退|退货|取消|关闭|作废|cancel|refund|return|void|chargeback"
@@ -396,8 +404,10 @@ def _number_csv_rows(con: duckdb.DuckDBPyConnection, width: int, header_lines: i
     rows = con.execute("SELECT count(*) FROM raw_read").fetchall()[0][0]
     # Code-made column names (c0, c1, …) and integers: nothing from the file reaches this SQL text.
     present = " + ".join(f"({c} IS NOT NULL)::INT" for c in cells)
-    overhang = " AND ".join(f"coalesce({c}, '') = ''" for c in cells[width:])
-    blank = " AND ".join(f"coalesce(trim({c}), '') = ''" for c in cells)
+    # Cheap tests first (a NULL test is free, a first character is cheaper than a trim): OR/AND stop early.
+    overhang = f"{cells[width]} IS NULL OR (" + " AND ".join(f"coalesce({c}, '') = ''" for c in cells[width:]) + ")"
+    blank = "NOT coalesce(" + " OR ".join(
+        f"left({c}, 1) NOT IN ('', ' ', chr(9)) OR trim({c}) <> ''" for c in cells) + ", false)"
     keep = ", ".join(cells[:width])
     if header_lines + rows == file_lines:
         line = f"{header_lines + 1} + rowid"
@@ -590,34 +600,27 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
     has_quantity = bool(mapping.get("quantity"))
     has_order_id = bool(mapping.get("order_id"))
     amount_column = mapping["amount"] if has_amount else f"{mapping.get('quantity')} × {mapping.get('unit_price')}"
-    params = {
-        "formats": _DATE_FORMATS, "has_amount": has_amount, "has_quantity": has_quantity,
-        "has_order_id": has_order_id, "stem": file_stem, "refund": _REFUND_PATTERN,
-        **{f"strip_{f}": strip[f] for f in _ID_FIELDS},
-    }
-    # Each cell parsed once (materialised), then cheap flags over the parsed values.
+    # Each cell parsed once (materialised), then cheap flags over the parsed values. The projection is chosen
+    # here from fixed fragments (a CASE on a parameter would cost DuckDB as much as the parsing itself).
+    def ident(field_name: str) -> str:
+        return _ID_EXPR[strip[field_name]][field_name]
+
+    parts = [
+        "line", "gp_ts(order_time, $formats) AS ts",
+        "quantity_value AS qty" if has_quantity else "NULL::DOUBLE AS qty",
+        "coalesce(trim(quantity) <> '', false) AS qty_given" if has_quantity else "false AS qty_given",
+        "amount_value AS amt" if has_amount else "quantity_value * unit_price_value AS amt",
+        f"{ident('order_id')} AS oid" if has_order_id else "$stem || '#' || line AS oid",
+        f"{ident('customer_id')} AS customer_id", f"{ident('channel')} AS channel", f"{ident('status')} AS status",
+        f"{ident('original_order_id')} AS original_order_id",
+        "coalesce(regexp_matches(status, $refund, 'i'), false) AS by_status",
+        _C_INVOICE_EXPR if has_order_id else "false AS by_id",
+        "true AS has_oid" if has_order_id else "false AS has_oid",
+    ]
+    select_list = ", ".join(parts)
+    params = {"formats": _DATE_FORMATS, "refund": _REFUND_PATTERN, **({} if has_order_id else {"stem": file_stem})}
     con.execute(_MONEY_VIEW_SQL)
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE parsed AS
-        SELECT line,
-               gp_ts(order_time, $formats) AS ts,
-               CASE WHEN $has_quantity THEN quantity_value END AS qty,
-               $has_quantity AND trim(quantity) <> '' AS qty_given,
-               CASE WHEN $has_amount THEN amount_value ELSE quantity_value * unit_price_value END AS amt,
-               CASE WHEN $has_order_id THEN gp_id(order_id, $strip_order_id) ELSE $stem || '#' || line END AS oid,
-               gp_id(customer_id, $strip_customer_id) AS customer_id,
-               gp_id(channel, $strip_channel) AS channel,
-               gp_id(status, $strip_status) AS status,
-               gp_id(original_order_id, $strip_original_order_id) AS original_order_id,
-               coalesce(regexp_matches(status, $refund, 'i'), false) AS by_status,
-               $has_order_id AND coalesce(lower(left(trim(order_id), 1)) = 'c'
-                   AND regexp_full_match(trim(order_id), '[Cc]\\d+'), false) AS by_id,
-               $has_order_id AS has_oid
-        FROM money
-        """,
-        params,
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {select_list} FROM money", params)
     n, c_invoices = con.execute("SELECT count(*), coalesce(bool_or(by_id), false) FROM parsed").fetchall()[0]
     # A C-invoice is a cancellation only in a file whose invoice numbers are mostly plain numbers.
     if c_invoices:

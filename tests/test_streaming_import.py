@@ -166,10 +166,10 @@ def test_a_parquet_bomb_is_refused_from_its_footer_on_the_streaming_path(tmp_pat
 
 
 def test_an_upload_over_the_row_limit_is_refused_with_a_pointer_to_the_cli(tmp_path, ws, monkeypatch):
-    rows = [["order_id", "order_date", "amount"]] + [[f"A{i}", "2024-03-01", "5"] for i in range(100_000)]
+    rows = [["order_id", "order_date", "amount"]] + [[f"A{i}", "2024-03-01", "5"] for i in range(150_000)]
     upload = importing.stage_upload(fx.csv_text(rows).encode(), "orders.csv")  # big: previewed from a sample
     assert upload.sampled
-    monkeypatch.setattr(importing, "MAX_IMPORT_ROWS", 99_999)
+    monkeypatch.setattr(importing, "MAX_IMPORT_ROWS", 149_999)
     with pytest.raises(ImportFailed) as caught:
         importing.prepare_upload(ws, upload, suggest_mapping(upload.raw.columns, "orders"), "Shop")
     assert caught.value.code == "too_many_rows"
