@@ -50,6 +50,10 @@ MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
 MAX_XLSX_RATIO = 100
 MAX_GZIP_UNCOMPRESSED = 1024 * 1024 * 1024
 PROGRESS_THRESHOLD_BYTES = 3 * 1024 * 1024
+# A cell may hold up to 4 MB of text (a pasted description, a 200 KB note): Python's csv module stops at 128 KB by
+# default and DuckDB's reader is given the same line limit (lib.staging).
+MAX_CELL_CHARS = 4_000_000
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
 
 
 class ImportFailed(Exception):

@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from lib.importing import MAX_CELL_CHARS
 from lib.workspace import scratch_connection
 
 # DuckDB's share of an import; the rest of the process (Python, Arrow batches) stays well under another 500 MB.
@@ -364,11 +365,12 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_d
     source = _stream_utf8(path, encoding, work_dir)
     width = len(columns)
     types = {f"c{i}": "VARCHAR" for i in range(width + _OVERHANG)}
-    params = {"path": str(source.path), "skip": header_lines, "columns": types, "delim": delimiter, "nostr": _NO_NULL}
+    params = {"path": str(source.path), "skip": header_lines, "columns": types, "delim": delimiter, "nostr": _NO_NULL,
+              "max_line": MAX_CELL_CHARS * 2}
     sql = (
         "CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM read_csv($path, auto_detect = false, header = false, "
         "skip = $skip, columns = $columns, delim = $delim, quote = '\"', escape = '\"', strict_mode = false, "
-        "null_padding = true, nullstr = $nostr, max_line_size = 4000000, parallel = $parallel)"
+        "null_padding = true, nullstr = $nostr, max_line_size = $max_line, parallel = $parallel)"
     )
     try:
         try:
@@ -387,6 +389,10 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_d
         return None  # a file DuckDB cannot split (a stray quote, an overlong line): the exact Python reader decides
     if not _number_csv_rows(con, width, header_lines, source.lines):
         return None
+    if not con.execute("SELECT count(*) FROM raw").fetchall()[0][0]:
+        if con.execute("SELECT count(*) FROM malformed").fetchall()[0][0]:
+            raise ImportFailed("no_valid_rows", "No row has the same number of fields as the header.")
+        raise ImportFailed("no_rows", "The file has a header but no rows.")
     rows = con.execute("SELECT count(*) FROM raw_read").fetchall()[0][0]
     _check_rows(rows, max_rows)
     return Source(columns, "csv", encoding=encoding, rows=rows)

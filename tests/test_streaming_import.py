@@ -224,3 +224,47 @@ def test_an_append_from_a_file_turns_away_orders_already_in_the_dataset_by_line(
     report = import_file(ws, again, again.name, "orders", "Shop", mode="append")
     assert report.rejected[["line", "reason"]].values.tolist() == [[2, "duplicate_order"]]
     assert ws.get_dataset("Shop").orders == 4
+
+
+def _garbage():
+    from test_importing import GARBAGE
+
+    return GARBAGE
+
+
+@pytest.mark.parametrize("case", list(_garbage()))
+def test_garbage_read_in_place_gets_the_same_code_and_changes_nothing(tmp_path, ws, case):
+    build, code = _garbage()[case]
+    path = tmp_path / "upload.csv"
+    path.write_bytes(build())
+    before = ws.table_counts()
+    with pytest.raises(ImportFailed) as caught:
+        import_file(ws, path, path.name, "orders", "New data")
+    assert caught.value.code == code, (case, str(caught.value))
+    assert ws.table_counts() == before and not ws.list_datasets()
+
+
+def test_bombs_and_a_200_kb_cell_on_the_streaming_path(tmp_path, ws, monkeypatch):
+    bomb = tmp_path / "bomb.xlsx"
+    bomb.write_bytes(fx.zip_bomb_xlsx(600_000))
+    monkeypatch.setattr(importing, "MAX_XLSX_UNCOMPRESSED", 500_000)
+    with pytest.raises(ImportFailed) as caught:
+        import_file(ws, bomb, bomb.name, "orders", "Bomb")
+    assert caught.value.code == "bomb"
+    laughs = tmp_path / "laughs.xlsx"
+    laughs.write_bytes(fx.billion_laughs_xlsx())
+    with pytest.raises(ImportFailed) as caught:
+        import_file(ws, laughs, laughs.name, "orders", "Bomb")
+    assert caught.value.code == "bomb"
+    monkeypatch.setattr(importing, "MAX_GZIP_UNCOMPRESSED", 10_000)
+    packed = tmp_path / "big.csv.gz"
+    packed.write_bytes(gzip.compress(b"order_id,order_date,amount\n" + b"1,2024-01-01,2\n" * 10_000))
+    with pytest.raises(ImportFailed) as caught:
+        import_file(ws, packed, packed.name, "orders", "Bomb")
+    assert caught.value.code == "bomb"
+    assert not ws.list_datasets()
+    big_cell = tmp_path / "cell.csv"
+    big_cell.write_bytes(fx.csv_text([["order_id", "order_date", "amount", "note"],
+                                      ["1", "2024-01-01", "5", "x" * 200_000], ["2", "2024-01-02", "6", "ok"]]).encode())
+    report = import_file(ws, big_cell, big_cell.name, "orders", "Cell")
+    assert report.rows_accepted == 2 and ws.get_dataset("Cell").orders == 2
