@@ -701,12 +701,17 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
     # One row per order (an order-line file's lines summed), refunds decided as lib.importing documents.
     lines_count, distinct_orders = con.execute(
         "SELECT count(*), count(DISTINCT oid) FROM accepted WHERE NOT duplicate").fetchall()[0]
-    con.execute(_STAGED_FROM_LINES if lines_count == distinct_orders else _STAGED_FROM_GROUPS)
+    one_row_per_order = lines_count == distinct_orders
+    if one_row_per_order:  # a view over the parsed rows: the orders are not copied once more
+        con.execute(_STAGED_FROM_LINES.replace("CREATE OR REPLACE TEMP TABLE", "CREATE OR REPLACE TEMP VIEW", 1))
+    else:
+        con.execute(_STAGED_FROM_GROUPS)
     malformed_rows = con.execute("SELECT count(*) FROM malformed").fetchall()[0][0]
     con.execute("DROP TABLE bad_lines")
-    con.execute("DROP VIEW typed")
-    con.execute("DROP TABLE parsed")
-    con.execute("DROP TABLE accepted" if existing_ids is not None and len(existing_ids) else "DROP VIEW accepted")
+    if not one_row_per_order:
+        con.execute("DROP VIEW typed")
+        con.execute("DROP TABLE parsed")
+        con.execute("DROP TABLE accepted" if existing_ids is not None and len(existing_ids) else "DROP VIEW accepted")
     con.execute("DROP VIEW money")
     con.execute("DROP VIEW fields")
     con.execute("DROP VIEW raw")
