@@ -414,32 +414,29 @@ def _number_csv_rows(con: duckdb.DuckDBPyConnection, width: int, header_lines: i
     overhang = f"{cells[width]} IS NULL OR (" + " AND ".join(f"coalesce({c}, '') = ''" for c in cells[width:]) + ")"
     blank = "NOT coalesce(" + " OR ".join(
         f"left({c}, 1) NOT IN ('', ' ', chr(9)) OR trim({c}) <> ''" for c in cells) + ", false)"
-    keep = ", ".join(cells[:width])
+    fits = f"c{width - 1} IS NOT NULL AND ({overhang})"
+    flags = [f"{present} AS fields", f"({fits}) AS fits", f"({blank}) AS blank", "*"]
     if header_lines + rows == file_lines:
-        line = f"{header_lines + 1} + rowid"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS SELECT {line} AS line, {present} AS fields, "
-                    f"({overhang}) AS fits, ({blank}) AS blank, * FROM raw_read")
+        select_list = ", ".join([f"{header_lines + 1} + rowid AS line", *flags])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS SELECT {select_list} FROM raw_read")
     else:
         breaks = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cells)
-        line = (f"{header_lines + 1} + rowid + coalesce(sum({breaks}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED "
-                "PRECEDING AND 1 PRECEDING), 0)")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE numbered_rows AS SELECT {line} AS line, {breaks} AS breaks, "
-                    f"{present} AS fields, ({overhang}) AS fits, ({blank}) AS blank, * FROM raw_read")
+        select_list = ", ".join([
+            f"{header_lines + 1} + rowid + coalesce(sum({breaks}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED "
+            f"PRECEDING AND 1 PRECEDING), 0) AS line", f"{breaks} AS breaks", *flags])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE numbered_rows AS SELECT {select_list} FROM raw_read")
         last_line = con.execute("SELECT max(line + breaks) FROM numbered_rows").fetchall()[0][0]
         con.execute("DROP TABLE raw_read")
         con.execute("ALTER TABLE numbered_rows RENAME TO raw_read")
         if last_line != file_lines:
             return False
         con.execute("CREATE OR REPLACE TEMP VIEW numbered AS SELECT * FROM raw_read")
-    last = f"c{width - 1}"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT line, {keep} FROM numbered "
-                f"WHERE NOT blank AND fits AND {last} IS NOT NULL")
-    malformed_sql = (
-        f"CREATE OR REPLACE TEMP TABLE malformed AS SELECT line, 'expected {width} fields, found ' || "
-        f"CASE WHEN fields >= {width + _OVERHANG} THEN 'more' ELSE fields::VARCHAR END AS why FROM numbered "
-        f"WHERE NOT blank AND NOT (fits AND {last} IS NOT NULL)"
-    )
-    con.execute(malformed_sql)
+    select_list = ", ".join(["line", *cells[:width]])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT {select_list} FROM numbered WHERE NOT blank AND fits")
+    select_list = (f"line, 'expected {width} fields, found ' || "
+                   f"CASE WHEN fields >= {width + _OVERHANG} THEN 'more' ELSE fields::VARCHAR END AS why")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE malformed AS SELECT {select_list} FROM numbered "
+                "WHERE NOT blank AND NOT fits")
     return True
 
 
