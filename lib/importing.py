@@ -534,6 +534,13 @@ def _cell_text(value: Any) -> str:
 def _check_row_count(rows: int, limit: int | None = None) -> None:
     """Refuse a table longer than ``limit`` (an upload's: :data:`MAX_IMPORT_ROWS`) before it is read into memory."""
     limit = MAX_IMPORT_ROWS if limit is None else limit
+    if rows > limit and limit >= MAX_STREAM_ROWS:  # already the command line's limit: only reading in place is left
+        raise ImportFailed(
+            "too_many_rows_stream",
+            f"The file has {rows:,} rows; an import takes up to {limit:,}. Segment it in place with "
+            "`python -m lib.cli segments --parquet`.",
+            rows=f"{rows:,}", limit=f"{limit:,}",
+        )
     if rows > limit:
         raise ImportFailed(
             "too_many_rows",

@@ -160,8 +160,14 @@ def test_a_parquet_bomb_is_refused_from_its_footer_on_the_streaming_path(tmp_pat
     assert caught.value.code == "too_many_rows"
     before = ws.table_counts()
     monkeypatch.setattr(importing, "MAX_STREAM_ROWS", 10)
-    with pytest.raises(ImportFailed):
+    with pytest.raises(ImportFailed) as caught:
         import_file(ws, path, path.name, "orders", "Bomb")
+    assert caught.value.code == "too_many_rows_stream" and "segments --parquet" in str(caught.value)
+    from lib.i18n import t
+
+    for lang in ("en", "zh"):
+        text = t(f"import.error.{caught.value.code}", lang, **caught.value.params)
+        assert "{" not in text and text != f"import.error.{caught.value.code}" and "10" in text
     assert ws.table_counts() == before and not ws.list_datasets()
 
 
