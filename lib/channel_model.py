@@ -26,7 +26,7 @@ import pandas as pd
 
 from lib import mmm
 from lib.curves import weekly_channel_frame
-from lib.metrics import dataset_ledger, first_orders_sql
+from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
 
 OutcomeSource = Literal["imported", "net_sales", "new_customers"]
 OUTCOME_SOURCES: tuple[OutcomeSource, ...] = ("imported", "net_sales", "new_customers")
@@ -63,13 +63,14 @@ def _weekly_imported(ws: Any, dataset_id: int) -> pd.DataFrame:
 
 
 def _weekly_from_orders(ws: Any, dataset_id: int, source: OutcomeSource) -> pd.DataFrame:
+    src = order_source(ws, dataset_id)
     if source == "net_sales":
         sql = f"""SELECT CAST(date_trunc('week', order_ts) AS DATE) AS week, sum(net_amount) AS value
-                  FROM ({dataset_ledger("ds")}) AS ledger GROUP BY ALL"""
+                  FROM ({dataset_ledger("ds", src)}) AS ledger GROUP BY ALL"""
     else:
         sql = f"""SELECT CAST(date_trunc('week', first_ts) AS DATE) AS week, count(*) AS value
-                  FROM ({first_orders_sql(dataset_ledger("ds"))}) AS firsts GROUP BY ALL"""
-    return ws.query_df(sql, {"ds": int(dataset_id)})
+                  FROM ({first_orders_sql(dataset_ledger("ds", src))}) AS firsts GROUP BY ALL"""
+    return ws.query_df(sql, {"ds": int(dataset_id), **source_params("ds", src)})
 
 
 def available_sources(ws: Any, dataset_id: int) -> list[OutcomeSource]:
@@ -77,7 +78,8 @@ def available_sources(ws: Any, dataset_id: int) -> list[OutcomeSource]:
     imported = ws.query_rows(
         "SELECT count(*) FROM weekly_outcome WHERE dataset_id = $ds AND role = 'outcome'", {"ds": int(dataset_id)}
     )[0][0]
-    orders = ws.query_rows("SELECT count(*) FROM orders WHERE dataset_id = $ds", {"ds": int(dataset_id)})[0][0]
+    orders = order_source(ws, dataset_id) is not None or ws.query_rows(
+        "SELECT count(*) FROM orders WHERE dataset_id = $ds", {"ds": int(dataset_id)})[0][0]
     return ([s for s in OUTCOME_SOURCES[:1] if imported] + [s for s in OUTCOME_SOURCES[1:] if orders])
 
 
@@ -184,12 +186,13 @@ def fit(ws: Any, dataset_id: int, source: OutcomeSource | None = None, n_boot: i
 
 def coverage_note(ws: Any, dataset_id: int) -> tuple[date, date, date, date] | None:
     """(spend first, spend last, orders first, orders last) when the channel data misses part of the orders' period."""
+    src = order_source(ws, dataset_id)
     row = ws.query_rows(
-        """SELECT (SELECT min(period_start) FROM channel_spend WHERE dataset_id = $ds),
+        f"""SELECT (SELECT min(period_start) FROM channel_spend WHERE dataset_id = $ds),
                   (SELECT max(period_start) FROM channel_spend WHERE dataset_id = $ds),
-                  (SELECT CAST(min(order_ts) AS DATE) FROM orders WHERE dataset_id = $ds),
-                  (SELECT CAST(max(order_ts) AS DATE) FROM orders WHERE dataset_id = $ds)""",
-        {"ds": int(dataset_id)},
+                  (SELECT CAST(min(order_ts) AS DATE) FROM ({dataset_ledger("ds", src)}) AS o),
+                  (SELECT CAST(max(order_ts) AS DATE) FROM ({dataset_ledger("ds", src)}) AS o)""",
+        {"ds": int(dataset_id), **source_params("ds", src)},
     )[0]
     if any(v is None for v in row):
         return None

@@ -9,18 +9,21 @@ reports them, otherwise from each customer's first-order channel in the orders â
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from lib.kpis import Period
-from lib.metrics import dataset_ledger, first_orders_sql
+from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
 from lib.workspace import Workspace
 
 NewCustomerSource = Literal["channel_data", "first_order_channel"]
 
-_TABLE_SQL = f"""
+
+def _table_sql(source: Any) -> str:
+    """Spend, first-order customers and order sales per channel (``source``: the dataset's in-place files, if any)."""
+    return f"""
 WITH spend AS (
     SELECT channel, sum(spend) AS spend, sum(impressions) AS impressions, sum(clicks) AS clicks,
            sum(new_customers) AS reported_new, count(new_customers) AS new_rows,
@@ -29,11 +32,11 @@ WITH spend AS (
     GROUP BY channel
 ), first_order AS (
     SELECT channel, count(*) AS first_order_new
-    FROM ({first_orders_sql(dataset_ledger("ds"))}) AS firsts
+    FROM ({first_orders_sql(dataset_ledger("ds", source))}) AS firsts
     WHERE first_day BETWEEN $start AND $end AND channel IS NOT NULL GROUP BY channel
 ), sales AS (
     SELECT channel, count(*) FILTER (WHERE is_order) AS order_count, sum(net_amount) AS order_revenue
-    FROM ({dataset_ledger("ds")}) AS ledger
+    FROM ({dataset_ledger("ds", source)}) AS ledger
     WHERE CAST(order_ts AS DATE) BETWEEN $start AND $end AND channel IS NOT NULL
     GROUP BY channel
 )
@@ -58,7 +61,9 @@ def _ratio(a: pd.Series, b: pd.Series) -> pd.Series:
 
 def channel_table(ws: Workspace, dataset_id: int, period: Period) -> ChannelTable:
     """One row per channel: spend, impressions, clicks, new customers, orders, revenue, CAC, ROAS, ROI, CTR, CVR."""
-    raw = ws.query_df(_TABLE_SQL, {"ds": dataset_id, "start": period.start, "end": period.end})
+    src = order_source(ws, dataset_id)
+    raw = ws.query_df(_table_sql(src), {"ds": dataset_id, "start": period.start, "end": period.end,
+                                        **source_params("ds", src)})
     reported = bool(len(raw)) and raw["new_rows"].fillna(0).sum() > 0
     has_channel_revenue = bool(len(raw)) and raw["reported_revenue"].notna().any()
     frame = pd.DataFrame({"channel": raw["channel"].astype(str)})

@@ -86,4 +86,22 @@ def vega_lite_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     if "config" in spec and not config:
         del spec["config"]
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    legend = spec.setdefault("config", {}).setdefault("legend", {})
+    legend.setdefault("labelLimit", 0)  # house theme: a legend never cuts its labels ("Share of new custo…")
+    if os.environ.get(VALIDATE_ENV) == "1":
+        _compile_like_the_browser(spec)
     return spec
+
+
+def _compile_like_the_browser(spec: dict[str, Any]) -> None:
+    """Compile the spec with Vega-Lite's own compiler (vl-convert), as the browser will.
+
+    A spec can satisfy the JSON schema and still fail to compile (a layered chart whose
+    text colour has ``scale: null`` beside a quantitative colour scale did: the browser
+    showed a JavaScript error and no heat map). Under test that is an exception.
+    """
+    import json
+
+    import vl_convert
+
+    vl_convert.vegalite_to_vega(json.dumps(spec, default=str))

@@ -21,15 +21,29 @@ TREND_METRICS: tuple[str, ...] = ("net_sales", "gmv", "orders", "new_customers",
 def weekly_trend_chart(
     weekly: pd.DataFrame, metric: str, t: Translator, highlight: tuple[date, date] | None = None
 ) -> alt.Chart:
-    """The chosen weekly metric as an area, with the selected period shaded."""
+    """The chosen weekly metric as an area, with the selected period shaded and partial weeks marked.
+
+    A week the data covers only in part (the export starts or stops mid-week) gets a
+    hollow marker and says so in its tooltip, so a short first or last week does not
+    read as a collapse. Month ticks are labelled once each.
+    """
     label = t(f"kpi.{metric}")
-    frame = weekly[["week", metric]].rename(columns={metric: "value"}).dropna()
-    base = alt.Chart(frame).encode(
-        x=alt.X("week:T", title=t("chart.week"), axis=alt.Axis(format="%Y-%m")),
-        y=alt.Y("value:Q", title=label),
-        tooltip=[alt.Tooltip("week:T", title=t("chart.week_of")), alt.Tooltip("value:Q", title=label, format=",.0f")],
-    )
-    area = base.mark_area(opacity=0.25, line={"strokeWidth": 2}, color="#E4572E")
+    columns = ["week", metric, *(c for c in ("days_covered", "partial") if c in weekly.columns)]
+    frame = weekly[columns].rename(columns={metric: "value"}).dropna(subset=["value"]).copy()
+    if "partial" not in frame.columns:
+        frame["days_covered"], frame["partial"] = 7, False
+    frame["coverage"] = [
+        t("chart.partial_week", days=int(d)) if p else t("chart.full_week") for d, p in
+        zip(frame["days_covered"], frame["partial"])
+    ]
+    x = alt.X("week:T", title=t("chart.week"),
+              axis=alt.Axis(format="%Y-%m", tickCount={"interval": "month", "step": 1}, labelOverlap=True))
+    tooltip = [alt.Tooltip("week:T", title=t("chart.week_of"), format="%Y-%m-%d"),
+               alt.Tooltip("value:Q", title=label, format=",.0f"),
+               alt.Tooltip("coverage:N", title=t("chart.coverage"))]
+    base = alt.Chart(frame).encode(x=x, y=alt.Y("value:Q", title=label, axis=alt.Axis(format=",.0f")),
+                                   tooltip=tooltip)
+    area = base.mark_area(opacity=0.25, line={"strokeWidth": 2, "color": "#E4572E"}, color="#E4572E")
     layers: list[alt.Chart] = []
     if highlight:
         band = pd.DataFrame({"start": [pd.Timestamp(highlight[0])], "end": [pd.Timestamp(highlight[1])]})
@@ -37,6 +51,16 @@ def weekly_trend_chart(
             alt.Chart(band).mark_rect(opacity=0.12, color="#4C78A8").encode(x="start:T", x2="end:T")
         )
     layers.append(area)
+    partial = frame[frame["partial"]]
+    if len(partial):
+        legend_label = t("chart.partial_legend")
+        layers.append(
+            alt.Chart(partial.assign(kind=legend_label)).mark_point(size=80, filled=False, strokeWidth=2.5)
+            .encode(x=x, y="value:Q", tooltip=tooltip,
+                    color=alt.Color("kind:N", title=None,
+                                    scale=alt.Scale(domain=[legend_label], range=["#E4572E"]),
+                                    legend=alt.Legend(orient="top-left", symbolType="circle", labelLimit=0)))
+        )
     return alt.layer(*layers).properties(height=280, title=t("chart.weekly_title", metric=label))
 
 

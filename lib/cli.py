@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from lib import importing, kpis
+from lib.formatting import CURRENCIES
 from lib.workspace import Workspace, WorkspaceError, resolve_db_path, scratch_connection
 
 
@@ -51,6 +52,8 @@ def _import(args: argparse.Namespace, kind: importing.Kind) -> int:
             ws, path if kind == "orders" else path.read_bytes(), path.name, kind, args.dataset, mapping=mapping,
             mode="replace" if args.replace else "append",
         )
+        if args.currency:
+            ws.set_currency(ws.get_dataset(args.dataset).dataset_id, args.currency)
     finally:
         ws.close()
     summary = {
@@ -73,14 +76,43 @@ def cmd_import_channels(args: argparse.Namespace) -> int:
     return _import(args, "channels")
 
 
+def cmd_add_parquet(args: argparse.Namespace) -> int:
+    """Register a Parquet file or folder as a dataset whose orders are read in place (lib.inplace)."""
+    from lib import inplace
+
+    # The command line is the administrator's tool: it may register any folder (the workspace is opened
+    # unlocked for this one write); the app, locked, may then read the folders registered here.
+    ws = Workspace(resolve_db_path(args.db), locked=False)
+    try:
+        resolved, columns = ws.parquet_columns(args.path)
+        mapping = importing.load_mapping_file(args.mapping) if args.mapping else inplace.suggest_mapping(columns)
+        ws.register_parquet(args.name, resolved, mapping)
+        dataset = ws.get_dataset(" ".join(args.name.split()))
+        source = ws.parquet_orders(dataset.dataset_id)
+    except inplace.InPlaceError as exc:
+        raise CliError(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise CliError(f"could not read the orders: {' '.join(str(exc).split())[:300]}") from exc
+    finally:
+        ws.close()
+    print(json.dumps({
+        "dataset": dataset.name, "path": resolved, "files": len(inplace.parquet_files(resolved)),
+        "mapping": dict(source.mapping) if source else {}, "orders": dataset.orders, "customers": dataset.customers,
+        "first_order": dataset.first_order, "last_order": dataset.last_order,
+    }, ensure_ascii=False, default=str))
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
+    if getattr(args, "datasets_action", None) == "add-parquet":
+        return cmd_add_parquet(args)
     ws = _open(args)
     try:
         rows = [
             {
                 "name": d.name, "sample": d.is_sample, "orders": d.orders, "customers": d.customers,
                 "first_order": d.first_order, "last_order": d.last_order, "channel_rows": d.channel_rows,
-                "first_period": d.first_period, "last_period": d.last_period,
+                "first_period": d.first_period, "last_period": d.last_period, "currency": d.currency,
             }
             for d in ws.list_datasets()
         ]
@@ -91,7 +123,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             span = f"{r['first_order']} – {r['last_order']}" if r["first_order"] else "no orders"
-            print(f"{r['name']}\t{r['orders']} orders\t{r['customers']} customers\t{span}\t{r['channel_rows']} channel rows")
+            print(f"{r['name']}\t{r['orders']} orders\t{r['customers']} customers\t{span}\t{r['channel_rows']} channel rows"
+                  f"\t{r['currency']}")
     return 0
 
 
@@ -146,29 +179,34 @@ def cmd_segments(args: argparse.Namespace) -> int:
             source: segments.SourceLike = segments.OrderSource.parquet(args.parquet)
             settings, name = segments.SegmentSettings(), location.name or args.parquet
         else:
-            dataset = conn.get_dataset(args.dataset)
-            if dataset.orders == 0:
-                raise CliError(f"dataset {dataset.name!r} has no orders")
-            source, name = dataset.dataset_id, dataset.name
-            settings = segments.load_settings(conn, dataset.dataset_id)
+            # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
+            try:
+                source = conn.dataset_id(args.dataset)
+            except WorkspaceError as exc:
+                raise CliError(str(exc)) from exc
+            name = args.dataset
+            settings = segments.load_settings(conn, source)
         settings = replace(
             settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
         )
-        as_of = _parse_date(args.as_of)
+        as_of = _parse_date(args.as_of) or segments.default_as_of(conn, source)
+        if as_of is None:
+            raise CliError(f"dataset {name!r} has no orders")
+        # Both files stream to disk from one classification; the CSV counts its rows by group on the way.
         if target.suffix.lower() == ".xlsx":
-            payload = exports.segment_workbook(conn, source, settings, as_of=as_of, lang=args.lang,
-                                               scheme=settings.scheme, dataset_name=name)
+            exports.write_segment_workbook(conn, source, target, settings, as_of=as_of, lang=args.lang,
+                                           scheme=settings.scheme, dataset_name=name)
+            summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
+            counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
         else:
-            payload = exports.segment_csv(conn, source, settings, as_of=as_of, lang=args.lang,
-                                          scheme=settings.scheme, group=args.group)
-        summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
+            counts = exports.export_segment_csv(conn, source, target, settings, as_of=as_of, lang=args.lang,
+                                                scheme=settings.scheme, group=args.group)
     except duckdb.Error as exc:  # a Parquet file without the needed columns, a corrupt file...
         raise CliError(f"could not read the orders: {' '.join(str(exc).split())[:300]}") from exc
     finally:
         conn.close()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(payload)
-    counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
+    if args.group:
+        counts = {k: v for k, v in counts.items() if k == args.group}
     print(json.dumps({"file": str(target), "scheme": settings.scheme, "customers": counts}, ensure_ascii=False))
     return 0
 
@@ -387,8 +425,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--mapping", help="JSON file mapping fields to columns (default: saved or suggested)")
         p.add_argument("--replace", action="store_true", help="replace this kind of data in the dataset")
         p.add_argument("--rejects", help="write rejected rows to this CSV")
-    p = add("datasets", cmd_datasets, "list datasets with row counts and date ranges")
+        p.add_argument("--currency", type=str.upper, choices=list(CURRENCIES),
+                       help="the currency of the dataset's amounts (default: unchanged, CNY for a new dataset)")
+    p = add("datasets", cmd_datasets, "list datasets with row counts and date ranges; add one read in place")
     p.add_argument("--json", action="store_true")
+    actions = p.add_subparsers(dest="datasets_action")
+    q = actions.add_parser("add-parquet", help="use a Parquet file or (hive-partitioned) folder as a dataset, "
+                                               "read in place and refreshed when its files change")
+    q.add_argument("path", help="a .parquet file or a folder of them (searched recursively)")
+    q.add_argument("--name", required=True, help="the dataset's name")
+    q.add_argument("--mapping", help="JSON file mapping fields (order_id, customer_id, order_time, amount, channel, "
+                                     "is_refund, original_order_id) to columns (default: suggested from the names)")
+    q.add_argument("--db", default=argparse.SUPPRESS, help="workspace file")
     p = add("kpis", cmd_kpis, "KPIs of a period against the previous one")
     p.add_argument("--dataset", required=True)
     p.add_argument("--start")

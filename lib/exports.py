@@ -63,6 +63,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from lib import customer_attributes
 from lib.i18n import normalize_lang, t
 from lib.workspace import scratch_connection
 
@@ -602,6 +603,23 @@ def _csv_header_line(headers: Sequence[Any]) -> str:
     return ",".join('"' + _csv_text(str(h)).replace('"', '""') + '"' for h in headers) + "\r\n"
 
 
+def _tallied(reader: pa.RecordBatchReader, column: str, tally: dict[Any, int]) -> pa.RecordBatchReader:
+    """``reader`` unchanged, counting the values of ``column`` into ``tally`` as the batches stream past.
+
+    What lets one pass over the rows both write a file and report how many rows each
+    group has (the CLI's summary) instead of classifying every customer a second time.
+    """
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            if batch.num_rows:
+                counts = pc.value_counts(batch.column(column))
+                for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+                    tally[value] = tally.get(value, 0) + int(n)
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
 def _copy_csv(reader: pa.RecordBatchReader, target: Path, headers: Sequence[Any] | None,
               money: Collection[str]) -> int:
     """Write an Arrow stream as the product's CSV (see :func:`csv_bytes`) with DuckDB; returns the row count."""
@@ -641,6 +659,7 @@ def write_query_csv(
     *,
     headers: Sequence[Any] | None = None,
     money: Collection[str] = (),
+    tally: tuple[str, dict[Any, int]] | None = None,
 ) -> int:
     """Stream a query's rows into a CSV file written by DuckDB, with :func:`csv_bytes`' rules; returns the row count.
 
@@ -652,7 +671,8 @@ def write_query_csv(
     ``money`` are rounded to the cent. ``conn`` may be the locked-down workspace:
     the query runs there and its result streams (Arrow) into a private in-memory
     DuckDB that writes the file. The file is written next to ``path`` and renamed
-    into place, so a failure leaves no half-written file.
+    into place, so a failure leaves no half-written file. ``tally`` = (column, dict):
+    the values of that query column are counted into the dict on the way (no second query).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -661,6 +681,8 @@ def write_query_csv(
     partial = Path(name)
     try:
         with _arrow_reader(conn, sql, params) as reader:
+            if tally is not None:
+                reader = _tallied(reader, tally[0], tally[1])
             rows = _copy_csv(reader, partial, headers, frozenset(money))
         os.replace(partial, target)
     finally:
@@ -1169,6 +1191,12 @@ def _label_sql(column: str, labels: Mapping[str, str]) -> str:
     return f"CASE CAST({column} AS VARCHAR) {whens} ELSE CAST({column} AS VARCHAR) END"
 
 
+def _attributes_of(ws: Any, dataset_id: Any) -> tuple[int, list[str]] | None:
+    """(dataset id, attribute names) of a workspace dataset with kept customer attributes, else None."""
+    names = customer_attributes.names(ws, dataset_id)
+    return (int(dataset_id), names) if names else None
+
+
 def _segment_table_sql(
     seg: Any,
     src: Any,
@@ -1179,8 +1207,12 @@ def _segment_table_sql(
     column: str,
     group: str | None = None,
     groups: Sequence[str] | None = None,
+    attributes: tuple[int, Sequence[str]] | None = None,
 ) -> tuple[str, dict[str, Any], list[str], list[str | None]]:
     """The localised customer table of the export as SQL (one column per :data:`_SEGMENT_COLUMNS` entry).
+
+    ``attributes`` = (dataset id, names): the customers' kept attributes
+    (:mod:`lib.customer_attributes`) follow as text columns headed by their names.
 
     Returns SQL, parameters, headers and formats. Rows are sorted by spend in the
     window (then customer id), as :func:`lib.segments.segment_members` sorts them.
@@ -1215,12 +1247,21 @@ def _segment_table_sql(
         where = f"{position} IS NOT NULL"
         exprs.append(f"{position} AS export_group")
         order = f"{position}, "
+    attr_names = list(attributes[1]) if attributes else []
+    attr_join, attr_columns = customer_attributes.join_sql(len(attr_names), "m.customer_id")
+    if attributes:
+        params.update(customer_attributes.join_params(attributes[0], attr_names))
+    group_column = exprs.pop() if groups is not None else None  # export_group stays last
+    exprs.extend(f"{c} AS attribute_{i}" for i, c in enumerate(attr_columns))
+    if group_column is not None:
+        exprs.append(group_column)
     query = f"""SELECT {", ".join(exprs)}
         FROM (SELECT {seg._CUSTOMER_COLUMNS} FROM ({sql}) AS c) AS m
+        {attr_join}
         WHERE {where}
         ORDER BY {order}m.window_revenue DESC NULLS LAST, m.customer_id"""
-    headers = [t(f"segments.col.{key}", lang) for key, _ in _SEGMENT_COLUMNS]
-    kinds = [kind for _, kind in _SEGMENT_COLUMNS]
+    headers = [t(f"segments.col.{key}", lang) for key, _ in _SEGMENT_COLUMNS] + attr_names
+    kinds = [kind for _, kind in _SEGMENT_COLUMNS] + ["text"] * len(attr_names)
     return query, params, headers, kinds
 
 
@@ -1305,7 +1346,7 @@ def _write_segment_workbook(
     scheme = scheme or settings.scheme
     order = seg.group_order(scheme)
     column = "tier" if scheme == "plan" else "segment"
-    src = seg.as_source(dataset_id)
+    src = seg.as_source(dataset_id, ws)
     as_of_d = seg._resolve_as_of(ws, src, as_of)
     if dataset_name is None:
         try:
@@ -1352,11 +1393,12 @@ def _write_segment_workbook(
         _fast_rows(book.add_sheet(t("exports.sheet.about", lang)), SheetSpec("", rows=about))
         _fast_frame(book.add_sheet(t("exports.sheet.summary", lang)),
                     SheetSpec("", frame=summary_frame, formats=summary_formats))
-        headers = [t(f"segments.col.{k}", lang) for k, _ in _SEGMENT_COLUMNS]
-        kinds = [kind for _, kind in _SEGMENT_COLUMNS]
+        sql, params, headers, kinds = _segment_table_sql(
+            seg, src, settings, as_of_d or date(1970, 1, 1), lang, column=column, groups=wanted or list(order),
+            attributes=_attributes_of(ws, dataset_id),
+        )
         sheets = _GroupSheets(book, wanted, [seg.group_label(g, scheme, lang) for g in wanted], headers, kinds)
         if as_of_d is not None and wanted:
-            sql, params, _, _ = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, groups=wanted)
             with _arrow_reader(ws, sql, params) as reader:
                 for batch in reader:
                     sheets.add(batch)
@@ -1476,20 +1518,21 @@ def write_segment_workbook(
 def _segment_csv_query(
     ws: Any, dataset_id: Any, settings: Any, as_of: date | datetime | str | None, lang: str,
     scheme: str | None, group: str | None,
-) -> tuple[str, dict[str, Any], list[str], list[str]]:
+) -> tuple[str, dict[str, Any], list[str], list[str], str]:
     from lib import segments as seg
 
     settings = settings or seg.SegmentSettings()
     seg._check_settings(settings)
     scheme = scheme or settings.scheme
     column = "tier" if scheme == "plan" else "segment"
-    src = seg.as_source(dataset_id)
+    src = seg.as_source(dataset_id, ws)
     as_of_d = seg._resolve_as_of(ws, src, as_of)
     if as_of_d is None:
         as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
-    sql, params, headers, kinds = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, group=group)
+    sql, params, headers, kinds = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, group=group,
+                                                     attributes=_attributes_of(ws, dataset_id))
     money = [key for key, kind in _SEGMENT_COLUMNS if kind == "money"]
-    return sql, params, headers, money
+    return sql, params, headers, money, column
 
 
 def segment_csv(
@@ -1508,7 +1551,7 @@ def segment_csv(
     Written by DuckDB from the classification query (see :func:`write_query_csv`);
     :func:`write_segment_csv` streams the same file to disk without holding it in memory.
     """
-    sql, params, headers, money = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
+    sql, params, headers, money, _column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
     return query_csv_bytes(ws, sql, params, headers=headers, money=money)
 
 
@@ -1524,9 +1567,34 @@ def write_segment_csv(
     group: str | None = None,
 ) -> Path:
     """:func:`segment_csv` streamed by DuckDB into ``path``; returns the path."""
-    sql, params, headers, money = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
-    write_query_csv(ws, sql, params, path, headers=headers, money=money)
+    export_segment_csv(ws, dataset_id, path, settings, as_of=as_of, lang=lang, scheme=scheme, group=group)
     return Path(path)
+
+
+def export_segment_csv(
+    ws: Any,
+    dataset_id: Any,
+    path: str | os.PathLike[str],
+    settings: Any = None,
+    *,
+    as_of: date | datetime | str | None = None,
+    lang: str = "en",
+    scheme: str | None = None,
+    group: str | None = None,
+) -> dict[str, int]:
+    """:func:`write_segment_csv`, returning the customers written per tier/segment key (in the scheme's order).
+
+    One classification, one pass: the rows stream from DuckDB into the file and are
+    counted by group on the way (what ``cli segments`` prints), so no second query
+    classifies every customer again.
+    """
+    from lib import segments as seg
+
+    sql, params, headers, money, column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
+    by_label: dict[Any, int] = {}
+    write_query_csv(ws, sql, params, path, headers=headers, money=money, tally=(column, by_label))
+    scheme_used = "plan" if column == "tier" else "rfm"
+    return {key: int(by_label.get(seg.group_label(key, scheme_used, lang), 0)) for key in seg.group_order(scheme_used)}
 
 
 def write_segment_export(
@@ -1570,7 +1638,7 @@ def write_segment_export(
 
 
 __all__ = [
-    "write_segment_export", "write_segment_csv", "write_segment_workbook",
+    "export_segment_csv", "write_segment_export", "write_segment_csv", "write_segment_workbook",
     "FORMULA_TRIGGERS", "MAX_DATA_ROWS", "NUMBER_FORMATS", "SheetImage", "SheetSpec", "csv_bytes", "display_width",
     "fast_workbook_bytes", "looks_like_formula", "neutralise", "query_csv_bytes", "sanitize_sheet_name",
     "segment_csv", "segment_workbook", "sql_literal", "sql_neutralise", "sql_strip_control",

@@ -58,6 +58,10 @@ def t(key: str, lang: str = DEFAULT_LANG, /, **values: object) -> str:
     cats = catalogs()
     language = normalize_lang(lang)
     text = cats[language].get(key) or cats[DEFAULT_LANG].get(key) or key
+    if "{cur}" in text and "cur" not in values:  # money in a sentence: the dataset's currency symbol
+        from lib.formatting import currency_symbol
+
+        values = {**values, "cur": currency_symbol()}
     if values:
         try:
             return text.format(**values)

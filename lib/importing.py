@@ -33,6 +33,7 @@ from typing import IO, Any, Literal
 import numpy as np
 import pandas as pd
 
+from lib import customer_attributes
 from lib.workspace import Workspace
 
 Progress = Callable[[float, str], None]
@@ -952,6 +953,7 @@ class ImportReport:
     mapping: dict[str, Any]
     source_key: str
     outcomes: pd.DataFrame | None = None  # channel files: the total outcome and controls per period
+    attributes: Any = None  # order files: extra columns kept per customer (lib.customer_attributes.StagedAttributes)
     # Orders read in place (prepare_orders_file): all of them, in a private DuckDB; ``prepared`` is then a preview.
     staged: Any = None
 
@@ -1041,12 +1043,14 @@ def _orders_report(con: Any, counts: dict[str, Any], columns: list[str], mapping
         "line_level": counts["line_level"],
         "lines": counts["lines"],
         "ignored_columns": [c for c in columns if c not in set(mapping.values())],
+        "attribute_columns": counts.get("attribute_columns", []),
         "sheet": sheet,
     }
     return ImportReport(
         kind="orders", file_name=file_name, file_format=file_format, encoding=encoding,
         rows_read=counts["rows_read"], rows_accepted=counts["rows_accepted"], rejected=staging.rejects_frame(con),
         prepared=pd.DataFrame(columns=list(ORDER_COLUMNS)), stats=stats, mapping=mapping, source_key=source_key,
+        attributes=counts.get("attributes"),
     )
 
 
@@ -1384,6 +1388,8 @@ def commit_import(
         cur.unregister("incoming")
         if report.kind == "channels":
             _commit_outcomes(cur, dataset_id, report.outcomes, replace=mode == "replace")
+        else:
+            customer_attributes.commit(cur, dataset_id, report.attributes, replace=mode == "replace")
         cur.execute(
             "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [dataset_id, report.kind, report.file_name[:255], mode, report.rows_read, report.rows_accepted,

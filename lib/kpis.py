@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from lib.metrics import METRICS, dataset_ledger, first_orders_sql, period_facts_sql
+from lib.metrics import METRICS, dataset_ledger, first_orders_sql, order_source, period_facts_sql, source_params
 from lib.workspace import Workspace
 
 KPI_KEYS: tuple[str, ...] = (
@@ -132,9 +132,10 @@ FROM channel_spend WHERE dataset_id = $ds
 
 def period_facts(ws: Workspace, dataset_id: int, period: Period) -> PeriodFacts:
     """Measure one period of a dataset from the ledger (one query) and its channel spend."""
+    src = order_source(ws, dataset_id)
     params = {"ds": int(dataset_id), "start": period.start, "end": period.end}
     with ws.cursor() as cur:
-        cur.execute(period_facts_sql(dataset_ledger("ds")), params)
+        cur.execute(period_facts_sql(dataset_ledger("ds", src)), {**params, **source_params("ds", src)})
         names = [d[0] for d in cur.description]
         row = dict(zip(names, cur.fetchall()[0]))
         spend, channel_rows = cur.execute(_SPEND_SQL, params).fetchall()[0]
@@ -218,17 +219,19 @@ def compare(current: KpiSet, previous: KpiSet) -> dict[str, float | None]:
 
 def weekly_trend(ws: Workspace, dataset_id: int, period: Period | None = None) -> pd.DataFrame:
     """Per week (Monday): GMV, net sales, orders, new customers and spend — one row per week, ready to chart."""
-    params: dict[str, Any] = {"ds": dataset_id}
+    src = order_source(ws, dataset_id)
+    params: dict[str, Any] = {"ds": dataset_id, **source_params("ds", src)}
     where = ""
     if period:
         where = "AND CAST(order_ts AS DATE) BETWEEN $start AND $end"
         params.update(start=period.start, end=period.end)
     spend_where = "AND period_start BETWEEN $start AND $end" if period else ""
-    ledger = dataset_ledger("ds")
+    ledger = dataset_ledger("ds", src)
     sql = f"""
     WITH sales AS (
         SELECT date_trunc('week', order_ts)::DATE AS week, sum(gross_amount) AS gmv, sum(net_amount) AS net_sales,
-               count(*) FILTER (WHERE is_order) AS orders
+               count(*) FILTER (WHERE is_order) AS orders,
+               min(order_ts)::DATE AS first_day, max(order_ts)::DATE AS last_day
         FROM ({ledger}) AS ledger WHERE TRUE {where} GROUP BY 1
     ), news AS (
         SELECT date_trunc('week', first_ts)::DATE AS week, count(*) AS new_customers
@@ -238,20 +241,44 @@ def weekly_trend(ws: Workspace, dataset_id: int, period: Period | None = None) -
         FROM channel_spend WHERE dataset_id = $ds {spend_where} GROUP BY 1
     )
     SELECT week, coalesce(gmv, 0) AS gmv, coalesce(net_sales, 0) AS net_sales, coalesce(orders, 0) AS orders,
-           coalesce(new_customers, 0) AS new_customers, spend
+           coalesce(new_customers, 0) AS new_customers, spend, first_day, last_day
     FROM sales FULL OUTER JOIN news USING (week) FULL OUTER JOIN spend USING (week)
     ORDER BY week
     """
-    return ws.query_df(sql, params)
+    return mark_partial_weeks(ws.query_df(sql, params), period)
+
+
+def mark_partial_weeks(weekly: pd.DataFrame, period: Period | None = None) -> pd.DataFrame:
+    """Add ``days_covered`` (1–7) and ``partial``: how much of each Monday–Sunday week the orders (or the period) cover.
+
+    The first and last weeks of an export usually start or stop mid-week; drawn like
+    full weeks they look like a collapse or a surge. Coverage is the overlap of the
+    week with [first order day, last order day] (intersected with ``period``).
+    """
+    frame = weekly.drop(columns=["first_day", "last_day"], errors="ignore").copy()
+    weeks = pd.to_datetime(frame["week"])
+    if weekly.get("first_day") is None or weekly["first_day"].isna().all():
+        frame["days_covered"], frame["partial"] = 7, False
+        return frame
+    first = pd.Timestamp(weekly["first_day"].min())
+    last = pd.Timestamp(weekly["last_day"].max())
+    if period is not None:
+        first, last = max(first, pd.Timestamp(period.start)), min(last, pd.Timestamp(period.end))
+    start = weeks.where(weeks > first, first)
+    end = (weeks + pd.Timedelta(days=6)).where(weeks + pd.Timedelta(days=6) < last, last)
+    frame["days_covered"] = ((end - start).dt.days + 1).clip(lower=0, upper=7).astype(int)
+    frame["partial"] = frame["days_covered"] < 7
+    return frame
 
 
 def channel_mix(ws: Workspace, dataset_id: int, period: Period) -> pd.DataFrame:
     """Per channel: GMV, net sales and orders from the order file, spend from channel data, with shares."""
+    src = order_source(ws, dataset_id)
     sql = f"""
     WITH sales AS (
         SELECT coalesce(channel, '—') AS channel, sum(gross_amount) AS gmv, sum(net_amount) AS net_sales,
                count(*) FILTER (WHERE is_order) AS orders
-        FROM ({dataset_ledger("ds")}) AS ledger WHERE CAST(order_ts AS DATE) BETWEEN $start AND $end
+        FROM ({dataset_ledger("ds", src)}) AS ledger WHERE CAST(order_ts AS DATE) BETWEEN $start AND $end
         GROUP BY 1
     ), spend AS (
         SELECT channel, sum(spend) AS spend FROM channel_spend
@@ -264,15 +291,16 @@ def channel_mix(ws: Workspace, dataset_id: int, period: Period) -> pd.DataFrame:
     FROM sales FULL OUTER JOIN spend USING (channel)
     ORDER BY gmv DESC NULLS LAST, spend DESC NULLS LAST
     """
-    return ws.query_df(sql, {"ds": dataset_id, "start": period.start, "end": period.end})
+    return ws.query_df(sql, {"ds": dataset_id, "start": period.start, "end": period.end, **source_params("ds", src)})
 
 
 def data_range(ws: Workspace, dataset_id: int) -> tuple[date, date] | None:
     """First and last order day of a dataset (falls back to channel data), or None when empty."""
+    src = order_source(ws, dataset_id)
     rows = ws.query_rows(
         f"""SELECT CAST(min(order_ts) AS DATE), CAST(max(order_ts) AS DATE)
-            FROM ({dataset_ledger("ds")}) AS ledger WHERE is_order""",
-        {"ds": dataset_id},
+            FROM ({dataset_ledger("ds", src)}) AS ledger WHERE is_order""",
+        {"ds": dataset_id, **source_params("ds", src)},
     )
     if rows and rows[0][0] is not None:
         return rows[0][0], rows[0][1]

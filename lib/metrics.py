@@ -37,9 +37,11 @@ customer id) are orders and sales but belong to no customer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from lib import inplace
 from lib.i18n import t
+from lib.inplace import ParquetOrders
 
 # --------------------------------------------------------------------------------------
 # The ledger
@@ -109,16 +111,37 @@ def ledger_sql(base_sql: str) -> str:
     """
 
 
-def workspace_base_sql(dataset_param: str | None = "ds") -> str:
-    """Raw order rows of the workspace's ``orders`` table: one dataset (``$<dataset_param>``) or all."""
+def workspace_base_sql(dataset_param: str | None = "ds", source: ParquetOrders | None = None) -> str:
+    """Raw order rows of one dataset (``$<dataset_param>``) or of all datasets in the ``orders`` table.
+
+    For a dataset whose orders are read in place (``source``, from
+    :meth:`lib.workspace.Workspace.parquet_orders`) the rows come from its Parquet files
+    instead; bind :func:`source_params` besides the dataset id.
+    """
+    if source is not None and dataset_param:
+        return inplace.base_sql(dataset_param, source)
     where = f" WHERE dataset_id = ${dataset_param}" if dataset_param else ""
     columns = ", ".join(f'"{c}"' for c in LEDGER_BASE_COLUMNS)
     return f'SELECT {columns} FROM "orders"{where}'
 
 
-def dataset_ledger(dataset_param: str = "ds") -> str:
-    """The ledger of one workspace dataset, the dataset id bound as ``$<dataset_param>``."""
-    return ledger_sql(workspace_base_sql(dataset_param))
+def dataset_ledger(dataset_param: str = "ds", source: ParquetOrders | None = None) -> str:
+    """The ledger of one workspace dataset, the dataset id bound as ``$<dataset_param>`` (see :func:`workspace_base_sql`)."""
+    return ledger_sql(workspace_base_sql(dataset_param, source))
+
+
+def order_source(conn: Any, dataset_id: int) -> ParquetOrders | None:
+    """Where a dataset's orders live: its Parquet files when read in place, else None (the ``orders`` table).
+
+    ``conn`` is a :class:`lib.workspace.Workspace` (anything else has no in-place datasets).
+    """
+    lookup = getattr(conn, "parquet_orders", None)
+    return lookup(int(dataset_id)) if callable(lookup) else None
+
+
+def source_params(dataset_param: str, source: ParquetOrders | None) -> dict[str, Any]:
+    """The bound parameters a dataset's ledger needs besides its id: the Parquet path and column names, if any."""
+    return inplace.params(dataset_param, source)
 
 
 # --------------------------------------------------------------------------------------

@@ -12,23 +12,44 @@ every count equals the Segments page), the weeks of the 13-week plan each play
 runs in (from a saved timeline plan, else the defaults), and the operations
 workbook (through :mod:`lib.exports`' safe writer).
 
-Calculator (all money in CNY; one point is worth ``POINT_VALUE_CNY`` = 0.01)::
+Calculator (all money in CNY; one point is worth ``POINT_VALUE_CNY`` = 0.01). The headline
+is *incremental*: what the play adds over what the tier buys anyway::
 
-    responders          = audience × response_rate
-    incremental revenue = responders × tier AOV × aov_multiplier
-    incentive cost      = responders × redemption_rate × incentive
+    held out            = audience × holdout share            (not contacted: the control group)
+    contacted           = audience − held out
+    responders          = contacted × response rate            (everyone contacted who buys in the window)
+    baseline rate       = of the tier's members BASELINE_DAYS before the as-of date (cut-offs frozen
+                          at the as-of date), the share who ordered in the BASELINE_DAYS up to it —
+                          measured on the ledger (:mod:`lib.metrics`), the tier's own history
+    lift                = response rate − baseline rate         (percentage points; below 0 counts as 0)
+    incremental buyers  = contacted × lift
+    net AOV             = the tier's members' net sales ÷ orders (``kpi.aov`` in lib.metrics) × aov_multiplier
+    incremental revenue = incremental buyers × net AOV
+    gross revenue       = responders × net AOV                  (shown only as such: it counts people
+                                                                 who would have bought anyway)
+    incremental profit  = incremental revenue × gross margin
+    incentive cost      = responders × redemption_rate × incentive   (coupons go to every buyer)
     points cost         = responders × points_per_responder × 0.01
-    contact cost        = audience × contact_cost
+    contact cost        = contacted × contact_cost
     total cost          = incentive + points + contact cost
-    net                 = revenue − total cost
-    ROI                 = net / total cost          (None when the cost is 0)
+    net                 = incremental profit − total cost
+    ROI                 = net / total cost   (a percentage, as ``roi`` in lib.metrics; None when nothing is spent)
     cost per responder  = total cost / responders   (None when nobody responds)
+
+Gross margin and the holdout share are the playbook's :class:`CampaignAssumptions`
+(editable, saved with the plays). A play whose figures fall outside
+:data:`PLAUSIBLE` (incremental ROI above 1,000%, or a response lift above 30
+points) is flagged with the reason, as is a play whose response rate does not beat
+the baseline or whose tier has no history to measure a baseline from
+(:func:`economics_flags`, :func:`flag_reasons`): the page, the workbook and the
+review pack all show the same warnings.
 
 A play's audience is the tier's members × ``audience_share`` (or, for the
 high-value "silent 3 months" play, the customers who were in the tier 90 days
-ago and have not ordered since). The calculator treats every play as
-incremental and independent: a customer reached by two plays is counted in
-both, and a tier's total is the sum of its plays.
+ago and have not ordered since; its baseline is measured on the same kind of
+customers one window earlier). The calculator treats every play as independent:
+a customer reached by two plays is counted in both, and a tier's total is the
+sum of its plays.
 
 The plan's rule "a high-value recall may cost up to 3× a normal one" is the
 ``recall_rule``: the normal cost is the dormant-user coupon's cost per
@@ -53,8 +74,9 @@ import pandas as pd
 
 from lib import segments as seg
 from lib.exports import MAX_DATA_ROWS, SheetSpec, _localised_customers, workbook_bytes
-from lib.formatting import money
+from lib.formatting import money, pct, points
 from lib.i18n import display_channel, normalize_lang, t
+from lib.metrics import metric
 from lib.palette import SEGMENT_ORDER, TIER_ORDER
 from lib.timeline import DEFAULT_WEEKS, Task, list_plans, load_plan
 
@@ -70,6 +92,14 @@ PLAN_WEEKS = DEFAULT_WEEKS
 CHANGE_DAYS = 28
 #: "Silent 3 months": in the group this many days before the as-of date, no order since.
 SILENT_DAYS = 90
+#: The window a play's response rate and the tier's baseline purchase rate refer to (a four-week campaign):
+#: the baseline is the share of the tier's members this many days before the as-of date who ordered since.
+BASELINE_DAYS = CHANGE_DAYS
+#: Defaults of the playbook's campaign assumptions (``playbook_defaults.json`` may set others).
+DEFAULT_GROSS_MARGIN = 0.5
+DEFAULT_HOLDOUT_SHARE = 0.10
+#: How ROI is written everywhere: lib.metrics defines ``roi`` as a percentage (ROAS is the multiple).
+ROI_FORMAT_KIND = metric("roi").format_kind
 
 CALCULATOR_FIELDS: tuple[str, ...] = (
     "response_rate",
@@ -307,6 +337,47 @@ class RecallRule:
 
 
 @dataclass(frozen=True)
+class CampaignAssumptions:
+    """What every play's economics assume beyond its own inputs; editable and saved with the playbook.
+
+    ``gross_margin``: the share of incremental revenue left after the cost of goods
+    (0…1). ``holdout_share``: the share of each audience deliberately not contacted
+    (0 ≤ share < 1), the control group the measured lift will come from.
+    """
+
+    gross_margin: float = DEFAULT_GROSS_MARGIN
+    holdout_share: float = DEFAULT_HOLDOUT_SHARE
+
+    def to_dict(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in ASSUMPTION_FIELDS}
+
+
+ASSUMPTION_FIELDS: tuple[str, ...] = ("gross_margin", "holdout_share")
+
+
+@dataclass(frozen=True)
+class PlausibilityBounds:
+    """What campaigns achieve: beyond these a play's figures are flagged, with the reason.
+
+    ``max_roi`` is the incremental ROI (net / cost, 10 = 1,000%) and ``max_lift`` the
+    response rate above the tier's baseline (0.30 = 30 percentage points). Retention
+    campaigns measured against a holdout typically lift purchase rates by a few points
+    and return a few times their cost at most; figures past these bounds come from an
+    optimistic response rate, an AOV the responders will not reach, or a cost left out,
+    and should be tested on a holdout before anyone counts on them.
+    """
+
+    max_roi: float = 10.0
+    max_lift: float = 0.30
+
+
+#: The one place the plausibility bounds are defined (page, workbook and review pack read it).
+PLAUSIBLE = PlausibilityBounds()
+#: Reasons a play's economics are flagged, in the order they are listed.
+FLAG_CODES: tuple[str, ...] = ("roi_high", "lift_high", "no_lift", "no_baseline")
+
+
+@dataclass(frozen=True)
 class Playbook:
     """Every tier's and segment's content (read-only; edit with :func:`update_play` / :func:`update_group`)."""
 
@@ -315,6 +386,7 @@ class Playbook:
     recall_rule: RecallRule
     about: Text
     point_value_cny: float = POINT_VALUE_CNY
+    assumptions: CampaignAssumptions = CampaignAssumptions()
 
     def group(self, key: str) -> GroupContent:
         """A tier's or segment's content; raises KeyError."""
@@ -334,8 +406,12 @@ class Playbook:
         return [self.groups[k] for k in order if k in self.groups]
 
     def to_dict(self) -> dict[str, Any]:
-        """What :func:`save_playbook` stores: the version and every group's content."""
-        return {"version": self.version, "groups": {k: g.to_dict() for k, g in self.groups.items()}}
+        """What :func:`save_playbook` stores: the version, the campaign assumptions and every group's content."""
+        return {
+            "version": self.version,
+            "assumptions": self.assumptions.to_dict(),
+            "groups": {k: g.to_dict() for k, g in self.groups.items()},
+        }
 
 
 # --------------------------------------------------------------------------------------
@@ -382,6 +458,21 @@ def _calculator_problems(values: Mapping[str, Any]) -> list[Problem]:
             problems.append(("rate_range", {"field": name, "value": f"{float(value):g}"}))
         elif name in AMOUNT_FIELDS and float(value) < 0:
             problems.append(("negative", {"field": name, "value": f"{float(value):g}"}))
+    return problems
+
+
+def _assumption_problems(values: Mapping[str, Any]) -> list[Problem]:
+    """Gross margin within 0…100%; holdout share from 0% to below 100% (someone must be contacted)."""
+    problems: list[Problem] = []
+    for name, value in values.items():
+        if name not in ASSUMPTION_FIELDS:
+            problems.append(("unknown_field", {"field": name}))
+        elif not _is_number(value):
+            problems.append(("not_number", {"field": name, "value": value}))
+        elif not 0 <= float(value) <= 1:
+            problems.append(("rate_range", {"field": name, "value": f"{float(value):g}"}))
+        elif name == "holdout_share" and float(value) >= 1:
+            problems.append(("holdout_all", {}))
     return problems
 
 
@@ -447,8 +538,8 @@ def validate_group(group: GroupContent, lang: str = "en") -> list[str]:
 
 
 def validate_playbook(playbook: Playbook, lang: str = "en") -> list[str]:
-    """Every problem in every group, each prefixed with the group's name."""
-    messages: list[str] = []
+    """Every problem of the campaign assumptions and in every group, each prefixed with the group's name."""
+    messages = [_problem_text(code, values, lang) for code, values in _assumption_problems(playbook.assumptions.to_dict())]
     for group in playbook.groups.values():
         messages += [f"{group.label(lang)} · {m}" for m in validate_group(group, lang)]
     return messages
@@ -562,7 +653,19 @@ def _parsed_defaults() -> Playbook:
         ),
         about=Text.from_value(data.get("about")),
         point_value_cny=float(data.get("point_value_cny", POINT_VALUE_CNY)),
+        assumptions=_parse_assumptions(data.get("assumptions"), CampaignAssumptions()),
     )
+
+
+def _parse_assumptions(data: Any, base: CampaignAssumptions) -> CampaignAssumptions:
+    """Campaign assumptions from stored data, laid over ``base``; a value that cannot be used keeps ``base``'s."""
+    if not isinstance(data, Mapping):
+        return base
+    values = base.to_dict()
+    for name in ASSUMPTION_FIELDS:
+        if name in data and not _assumption_problems({name: data[name]}):
+            values[name] = float(data[name])
+    return CampaignAssumptions(**values)
 
 
 def playbook_from_dict(data: Any) -> Playbook:
@@ -576,8 +679,10 @@ def playbook_from_dict(data: Any) -> Playbook:
     have are kept.
     """
     defaults = default_playbook()
-    if not isinstance(data, Mapping) or not isinstance(data.get("groups"), Mapping):
+    if not isinstance(data, Mapping):
         return defaults
+    if not isinstance(data.get("groups"), Mapping):
+        return replace(defaults, assumptions=_parse_assumptions(data.get("assumptions"), defaults.assumptions))
     groups = dict(defaults.groups)
     for key, saved in data["groups"].items():
         if key not in groups or not isinstance(saved, Mapping):
@@ -611,7 +716,7 @@ def playbook_from_dict(data: Any) -> Playbook:
             seen.add(play_id)
         plays += [p for p in base.plays if p.id not in seen]
         groups[key] = replace(candidate, plays=tuple(plays))
-    return replace(defaults, groups=groups)
+    return replace(defaults, groups=groups, assumptions=_parse_assumptions(data.get("assumptions"), defaults.assumptions))
 
 
 # --------------------------------------------------------------------------------------
@@ -729,6 +834,15 @@ def update_group(playbook: Playbook, tier: str, **changes: Any) -> Playbook:
     return replace(playbook, groups=groups)
 
 
+def update_assumptions(playbook: Playbook, **changes: Any) -> Playbook:
+    """A new playbook with campaign assumptions changed (``gross_margin=0.45``, ``holdout_share=0.1``);
+    raises :class:`PlaybookError` (bilingual) for an unknown name or a value out of range."""
+    problems = _assumption_problems(changes)
+    if problems:
+        raise PlaybookError(problems)
+    return replace(playbook, assumptions=replace(playbook.assumptions, **{k: float(v) for k, v in changes.items()}))
+
+
 def reset_play(playbook: Playbook, tier: str, play_id: str) -> Playbook:
     """A new playbook with one play back at the plan's defaults."""
     return _with_play(playbook, tier, default_playbook().play(tier, play_id))
@@ -762,7 +876,7 @@ def load_playbook(ws: Any, dataset_id: int) -> Playbook:
 
 def save_playbook(ws: Any, dataset_id: int, playbook: Playbook) -> None:
     """Store the playbook for the dataset; raises :class:`PlaybookError` if any play is invalid."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _assumption_problems(playbook.assumptions.to_dict())
     for group in playbook.groups.values():
         for play in group.plays:
             problems += _play_problems(play)
@@ -784,14 +898,21 @@ def reset_playbook(ws: Any, dataset_id: int) -> Playbook:
 
 @dataclass(frozen=True)
 class CampaignEconomics:
-    """What one campaign (or a tier's plays together) returns and costs, in CNY.
+    """What one campaign (or a tier's plays together) adds, costs and returns, in CNY.
 
-    ``roi`` is net / total cost (None when nothing is spent);
-    ``cost_per_responder`` is total cost / responders (None when nobody
-    responds) — the cost per reactivated customer for recall plays;
-    ``points_roi`` is revenue / points cost (the plan wants ≥ 3, "1:3").
-    ``cost_cap`` is the most a responder may cost under the recall rule and
-    ``over_cost_cap`` whether this campaign exceeds it.
+    The headline numbers are incremental over the tier's baseline (see the module
+    docstring): ``incremental_revenue``, ``incremental_profit`` (× gross margin),
+    ``net`` (incremental profit − total cost) and ``roi`` (net / total cost, None when
+    nothing is spent). ``gross_revenue`` is every responder's orders, including those
+    who would have bought anyway — shown only under that name. ``baseline_rate`` is
+    None when it could not be measured (then counted as 0 and flagged). ``lift`` is the
+    response rate minus the baseline (negative when the play does not beat it; the
+    incremental figures then count 0). ``cost_per_responder`` is total cost /
+    responders (None when nobody responds) — the cost per reactivated customer for
+    recall plays; ``points_roi`` is gross revenue / points cost (the plan wants ≥ 3,
+    "1:3"). ``cost_cap`` is the most a responder may cost under the recall rule and
+    ``over_cost_cap`` whether this campaign exceeds it. ``flags`` are the
+    :data:`FLAG_CODES` that apply (:func:`economics_flags`).
     """
 
     audience: float
@@ -808,6 +929,17 @@ class CampaignEconomics:
     points_roi: float | None = None
     cost_cap: float | None = None
     over_cost_cap: bool = False
+    held_out: float = 0.0
+    contacted: float = 0.0
+    response_rate: float = 0.0
+    baseline_rate: float | None = 0.0
+    lift: float = 0.0
+    incremental_responders: float = 0.0
+    gross_revenue: float = 0.0
+    gross_margin: float = DEFAULT_GROSS_MARGIN
+    holdout_share: float = 0.0
+    incremental_profit: float = 0.0
+    flags: tuple[str, ...] = ()
 
 
 def _check_input(name: str, value: Any, *, rate: bool = False) -> float:
@@ -831,6 +963,29 @@ def recall_cost_rule(normal_cost_per_customer: float | None, multiple: float = 3
     return _check_input("normal_cost_per_customer", normal_cost_per_customer) * _check_input("multiple", multiple)
 
 
+def economics_flags(
+    roi: float | None, lift: float, baseline_rate: float | None, contacted: float,
+    bounds: PlausibilityBounds = PLAUSIBLE,
+) -> tuple[str, ...]:
+    """Why a campaign's figures should not be believed as they stand (:data:`FLAG_CODES` order).
+
+    ``roi_high``: incremental ROI above ``bounds.max_roi``; ``lift_high``: response rate
+    more than ``bounds.max_lift`` above the baseline; ``no_lift``: the response rate does
+    not beat the baseline (the play adds no sales); ``no_baseline``: the tier has no
+    history to measure a baseline from (the figures then assume nobody would have bought
+    anyway). Nothing is flagged for a campaign that contacts nobody.
+    """
+    if contacted <= 0:
+        return ()
+    found = {
+        "roi_high": roi is not None and roi > bounds.max_roi + 1e-12,
+        "lift_high": lift > bounds.max_lift + 1e-12,
+        "no_lift": lift <= 1e-12,
+        "no_baseline": baseline_rate is None,
+    }
+    return tuple(code for code in FLAG_CODES if found[code])
+
+
 def campaign_economics(
     audience: float,
     response_rate: float,
@@ -843,14 +998,20 @@ def campaign_economics(
     cost_cap_multiple: float | None = None,
     *,
     normal_cost_per_responder: float | None = None,
+    baseline_rate: float | None = 0.0,
+    gross_margin: float = DEFAULT_GROSS_MARGIN,
+    holdout_share: float = 0.0,
+    bounds: PlausibilityBounds = PLAUSIBLE,
 ) -> CampaignEconomics:
-    """One campaign's responders, incremental revenue, costs, net, ROI and cost per responder.
+    """One campaign's incremental revenue and profit over the baseline, its costs, net, ROI and flags.
 
-    ``aov`` is the tier's average order value (None counts as 0). With
-    ``cost_cap_multiple`` and ``normal_cost_per_responder`` the cap
-    (:func:`recall_cost_rule`) is set and ``over_cost_cap`` flags a cost per
-    responder above it. Raises ValueError for negative or non-finite inputs and
-    rates above 1.
+    ``aov`` is the tier's net average order value (None counts as 0);
+    ``baseline_rate`` the share of the audience that buys in the window anyway (None:
+    not measurable — counted as 0 and flagged); ``holdout_share`` of the audience is
+    not contacted (and costs nothing). With ``cost_cap_multiple`` and
+    ``normal_cost_per_responder`` the cap (:func:`recall_cost_rule`) is set and
+    ``over_cost_cap`` flags a cost per responder above it. Raises ValueError for
+    negative or non-finite inputs, rates above 1 and a holdout of 100%.
     """
     audience = _check_input("audience", audience)
     response_rate = _check_input("response_rate", response_rate, rate=True)
@@ -860,15 +1021,27 @@ def campaign_economics(
     points_per_responder = _check_input("points_per_responder", points_per_responder)
     contact_cost = _check_input("contact_cost", contact_cost)
     aov_multiplier = _check_input("aov_multiplier", aov_multiplier)
+    baseline = None if baseline_rate is None else _check_input("baseline_rate", baseline_rate, rate=True)
+    gross_margin = _check_input("gross_margin", gross_margin, rate=True)
+    holdout_share = _check_input("holdout_share", holdout_share, rate=True)
+    if holdout_share >= 1:
+        raise ValueError("holdout_share must leave someone to contact (below 1)")
 
-    responders = audience * response_rate
+    held_out = float(math.floor(audience * holdout_share + 0.5)) if holdout_share > 0 else 0.0
+    contacted = audience - held_out
+    responders = contacted * response_rate
+    lift = response_rate - (baseline or 0.0)
+    incremental_responders = contacted * max(lift, 0.0)
     effective_aov = aov_value * aov_multiplier
-    revenue = responders * effective_aov
+    gross_revenue = responders * effective_aov
+    revenue = incremental_responders * effective_aov
+    profit = revenue * gross_margin
     incentive_cost = responders * redemption_rate * incentive
     points_cost = responders * points_per_responder * POINT_VALUE_CNY
-    contact_total = audience * contact_cost
+    contact_total = contacted * contact_cost
     total = incentive_cost + points_cost + contact_total
-    net = revenue - total
+    net = profit - total
+    roi = net / total if total > 0 else None
     per_responder = total / responders if responders > 0 else None
     cap = None
     if cost_cap_multiple is not None and normal_cost_per_responder is not None:
@@ -883,29 +1056,50 @@ def campaign_economics(
         contact_cost=contact_total,
         total_cost=total,
         net=net,
-        roi=net / total if total > 0 else None,
+        roi=roi,
         cost_per_responder=per_responder,
-        points_roi=revenue / points_cost if points_cost > 0 else None,
+        points_roi=gross_revenue / points_cost if points_cost > 0 else None,
         cost_cap=cap,
         over_cost_cap=bool(cap is not None and per_responder is not None and per_responder > cap + 1e-9),
+        held_out=held_out,
+        contacted=contacted,
+        response_rate=response_rate,
+        baseline_rate=baseline,
+        lift=lift,
+        incremental_responders=incremental_responders,
+        gross_revenue=gross_revenue,
+        gross_margin=gross_margin,
+        holdout_share=holdout_share,
+        incremental_profit=profit,
+        flags=economics_flags(roi, lift, baseline, contacted, bounds),
     )
 
 
 def sum_economics(parts: Sequence[CampaignEconomics], cost_cap: float | None = None) -> CampaignEconomics:
-    """Several campaigns added up (a tier's total): audiences, responders, revenue and costs summed,
-    ratios recomputed; ``aov`` is revenue per responder. ``over_cost_cap`` is True if any part is over."""
+    """Several campaigns added up (a tier's total): audiences, buyers, revenue, profit and costs summed,
+    ratios recomputed; ``aov`` is gross revenue per responder, ``response_rate`` and ``baseline_rate`` are
+    per contacted customer (the baseline None if any part's is unknown), ``lift`` their difference.
+    ``over_cost_cap`` is True if any part is over; ``flags`` are every part's flags."""
     audience = sum(p.audience for p in parts)
+    contacted = sum(p.contacted for p in parts)
     responders = sum(p.responders for p in parts)
+    gross_revenue = sum(p.gross_revenue for p in parts)
     revenue = sum(p.incremental_revenue for p in parts)
+    profit = sum(p.incremental_profit for p in parts)
     incentive_cost = sum(p.incentive_cost for p in parts)
     points_cost = sum(p.points_cost for p in parts)
     contact_cost = sum(p.contact_cost for p in parts)
     total = incentive_cost + points_cost + contact_cost
-    net = revenue - total
+    net = profit - total
+    known = all(p.baseline_rate is not None for p in parts)
+    baseline_buyers = sum(p.contacted * (p.baseline_rate or 0.0) for p in parts)
+    response = responders / contacted if contacted > 0 else 0.0
+    baseline = (baseline_buyers / contacted if contacted > 0 else 0.0) if known else None
+    flags = {code for p in parts for code in p.flags}
     return CampaignEconomics(
         audience=audience,
         responders=responders,
-        aov=revenue / responders if responders > 0 else 0.0,
+        aov=gross_revenue / responders if responders > 0 else 0.0,
         incremental_revenue=revenue,
         incentive_cost=incentive_cost,
         points_cost=points_cost,
@@ -914,10 +1108,35 @@ def sum_economics(parts: Sequence[CampaignEconomics], cost_cap: float | None = N
         net=net,
         roi=net / total if total > 0 else None,
         cost_per_responder=total / responders if responders > 0 else None,
-        points_roi=revenue / points_cost if points_cost > 0 else None,
+        points_roi=gross_revenue / points_cost if points_cost > 0 else None,
         cost_cap=cost_cap,
         over_cost_cap=any(p.over_cost_cap for p in parts),
+        held_out=sum(p.held_out for p in parts),
+        contacted=contacted,
+        response_rate=response,
+        baseline_rate=baseline,
+        lift=response - (baseline or 0.0),
+        incremental_responders=sum(p.incremental_responders for p in parts),
+        gross_revenue=gross_revenue,
+        gross_margin=profit / revenue if revenue > 0 else (parts[0].gross_margin if parts else DEFAULT_GROSS_MARGIN),
+        holdout_share=sum(p.held_out for p in parts) / audience if audience > 0 else 0.0,
+        incremental_profit=profit,
+        flags=tuple(code for code in FLAG_CODES if code in flags),
     )
+
+
+def flag_reasons(economics: CampaignEconomics, lang: str = "en", bounds: PlausibilityBounds = PLAUSIBLE) -> list[str]:
+    """One sentence per flag of ``economics``, with its numbers, in ``lang`` (empty list = nothing to flag)."""
+    values = {
+        "roi": pct(economics.roi, decimals=0),
+        "max_roi": pct(bounds.max_roi, decimals=0),
+        "response": pct(economics.response_rate),
+        "baseline": pct(economics.baseline_rate),
+        "lift": points(economics.lift, lang),
+        "max_lift": points(bounds.max_lift, lang, decimals=0).lstrip("+"),
+        "days": BASELINE_DAYS,
+    }
+    return [t(f"playbooks.flag.{code}", lang, **values) for code in economics.flags]
 
 
 def cost_per_responder(inputs: CalculatorInputs) -> float | None:
@@ -969,6 +1188,14 @@ class TierProfile:
     ``silent_90d`` = customers who were in the group 90 days before the as-of
     date and have not ordered since (the audience of the high-value "silent 3
     months" play). Shares and rates are None when undefined.
+
+    The baseline the plays are measured against (:data:`BASELINE_DAYS` = 28 days):
+    ``baseline_buyers`` of the ``members_4_weeks_ago`` (the tier at the compare date,
+    cut-offs frozen) ordered between the compare date (exclusive) and the as-of date
+    (inclusive); ``baseline_rate`` is their share. For the "silent 3 months" audience
+    the same is measured one window earlier: ``silent_baseline_customers`` were in the
+    group 90 days before the compare date and had not ordered since by then;
+    ``silent_baseline_buyers`` of them ordered in the 28 days that followed.
     """
 
     group: str
@@ -989,6 +1216,19 @@ class TierProfile:
     member_change: int
     member_change_pct: float | None
     silent_90d: int
+    baseline_buyers: int = 0
+    silent_baseline_customers: int = 0
+    silent_baseline_buyers: int = 0
+
+    @property
+    def baseline_rate(self) -> float | None:
+        """Share of the tier's members 28 days ago who ordered since (None when there were none)."""
+        return self.baseline_buyers / self.members_4_weeks_ago if self.members_4_weeks_ago else None
+
+    @property
+    def silent_baseline_rate(self) -> float | None:
+        """The same share for customers silent for 90 days, one window earlier (None when there were none)."""
+        return self.silent_baseline_buyers / self.silent_baseline_customers if self.silent_baseline_customers else None
 
 
 def _resolve_settings(ws: Any, dataset_id: Any, settings: seg.SegmentSettings | None) -> seg.SegmentSettings:
@@ -1040,11 +1280,14 @@ def all_tier_profiles(
         sql_now_frozen = seg._classify_sql(src, score_mode=frozen_mode, m_cut_mode="params")
         sql_before = seg._classify_sql(src, sfx="_b4", score_mode=frozen_mode, m_cut_mode="params")
         sql_silent = seg._classify_sql(src, sfx="_s", score_mode=frozen_mode, m_cut_mode="params")
+        # The baseline of the "silent 3 months" audience: the same selection one window earlier.
+        sql_silent_before = seg._classify_sql(src, sfx="_sb", score_mode=frozen_mode, m_cut_mode="params")
         params = {
             **src.params,
             **seg._date_params(as_of_d, settings.window_days),
             **seg._date_params(compare, settings.window_days, "_b4"),  # type: ignore[arg-type]
             **seg._date_params(as_of_d - timedelta(days=SILENT_DAYS), settings.window_days, "_s"),
+            **seg._date_params(compare - timedelta(days=SILENT_DAYS), settings.window_days, "_sb"),  # type: ignore[operator]
             **seg._threshold_params(settings, cuts),
             "profile_groups": order,
             "silent_days": SILENT_DAYS,
@@ -1056,6 +1299,15 @@ def all_tier_profiles(
             now_f AS ({sql_now_frozen}),
             before_c AS ({sql_before}),
             silent_c AS ({sql_silent}),
+            silent_b AS ({sql_silent_before}),
+            activity AS (
+                -- per customer known at the compare date: ordered in the baseline window (compare date,
+                -- as-of date] (their last order by the as-of date is after the compare date), and silent
+                -- for 90 days at the compare date (the silent audience's baseline)
+                SELECT b.customer_id, c.last_order_date > CAST($as_of_b4 AS DATE) AS bought,
+                       b.days_since_last_order < $silent_days AS active_before
+                FROM before_c AS b JOIN now_c AS c USING (customer_id)
+            ),
             grp AS (SELECT unnest(CAST($profile_groups AS VARCHAR[])) AS g),
             stats AS (
                 SELECT "{column}" AS g, count(*) AS members, sum(window_revenue) AS window_revenue,
@@ -1065,11 +1317,21 @@ def all_tier_profiles(
                 FROM now_c GROUP BY ALL
             ),
             nf AS (SELECT "{column}" AS g, count(*) AS n FROM now_f GROUP BY ALL),
-            bf AS (SELECT "{column}" AS g, count(*) AS n FROM before_c GROUP BY ALL),
+            bf AS (
+                SELECT b."{column}" AS g, count(*) AS n, count(*) FILTER (WHERE a.bought) AS buyers
+                FROM before_c AS b LEFT JOIN activity AS a USING (customer_id)
+                GROUP BY ALL
+            ),
             sl AS (
                 SELECT s."{column}" AS g, count(*) AS n
                 FROM silent_c AS s JOIN now_c AS c ON s.customer_id = c.customer_id
                 WHERE c.days_since_last_order >= $silent_days
+                GROUP BY ALL
+            ),
+            sb AS (
+                SELECT s."{column}" AS g, count(*) AS n, count(*) FILTER (WHERE a.bought) AS buyers
+                FROM silent_b AS s LEFT JOIN activity AS a USING (customer_id)
+                WHERE NOT coalesce(a.active_before, FALSE)
                 GROUP BY ALL
             )
             SELECT grp.g,
@@ -1077,12 +1339,14 @@ def all_tier_profiles(
                    coalesce(stats.revenue, 0) AS revenue, coalesce(stats.orders, 0) AS orders,
                    coalesce(stats.repeaters, 0) AS repeaters, stats.median_days,
                    coalesce(nf.n, 0) AS members_now_frozen, coalesce(bf.n, 0) AS members_before,
-                   coalesce(sl.n, 0) AS silent
+                   coalesce(sl.n, 0) AS silent, coalesce(bf.buyers, 0) AS baseline_buyers,
+                   coalesce(sb.n, 0) AS silent_baseline_customers, coalesce(sb.buyers, 0) AS silent_baseline_buyers
             FROM grp
             LEFT JOIN stats ON stats.g = grp.g
             LEFT JOIN nf ON nf.g = grp.g
             LEFT JOIN bf ON bf.g = grp.g
             LEFT JOIN sl ON sl.g = grp.g
+            LEFT JOIN sb ON sb.g = grp.g
             """,
             params,
         )
@@ -1118,6 +1382,9 @@ def all_tier_profiles(
             member_change=change,
             member_change_pct=change / before if before else None,
             silent_90d=int(r.get("silent", 0) or 0),
+            baseline_buyers=int(r.get("baseline_buyers", 0) or 0),
+            silent_baseline_customers=int(r.get("silent_baseline_customers", 0) or 0),
+            silent_baseline_buyers=int(r.get("silent_baseline_buyers", 0) or 0),
         )
     return profiles
 
@@ -1158,7 +1425,8 @@ class TierSummary:
     """All plays of a tier with their economics, the tier total, and the recall rule's numbers.
 
     ``cost_cap`` is set for groups under the recall rule (high-value; Champions,
-    Can't Lose Them); ``over_cap`` lists the plays whose cost per responder exceeds it.
+    Can't Lose Them); ``over_cap`` lists the plays whose cost per responder exceeds it;
+    ``flagged`` the plays with any :data:`FLAG_CODES` (figures outside :data:`PLAUSIBLE`, no lift, no baseline).
     """
 
     group: str
@@ -1168,6 +1436,7 @@ class TierSummary:
     normal_recall_cost: float | None
     cost_cap: float | None
     over_cap: tuple[str, ...]
+    flagged: tuple[str, ...] = ()
 
 
 def play_audience(play: Play, profile: TierProfile | None) -> int:
@@ -1179,6 +1448,14 @@ def play_audience(play: Play, profile: TierProfile | None) -> int:
     return int(math.floor(base * play.calculator.audience_share + 0.5))
 
 
+def play_baseline(play: Play, profile: TierProfile | None) -> float | None:
+    """The share of a play's audience that buys in the window anyway: the tier's baseline rate, or the
+    90-day-silent customers' for that audience (None when the history cannot measure it)."""
+    if profile is None:
+        return None
+    return profile.silent_baseline_rate if play.audience_basis == "silent_90d" else profile.baseline_rate
+
+
 def play_economics(
     play: Play,
     profile: TierProfile | None,
@@ -1186,14 +1463,19 @@ def play_economics(
     group: str = "",
     cost_cap_multiple: float | None = None,
     normal_cost_per_responder: float | None = None,
+    assumptions: CampaignAssumptions | None = None,
 ) -> PlayResult:
-    """The calculator run for one play on a tier's profile (audience and AOV from the data)."""
+    """The calculator run for one play on a tier's profile (audience, net AOV and baseline from the data;
+    gross margin and holdout from ``assumptions``, the defaults when not given)."""
+    assumptions = assumptions or CampaignAssumptions()
     audience = play_audience(play, profile)
     aov = profile.aov if profile is not None else None
     c = play.calculator
     economics = campaign_economics(
         audience, c.response_rate, aov, c.incentive, c.redemption_rate, c.points_per_responder,
         c.contact_cost, c.aov_multiplier, cost_cap_multiple, normal_cost_per_responder=normal_cost_per_responder,
+        baseline_rate=play_baseline(play, profile), gross_margin=assumptions.gross_margin,
+        holdout_share=assumptions.holdout_share,
     )
     return PlayResult(group=group or (profile.group if profile else ""), play=play, audience=audience, aov=aov,
                       economics=economics)
@@ -1218,7 +1500,8 @@ def tier_summary(
     multiple = group.cost_cap_multiple
     cap = recall_cost_rule(normal, multiple) if multiple is not None else None
     results = tuple(
-        play_economics(p, profile, group=tier, cost_cap_multiple=multiple, normal_cost_per_responder=normal)
+        play_economics(p, profile, group=tier, cost_cap_multiple=multiple, normal_cost_per_responder=normal,
+                       assumptions=playbook.assumptions)
         for p in group.plays
     )
     total = sum_economics([r.economics for r in results], cost_cap=cap)
@@ -1230,6 +1513,7 @@ def tier_summary(
         normal_recall_cost=normal,
         cost_cap=cap,
         over_cap=tuple(r.play.id for r in results if r.economics.over_cost_cap),
+        flagged=tuple(r.play.id for r in results if r.economics.flags),
     )
 
 
@@ -1329,8 +1613,14 @@ PLAYBOOK_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("weeks", None),
     ("weeks_source", None),
     ("audience", "int"),
+    ("held_out", "int"),
+    ("contacted", "int"),
     ("aov", "money"),
+    ("baseline_rate", "percent"),
     ("response_rate", "percent"),
+    ("lift", "percent"),
+    ("gross_margin", "percent"),
+    ("holdout_share", "percent"),
     ("incentive", "money"),
     ("redemption_rate", "percent"),
     ("points_per_responder", "int"),
@@ -1338,16 +1628,20 @@ PLAYBOOK_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("aov_multiplier", "number"),
     ("audience_share", "percent"),
     ("responders", "number"),
+    ("incremental_responders", "int"),
     ("incremental_revenue", "money"),
+    ("incremental_profit", "money"),
+    ("gross_revenue", "money"),
     ("incentive_cost", "money"),
     ("points_cost", "money"),
     ("contact_cost_total", "money"),
     ("total_cost", "money"),
     ("net", "money"),
-    ("roi", "number"),
+    ("roi", ROI_FORMAT_KIND),
     ("cost_per_responder", "money"),
     ("cost_cap", "money"),
     ("over_cost_cap", None),
+    ("warnings", None),
 )
 
 #: Columns of :func:`tier_table`, with their number formats.
@@ -1362,14 +1656,24 @@ TIER_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("member_change", "int"),
     ("member_change_pct", "percent"),
     ("silent_90d", "int"),
+    ("baseline_rate", "percent"),
     ("plays", "int"),
-    ("responders", "number"),
+    ("contacted", "int"),
+    ("incremental_responders", "int"),
     ("incremental_revenue", "money"),
     ("total_cost", "money"),
     ("net", "money"),
-    ("roi", "number"),
+    ("roi", ROI_FORMAT_KIND),
     ("cost_per_responder", "money"),
     ("cost_cap", "money"),
+    ("flagged_plays", "int"),
+)
+
+
+#: The calculator's formulas, in the order the workbook's About sheet and the page list them.
+FORMULA_KEYS: tuple[str, ...] = (
+    "holdout", "responders", "baseline", "lift", "revenue", "gross_revenue", "profit", "incentive", "points",
+    "contact", "net", "roi", "per_responder", "independent",
 )
 
 
@@ -1422,10 +1726,19 @@ def playbook_table(
                     "weeks": w.text(lang),
                     "weeks_source": t(f"playbooks.weeks_source.{w.source}", lang),
                     "audience": result.audience,
+                    "held_out": econ.held_out,
+                    "contacted": econ.contacted,
                     "aov": result.aov,
+                    "baseline_rate": econ.baseline_rate,
+                    "lift": econ.lift,
+                    "gross_margin": econ.gross_margin,
+                    "holdout_share": econ.holdout_share,
                     **{name: getattr(play.calculator, name) for name in CALCULATOR_FIELDS},
                     "responders": econ.responders,
+                    "incremental_responders": econ.incremental_responders,
                     "incremental_revenue": econ.incremental_revenue,
+                    "incremental_profit": econ.incremental_profit,
+                    "gross_revenue": econ.gross_revenue,
                     "incentive_cost": econ.incentive_cost,
                     "points_cost": econ.points_cost,
                     "contact_cost_total": econ.contact_cost,
@@ -1437,6 +1750,7 @@ def playbook_table(
                     "over_cost_cap": t("playbooks.over_cap_flag", lang, multiple=f"{group.cost_cap_multiple:g}")
                     if econ.over_cost_cap
                     else "",
+                    "warnings": " ".join(flag_reasons(econ, lang)),
                 }
             )
     frame = pd.DataFrame(rows, columns=[k for k, _ in PLAYBOOK_COLUMNS])
@@ -1470,14 +1784,17 @@ def tier_table(
                 "member_change": p.member_change if p else 0,
                 "member_change_pct": p.member_change_pct if p else None,
                 "silent_90d": p.silent_90d if p else 0,
+                "baseline_rate": p.baseline_rate if p else None,
                 "plays": len(summary.plays),
-                "responders": total.responders,
+                "contacted": total.contacted,
+                "incremental_responders": total.incremental_responders,
                 "incremental_revenue": total.incremental_revenue,
                 "total_cost": total.total_cost,
                 "net": total.net,
                 "roi": total.roi,
                 "cost_per_responder": total.cost_per_responder,
                 "cost_cap": summary.cost_cap,
+                "flagged_plays": len(summary.flagged),
             }
         )
     frame = pd.DataFrame(rows, columns=[k for k, _ in TIER_COLUMNS])
@@ -1528,8 +1845,19 @@ def _about_rows(
         [],
         [t("playbooks.about.calculator", lang)],
     ]
-    for key in ("responders", "revenue", "incentive", "points", "contact", "net", "roi", "per_responder", "independent"):
-        rows.append([t(f"playbooks.formula.{key}.label", lang), t(f"playbooks.formula.{key}", lang)])
+    for key in FORMULA_KEYS:
+        rows.append([t(f"playbooks.formula.{key}.label", lang), t(f"playbooks.formula.{key}", lang, days=BASELINE_DAYS)])
+    assumptions = playbook.assumptions
+    rows += [
+        [],
+        [t("playbooks.about.assumptions", lang)],
+        [field_label("gross_margin", lang), pct(assumptions.gross_margin)],
+        [field_label("holdout_share", lang), pct(assumptions.holdout_share)],
+        [t("playbooks.about.baseline_window", lang), t("playbooks.about.window_value", lang, days=BASELINE_DAYS)],
+        [t("playbooks.about.bounds", lang), t("playbooks.about.bounds_value", lang,
+                                             roi=pct(PLAUSIBLE.max_roi, decimals=0),
+                                             lift=points(PLAUSIBLE.max_lift, lang, decimals=0).lstrip("+"))],
+    ]
     rows += [
         [],
         [t("playbooks.about.recall_rule", lang)],
@@ -1585,7 +1913,7 @@ def playbook_workbook(
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}")
     playbook = playbook or load_playbook(ws, dataset_id)
-    as_of_d = seg._resolve_as_of(ws, seg.as_source(dataset_id), as_of)
+    as_of_d = seg._resolve_as_of(ws, seg.as_source(dataset_id, ws), as_of)
     if dataset_name is None:
         try:
             dataset_name = ws.get_dataset(dataset_id).name
@@ -1702,6 +2030,9 @@ def missing_translations(playbook: Playbook) -> list[str]:
 
 
 __all__ = [
+    "ASSUMPTION_FIELDS", "BASELINE_DAYS", "CampaignAssumptions", "DEFAULT_GROSS_MARGIN", "DEFAULT_HOLDOUT_SHARE",
+    "FLAG_CODES", "FORMULA_KEYS", "PLAUSIBLE", "PlausibilityBounds", "ROI_FORMAT_KIND", "economics_flags",
+    "flag_reasons", "play_baseline", "update_assumptions",
     "AMOUNT_FIELDS", "AUDIENCE_BASES", "CALCULATOR_FIELDS", "CHANGE_DAYS", "PLAYBOOK_COLUMNS", "POINT_VALUE_CNY",
     "RATE_FIELDS", "SETTINGS_KEY", "SILENT_DAYS", "TIER_COLUMNS", "CalculatorInputs", "CampaignEconomics",
     "GroupContent", "KpiTarget", "Play", "PlayResult", "PlayWeeks", "Playbook", "PlaybookError", "RecallRule",

@@ -84,7 +84,7 @@ class Prediction:
 
 
 def _summary(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | None) -> tuple[date, pd.DataFrame]:
-    src = seg.as_source(dataset)
+    src = seg.as_source(dataset, ws)
     as_of_d = seg.default_as_of(ws, src) if as_of is None else pd.Timestamp(str(as_of)).date()
     if as_of_d is None:
         raise clv.ModelUnsupported("no_orders", "The dataset has no orders to predict from.", needed=1, found=0)
@@ -187,7 +187,7 @@ def cohort_activity(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | s
                     months: int = 12) -> pd.DataFrame:
     """Per first-order month and month since it (0 … ``months``): the cohort's customers and mean first
     order, and in that month the customers who ordered and their net revenue (one SQL statement)."""
-    src = seg.as_source(dataset)
+    src = seg.as_source(dataset, ws)
     as_of_d = seg.default_as_of(ws, src) if as_of is None else pd.Timestamp(str(as_of)).date()
     if as_of_d is None:
         return pd.DataFrame(columns=["cohort", "k", "customers", "first_value", "active", "net"])
@@ -356,7 +356,7 @@ def holdout_check(
     Purchases are counted as lifetimes counts them: distinct days with an order, per
     customer who had bought by the calibration end. ``holdout_end`` defaults to the last order day.
     """
-    src = seg.as_source(dataset)
+    src = seg.as_source(dataset, ws)
     cal_end = pd.Timestamp(str(calibration_end)).date()
     end = pd.Timestamp(str(holdout_end)).date() if holdout_end is not None else seg.default_as_of(ws, src)
     if end is None or end <= cal_end:

@@ -48,10 +48,10 @@ from lib import segments as seg
 from lib import timeline as tl
 from lib.charts import channel_mix_chart, weekly_trend_chart
 from lib.exports import SheetImage, SheetSpec, display_width, strip_control, workbook_bytes
-from lib.formatting import count, money, money_compact, pct, points, ratio
+from lib.formatting import NUMBER_KINDS, by_kind, count, money, money_compact, pct, points, ratio, use_currency
 from lib.i18n import LocalizedError, Translator, display_channel, normalize_lang, t
 from lib.metrics import METRICS, glossary
-from lib.palette import TIER_COLORS, TIER_ORDER
+from lib.palette import OPACITY_LEGEND, TIER_COLORS, TIER_ORDER
 from lib.prediction_charts import tier_value_chart, tier_value_frame
 from lib.segment_charts import share_chart
 from lib.timeline_charts import gantt_chart
@@ -120,20 +120,8 @@ def format_value(value: Any, kind: str, lang: str = "en") -> str:
     """A cell as the reader sees it: money with 万/亿 in Chinese, counts with separators, shares in %."""
     if _missing(value):
         return "—"
-    if isinstance(value, float) and math.isinf(value):
-        return "—"
-    if kind == "money":
-        return money(float(value), lang)
-    if kind == "count":
-        return count(float(value), lang)
-    if kind == "percent":
-        return pct(float(value))
-    if kind == "points":
-        return points(float(value), lang)
-    if kind == "ratio":
-        return ratio(float(value))
-    if kind == "number":
-        return f"{float(value):,.1f}"
+    if kind in NUMBER_KINDS:
+        return by_kind(value, kind, lang)
     if kind == "date" and isinstance(value, (date, datetime)):
         return value.isoformat()[:10]
     return str(value)
@@ -255,6 +243,7 @@ class StoryFacts:
     predicted_horizon: int = 365
     predicted_totals: Mapping[str, float] | None = None  # lib.prediction.Prediction.totals()
     predicted_value_tiers: pd.DataFrame | None = None  # prediction_charts.tier_value_frame
+    currency: str = "CNY"  # the dataset's currency: every amount in the story is shown in it
 
     def period_label(self, lang: str = "en") -> str:
         return period_label(self.period, lang)
@@ -308,6 +297,24 @@ def resolve_plan(
     if chosen is None:
         return None, tl.default_plan("en"), None, _next_monday(data_end)
     return chosen.name, list(chosen.tasks), chosen.baseline, chosen.start_monday or _next_monday(data_end)
+
+
+def story_choices(ws: Any, dataset_id: int) -> tuple[list[str], list[str]]:
+    """What the story can be told about: (scenarios, plans).
+
+    Scenarios are the presets (by key) followed by the saved scenarios' names; plans
+    are the saved timeline plans. Presentation mode's picker and every "present this"
+    link offer exactly these, and :func:`resolve_scenario` / :func:`resolve_plan` accept them.
+    """
+    saved = [s.name for s in sc.list_scenarios(ws, dataset_id)]
+    return [*sc.PRESETS, *(name for name in saved if name not in sc.PRESETS)], list(tl.list_plans(ws, dataset_id))
+
+
+def scenario_choice_label(choice: str, lang: str = "en") -> str:
+    """A picker's label: "Base (+17.5%, CAC −12.5%)" for a preset, the name for a saved scenario."""
+    if choice in sc.PRESETS:
+        return t(f"scenarios.preset.{choice}", lang)
+    return choice
 
 
 def resolve_scenario(ws: Any, dataset_id: int, scenario: str | None) -> tuple[str, str | None, sc.ScenarioInputs]:
@@ -397,6 +404,7 @@ def gather_facts(
     return StoryFacts(
         dataset_id=dataset.dataset_id,
         dataset_name=dataset.name,
+        currency=dataset.currency,
         customers=int(dataset.customers),
         first_day=first,
         last_day=last,
@@ -595,8 +603,9 @@ def _predicted_table(facts: StoryFacts, values: pd.DataFrame, lang: str) -> tupl
 
 
 _PLAY_DETAIL_COLUMNS: tuple[str, ...] = (
-    "group", "play", "weeks", "audience", "response_rate", "responders", "incremental_revenue", "total_cost",
-    "net", "roi", "cost_per_responder",
+    "group", "play", "weeks", "audience", "held_out", "contacted", "aov", "baseline_rate", "response_rate", "lift",
+    "gross_margin", "contact_cost", "incremental_responders", "incremental_revenue", "incremental_profit",
+    "total_cost", "net", "roi", "gross_revenue", "cost_per_responder", "warnings",
 )
 _PLAYBOOK_KINDS: dict[str | None, str] = {"int": "count", "money": "money", "percent": "percent", "number": "number"}
 
@@ -620,7 +629,7 @@ def _tier_economics_chart(frame: pd.DataFrame, lang: str) -> alt.Chart:
             color=alt.Color("tier:N", scale=alt.Scale(domain=labels, range=[TIER_COLORS[k] for k in TIER_ORDER]),
                             legend=None),
             opacity=alt.Opacity("measure:N", sort=measures, scale=alt.Scale(range=[1.0, 0.4]),
-                                legend=alt.Legend(orient="top", title=None)),
+                                legend=alt.Legend(orient="top", title=None, **OPACITY_LEGEND)),
             tooltip=[
                 alt.Tooltip("tier:N", title=t("segments.col.tier", lang)),
                 alt.Tooltip("measure:N", title=t("review.playbooks.measure", lang)),
@@ -632,44 +641,51 @@ def _tier_economics_chart(frame: pd.DataFrame, lang: str) -> alt.Chart:
 
 
 def playbooks_view(facts: StoryFacts, lang: str = "en") -> StoryView:
-    """Each tier's plays through the calculator: what they could add, what they cost, which tier pays most."""
+    """Each tier's plays through the calculator: what they add over what the tier buys anyway, what they cost,
+    which tier pays most, and which plays show figures to check before anyone counts on them."""
     lang = normalize_lang(lang)
     playbook, profiles = facts.playbook, facts.profiles
     groups = playbook.groups_for("plan")
     summaries = [pb.tier_summary(playbook, profiles, g.key) for g in groups]
     total = pb.sum_economics([s.total for s in summaries])
     plays = sum(len(s.plays) for s in summaries)
+    roi_kind = METRICS["roi"].format_kind
     economics = pd.DataFrame({
         "key": [s.group for s in summaries],
         "label": [g.label(lang) for g in groups],
         "members": [s.profile.members if s.profile else 0 for s in summaries],
+        "baseline": [s.profile.baseline_rate if s.profile else None for s in summaries],
         "revenue": [s.total.incremental_revenue for s in summaries],
         "cost": [s.total.total_cost for s in summaries],
         "net": [s.total.net for s in summaries],
         "roi": [s.total.roi for s in summaries],
+        "flagged": [len(s.flagged) for s in summaries],
     })
-    col = {k: pb.column_label(k, lang) for k in ("group", "members", "incremental_revenue", "total_cost", "roi")}
+    keys = ("group", "members", "baseline_rate", "incremental_revenue", "total_cost", "net", "roi", "flagged_plays")
+    col = {k: pb.column_label(k, lang) for k in keys}
     frame = pd.DataFrame({
         col["group"]: economics["label"], col["members"]: economics["members"],
-        col["incremental_revenue"]: economics["revenue"], col["total_cost"]: economics["cost"],
-        col["roi"]: economics["roi"],
+        col["baseline_rate"]: economics["baseline"], col["incremental_revenue"]: economics["revenue"],
+        col["total_cost"]: economics["cost"], col["net"]: economics["net"], col["roi"]: economics["roi"],
+        col["flagged_plays"]: economics["flagged"],
     })
-    kinds = {col["members"]: "count", col["incremental_revenue"]: "money", col["total_cost"]: "money",
-             col["roi"]: "ratio"}
+    kinds = {col["members"]: "count", col["baseline_rate"]: "percent", col["incremental_revenue"]: "money",
+             col["total_cost"]: "money", col["net"]: "money", col["roi"]: roi_kind, col["flagged_plays"]: "count"}
     table = StoryTable("playbooks", t("review.sheet.playbooks", lang), frame, kinds)
 
     detail = pb.playbook_table(playbook, profiles, lang, tasks=list(facts.tasks), settings=facts.settings)
     detail = detail[list(_PLAY_DETAIL_COLUMNS)]
     formats = dict(pb.PLAYBOOK_COLUMNS)
     detail_kinds = {pb.column_label(k, lang): _PLAYBOOK_KINDS.get(formats.get(k), "text") for k in _PLAY_DETAIL_COLUMNS}
+    detail_kinds[pb.column_label("lift", lang)] = "points"
     detail.columns = [pb.column_label(k, lang) for k in _PLAY_DETAIL_COLUMNS]
     plays_table = StoryTable("plays", t("review.sheet.plays", lang), detail, detail_kinds)
 
     numbers = (
         KeyNumber(t("review.playbooks.revenue", lang), money_compact(total.incremental_revenue, lang)),
         KeyNumber(t("review.playbooks.cost", lang), money_compact(total.total_cost, lang)),
-        KeyNumber(t("review.playbooks.roi", lang), ratio(total.roi)),
-        KeyNumber(t("review.playbooks.responders", lang), count(total.responders, lang)),
+        KeyNumber(t("review.playbooks.roi", lang), format_value(total.roi, roi_kind, lang)),
+        KeyNumber(t("review.playbooks.responders", lang), count(total.incremental_responders, lang)),
     )
     if total.audience <= 0:
         headline = t("review.playbooks.headline_empty", lang)
@@ -679,12 +695,24 @@ def playbooks_view(facts: StoryFacts, lang: str = "en") -> StoryView:
     headline = t(
         "review.playbooks.headline", lang, plays=plays, tiers=len(groups),
         revenue=money_compact(total.incremental_revenue, lang), cost=money_compact(total.total_cost, lang),
-        roi=ratio(total.roi), top=top["label"], top_net=money_compact(top["net"], lang),
+        roi=format_value(total.roi, roi_kind, lang), top=top["label"], top_net=money_compact(top["net"], lang),
     )
+    flagged = [(g, r) for g, s in zip(groups, summaries) for r in s.plays if r.economics.flags]
+    notice = ""
+    if flagged:
+        notice = t("review.playbooks.flagged", lang, count=len(flagged),
+                   roi=pct(pb.PLAUSIBLE.max_roi, decimals=0),
+                   lift=points(pb.PLAUSIBLE.max_lift, lang, decimals=0).lstrip("+"))
+        headline = f"{headline} {notice}" if lang == "en" else headline + notice
+    assumptions = playbook.assumptions
+    caveat = t("review.playbooks.caveat", lang, margin=pct(assumptions.gross_margin),
+               holdout=pct(assumptions.holdout_share), held=count(total.held_out, lang), days=pb.BASELINE_DAYS)
+    flag_notes = [f"{g.label(lang)} · {r.play.name.get(lang)}: {' '.join(pb.flag_reasons(r.economics, lang))}"
+                  for g, r in flagged]
     chart = _tier_economics_chart(economics, lang)
-    notes = _notes(headline, numbers, lang, [t("review.playbooks.caveat", lang)])
+    notes = _notes(headline, numbers, lang, [caveat, *flag_notes])
     return StoryView("playbooks", t("review.view.playbooks", lang), headline, numbers, table, chart, notes,
-                     details=(plays_table,))
+                     details=(plays_table,), notice=notice)
 
 
 def _channel_plan_chart(split: pd.DataFrame, lang: str) -> alt.Chart:
@@ -923,7 +951,8 @@ def story(
     """
     if facts is None:
         facts = gather_facts(ws, dataset_id, scenario=scenario, plan=plan, as_of=as_of)
-    return [VIEW_BUILDERS[key](facts, lang) for key in STORY_KEYS]
+    with use_currency(facts.currency):
+        return [VIEW_BUILDERS[key](facts, lang) for key in STORY_KEYS]
 
 
 # --------------------------------------------------------------------------------------
@@ -986,7 +1015,8 @@ def build_pack(
     lang = normalize_lang(lang)
     facts = facts or gather_facts(ws, dataset_id, scenario=scenario, plan=plan, as_of=as_of)
     views = story(ws, facts.dataset_id, lang, facts=facts)
-    return ReviewPack(facts=facts, lang=lang, views=tuple(views), images=chart_images(views))
+    with use_currency(facts.currency):
+        return ReviewPack(facts=facts, lang=lang, views=tuple(views), images=chart_images(views))
 
 
 def _about_rows(pack: ReviewPack, generated_at: datetime) -> list[list[Any]]:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from lib.formatting import count, money, pct, points
 from lib.i18n import display_channel, t
-from lib.palette import channel_color
+from lib.palette import OPACITY_LEGEND, channel_color
 from lib.scenarios import (
     PLAN_RANGES,
     ScenarioResult,
@@ -252,7 +252,7 @@ def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Char
             yOffset=alt.YOffset("plan:N", sort=plans),
             color=color,
             opacity=alt.Opacity("plan:N", sort=plans, scale=alt.Scale(domain=plans, range=[0.35, 1.0]),
-                                legend=alt.Legend(orient="top", title=None)),
+                                legend=alt.Legend(orient="top", title=None, **OPACITY_LEGEND)),
             tooltip=[
                 alt.Tooltip("channel_label:N", title=t("scenarios.chart.channel", lang)),
                 alt.Tooltip("plan:N", title=t("scenarios.chart.plan", lang)),
@@ -262,4 +262,44 @@ def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Char
             ],
         )
         .properties(height=max(200, 44 * len(order)), title=t("scenarios.chart.spend_title", lang))
+    )
+
+
+LEVER_ROWS: tuple[str, ...] = ("growth", "cac_cut", "repurchase_up", "aov_change")
+COMPARE_COLORS: tuple[str, ...] = ("#4C78A8", "#E4572E", "#54A24B", "#B279A2")
+
+
+def levers_chart(comparison: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
+    """The compared scenarios' four levers side by side: one group of bars per lever, a colour per scenario.
+
+    ``comparison`` is :func:`lib.scenarios.compare` with raw values (``formatted=False``).
+    Growth, CAC cut and AOV change are percentages and the repurchase lift is in
+    points, so all four share one axis in percent / points; each bar carries its
+    value as the table prints it.
+    """
+    titles = [c for c in comparison.columns if c not in ("metric", "label")]
+    rows = []
+    for _, r in comparison[comparison["metric"].isin(LEVER_ROWS)].iterrows():
+        for title in titles:
+            value = float(r[title] or 0.0)
+            text = points(value, lang) if r["metric"] == "repurchase_up" else pct(value, signed=True)
+            rows.append({"lever": r["label"], "scenario": title, "value": value * 100, "text": text})
+    frame = pd.DataFrame(rows)
+    levers = [t(f"scenarios.metric.{k}", lang) for k in LEVER_ROWS]
+    colors = alt.Scale(domain=titles, range=list(COMPARE_COLORS[: len(titles)]))
+    base = alt.Chart(frame).encode(
+        y=alt.Y("lever:N", sort=levers, title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+        yOffset=alt.YOffset("scenario:N", sort=titles),
+        x=alt.X("value:Q", title=t("scenarios.chart.lever_axis", lang)),
+    )
+    bars = base.mark_bar(cornerRadiusEnd=2).encode(
+        color=alt.Color("scenario:N", sort=titles, scale=colors,
+                        legend=alt.Legend(orient="top", title=None, symbolType="square", labelLimit=260)),
+        tooltip=[alt.Tooltip("scenario:N", title=t("scenarios.chart.scenario", lang)),
+                 alt.Tooltip("lever:N", title=t("scenarios.chart.lever", lang)),
+                 alt.Tooltip("text:N", title=t("scenarios.chart.value", lang))],
+    )
+    labels = base.mark_text(align="left", dx=4, fontSize=11, color="#333333").encode(text="text:N")
+    return alt.layer(bars, labels).properties(
+        height=max(200, 22 * len(titles) * len(LEVER_ROWS) + 40), title=t("scenarios.chart.levers_title", lang)
     )

@@ -45,11 +45,11 @@ from lib import curves as curves_mod
 from lib import optimizer
 from lib.budget import DEFAULT_PHASE_SPLIT, weekly_phasing
 from lib.curves import CurveFit
-from lib.formatting import count, money, pct, points, ratio
+from lib.formatting import count, money, pct, points, ratio, use_currency
 from lib.i18n import LocalizedError, display_channel, t
 from lib.kpis import Period, data_range, latest_full_quarter, period_facts
 from lib.metrics import LOOKBACK_DAYS as METRICS_LOOKBACK_DAYS
-from lib.metrics import dataset_ledger, first_orders_sql
+from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
 
 NewCustomersSource = Literal["channel_data", "first_order_channel"]
 Verdict = Literal["met", "over_cac", "unreachable"]
@@ -322,11 +322,13 @@ GROUP BY channel
 ORDER BY channel
 """
 
-_FIRST_ORDER_CHANNEL_SQL = f"""
-SELECT coalesce(channel, '') AS channel, count(*) AS new_customers
-FROM ({first_orders_sql(dataset_ledger("ds"))}) AS firsts WHERE first_day BETWEEN $start AND $end
-GROUP BY 1 ORDER BY 1
-"""
+def _first_order_channel_sql(source: Any) -> str:
+    """New customers per first-order channel in ``$start`` … ``$end`` (``source``: the dataset's in-place files, if any)."""
+    return f"""
+    SELECT coalesce(channel, '') AS channel, count(*) AS new_customers
+    FROM ({first_orders_sql(dataset_ledger("ds", source))}) AS firsts WHERE first_day BETWEEN $start AND $end
+    GROUP BY 1 ORDER BY 1
+    """
 
 
 def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None, *, require_spend: bool = True
@@ -340,8 +342,10 @@ def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None, *,
     (``new_customers_source`` says which).
     """
     span = data_range(ws, dataset_id)
+    src = order_source(ws, dataset_id)
     if span is None or not ws.query_rows(
-        f"SELECT count(*) FROM ({dataset_ledger('ds')}) AS ledger WHERE is_order", {"ds": int(dataset_id)}
+        f"SELECT count(*) FROM ({dataset_ledger('ds', src)}) AS ledger WHERE is_order",
+        {"ds": int(dataset_id), **source_params("ds", src)},
     )[0][0]:
         raise ScenarioError("scenarios.error.no_orders")
     if quarter is None:
@@ -365,7 +369,8 @@ def measure_baseline(ws: Any, dataset_id: int, quarter: Period | None = None, *,
                        if r.reported and pd.notna(r.new_customers)}
     else:
         source = "first_order_channel"
-        firsts = ws.query_df(_FIRST_ORDER_CHANNEL_SQL, {"ds": int(dataset_id), "start": quarter.start,
+        firsts = ws.query_df(_first_order_channel_sql(src), {**source_params("ds", src),
+                                                              "ds": int(dataset_id), "start": quarter.start,
                                                         "end": quarter.end})
         channel_new = {str(r.channel): float(r.new_customers) for r in firsts.itertuples()
                        if channel_spend.get(str(r.channel), 0.0) > 0}
@@ -431,9 +436,10 @@ def scenario_curves(ws: Any, dataset_id: int, source: NewCustomersSource | None 
         firsts = ws.query_df(
             f"""
             SELECT channel, CAST(date_trunc('week', first_ts) AS DATE) AS week, count(*) AS first_orders
-            FROM ({first_orders_sql(dataset_ledger("ds"))}) AS firsts WHERE channel IS NOT NULL GROUP BY ALL
+            FROM ({first_orders_sql(dataset_ledger("ds", order_source(ws, dataset_id)))}) AS firsts
+            WHERE channel IS NOT NULL GROUP BY ALL
             """,
-            {"ds": int(dataset_id)},
+            {"ds": int(dataset_id), **source_params("ds", order_source(ws, dataset_id))},
         )
         firsts["week"] = pd.to_datetime(firsts["week"])
         merged = frame.drop(columns="response").merge(firsts, on=["channel", "week"], how="left")
@@ -1453,6 +1459,32 @@ def compare(results: Sequence[ScenarioResult | SavedScenario], lang: str = "en",
     return frame
 
 
+def comparison_table(results: Sequence[ScenarioResult | SavedScenario], lang: str = "en") -> pd.DataFrame:
+    """The side-by-side table as people read it: translated metric names, formatted values, one column per scenario.
+
+    The Scenarios page shows it, its CSV and workbook downloads write it, and the
+    review pack's comparison sheet is the same table (with the presets' column names).
+    """
+    frame = compare(results, lang, formatted=True).drop(columns="metric")
+    return frame.rename(columns={"label": t("scenarios.compare.metric", lang)})
+
+
+def comparison_csv(results: Sequence[ScenarioResult | SavedScenario], lang: str = "en") -> bytes:
+    """:func:`comparison_table` as a formula-safe CSV (scenario names are user text)."""
+    from lib.exports import csv_bytes
+
+    return csv_bytes(comparison_table(results, lang))
+
+
+def comparison_workbook(results: Sequence[ScenarioResult | SavedScenario], lang: str = "en") -> bytes:
+    """:func:`comparison_table` as a one-sheet .xlsx, text cells only, no formula anywhere."""
+    from lib.exports import SheetSpec, workbook_bytes
+
+    table = comparison_table(results, lang)
+    return workbook_bytes([SheetSpec(title=t("scenarios.compare.sheet", lang), frame=table,
+                                     formats={c: "text" for c in table.columns})])
+
+
 # ---------------------------------------------------------------------------
 # CLI entry
 # ---------------------------------------------------------------------------
@@ -1477,9 +1509,10 @@ def run_scenario_cli(
     inputs = ScenarioInputs(growth=growth, cac_cut=cac_cut, repurchase_up=repurchase_up, aov_change=aov_change)
     name = validate_scenario_name(save) if save is not None else None
     result = run(prepare(ws, dataset.dataset_id), inputs, name=name)
-    out = {"dataset": dataset.name, **result.to_dict(), "headline": headline(result, lang),
-           "verdict_text": verdict_text(result, lang), "levers": lever_texts(result, lang),
-           "notes_text": [t(k, lang) for k in result.notes] + inputs.plan_notes(lang), "saved": None}
+    with use_currency(dataset.currency):  # the texts' amounts are in the dataset's currency
+        out = {"dataset": dataset.name, **result.to_dict(), "headline": headline(result, lang),
+               "verdict_text": verdict_text(result, lang), "levers": lever_texts(result, lang),
+               "notes_text": [t(k, lang) for k in result.notes] + inputs.plan_notes(lang), "saved": None}
     if name is not None:
         save_scenario(ws, dataset.dataset_id, name, result)
         out["saved"] = name

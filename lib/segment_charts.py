@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from lib.i18n import Translator
-from lib.palette import SEGMENT_COLORS, SEGMENT_ORDER, TIER_COLORS, TIER_ORDER
+from lib.palette import OPACITY_LEGEND, ink_on_sequential, SEGMENT_COLORS, SEGMENT_ORDER, TIER_COLORS, TIER_ORDER
 from lib.segments import NOT_YET_CUSTOMER, group_label
 
 
@@ -44,7 +44,7 @@ def share_chart(summary: pd.DataFrame, scheme: str, t: Translator) -> alt.Chart:
             yOffset=alt.YOffset("measure:N", sort=measures),
             color=alt.Color("group:N", scale=scale, legend=None),
             opacity=alt.Opacity("measure:N", sort=measures, scale=alt.Scale(range=[0.45, 1.0]),
-                                legend=alt.Legend(orient="top", title=None)),
+                                legend=alt.Legend(orient="top", title=None, **OPACITY_LEGEND)),
             tooltip=[
                 alt.Tooltip("group:N", title=t("segments_page.group")),
                 alt.Tooltip("measure:N", title=t("chart.measure")),
@@ -60,6 +60,8 @@ def rf_heatmap_chart(cells: pd.DataFrame, t: Translator) -> alt.Chart:
     """Customers per R score × F score, each cell labelled with its count and named segment."""
     frame = cells.copy()
     frame["segment_label"] = [group_label(s, "rfm", t.lang) for s in frame["segment"]]
+    highest = float(frame["customers"].max()) if len(frame) else 0.0
+    frame["light_ink"] = [ink_on_sequential(float(v), highest) == "#FFFFFF" for v in frame["customers"]]
     base = alt.Chart(frame).encode(
         x=alt.X("f_score:O", title=t("segments_page.f_score"), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("r_score:O", sort="descending", title=t("segments_page.r_score")),
@@ -75,11 +77,11 @@ def rf_heatmap_chart(cells: pd.DataFrame, t: Translator) -> alt.Chart:
     )
     count = base.mark_text(baseline="bottom", dy=-2, fontSize=13, fontWeight="bold").encode(
         text=alt.Text("customers:Q", format=","),
-        color=alt.condition("datum.customers > 3000", alt.value("white"), alt.value("#222")),
+        color=alt.condition("datum.light_ink", alt.value("#FFFFFF"), alt.value("#222222")),
     )
     name = base.mark_text(baseline="top", dy=3, fontSize=10).encode(
         text="segment_label:N",
-        color=alt.condition("datum.customers > 3000", alt.value("white"), alt.value("#444")),
+        color=alt.condition("datum.light_ink", alt.value("#FFFFFF"), alt.value("#333333")),
     )
     return alt.layer(rect, count, name).properties(height=360, title=t("segments_page.heatmap_title"))
 

@@ -66,7 +66,7 @@ import pandas as pd
 
 from lib.formatting import money
 from lib.i18n import t
-from lib.metrics import dataset_ledger, ledger_sql
+from lib.metrics import dataset_ledger, ledger_sql, order_source, source_params
 from lib.palette import SEGMENT_ORDER, TIER_ORDER
 
 # --------------------------------------------------------------------------------------
@@ -136,11 +136,15 @@ class OrderSource:
     label: str = ""
 
     @classmethod
-    def for_dataset(cls, dataset_id: int) -> OrderSource:
-        """The ledger of one dataset in the workspace's ``orders`` table."""
+    def for_dataset(cls, dataset_id: int, conn: Any = None) -> OrderSource:
+        """The ledger of one workspace dataset: its ``orders`` table rows, or its Parquet files when read in place.
+
+        ``conn`` (the :class:`lib.workspace.Workspace`) says which; without it the ``orders`` table is read.
+        """
+        parquet = order_source(conn, dataset_id) if conn is not None else None
         return cls(
-            sql=_identified(dataset_ledger("src_dataset_id")),
-            params={"src_dataset_id": int(dataset_id)},
+            sql=_identified(dataset_ledger("src_dataset_id", parquet)),
+            params={"src_dataset_id": int(dataset_id), **source_params("src_dataset_id", parquet)},
             label=f"dataset {int(dataset_id)}",
         )
 
@@ -199,11 +203,11 @@ def _parquet_columns(pattern: str) -> frozenset[str]:
 SourceLike = int | OrderSource
 
 
-def as_source(dataset: SourceLike) -> OrderSource:
-    """A dataset id or an :class:`OrderSource`, as an :class:`OrderSource`."""
+def as_source(dataset: SourceLike, conn: Any = None) -> OrderSource:
+    """A dataset id or an :class:`OrderSource`, as an :class:`OrderSource` (``conn``: the workspace it lives in)."""
     if isinstance(dataset, OrderSource):
         return dataset
-    return OrderSource.for_dataset(int(dataset))
+    return OrderSource.for_dataset(int(dataset), conn)
 
 
 # --------------------------------------------------------------------------------------
@@ -548,7 +552,7 @@ def _to_date(value: date | datetime | str | None) -> date | None:
 
 def default_as_of(ws: Connection, dataset: SourceLike) -> date | None:
     """The last purchase day of the dataset (None when it has no purchases)."""
-    src = as_source(dataset)
+    src = as_source(dataset, ws)
     df = run_query(ws, f"SELECT CAST(max(order_ts) AS DATE) AS d FROM ({src.sql}) AS src WHERE is_order",
                    dict(src.params))
     value = df["d"].iloc[0] if len(df) else None
@@ -820,7 +824,7 @@ def _prepare(
 ) -> tuple[OrderSource, SegmentSettings, date | None]:
     settings = settings or SegmentSettings()
     _check_settings(settings)
-    src = as_source(dataset)
+    src = as_source(dataset, ws)
     return src, settings, _resolve_as_of(ws, src, as_of)
 
 
@@ -868,7 +872,7 @@ def customer_summary(
     buyers) — equal to ``lifetimes.utils.summary_data_from_transaction_data(...,
     observation_period_end=as_of, freq="D")``.
     """
-    src = as_source(dataset_id)
+    src = as_source(dataset_id, ws)
     as_of_d = _resolve_as_of(ws, src, as_of)
     if as_of_d is None:
         return pd.DataFrame({c: [] for c in _SUMMARY_COLUMNS})
@@ -1245,7 +1249,7 @@ def migration_matrix(
     a, b = _to_date(date_a), _to_date(date_b)
     if a is None or b is None or a >= b:
         raise ValueError("date_a must be earlier than date_b")
-    src = as_source(dataset_id)
+    src = as_source(dataset_id, ws)
     cuts = resolve_cuts(ws, src, settings, b)
     sql_a = _classify_sql(src, sfx="_a", score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params")
     sql_b = _classify_sql(src, sfx="_b", score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params")
@@ -1321,7 +1325,7 @@ def tier_sizes_over_time(
     dates = week_ends(start, end)
     if not dates:
         return pd.DataFrame({"as_of": [], "group": [], "customers": []})
-    src = as_source(dataset_id)
+    src = as_source(dataset_id, ws)
     cuts = resolve_cuts(ws, src, settings, dates[-1])
     column = "tier" if scheme == "plan" else "segment"
     sql = _classify_sql(src, score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params", weekly=True)

@@ -698,6 +698,7 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
     # One row per order (an order-line file's lines summed), refunds decided as lib.importing documents.
     lines_count, distinct_orders = con.execute(
         "SELECT count(*), count(DISTINCT oid) FROM accepted WHERE NOT duplicate").fetchall()[0]
+    attributes, attribute_names = _stage_attributes(con, columns, mapping, index)
     one_row_per_order = lines_count == distinct_orders
     if one_row_per_order:  # a view over the parsed rows: the orders are not copied once more
         con.execute(_STAGED_FROM_LINES.replace("CREATE OR REPLACE TEMP TABLE", "CREATE OR REPLACE TEMP VIEW", 1))
@@ -715,7 +716,25 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
     con.execute("DROP VIEW IF EXISTS numbered")
     con.execute("DROP TABLE raw_read")  # the file's text: only the typed orders stay until the import is confirmed
     return {"rows_read": n + int(malformed_rows), "rows_accepted": int(lines_count),
-            "line_level": int(distinct_orders) < int(lines_count), "lines": int(lines_count)}
+            "line_level": int(distinct_orders) < int(lines_count), "lines": int(lines_count),
+            "attributes": attributes, "attribute_columns": attribute_names}
+
+
+def _stage_attributes(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str, Any],
+                      index: dict[str, int]) -> tuple[Any, list[str]]:
+    """The file's unmapped columns kept per customer (lib.customer_attributes), from the accepted rows in SQL."""
+    from lib import customer_attributes
+
+    if not mapping.get("customer_id"):
+        return None, []
+    names = customer_attributes.attribute_columns(columns, mapping)
+    if not names:
+        return None, names
+    # Code-made positions: the file's i-th column is c<i>; nothing from the file reaches this SQL text.
+    select_list = ", ".join(["a.customer_id", "a.ts AS order_ts", "a.line",
+                             *(f"r.c{index[name]} AS a{i}" for i, name in enumerate(names))])
+    rows = con.sql(f"SELECT {select_list} FROM accepted AS a JOIN raw AS r USING (line) WHERE NOT a.duplicate")
+    return customer_attributes.stage(con, rows, names), names
 
 
 def order_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -729,6 +729,23 @@ def has_errors(issues: Iterable[Issue]) -> bool:
     return any(issue.severity == "error" for issue in issues)
 
 
+#: Problems of a row's own cells: such a task cannot be placed on the weeks, so the chart leaves it out.
+ROW_ERROR_CODES: frozenset[str] = frozenset({"week_out_of_range", "end_before_start", "progress_out_of_range"})
+
+
+def drawable_tasks(tasks: Sequence[Task], issues: Iterable[Issue]) -> tuple[list[Task], list[Task]]:
+    """(tasks the chart can draw as they are, tasks left out because of their own cells).
+
+    A row with a week outside the plan, an end before its start or a progress
+    outside 0–100 % is left out rather than moved to the edge: the chart never
+    shows a task anywhere the table does not say. Other problems (a cycle, an
+    unknown dependency, a duplicate id) leave every row drawable.
+    """
+    bad = {task_id for issue in issues if issue.code in ROW_ERROR_CODES for task_id in issue.task_ids}
+    bad_rows = [task for task in tasks if task.id in bad]
+    return [task for task in tasks if task.id not in bad], bad_rows
+
+
 def _graph(tasks: Sequence[Task]) -> tuple[list[str], dict[str, list[str]]]:
     """Node ids (first occurrence wins) and predecessor lists restricted to known ids."""
     nodes: list[str] = []
@@ -1127,6 +1144,77 @@ def slippage(tasks: Sequence[Task], baseline: Sequence[Task]) -> dict[str, Slipp
             before = base[task.id]
             result[task.id] = Slippage(task.id, task.start_week - before.start_week, task.end_week - before.end_week)
     return result
+
+
+# ---------------------------------------------------------------------------
+# Schedule status: overdue and behind, as of a given day
+# ---------------------------------------------------------------------------
+
+ScheduleStatus = Literal["overdue", "behind"]
+SCHEDULE_STATUSES: tuple[ScheduleStatus, ...] = ("overdue", "behind")
+
+
+@dataclass(frozen=True)
+class ScheduleFlag:
+    """A task that is late as of ``today``: its weeks are over (overdue) or it is less done than its weeks past."""
+
+    task_id: str
+    status: ScheduleStatus
+    progress: float  # share done, 0..1
+    expected: float  # share of the task's weeks already over on ``today``
+
+    def label(self, lang: str = "en") -> str:
+        """``"Overdue"`` / ``"已逾期"``, ``"Behind schedule"`` / ``"进度落后"``."""
+        return t(f"timeline.status.{self.status}", lang)
+
+    def detail(self, lang: str = "en") -> str:
+        """``"Overdue: 40% done, all of its weeks are over"`` (tooltips and tables)."""
+        return t(f"timeline.status.{self.status}_detail", lang, progress=f"{self.progress:.0%}",
+                 expected=f"{self.expected:.0%}")
+
+
+def schedule_flags(
+    tasks: Sequence[Task], start_monday: date, today: date, weeks: int = DEFAULT_WEEKS
+) -> dict[str, ScheduleFlag]:
+    """Per task id, the tasks that are late on ``today`` (pass it explicitly: the function is pure).
+
+    * **overdue** — the task's last day (a milestone's Friday) is before ``today``
+      and its progress is below 100 %;
+    * **behind** — the task is under way (its first day is on or before ``today``),
+      and its progress is below the share of its weeks already over: in week 3 of a
+      4-week task, 2 of 4 weeks are over, so less than 50 % done is behind. In its
+      first week a task is never behind.
+
+    Finished tasks and tasks not started yet are not flagged; tasks whose weeks or
+    progress are invalid are left to ``validate`` (never guessed at). The first task
+    with an id wins, as everywhere in this module.
+    """
+    start = require_monday(start_monday)
+    if isinstance(today, datetime):
+        today = today.date()
+    flags: dict[str, ScheduleFlag] = {}
+    for task in tasks:
+        if task.id in flags or not 1 <= task.start_week <= task.end_week <= weeks:
+            continue
+        if not 0.0 <= task.progress < 1.0:
+            continue
+        first, last = task_dates(start, task)
+        if last < today:
+            flags[task.id] = ScheduleFlag(task.id, "overdue", task.progress, 1.0)
+        elif first <= today and not task.milestone:
+            weeks_over = week_of(start, today) - task.start_week
+            expected = weeks_over / task.duration_weeks
+            if task.progress < expected - 1e-9:
+                flags[task.id] = ScheduleFlag(task.id, "behind", task.progress, expected)
+    return flags
+
+
+def status_counts(flags: Mapping[str, ScheduleFlag]) -> dict[ScheduleStatus, int]:
+    """How many tasks are overdue and how many behind (both keys always present)."""
+    counts: dict[ScheduleStatus, int] = {status: 0 for status in SCHEDULE_STATUSES}
+    for flag in flags.values():
+        counts[flag.status] += 1
+    return counts
 
 
 # ---------------------------------------------------------------------------

@@ -4,32 +4,43 @@ Why: Streamlit's Gantt components are weak (no dependency arrows, edits lost), s
 the editable table is the source of truth and this module re-draws the plan each
 run: phase swimlanes, task bars coloured by owner/channel/phase, progress, milestone
 diamonds, the current-week line, dependency links (red when a task starts before
-what it depends on ends), an optional baseline, the critical path and the
-shopping-calendar anchors (618, 双11, 年货节, member days). The same spec is rendered
-to PNG/SVG on the server by ``lib.timeline_exports``.
+what it depends on ends), an optional baseline, the critical path, overdue and
+behind-schedule flags and the shopping-calendar anchors (618, 双11, 年货节, member
+days). The same spec is rendered to PNG/SVG on the server by ``lib.timeline_exports``.
 
 Geometry: x is a quantitative week axis where week ``w`` covers ``[w, w + 1)``; the
-top axis puts "W1 / 03-02" at each week's Monday. y is the task label
-(``"P1 · name"``), ordered by phase, then start week. Only the tasks, their links,
-baseline rows and the anchors are embedded as data.
+top axis puts "W1 / Oct 5" (第1周 / 10月5日) at each week's Monday, naming the month
+only where it changes. y is the task label (``"P1 · name"``, never shortened),
+ordered by phase, then start week; the label column is as wide as the widest label
+line, measured with per-character widths (``text_width``: CJK characters count a
+full em, about twice a Latin letter), and a label wider than ``LABEL_WRAP_PX``
+wraps onto more lines. Only the tasks, their links, baseline rows and the anchors
+are embedded as data.
+
+``gantt_chart`` assembles the layers built by the ``_*_layer(s)`` functions below,
+back to front; ``_Frame`` carries what they share (scales, axes, labels, colours).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import altair as alt
 
 from lib.i18n import t
-from lib.palette import channel_color
+from lib.palette import channel_color, readable_on, text_on
 from lib.timeline import (
     DEFAULT_WEEKS,
     PHASE_COLORS,
     PHASES,
     CalendarAnchor,
+    ScheduleFlag,
     Task,
     calendar_anchors,
     canonical_channel,
@@ -42,7 +53,9 @@ from lib.timeline import (
     path_weeks,
     phase_label,
     require_monday,
+    schedule_flags,
     slippage,
+    status_counts,
     task_dates,
     tier_label,
     weeks_text,
@@ -60,6 +73,13 @@ CONFLICT_COLOR = "#D62728"
 TODAY_COLOR = "#D62728"
 BASELINE_COLOR = "#9E9E9E"
 CRITICAL_COLOR = "#111111"
+GRID_COLOR = "#D9D9D9"
+LABEL_COLOR = "#1A1A1A"
+#: Overdue and behind-schedule flags (the y label of an overdue task takes ``OVERDUE_TEXT``).
+STATUS_COLORS: dict[str, str] = {"overdue": "#C62828", "behind": "#F5A623"}
+OVERDUE_TEXT = "#B3261E"
+#: Share of a phase colour kept in its swimlane band (the rest is white); the legend shows the same tint.
+LANE_TINT = 0.16
 ANCHOR_COLORS: dict[str, str] = {
     "618": "#FF5000",
     "double11_warmup": "#FFB000",
@@ -70,15 +90,75 @@ ANCHOR_COLORS: dict[str, str] = {
 }
 #: Milestones sit on the middle of their Friday (see ``lib.timeline.milestone_date``).
 MILESTONE_OFFSET = 4.5 / 7
-LABEL_LIMIT = 34  # characters of a task name shown on the y axis
+
+# --- Label geometry -------------------------------------------------------------------
+LABEL_FONT_SIZE = 11
+LABEL_LINE_HEIGHT = 13
+#: A task label wider than this (in px at ``LABEL_FONT_SIZE``) wraps onto another line.
+LABEL_WRAP_PX = 300
+#: Advance widths (em) of ASCII 32–126: the larger of DejaVu Sans (the browser's sans-serif
+#: here) and Noto Sans CJK SC (the PNG/SVG export font), so a measured label never falls short.
+_ASCII_EM: tuple[float, ...] = (
+    0.32, 0.41, 0.48, 0.84, 0.64, 0.96, 0.78, 0.28, 0.4, 0.4, 0.5, 0.84, 0.32, 0.37, 0.32, 0.4,
+    0.64, 0.64, 0.64, 0.64, 0.64, 0.64, 0.64, 0.64, 0.64, 0.64, 0.34, 0.34, 0.84, 0.84, 0.84, 0.54,
+    1.0, 0.69, 0.69, 0.7, 0.78, 0.64, 0.58, 0.78, 0.76, 0.3, 0.54, 0.66, 0.56, 0.87, 0.75, 0.79,
+    0.64, 0.79, 0.7, 0.64, 0.62, 0.74, 0.69, 0.99, 0.69, 0.62, 0.69, 0.4, 0.4, 0.4, 0.84, 0.56,
+    0.61, 0.62, 0.64, 0.55, 0.64, 0.62, 0.36, 0.64, 0.64, 0.28, 0.28, 0.58, 0.29, 0.98, 0.64, 0.62,
+    0.64, 0.64, 0.42, 0.53, 0.4, 0.64, 0.6, 0.82, 0.6, 0.6, 0.53, 0.64, 0.34, 0.64, 0.84,
+)
+#: Characters that never start a line (they stay with the text before them).
+_NO_LINE_START = set("，。、；：！？）」』】》,.;:!?)]}")
+_CJK = r"\u2E80-\u9FFF\u3000-\u303F\uF900-\uFAFF\uFF00-\uFFEF"
+_TOKENS = re.compile(rf"\s+|[^\s{_CJK}]+|.")
+
+
+def text_width(text: str, font_size: float = LABEL_FONT_SIZE) -> float:
+    """Width of ``text`` in px: ASCII from ``_ASCII_EM``, anything else (CJK, arrows, ·) a full em."""
+    em = 0.0
+    for char in text:
+        code = ord(char)
+        em += _ASCII_EM[code - 32] if 32 <= code <= 126 else 1.0
+    return em * font_size
+
+
+def wrap_text(text: str, max_px: float = LABEL_WRAP_PX, font_size: float = LABEL_FONT_SIZE) -> list[str]:
+    """``text`` in lines no wider than ``max_px``: Latin breaks between words, CJK between characters.
+
+    Nothing is dropped: a word wider than a line is split by characters, and closing
+    punctuation stays at the end of its line. Joining the lines (with a space where
+    a line ended between words) gives the text back.
+    """
+    def fits(candidate: str) -> bool:
+        return text_width(candidate, font_size) <= max_px
+
+    lines: list[str] = []
+    current = ""
+    for token in _TOKENS.findall(text):
+        if token.isspace():
+            current += " " if current else ""
+            continue
+        if token in _NO_LINE_START or fits(current + token):
+            current += token
+            continue
+        if current.strip():
+            lines.append(current.rstrip())
+            current = ""
+        if fits(token):
+            current = token
+            continue
+        for char in token:  # one word wider than a line: split it by characters
+            if current and not fits(current + char):
+                lines.append(current)
+                current = ""
+            current += char
+    if current.strip() or not lines:
+        lines.append(current.rstrip())
+    return lines
 
 
 def task_label(task: Task, lang: str) -> str:
-    """The y-axis text of a task: ``"P1 · Design the segmentation model"`` (long names shortened)."""
-    name = task.display_name(lang) or "—"
-    if len(name) > LABEL_LIMIT:
-        name = name[: LABEL_LIMIT - 1] + "…"
-    return f"{task.id} · {name}"
+    """The y-axis text of a task: ``"P1 · Design the segmentation model (RFM + scene tags)"`` — never shortened."""
+    return f"{task.id} · {task.display_name(lang) or '—'}"
 
 
 def _unique_labels(tasks: Sequence[Task], lang: str) -> list[str]:
@@ -95,18 +175,73 @@ def _unique_labels(tasks: Sequence[Task], lang: str) -> list[str]:
     return labels
 
 
+@dataclass(frozen=True)
+class LabelColumn:
+    """How the task labels are laid out: their lines, the column width and the row height they need."""
+
+    labels: list[str]
+    lines: list[list[str]]
+    width: float  # px of the widest line (measured with ``text_width``)
+    row_height: int
+
+    @property
+    def wrapped(self) -> bool:
+        return any(len(lines) > 1 for lines in self.lines)
+
+    @property
+    def label_limit(self) -> int:
+        """Vega's ``labelLimit``: the widest line plus a margin, so no label is ever cut."""
+        return math.ceil(self.width) + 8
+
+
+#: Bold Latin text runs up to about 12 % wider than regular (CJK glyphs keep their full em).
+BOLD_FACTOR = 1.12
+
+
+def label_column(labels: Sequence[str], row_height: int = 24, wrap_px: float = LABEL_WRAP_PX,
+                 bold: Sequence[str] = ()) -> LabelColumn:
+    """Wrap each label at ``wrap_px`` and size the column and the rows to the result (``bold`` labels wider)."""
+    lines = [wrap_text(label, wrap_px) for label in labels]
+    heavy = set(bold)
+    width = max(
+        (text_width(line) * (BOLD_FACTOR if label in heavy else 1.0)
+         for label, group in zip(labels, lines) for line in group),
+        default=0.0,
+    )
+    most = max((len(group) for group in lines), default=1)
+    return LabelColumn(list(labels), lines, width, max(row_height, LABEL_LINE_HEIGHT * most + 4))
+
+
 def week_axis_labels(start_monday: date | None, weeks: int, lang: str) -> list[list[str] | str]:
-    """Two-line labels per week boundary (``["W1", "03-02"]``) plus an empty one for the end."""
+    """Two-line labels per week boundary (``["W1", "Oct 5"]``, ``["W2", "12"]``) plus an empty one for the end.
+
+    The month is named on week 1 and wherever a week's Monday is in a new month, so no
+    month label repeats along the axis.
+    """
     labels: list[list[str] | str] = []
+    previous_month: int | None = None
     for week in range(1, weeks + 1):
         head = t("timeline.chart.week_short", lang, week=week)
         if start_monday is None:
             labels.append([head])
+            continue
+        monday = start_monday + timedelta(days=7 * (week - 1))
+        if monday.month != previous_month:
+            day = t("timeline.chart.day_with_month", lang, month=t(f"timeline.month.{monday.month}", lang),
+                    day=monday.day)
         else:
-            monday = start_monday + timedelta(days=7 * (week - 1))
-            labels.append([head, monday.strftime("%m-%d")])
+            day = t("timeline.chart.day_only", lang, day=monday.day)
+        previous_month = monday.month
+        labels.append([head, day])
     labels.append("")
     return labels
+
+
+def _tint(hex_color: str, share: float) -> str:
+    """``hex_color`` mixed with white (``share`` = how much of the colour is kept)."""
+    value = hex_color.lstrip("#")
+    rgb = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+    return "#" + "".join(f"{round(255 - (255 - c) * share):02X}" for c in rgb)
 
 
 def _color_group(task: Task, color_by: ColorBy, lang: str) -> tuple[str, str]:
@@ -146,6 +281,7 @@ def _anchor_rows(anchors: Sequence[CalendarAnchor], start_monday: date, weeks: i
         x2 = min(hi, date_position(start_monday, anchor.end + timedelta(days=1)))
         if x2 <= x:
             continue
+        fill = ANCHOR_COLORS.get(anchor.key, "#999999")
         rows.append(
             {
                 "anchor": anchor.label(lang),
@@ -153,7 +289,8 @@ def _anchor_rows(anchors: Sequence[CalendarAnchor], start_monday: date, weeks: i
                 "x": round(x, 4),
                 "x2": round(x2, 4),
                 "mid": round((x + x2) / 2, 4),
-                "fill": ANCHOR_COLORS.get(anchor.key, "#999999"),
+                "fill": fill,
+                "text_fill": readable_on(fill),  # the label under the plot, dark enough to read on white
                 "dates": f"{anchor.start.isoformat()} – {anchor.end.isoformat()}"
                 if anchor.end != anchor.start
                 else anchor.start.isoformat(),
@@ -164,50 +301,127 @@ def _anchor_rows(anchors: Sequence[CalendarAnchor], start_monday: date, weeks: i
     return rows
 
 
-def gantt_chart(
-    tasks: Sequence[Task],
-    start_monday: date | None,
-    lang: str = "en",
-    color_by: ColorBy = "owner",
-    baseline: Sequence[Task] | None = None,
-    current_week: int | date | None = None,
-    show_critical: bool = True,
+# ---------------------------------------------------------------------------
+# The shared frame of every layer
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What every layer shares: language, weeks, the scales and axes, the label column, the colours."""
+
+    lang: str
+    weeks: int
+    start_monday: date | None
+    height: int
+    column: LabelColumn
+    x_scale: alt.Scale
+    x_axis: alt.Axis
+    y_axis: alt.Axis
+    color: alt.Color
+    tooltip: list[alt.Tooltip]
+    legend_offset: int
+
+    @property
+    def y(self) -> alt.Y:
+        return alt.Y("label:N", scale=alt.Scale(domain=self.column.labels), axis=self.y_axis)
+
+    def y_of(self, field: str) -> alt.Y:
+        return alt.Y(f"{field}:N", scale=alt.Scale(domain=self.column.labels), axis=self.y_axis)
+
+    def x_of(self, field: str) -> alt.X:
+        return alt.X(f"{field}:Q", scale=self.x_scale, axis=self.x_axis)
+
+    @property
+    def row_height(self) -> int:
+        return self.column.row_height
+
+
+def _x_axis(start_monday: date | None, weeks: int, lang: str) -> alt.Axis:
+    axis_labels = week_axis_labels(start_monday, weeks, lang)
+    return alt.Axis(
+        orient="top",
+        values=list(range(1, weeks + 2)),
+        labelExpr=f"{_js_array(axis_labels)}[datum.value - 1]",
+        labelAlign="left",
+        labelBaseline="bottom",
+        labelPadding=16 if start_monday is not None else 6,  # the date line sits under the week line
+        labelColor=LABEL_COLOR,
+        ticks=False,
+        grid=False,  # drawn by _grid_layer, above the opaque swimlanes
+        title=t("timeline.chart.x_title", lang) if start_monday else t("timeline.chart.x_title_weeks", lang),
+        labelFontSize=10,
+        labelLineHeight=12,
+    )
+
+
+def _y_axis(column: LabelColumn, overdue_labels: Sequence[str]) -> alt.Axis:
+    """Task labels at full length (multi-line where wrapped); overdue tasks' labels in dark red."""
+    options: dict[str, Any] = {
+        "title": None,
+        "labelLimit": column.label_limit,
+        "labelFontSize": LABEL_FONT_SIZE,
+        "labelLineHeight": LABEL_LINE_HEIGHT,
+        "labelColor": LABEL_COLOR,
+        "labelPadding": 6,
+        "domain": False,
+        "ticks": False,
+    }
+    if column.wrapped:
+        shown = [lines if len(lines) > 1 else lines[0] for lines in column.lines]
+        options["labelExpr"] = f"{_js_array(shown)}[indexof({_js_array(column.labels)}, datum.value)]"
+        # Vega sets a multi-line label's first line on the row's middle: lift the block to centre it.
+        conditions = []
+        for count in sorted({len(lines) for lines in column.lines if len(lines) > 1}):
+            members = [label for label, lines in zip(column.labels, column.lines) if len(lines) == count]
+            conditions.append({"test": f"indexof({_js_array(members)}, datum.value) >= 0",
+                               "value": -LABEL_LINE_HEIGHT * (count - 1) / 2})
+        options["labelOffset"] = {"condition": conditions, "value": 0}
+    if overdue_labels:
+        test = f"indexof({_js_array(overdue_labels)}, datum.value) >= 0"
+        options["labelColor"] = {"condition": {"test": test, "value": OVERDUE_TEXT}, "value": LABEL_COLOR}
+        options["labelFontWeight"] = {"condition": {"test": test, "value": "bold"}, "value": "normal"}
+    return alt.Axis(**options)
+
+
+def _tooltip(lang: str, with_baseline: bool, with_status: bool) -> list[alt.Tooltip]:
+    fields = [
+        ("name", "timeline.column.name"),
+        ("phase", "timeline.column.phase"),
+        ("owner", "timeline.column.owner"),
+        ("channel", "timeline.column.channel"),
+        ("tier", "timeline.column.tier"),
+        ("weeks", "timeline.chart.weeks"),
+        ("dates", "timeline.column.date"),
+        ("progress", "timeline.column.progress"),
+        ("depends_on", "timeline.column.depends_on"),
+    ]
+    if with_baseline:
+        fields.append(("slip", "timeline.column.slippage"))
+    if with_status:
+        fields.append(("status_detail", "timeline.chart.status"))
+    return [alt.Tooltip(f"{name}:N", title=t(key, lang)) for name, key in fields]
+
+
+# ---------------------------------------------------------------------------
+# Task rows
+# ---------------------------------------------------------------------------
+
+
+def _task_rows(
+    ordered: Sequence[Task],
+    labels: Sequence[str],
+    groups: Sequence[tuple[str, str]],
     *,
-    weeks: int = DEFAULT_WEEKS,
-    anchors: Sequence[CalendarAnchor] | None = None,
-    include_flash_sales: bool = False,
-    show_links: bool = True,
-    width: int = 860,
-    row_height: int = 24,
-) -> alt.LayerChart:
-    """The plan as a layered Gantt chart with every text in ``lang``.
-
-    ``start_monday`` dates the week axis and places the calendar anchors (None:
-    week numbers only, no anchors). ``current_week`` is a week number (line through
-    the middle of that week, "this week") or a date (line at that day, "today");
-    outside the plan it is not drawn. ``baseline`` adds thin grey bars at the
-    baseline weeks under each task that has one. ``anchors`` overrides
-    ``calendar_anchors(start_monday, weeks)``. A ``start_monday`` that is not a
-    Monday raises ``lib.timeline.NotAMondayError``.
-
-    Layers, back to front: phase swimlanes, calendar anchors (+ labels below the
-    plot), baseline, task bars, progress, dependency links (+ arrow heads),
-    critical-path outlines, milestones, the current-week rule (+ label).
-    """
-    if start_monday is not None:
-        start_monday = require_monday(start_monday)
-    ordered = display_order(tasks)
-    labels = _unique_labels(ordered, lang)
-    label_of = {}
-    for task, label in zip(ordered, labels):
-        label_of.setdefault(task.id, label)
-    path = critical_path(tasks) if show_critical else []
-    critical = set(path)
-    slips = slippage(tasks, baseline) if baseline else {}
-    conflicts = {(s.id, p.id) for s, p in dependency_conflicts(tasks)}
-
+    lang: str,
+    weeks: int,
+    start_monday: date | None,
+    critical: set[str],
+    slips: dict[str, Any],
+    flags: dict[str, ScheduleFlag],
+) -> list[dict[str, Any]]:
+    """One data row per task: its label, bar geometry, texts for the tooltip and its schedule flag."""
     rows: list[dict[str, Any]] = []
-    groups = [_color_group(task, color_by, lang) for task in ordered]
     for task, label, (group, _) in zip(ordered, labels, groups):
         start_x = _clamp(task.start_week, weeks)
         end_x = _clamp(task.end_week + 1, weeks)
@@ -218,6 +432,7 @@ def gantt_chart(
         else:
             dates = ""
         slip = slips.get(task.id)
+        flag = flags.get(task.id)
         rows.append(
             {
                 "id": task.id,
@@ -240,76 +455,355 @@ def gantt_chart(
                 "dates": dates,
                 "depends_on": format_depends_on(task.depends_on),
                 "slip": slip.label(lang) if slip else "",
+                "status_key": flag.status if flag else "",
+                "status": flag.label(lang) if flag else "",
+                "status_detail": flag.detail(lang) if flag else "",
+                "status_text": text_on(STATUS_COLORS[flag.status]) if flag else "",
             }
         )
+    return rows
 
-    height = max(1, len(rows)) * row_height
-    y_domain = labels
-    x_scale = alt.Scale(domain=[1, weeks + 1], nice=False, zero=False)
-    axis_labels = week_axis_labels(start_monday, weeks, lang)
-    x_axis = alt.Axis(
-        orient="top",
-        values=list(range(1, weeks + 2)),
-        labelExpr=f"{_js_array(axis_labels)}[datum.value - 1]",
-        labelAlign="left",
-        labelBaseline="bottom",
-        labelPadding=16 if start_monday is not None else 6,  # the date line sits under the week line
-        ticks=False,
-        grid=True,
-        gridColor="#E6E6E6",
-        title=t("timeline.chart.x_title", lang) if start_monday else t("timeline.chart.x_title_weeks", lang),
-        labelFontSize=10,
-        labelLineHeight=12,
-    )
-    y_axis = alt.Axis(title=None, labelLimit=280, labelFontSize=11, domain=False, ticks=False)
-    y = alt.Y("label:N", scale=alt.Scale(domain=y_domain), axis=y_axis)
-    x = alt.X("start:Q", scale=x_scale, axis=x_axis)
-    tooltip = [
-        alt.Tooltip("name:N", title=t("timeline.column.name", lang)),
-        alt.Tooltip("phase:N", title=t("timeline.column.phase", lang)),
-        alt.Tooltip("owner:N", title=t("timeline.column.owner", lang)),
-        alt.Tooltip("channel:N", title=t("timeline.column.channel", lang)),
-        alt.Tooltip("tier:N", title=t("timeline.column.tier", lang)),
-        alt.Tooltip("weeks:N", title=t("timeline.chart.weeks", lang)),
-        alt.Tooltip("dates:N", title=t("timeline.column.date", lang)),
-        alt.Tooltip("progress:N", title=t("timeline.column.progress", lang)),
-        alt.Tooltip("depends_on:N", title=t("timeline.column.depends_on", lang)),
-    ]
-    if baseline:
-        tooltip.append(alt.Tooltip("slip:N", title=t("timeline.column.slippage", lang)))
 
-    color_title = t(f"timeline.chart.color_{color_by}", lang)
-    legend_offset = 44 if start_monday is not None else 12  # room for the anchor labels under the plot
-    color = alt.Color(
-        "group:N",
-        scale=_color_scale(groups),
-        legend=alt.Legend(title=color_title, orient="bottom", columns=4, labelLimit=200, offset=legend_offset),
-    )
-    base = alt.Chart()
-    layers: list[alt.Chart] = []
+# ---------------------------------------------------------------------------
+# Layers, back to front
+# ---------------------------------------------------------------------------
 
-    # Phase swimlanes: one faint full-width band per row, coloured by phase.
+
+def _lane_layer(frame: _Frame, color_by: ColorBy) -> alt.Chart:
+    """Phase swimlanes: one full-width band per row in its phase's tint; the legend shows the same tint."""
+    lang = frame.lang
     phase_domain = [phase_label(p, lang) for p in PHASES]
-    layers.append(
-        base.mark_rect(opacity=0.10)
+    legend = (
+        None  # the bars' own legend already shows the phases
+        if color_by == "phase"
+        else alt.Legend(
+            title=t("timeline.column.phase", lang), orient="bottom", offset=frame.legend_offset, columns=2,
+            symbolType="square", symbolStrokeColor=BASELINE_COLOR, symbolStrokeWidth=0.5,
+        )
+    )
+    return (
+        alt.Chart()
+        .mark_rect()
         .encode(
-            y=y,
-            x=alt.X("lane_start:Q", scale=x_scale, axis=x_axis),
+            y=frame.y,
+            x=frame.x_of("lane_start"),
             x2="lane_end:Q",
             fill=alt.Fill(
                 "phase:N",
-                scale=alt.Scale(domain=phase_domain, range=[PHASE_COLORS[p] for p in PHASES]),
-                legend=None  # the bars' own legend already shows the phases
-                if color_by == "phase"
-                else alt.Legend(
-                    title=t("timeline.column.phase", lang), orient="bottom", symbolOpacity=0.5, offset=legend_offset
-                ),
+                scale=alt.Scale(domain=phase_domain, range=[_tint(PHASE_COLORS[p], LANE_TINT) for p in PHASES]),
+                legend=legend,
             ),
         )
-        .transform_calculate(lane_start="1", lane_end=str(weeks + 1))
+        .transform_calculate(lane_start="1", lane_end=str(frame.weeks + 1))
     )
 
-    # Calendar anchors: shaded spans over the whole height, labels under the plot.
+
+def _grid_layer(frame: _Frame) -> alt.Chart:
+    """Week boundaries as thin rules over the swimlanes (an axis grid would hide under the opaque bands)."""
+    rows = [{"x": week} for week in range(1, frame.weeks + 2)]
+    return alt.Chart(alt.Data(values=rows)).mark_rule(color=GRID_COLOR, strokeWidth=1).encode(x=frame.x_of("x"))
+
+
+def _anchor_layers(frame: _Frame, anchor_rows: list[dict[str, Any]]) -> list[alt.Chart]:
+    """Calendar anchors: translucent spans over the whole height, their names under the plot."""
+    if not anchor_rows:
+        return []
+    lang = frame.lang
+    data = alt.Data(values=anchor_rows)
+    spans = (
+        alt.Chart(data)
+        .mark_rect(opacity=0.14)
+        .encode(
+            x=frame.x_of("x"),
+            x2="x2:Q",
+            fill=alt.Fill("fill:N", scale=None, legend=None),
+            tooltip=[
+                alt.Tooltip("anchor:N", title=t("timeline.chart.anchor", lang)),
+                alt.Tooltip("dates:N", title=t("timeline.column.date", lang)),
+            ],
+        )
+    )
+    names = (
+        alt.Chart(data)
+        .transform_filter("datum.labelled")
+        .transform_calculate(label_y=f"{frame.height + 12} + datum.line * 12")
+        .mark_text(fontSize=10, baseline="top", fontWeight="bold")
+        .encode(
+            x=frame.x_of("mid"),
+            y=alt.Y("label_y:Q", scale=None),
+            text="anchor:N",
+            fill=alt.Fill("text_fill:N", scale=None, legend=None),
+        )
+    )
+    return [spans, names]
+
+
+def _baseline_layers(frame: _Frame, ordered: Sequence[Task], baseline: Sequence[Task],
+                     label_of: dict[str, str]) -> list[alt.Chart]:
+    """Baseline: thin grey bars (and small grey diamonds for milestones) under each task."""
+    weeks = frame.weeks
+    by_id: dict[str, Task] = {}
+    for task in baseline:
+        by_id.setdefault(task.id, task)
+    rows = []
+    for task in ordered:
+        before = by_id.get(task.id)
+        if before is None or task.id not in label_of:
+            continue
+        rows.append(
+            {
+                "label": label_of[task.id],
+                "start": _clamp(before.start_week, weeks),
+                "end": _clamp(before.end_week + 1, weeks),
+                "ms_x": _clamp(before.end_week + MILESTONE_OFFSET, weeks),
+                "milestone": bool(before.milestone),
+                "baseline": weeks_text(before, frame.lang),
+            }
+        )
+    if not rows:
+        return []
+    data = alt.Data(values=rows)
+    tooltip = [alt.Tooltip("baseline:N", title=t("timeline.chart.baseline", frame.lang))]
+    return [
+        alt.Chart(data)
+        .transform_filter("!datum.milestone")
+        .mark_bar(size=4, yOffset=frame.row_height / 2 - 3, color=BASELINE_COLOR)
+        .encode(y=frame.y, x=frame.x_of("start"), x2="end:Q", tooltip=tooltip),
+        alt.Chart(data)
+        .transform_filter("datum.milestone")
+        .mark_point(shape="diamond", size=50, filled=True, yOffset=frame.row_height / 2 - 4, color=BASELINE_COLOR)
+        .encode(y=frame.y, x=frame.x_of("ms_x"), tooltip=tooltip),
+    ]
+
+
+def _bar_layers(frame: _Frame) -> list[alt.Chart]:
+    """Task bars in their group's colour, and progress as a thin dark bar inside them."""
+    return [
+        alt.Chart()
+        .transform_filter("!datum.milestone")
+        .mark_bar(size=max(8, min(frame.row_height, 24) - 10), cornerRadius=2)
+        .encode(y=frame.y, x=frame.x_of("start"), x2="end:Q", color=frame.color, tooltip=frame.tooltip),
+        alt.Chart()
+        .transform_filter("!datum.milestone && datum.has_progress")
+        .mark_bar(size=4, color=LABEL_COLOR, opacity=0.55)
+        .encode(y=frame.y, x=frame.x_of("start"), x2="progress_end:Q", tooltip=frame.tooltip),
+    ]
+
+
+def _link_rows(ordered: Sequence[Task], label_of: dict[str, str], critical: set[str],
+               conflicts: set[tuple[str, str]], weeks: int) -> list[dict[str, Any]]:
+    """Dependency links: predecessor end → successor start; red where the successor starts too early."""
+    by_id: dict[str, Task] = {}
+    for task in ordered:
+        by_id.setdefault(task.id, task)
+    rows = []
+    for task in ordered:
+        for dep in task.depends_on:
+            pred = by_id.get(dep)
+            if pred is None or pred.id == task.id:
+                continue
+            conflict = (task.id, pred.id) in conflicts
+            rows.append(
+                {
+                    "from_label": label_of[pred.id],
+                    "to_label": label_of[task.id],
+                    "x": _clamp(pred.end_week + (MILESTONE_OFFSET if pred.milestone else 1), weeks),
+                    "x2": _clamp(task.end_week + MILESTONE_OFFSET if task.milestone else task.start_week, weeks),
+                    "stroke": CONFLICT_COLOR if conflict else LINK_COLOR,
+                    "width": 2.4 if (pred.id in critical and task.id in critical) else 1.0,
+                    "conflict": conflict,
+                    "link": f"{pred.id} → {task.id}",
+                }
+            )
+    return rows
+
+
+def _link_layers(frame: _Frame, link_rows: list[dict[str, Any]]) -> list[alt.Chart]:
+    if not link_rows:
+        return []
+    data = alt.Data(values=link_rows)
+    tooltip = [alt.Tooltip("link:N", title=t("timeline.chart.dependency", frame.lang))]
+    return [
+        alt.Chart(data)
+        .mark_rule(opacity=0.8)
+        .encode(
+            x=frame.x_of("x"),
+            x2="x2:Q",
+            y=frame.y_of("from_label"),
+            y2="to_label:N",
+            stroke=alt.Stroke("stroke:N", scale=None, legend=None),
+            strokeWidth=alt.StrokeWidth("width:Q", scale=None, legend=None),
+            tooltip=tooltip,
+        ),
+        alt.Chart(data)
+        .mark_point(shape="triangle-right", filled=True, size=30)
+        .encode(
+            x=frame.x_of("x2"),
+            y=frame.y_of("to_label"),
+            fill=alt.Fill("stroke:N", scale=None, legend=None),
+            tooltip=tooltip,
+        ),
+    ]
+
+
+def _critical_layers(frame: _Frame) -> list[alt.Chart]:
+    """Critical path: a thick dark outline around its bars and milestones."""
+    return [
+        alt.Chart()
+        .transform_filter("datum.critical && !datum.milestone")
+        .mark_bar(
+            size=max(10, min(frame.row_height, 24) - 6), fillOpacity=0, stroke=CRITICAL_COLOR, strokeWidth=2.2,
+            cornerRadius=2,
+        )
+        .encode(y=frame.y, x=frame.x_of("start"), x2="end:Q", tooltip=frame.tooltip),
+        alt.Chart()
+        .transform_filter("datum.critical && datum.milestone")
+        .mark_point(shape="diamond", size=330, filled=False, stroke=CRITICAL_COLOR, strokeWidth=2.2)
+        .encode(y=frame.y, x=frame.x_of("ms_x")),
+    ]
+
+
+def _milestone_layer(frame: _Frame) -> alt.Chart:
+    return (
+        alt.Chart()
+        .transform_filter("datum.milestone")
+        .mark_point(shape="diamond", size=190, filled=True, opacity=1, stroke="#FFFFFF", strokeWidth=1)
+        .encode(y=frame.y, x=frame.x_of("ms_x"), color=frame.color, tooltip=frame.tooltip)
+    )
+
+
+def _status_layers(frame: _Frame, present: Sequence[str]) -> list[alt.Chart]:
+    """Overdue / behind flags: a round "!" badge at the end of the bar (right of a milestone), with a legend."""
+    if not present:
+        return []
+    lang = frame.lang
+    domain = [t(f"timeline.status.{status}", lang) for status in present]
+    scale = alt.Scale(domain=domain, range=[STATUS_COLORS[s] for s in present])
+    fill = alt.Fill(
+        "status:N",
+        scale=scale,
+        legend=alt.Legend(title=t("timeline.chart.status", lang), orient="bottom", offset=frame.legend_offset,
+                          columns=1, symbolType="circle", symbolSize=120, symbolStrokeColor="#FFFFFF"),
+    )
+    layers = []
+    for where, field, offset in (("!datum.milestone", "end", -9), ("datum.milestone", "ms_x", 13)):
+        test = f"datum.status_key != '' && {where}"
+        if layers:  # one legend for both kinds of badge
+            fill = alt.Fill("status:N", scale=scale, legend=None)
+        layers.append(
+            alt.Chart()
+            .transform_filter(test)
+            .mark_point(shape="circle", size=150, filled=True, opacity=1, stroke="#FFFFFF", strokeWidth=1,
+                        xOffset=offset)
+            .encode(y=frame.y, x=frame.x_of(field), fill=fill, tooltip=frame.tooltip)
+        )
+        layers.append(
+            alt.Chart()
+            .transform_filter(test)
+            .mark_text(text="!", fontSize=11, fontWeight="bold", dx=offset, baseline="middle", align="center")
+            .encode(y=frame.y, x=frame.x_of(field), fill=alt.Fill("status_text:N", scale=None, legend=None),
+                    tooltip=frame.tooltip)
+        )
+    return layers
+
+
+def _now_layers(frame: _Frame, current_week: int | date | None) -> list[alt.Chart]:
+    """The current week (a dashed red line through its middle) or today (a line at that day), labelled."""
+    position, now_label = _current_position(current_week, frame.start_monday, frame.weeks, frame.lang)
+    if position is None:
+        return []
+    data = alt.Data(values=[{"x": position, "label": now_label}])
+    return [
+        alt.Chart(data)
+        .mark_rule(color=TODAY_COLOR, strokeWidth=2, strokeDash=[5, 3])
+        .encode(x=frame.x_of("x"), tooltip=alt.Tooltip("label:N", title="")),
+        alt.Chart(data)
+        .mark_text(color=TODAY_COLOR, align="left", baseline="top", dx=4, dy=2, fontSize=10, fontWeight="bold")
+        .encode(x=frame.x_of("x"), y=alt.value(0), text="label:N"),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# The chart
+# ---------------------------------------------------------------------------
+
+
+def gantt_chart(
+    tasks: Sequence[Task],
+    start_monday: date | None,
+    lang: str = "en",
+    color_by: ColorBy = "owner",
+    baseline: Sequence[Task] | None = None,
+    current_week: int | date | None = None,
+    show_critical: bool = True,
+    *,
+    today: date | None = None,
+    weeks: int = DEFAULT_WEEKS,
+    anchors: Sequence[CalendarAnchor] | None = None,
+    include_flash_sales: bool = False,
+    show_links: bool = True,
+    width: int = 860,
+    row_height: int = 24,
+) -> alt.LayerChart:
+    """The plan as a layered Gantt chart with every text in ``lang``.
+
+    ``start_monday`` dates the week axis and places the calendar anchors (None:
+    week numbers only, no anchors). ``current_week`` is a week number (line through
+    the middle of that week, "this week") or a date (line at that day, "today");
+    outside the plan it is not drawn. ``today`` (with ``start_monday``) flags overdue
+    and behind-schedule tasks (``lib.timeline.schedule_flags``): a badge, a legend
+    entry, a dark-red label and the counts in the subtitle. ``baseline`` adds thin
+    grey bars at the baseline weeks under each task that has one. ``anchors``
+    overrides ``calendar_anchors(start_monday, weeks)``. A ``start_monday`` that is
+    not a Monday raises ``lib.timeline.NotAMondayError``. ``width`` is the plot's
+    width; the label column is added to it, as wide as the longest label needs.
+
+    Layers, back to front: phase swimlanes, week grid, calendar anchors (+ labels
+    below the plot), baseline, task bars, progress, dependency links (+ arrow heads),
+    critical-path outlines, milestones, schedule flags, the current-week rule (+ label).
+    """
+    if start_monday is not None:
+        start_monday = require_monday(start_monday)
+    if isinstance(today, datetime):
+        today = today.date()
+    ordered = display_order(tasks)
+    labels = _unique_labels(ordered, lang)
+    label_of: dict[str, str] = {}
+    for task, label in zip(ordered, labels):
+        label_of.setdefault(task.id, label)
+    path = critical_path(tasks) if show_critical else []
+    critical = set(path)
+    slips = slippage(tasks, baseline) if baseline else {}
+    conflicts = {(s.id, p.id) for s, p in dependency_conflicts(tasks)}
+    flags = schedule_flags(tasks, start_monday, today, weeks) if (start_monday and today) else {}
+    groups = [_color_group(task, color_by, lang) for task in ordered]
+    rows = _task_rows(ordered, labels, groups, lang=lang, weeks=weeks, start_monday=start_monday,
+                      critical=critical, slips=slips, flags=flags)
+
+    overdue_labels = [row["label"] for row in rows if row["status_key"] == "overdue"]
+    column = label_column(labels, row_height, bold=overdue_labels)
+    height = max(1, len(rows)) * column.row_height
+    legend_offset = 44 if start_monday is not None else 12  # room for the anchor labels under the plot
+    frame = _Frame(
+        lang=lang,
+        weeks=weeks,
+        start_monday=start_monday,
+        height=height,
+        column=column,
+        x_scale=alt.Scale(domain=[1, weeks + 1], nice=False, zero=False),
+        x_axis=_x_axis(start_monday, weeks, lang),
+        y_axis=_y_axis(column, overdue_labels),
+        color=alt.Color(
+            "group:N",
+            scale=_color_scale(groups),
+            # Legends sit side by side under the plot: owner 3 columns, phase 2, status 1 keep them inside its width.
+            legend=alt.Legend(title=t(f"timeline.chart.color_{color_by}", lang), orient="bottom", columns=3,
+                              labelLimit=240, offset=legend_offset, symbolType="square", symbolOpacity=1),
+        ),
+        tooltip=_tooltip(lang, bool(baseline), bool(flags)),
+        legend_offset=legend_offset,
+    )
+
     anchor_rows: list[dict[str, Any]] = []
     if start_monday is not None:
         chosen = (
@@ -318,173 +812,24 @@ def gantt_chart(
             else calendar_anchors(start_monday, weeks, include_flash_sales=include_flash_sales)
         )
         anchor_rows = _anchor_rows(chosen, start_monday, weeks, lang)
-    if anchor_rows:
-        anchor_data = alt.Data(values=anchor_rows)
-        layers.append(
-            alt.Chart(anchor_data)
-            .mark_rect(opacity=0.14)
-            .encode(
-                x=alt.X("x:Q", scale=x_scale, axis=x_axis),
-                x2="x2:Q",
-                fill=alt.Fill("fill:N", scale=None, legend=None),
-                tooltip=[
-                    alt.Tooltip("anchor:N", title=t("timeline.chart.anchor", lang)),
-                    alt.Tooltip("dates:N", title=t("timeline.column.date", lang)),
-                ],
-            )
-        )
-        layers.append(
-            alt.Chart(anchor_data)
-            .transform_filter("datum.labelled")
-            .transform_calculate(label_y=f"{height + 12} + datum.line * 12")
-            .mark_text(fontSize=10, baseline="top", fontWeight="bold")
-            .encode(
-                x=alt.X("mid:Q", scale=x_scale, axis=x_axis),
-                y=alt.Y("label_y:Q", scale=None),
-                text="anchor:N",
-                fill=alt.Fill("fill:N", scale=None, legend=None),
-            )
-        )
+    links = _link_rows(ordered, label_of, critical, conflicts, weeks) if show_links else []
+    present = [status for status in STATUS_COLORS if any(row["status_key"] == status for row in rows)]
 
-    # Baseline: thin grey bars (and small grey diamonds for milestones) under each task.
+    layers: list[alt.Chart] = [_lane_layer(frame, color_by), _grid_layer(frame)]
+    layers += _anchor_layers(frame, anchor_rows)
     if baseline:
-        base_rows = []
-        by_id = {}
-        for task in baseline:
-            by_id.setdefault(task.id, task)
-        for task in ordered:
-            before = by_id.get(task.id)
-            if before is None or task.id not in label_of:
-                continue
-            base_rows.append(
-                {
-                    "label": label_of[task.id],
-                    "start": _clamp(before.start_week, weeks),
-                    "end": _clamp(before.end_week + 1, weeks),
-                    "ms_x": _clamp(before.end_week + MILESTONE_OFFSET, weeks),
-                    "milestone": bool(before.milestone),
-                    "baseline": weeks_text(before, lang),
-                }
-            )
-        if base_rows:
-            base_data = alt.Data(values=base_rows)
-            baseline_tooltip = [alt.Tooltip("baseline:N", title=t("timeline.chart.baseline", lang))]
-            layers.append(
-                alt.Chart(base_data)
-                .transform_filter("!datum.milestone")
-                .mark_bar(size=4, yOffset=9, color=BASELINE_COLOR)
-                .encode(y=y, x=x, x2="end:Q", tooltip=baseline_tooltip)
-            )
-            layers.append(
-                alt.Chart(base_data)
-                .transform_filter("datum.milestone")
-                .mark_point(shape="diamond", size=50, filled=True, yOffset=8, color=BASELINE_COLOR)
-                .encode(y=y, x=alt.X("ms_x:Q", scale=x_scale, axis=x_axis), tooltip=baseline_tooltip)
-            )
-
-    # Task bars and progress.
-    layers.append(
-        base.transform_filter("!datum.milestone")
-        .mark_bar(size=max(8, row_height - 10), cornerRadius=2)
-        .encode(y=y, x=x, x2="end:Q", color=color, tooltip=tooltip)
-    )
-    layers.append(
-        base.transform_filter("!datum.milestone && datum.has_progress")
-        .mark_bar(size=4, color="#1A1A1A", opacity=0.55)
-        .encode(y=y, x=x, x2="progress_end:Q", tooltip=tooltip)
-    )
-
-    # Dependency links: predecessor end → successor start; red where the successor starts too early.
-    link_rows: list[dict[str, Any]] = []
-    if show_links:
-        by_id = {}
-        for task in ordered:
-            by_id.setdefault(task.id, task)
-        for task in ordered:
-            for dep in task.depends_on:
-                pred = by_id.get(dep)
-                if pred is None or pred.id == task.id:
-                    continue
-                conflict = (task.id, pred.id) in conflicts
-                link_rows.append(
-                    {
-                        "from_label": label_of[pred.id],
-                        "to_label": label_of[task.id],
-                        "x": _clamp(pred.end_week + (MILESTONE_OFFSET if pred.milestone else 1), weeks),
-                        "x2": _clamp(task.end_week + MILESTONE_OFFSET if task.milestone else task.start_week, weeks),
-                        "stroke": CONFLICT_COLOR if conflict else LINK_COLOR,
-                        "width": 2.4 if (pred.id in critical and task.id in critical) else 1.0,
-                        "conflict": conflict,
-                        "link": f"{pred.id} → {task.id}",
-                    }
-                )
-    if link_rows:
-        link_data = alt.Data(values=link_rows)
-        link_tooltip = [alt.Tooltip("link:N", title=t("timeline.chart.dependency", lang))]
-        layers.append(
-            alt.Chart(link_data)
-            .mark_rule(opacity=0.8)
-            .encode(
-                x=alt.X("x:Q", scale=x_scale, axis=x_axis),
-                x2="x2:Q",
-                y=alt.Y("from_label:N", scale=alt.Scale(domain=y_domain), axis=y_axis),
-                y2="to_label:N",
-                stroke=alt.Stroke("stroke:N", scale=None, legend=None),
-                strokeWidth=alt.StrokeWidth("width:Q", scale=None, legend=None),
-                tooltip=link_tooltip,
-            )
-        )
-        layers.append(
-            alt.Chart(link_data)
-            .mark_point(shape="triangle-right", filled=True, size=30)
-            .encode(
-                x=alt.X("x2:Q", scale=x_scale, axis=x_axis),
-                y=alt.Y("to_label:N", scale=alt.Scale(domain=y_domain), axis=y_axis),
-                fill=alt.Fill("stroke:N", scale=None, legend=None),
-                tooltip=link_tooltip,
-            )
-        )
-
-    # Critical path: thick dark outline around its bars and milestones.
+        layers += _baseline_layers(frame, ordered, baseline, label_of)
+    layers += _bar_layers(frame)
+    layers += _link_layers(frame, links)
     if critical:
-        layers.append(
-            base.transform_filter("datum.critical && !datum.milestone")
-            .mark_bar(
-                size=max(10, row_height - 6), fillOpacity=0, stroke=CRITICAL_COLOR, strokeWidth=2.2, cornerRadius=2
-            )
-            .encode(y=y, x=x, x2="end:Q", tooltip=tooltip)
-        )
-        layers.append(
-            base.transform_filter("datum.critical && datum.milestone")
-            .mark_point(shape="diamond", size=330, filled=False, stroke=CRITICAL_COLOR, strokeWidth=2.2)
-            .encode(y=y, x=alt.X("ms_x:Q", scale=x_scale, axis=x_axis))
-        )
+        layers += _critical_layers(frame)
+    layers.append(_milestone_layer(frame))
+    layers += _status_layers(frame, present)
+    layers += _now_layers(frame, current_week)
 
-    # Milestones.
-    layers.append(
-        base.transform_filter("datum.milestone")
-        .mark_point(shape="diamond", size=190, filled=True, opacity=1, stroke="#FFFFFF", strokeWidth=1)
-        .encode(y=y, x=alt.X("ms_x:Q", scale=x_scale, axis=x_axis), color=color, tooltip=tooltip)
-    )
-
-    # Current week / today.
-    position, now_label = _current_position(current_week, start_monday, weeks, lang)
-    if position is not None:
-        now_data = alt.Data(values=[{"x": position, "label": now_label}])
-        layers.append(
-            alt.Chart(now_data)
-            .mark_rule(color=TODAY_COLOR, strokeWidth=2, strokeDash=[5, 3])
-            .encode(x=alt.X("x:Q", scale=x_scale, axis=x_axis), tooltip=alt.Tooltip("label:N", title=""))
-        )
-        layers.append(
-            alt.Chart(now_data)
-            .mark_text(color=TODAY_COLOR, align="left", baseline="top", dx=4, dy=2, fontSize=10, fontWeight="bold")
-            .encode(x=alt.X("x:Q", scale=x_scale, axis=x_axis), y=alt.value(0), text="label:N")
-        )
-
-    subtitle = _subtitle(tasks, start_monday, weeks, lang, path)
+    subtitle = _subtitle(tasks, start_monday, weeks, lang, path, flags, today)
     # Built in one go (each .properties()/.resolve_scale() call deep-copies every layer).
-    # Bars and milestones share the colour scale (one legend); bands, anchors and
+    # Bars and milestones share the colour scale (one legend); bands, anchors, flags and
     # links each carry their own fill/stroke.
     return alt.LayerChart(
         layer=layers,
@@ -527,7 +872,13 @@ def _current_position(
 
 
 def _subtitle(
-    tasks: Sequence[Task], start_monday: date | None, weeks: int, lang: str, path: Sequence[str]
+    tasks: Sequence[Task],
+    start_monday: date | None,
+    weeks: int,
+    lang: str,
+    path: Sequence[str],
+    flags: dict[str, ScheduleFlag],
+    today: date | None,
 ) -> list[str]:
     parts = []
     if start_monday is not None:
@@ -535,4 +886,7 @@ def _subtitle(
         parts.append(t("timeline.chart.range", lang, start=start_monday.isoformat(), end=end.isoformat(), weeks=weeks))
     if path:
         parts.append(t("timeline.chart.critical", lang, path=" → ".join(path), weeks=path_weeks(tasks, path)))
+    if flags and today is not None:
+        counts = status_counts(flags)
+        parts.append(t("timeline.chart.status_summary", lang, today=today.isoformat(), **counts))
     return parts

@@ -486,10 +486,12 @@ def export_plan(
     dataset_name: str = "",
     color_by: str = "owner",
     current_week: int | date | None = None,
+    today: date | None = None,
     weeks: int = DEFAULT_WEEKS,
 ) -> Path:
     """Write the plan to ``path`` in the format its suffix names (.xlsx, .ics, .png, .svg); returns the path.
 
+    ``today`` flags overdue and behind-schedule tasks on the PNG/SVG chart.
     Raises ValueError (message in ``lang``) for any other suffix.
     """
     target = Path(path)
@@ -510,6 +512,7 @@ def export_plan(
             color_by=color_by,  # type: ignore[arg-type]
             baseline=baseline,
             current_week=current_week,
+            today=today,
             weeks=weeks,
         )
         payload = chart_png(chart) if suffix == ".png" else chart_svg(chart).encode("utf-8")

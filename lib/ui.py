@@ -202,6 +202,7 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
         log_exception()
         st.stop()
     dataset = _sidebar(t, lang, datasets)
+    formatting.set_currency(dataset.currency if dataset else formatting.DEFAULT_CURRENCY)
     with st.sidebar:
         auth.account_panel(t)
     return PageContext(ws=ws, lang=lang, t=t, datasets=datasets, dataset=dataset)
@@ -271,6 +272,58 @@ def exit_presentation_link(ctx: PageContext) -> None:
     params = {k: v for k, v in _carried_params().items() if k != "present"}
     try:
         st.page_link(PAGES[0][0], label=ctx.t("present.exit"), icon=":material/close:", query_params=params)
+    except st.errors.StreamlitPageNotFoundError:
+        pass
+
+
+def story_picker(ctx: PageContext, dataset: Dataset) -> tuple[str | None, str | None]:
+    """The scenario and plan the review story is told about: (scenario, plan), None meaning the default.
+
+    The query parameters ``scenario`` and ``plan`` are the one place the choice lives:
+    this picker writes them, :func:`present_link` sets them, and a shared link carries
+    them — so a link and the picker always agree.
+    """
+    from lib import review_pack  # the story's module; only the pages that tell it load it
+
+    scenarios, plans = review_pack.story_choices(ctx.ws, dataset.dataset_id)
+    left, right = st.columns(2)
+    scenario = _query_choice(left, "scenario", [None, *scenarios], ctx.t("present.pick.scenario"),
+                             lambda c: ctx.t("present.pick.default_scenario") if c is None
+                             else review_pack.scenario_choice_label(c, ctx.lang))
+    plan = _query_choice(right, "plan", [None, *plans], ctx.t("present.pick.plan"),
+                         lambda c: ctx.t("present.pick.default_plan") if c is None else c)
+    return scenario, plan
+
+
+def _query_choice(column: Any, param: str, options: list[str | None], label: str,
+                  format_func: Callable[[str | None], str]) -> str | None:
+    """A selectbox bound to one query parameter; an unknown value in the URL is kept (the story explains it)."""
+    current = st.query_params.get(param) or None
+    if current is not None and current not in options:
+        options = [*options, current]
+    key = f"present.pick.{param}"
+    if key not in st.session_state or st.session_state[key] != current:  # first draw, or a link changed the URL
+        st.session_state[key] = current
+
+    def _write() -> None:
+        value = st.session_state[key]
+        if value is None:
+            st.query_params.pop(param, None)
+        else:
+            st.query_params[param] = value
+
+    return column.selectbox(label, options, key=key, format_func=format_func, on_change=_write)
+
+
+def present_link(ctx: PageContext, *, scenario: str | None = None, plan: str | None = None) -> None:
+    """A link that opens presentation mode on this scenario or plan (the same parameters the picker writes)."""
+    params = {k: v for k, v in _carried_params().items() if k not in ("scenario", "plan")}
+    if scenario:
+        params["scenario"] = scenario
+    if plan:
+        params["plan"] = plan
+    try:
+        st.page_link(PRESENT_PAGE, label=ctx.t("present.open"), icon=":material/slideshow:", query_params=params)
     except st.errors.StreamlitPageNotFoundError:
         pass
 
@@ -351,10 +404,34 @@ def cached(func: Callable[..., Any], dataset: Dataset, *args: Any, **kwargs: Any
 
 
 @st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
-def _cached_call(path: str, cache_key: tuple[int, int], args: tuple, kwargs: tuple) -> Any:
+def _cached_call(path: str, cache_key: tuple[int, int, str], args: tuple, kwargs: tuple) -> Any:
     module_name, qualname = path.split(":")
     func = getattr(importlib.import_module(module_name), qualname)
-    return func(workspace(), cache_key[0], *args, **dict(kwargs))
+    with formatting.use_currency(cache_key[2]):  # texts it formats are in the dataset's currency
+        return func(workspace(), cache_key[0], *args, **dict(kwargs))
+
+
+def metric_delta(text: str | None, *, higher_is_better: bool = True) -> dict[str, Any]:
+    """``st.metric`` keyword arguments for a change: arrow and colour, except for one that shows as zero.
+
+    "↑ +0" in green says something changed for the better when nothing did; a change
+    that rounds to zero reads "±0" with no arrow and no colour.
+    """
+    if text is None:
+        return {"delta": None}
+    if not any(ch in "123456789" for ch in text):
+        return {"delta": "±" + text.lstrip("+-−"), "delta_arrow": "off", "delta_color": "off"}
+    return {"delta": text, "delta_color": "normal" if higher_is_better else "inverse"}
+
+
+def money_column(label: str, *, decimals: int = 0, **options: Any) -> Any:
+    """A table column of amounts: the dataset's currency symbol, thousands separators, the same decimals on every row."""
+    return st.column_config.NumberColumn(label, format=formatting.money_column_format(decimals), **options)
+
+
+def count_column(label: str, **options: Any) -> Any:
+    """A table column of whole numbers with thousands separators (38,677, never 38677)."""
+    return st.column_config.NumberColumn(label, format="%,.0f", **options)
 
 
 def customer_value_table(frame: pd.DataFrame, value_column: str, horizon: int, t: Translator) -> None:
@@ -362,13 +439,12 @@ def customer_value_table(frame: pd.DataFrame, value_column: str, horizon: int, t
     columns = ["customer_id", "revenue", "days_since_last_order", "p_alive", value_column, "value_at_stake"]
     st.dataframe(frame[columns], hide_index=True, width="stretch", column_config={
         "customer_id": t("segments_page.col.customer_id"),
-        "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="yen"),
-        "days_since_last_order": st.column_config.NumberColumn(t("segments_page.col.days_since_last_order"),
-                                                               format="localized"),
+        "revenue": money_column(t("segments_page.col.revenue")),
+        "days_since_last_order": count_column(t("segments_page.col.days_since_last_order")),
         "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent", min_value=0.0,
                                                    max_value=1.0),
-        value_column: st.column_config.NumberColumn(t("predict.col.clv", horizon=horizon), format="yen"),
-        "value_at_stake": st.column_config.NumberColumn(t("predict.kpi.stake"), format="yen"),
+        value_column: money_column(t("predict.col.clv", horizon=horizon)),
+        "value_at_stake": money_column(t("predict.kpi.stake")),
     })
 
 
@@ -414,15 +490,17 @@ def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwarg
     its language), so new data, settings or language build a new chart. The spec is
     drawn at the container's width and the chart's own height (``chart_specs.vega_lite_spec``).
     """
-    spec = _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())))
+    spec = _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())),
+                        formatting.current_currency())
     st.vega_lite_chart(spec, width="stretch", key=key)
 
 
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})
-def _cached_spec(path: str, args: tuple, kwargs: tuple) -> dict[str, Any]:
+def _cached_spec(path: str, args: tuple, kwargs: tuple, currency: str) -> dict[str, Any]:
     module_name, qualname = path.split(":")
     build = getattr(importlib.import_module(module_name), qualname)
-    return _streamlit_spec(build(*args, **dict(kwargs)))
+    with formatting.use_currency(currency):  # labels and tooltips in the dataset's currency (part of the key)
+        return _streamlit_spec(build(*args, **dict(kwargs)))
 
 
 def _streamlit_spec(altair_chart: Any) -> dict[str, Any]:

@@ -21,7 +21,10 @@ from typing import Any
 
 import duckdb
 
-SCHEMA_VERSION = 3
+from lib import inplace
+from lib.inplace import ParquetOrders
+
+SCHEMA_VERSION = 5
 DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workspace.duckdb"
 DB_PATH_ENV = "GROWTH_PLANNER_DB"
 
@@ -107,6 +110,29 @@ _MIGRATIONS: list[list[str]] = [
             value DOUBLE NOT NULL
         )""",
     ],
+    # 4: datasets whose orders are read in place from Parquet (lib.inplace): the path, the field → column
+    # mapping and the fingerprint of the files last seen (a change bumps the dataset's data version).
+    [
+        """CREATE TABLE IF NOT EXISTS parquet_sources (
+            dataset_id INTEGER PRIMARY KEY,
+            path VARCHAR NOT NULL,
+            mapping_json VARCHAR NOT NULL,
+            fingerprint VARCHAR NOT NULL,
+            registered_at TIMESTAMP NOT NULL
+        )""",
+    ],
+    # 5: an order file's columns that map to no field, kept per customer (lib.customer_attributes): the latest
+    # non-empty value by order time, carried into the segment lists and exports after the standard columns.
+    [
+        """CREATE TABLE IF NOT EXISTS customer_attributes (
+            dataset_id INTEGER NOT NULL,
+            customer_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            position INTEGER NOT NULL,
+            value VARCHAR NOT NULL,
+            seen_at TIMESTAMP
+        )""",
+    ],
 ]
 
 
@@ -170,11 +196,12 @@ class Dataset:
     channel_rows: int
     first_period: date | None
     last_period: date | None
+    currency: str = "CNY"  # ISO 4217, chosen on the Data page; every amount of this dataset is shown in it
 
     @property
-    def cache_key(self) -> tuple[int, int]:
-        """Changes whenever the dataset's data changes: use it to key caches."""
-        return (self.dataset_id, self.data_version)
+    def cache_key(self) -> tuple[int, int, str]:
+        """Changes whenever the dataset's data (or its currency) changes: use it to key caches."""
+        return (self.dataset_id, self.data_version, self.currency)
 
 
 def scratch_connection(*, memory_limit: str = "4GB") -> duckdb.DuckDBPyConnection:
@@ -193,6 +220,9 @@ def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(DB_PATH_ENV)
     return Path(env) if env else DEFAULT_DB_PATH
 
+
+CURRENCY_SETTING = "currency"
+DEFAULT_CURRENCY = "CNY"
 
 _ONE_DATASET_FILTER = {True: "WHERE dataset_id = $ds", False: ""}
 
@@ -224,7 +254,11 @@ class Workspace:
         self._write_lock = threading.RLock()
         self._stats_lock = threading.Lock()
         self._dataset_stats: dict[tuple[int, int], tuple] = {}  # (dataset id, data version) → counts
+        self._parquet_lock = threading.Lock()
+        self._parquet: dict[int, ParquetOrders] = {}  # in-place datasets (lib.inplace)
+        self._parquet_checked: dict[int, float] = {}  # dataset id → time.monotonic() of the last fingerprint
         self._migrate()
+        self._load_parquet_sources()
         if locked:
             self.lock_down()
         self._file_key = _file_key(self.path)
@@ -249,6 +283,9 @@ class Workspace:
             if locked and external:
                 raise WorkspaceError("The workspace's configuration was locked with file access still enabled.")
             if not locked:
+                # In-place datasets (lib.inplace) may be read from these folders only.
+                roots = inplace.allowed_roots(self.path, [src.path for src in self._parquet.values()])
+                cur.execute("SET allowed_directories = $roots", {"roots": roots})
                 cur.execute("SET enable_external_access = false")
                 cur.execute("SET lock_configuration = true")
 
@@ -372,6 +409,107 @@ class Workspace:
                     [str(version + 1)],
                 )
 
+    # -- datasets read in place (lib.inplace) ------------------------------------
+
+    #: Seconds between two fingerprints of one in-place dataset's files (every page run asks).
+    PARQUET_CHECK_SECONDS = 1.0
+
+    def _load_parquet_sources(self) -> None:
+        rows = self.query_rows("SELECT dataset_id, path, mapping_json FROM parquet_sources")
+        with self._parquet_lock:
+            self._parquet = {int(ds): ParquetOrders(path, json.loads(mapping)) for ds, path, mapping in rows}
+
+    def parquet_orders(self, dataset_id: int) -> ParquetOrders | None:
+        """The Parquet files a dataset's orders are read from, or None when they live in the ``orders`` table."""
+        with self._parquet_lock:
+            return self._parquet.get(int(dataset_id))
+
+    def readable_roots(self) -> list[str] | None:
+        """Folders this connection may read Parquet from, or None when it may read any file (not locked)."""
+        with self.cursor() as cur:
+            external, roots = cur.execute(
+                "SELECT current_setting('enable_external_access'), current_setting('allowed_directories')"
+            ).fetchall()[0]
+        return None if external else [str(r) for r in roots or []]
+
+    def parquet_columns(self, path: str | os.PathLike[str]) -> tuple[str, list[str]]:
+        """The resolved path and the column names of the Parquet files there (partition keys included).
+
+        Raises :class:`lib.inplace.InPlaceError` when the path lies outside the folders
+        this workspace may read (checked first, so nothing outside is even looked at),
+        does not exist, holds no Parquet file or cannot be read.
+        """
+        resolved = str(Path(path).expanduser().resolve())
+        roots = self.readable_roots()
+        if roots is not None and not inplace.is_under(resolved, roots):
+            raise inplace.InPlaceError(
+                "inplace.err.not_allowed",
+                f"{resolved} is outside the folders this app may read ({', '.join(roots) or 'none'}); "
+                f"add it to ${inplace.PARQUET_DIRS_ENV} or register it with the CLI, then restart the app",
+                path=resolved, roots=", ".join(roots) or "—",
+            )
+        probe = scratch_connection(memory_limit="256MB")
+        try:
+            return resolved, inplace.describe(probe, resolved)
+        finally:
+            probe.close()
+
+    def register_parquet(self, name: str, path: str | os.PathLike[str], mapping: dict[str, Any]) -> int:
+        """Make ``name`` a dataset whose orders are read in place from ``path``; returns its id.
+
+        Checks first (raising :class:`lib.inplace.InPlaceError`): the path exists, holds
+        Parquet files, lies in a folder this workspace may read, and has the mapped
+        columns. A dataset that already holds imported orders is refused; re-registering
+        an in-place dataset replaces its path and mapping. Channel data may be imported
+        into the dataset as usual.
+        """
+        resolved, columns = self.parquet_columns(path)
+        clean = inplace.clean_mapping(mapping, columns)
+        with self.transaction() as cur:
+            dataset_id = self.ensure_dataset(cur, name)
+            imported = cur.execute("SELECT count(*) FROM orders WHERE dataset_id = ?", [dataset_id]).fetchall()[0][0]
+            if imported:
+                raise inplace.InPlaceError(
+                    "inplace.err.has_orders", f"the dataset {name!r} already holds imported orders; choose a new name",
+                    name=name,
+                )
+            cur.execute(
+                "INSERT OR REPLACE INTO parquet_sources (dataset_id, path, mapping_json, fingerprint, registered_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [dataset_id, resolved, json.dumps(clean, ensure_ascii=False), inplace.fingerprint(resolved),
+                 datetime.now()],
+            )
+            self.bump_version(cur, dataset_id)
+        self._load_parquet_sources()
+        return dataset_id
+
+    def refresh_parquet(self, *, force: bool = False) -> list[int]:
+        """Fingerprint the in-place datasets' files; bump the data version of those that changed (returned).
+
+        Throttled to one look per dataset per :attr:`PARQUET_CHECK_SECONDS` unless ``force``.
+        """
+        import time
+
+        now = time.monotonic()
+        with self._parquet_lock:
+            due = {
+                ds: src for ds, src in self._parquet.items()
+                if force or now - self._parquet_checked.get(ds, float("-inf")) >= self.PARQUET_CHECK_SECONDS
+            }
+            for ds in due:
+                self._parquet_checked[ds] = now
+        if not due:
+            return []
+        seen = {ds: inplace.fingerprint(src.path) for ds, src in due.items()}
+        stored = dict(self.query_rows("SELECT dataset_id, fingerprint FROM parquet_sources"))
+        changed = [ds for ds, fp in seen.items() if ds in stored and stored[ds] != fp]
+        if changed:
+            with self.transaction() as cur:
+                for ds in changed:
+                    cur.execute("UPDATE parquet_sources SET fingerprint = ? WHERE dataset_id = ?", [seen[ds], ds])
+                    self.bump_version(cur, ds)
+        return changed
+
     # -- datasets ------------------------------------------------------------
 
     def list_datasets(self) -> list[Dataset]:
@@ -380,40 +518,84 @@ class Workspace:
         Every page asks for this, and counting customers scans all orders, so the
         counts are kept per (dataset, data version): an import bumps the version and
         only that dataset is counted again. Catalog and counts are read in one
-        snapshot, so a concurrent import cannot pair old counts with a new version.
+        snapshot, so a concurrent import cannot pair old counts with a new version. Datasets read in
+        place are fingerprinted first (:meth:`refresh_parquet`): changed files give a new version.
         """
+        self.refresh_parquet()
         with self.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
                 catalog = cur.execute(
-                    "SELECT dataset_id, name, is_sample, data_version FROM datasets "
-                    "ORDER BY is_sample DESC, created_at, dataset_id"
+                    "SELECT d.dataset_id, d.name, d.is_sample, d.data_version, s.value_json->>'$' AS currency "
+                    "FROM datasets d LEFT JOIN dataset_settings s ON s.dataset_id = d.dataset_id AND s.key = ? "
+                    "ORDER BY d.is_sample DESC, d.created_at, d.dataset_id", [CURRENCY_SETTING]
                 ).fetchall()
                 version_of = {row[0]: row[3] for row in catalog}
                 with self._stats_lock:
                     stats = {key: self._dataset_stats[key] for key in version_of.items() if key in self._dataset_stats}
                 missing = [dataset_id for dataset_id, version in version_of.items() if (dataset_id, version) not in stats]
-                if missing:
-                    counted = self._count_datasets(cur, missing)
+                in_place = {ds: src for ds, src in self._parquet_snapshot().items() if ds in missing}
+                tables = [ds for ds in missing if ds not in in_place]
+                if tables:
+                    counted = self._count_datasets(cur, tables)
                     stats.update({(dataset_id, version_of[dataset_id]): row for dataset_id, row in counted.items()})
             finally:
                 cur.execute("ROLLBACK")  # read only: nothing to keep
+        for dataset_id, source in in_place.items():  # files are not transactional: counted on their own cursor
+            stats[(dataset_id, version_of[dataset_id])] = self._count_in_place(dataset_id, source)
         with self._stats_lock:  # other sessions may have read an older or newer catalog meanwhile
             self._dataset_stats.update(stats)
             for dataset_id, version in list(self._dataset_stats):
                 if dataset_id not in version_of or version < version_of[dataset_id]:
                     del self._dataset_stats[(dataset_id, version)]
-        return [Dataset(*row, *stats[(row[0], row[3])]) for row in catalog]
+        return [Dataset(*row[:4], *stats[(row[0], row[3])], currency=row[4] or DEFAULT_CURRENCY) for row in catalog]
+
+    def set_currency(self, dataset_id: int, code: str) -> str:
+        """Show this dataset's amounts in ``code`` (ISO 4217, one of ``formatting.CURRENCIES``); returns it."""
+        from lib.formatting import CURRENCIES
+
+        clean = str(code or "").strip().upper()
+        if clean not in CURRENCIES:
+            raise WorkspaceError(f"unknown currency: {code!r} (known: {', '.join(CURRENCIES)})")
+        self.set_setting(int(dataset_id), CURRENCY_SETTING, clean)
+        return clean
+
+    def _count_in_place(self, dataset_id: int, source: ParquetOrders) -> tuple:
+        """A dataset read in place, counted from its files; files that cannot be read count as no orders.
+
+        One damaged or vanished folder must not break the dataset list of every page: the
+        pages that read that dataset report the problem themselves.
+        """
+        with self.cursor() as cur:
+            try:
+                if inplace.parquet_files(source.path):
+                    return self._count_one(cur, dataset_id, source)[dataset_id]
+            except duckdb.Error:
+                pass
+            return self._count_one(cur, dataset_id, None)[dataset_id]
+
+    def _parquet_snapshot(self) -> dict[int, ParquetOrders]:
+        with self._parquet_lock:
+            return dict(self._parquet)
+
+    @classmethod
+    def _count_datasets(cls, cur: duckdb.DuckDBPyConnection, dataset_ids: list[int]) -> dict[int, tuple]:
+        """Orders, buyers and date spans of the given datasets of the ``orders`` table (one scan when several)."""
+        return cls._count_one(cur, dataset_ids[0], None) if len(dataset_ids) == 1 else cls._count_all(cur, dataset_ids)
 
     @staticmethod
-    def _count_datasets(cur: duckdb.DuckDBPyConnection, dataset_ids: list[int]) -> dict[int, tuple]:
-        """Orders, buyers and date spans of the given datasets (all of them in one scan when several)."""
-        from lib.metrics import ledger_sql, workspace_base_sql
+    def _count_one(cur: duckdb.DuckDBPyConnection, dataset_id: int, source: ParquetOrders | None) -> dict[int, tuple]:
+        return Workspace._count_all(cur, [dataset_id], source)
+
+    @staticmethod
+    def _count_all(cur: duckdb.DuckDBPyConnection, dataset_ids: list[int],
+                   source: ParquetOrders | None = None) -> dict[int, tuple]:
+        from lib.metrics import ledger_sql, source_params, workspace_base_sql
 
         only_one = len(dataset_ids) == 1
         # One dataset: its rows only (DuckDB skips the others' row groups); several: one scan of all.
         where = _ONE_DATASET_FILTER[only_one]
-        params = {"ds": dataset_ids[0]} if only_one else {}
+        params = {"ds": dataset_ids[0], **source_params("ds", source)} if only_one else {}
         rows = cur.execute(
             f"""
             WITH o AS (
@@ -421,7 +603,7 @@ class Workspace:
                        count(DISTINCT customer_id) FILTER (WHERE is_order) AS n_customers,
                        CAST(min(order_ts) FILTER (WHERE is_order) AS DATE) AS first_order,
                        CAST(max(order_ts) FILTER (WHERE is_order) AS DATE) AS last_order
-                FROM ({ledger_sql(workspace_base_sql("ds" if only_one else None))}) AS ledger GROUP BY dataset_id
+                FROM ({ledger_sql(workspace_base_sql("ds" if only_one else None, source))}) AS ledger GROUP BY dataset_id
             ), c AS (
                 SELECT dataset_id, count(*) AS n_rows,
                        min(period_start) AS first_period, max(period_start) AS last_period
@@ -438,6 +620,18 @@ class Workspace:
         ).fetchall()
         wanted = set(dataset_ids)
         return {row[0]: tuple(row[1:]) for row in rows if row[0] in wanted}
+
+    def dataset_id(self, name: str) -> int:
+        """The id of the dataset called ``name`` from the catalogue alone (no counting); raises DatasetNotFound.
+
+        For callers that need only the id (the CLI's exports): :meth:`get_dataset` counts
+        every dataset's orders and customers, a full scan of a big dataset.
+        """
+        self.refresh_parquet()
+        rows = self.query_rows("SELECT dataset_id FROM datasets WHERE name = ?", [name])
+        if not rows:
+            raise DatasetNotFound(f"No dataset named {name!r}.")
+        return int(rows[0][0])
 
     def get_dataset(self, name_or_id: str | int) -> Dataset:
         """One dataset by name or id; raises DatasetNotFound."""
@@ -483,9 +677,11 @@ class Workspace:
 
     def delete_dataset(self, dataset_id: int) -> None:
         with self.transaction() as cur:
-            for table in ("orders", "channel_spend", "weekly_outcome", "dataset_settings", "import_log"):
+            for table in ("orders", "channel_spend", "weekly_outcome", "dataset_settings", "import_log",
+                          "parquet_sources", "customer_attributes"):
                 cur.execute(f'DELETE FROM "{table}" WHERE dataset_id = ?', [dataset_id])
             cur.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
+        self._load_parquet_sources()
 
     # -- per-dataset settings (thresholds, playbooks, scenarios, plans) ----------
 
@@ -542,7 +738,7 @@ class Workspace:
     def table_counts(self) -> dict[str, int]:
         """Row counts of every workspace table (used to prove a failed import changed nothing)."""
         tables = ["datasets", "orders", "channel_spend", "weekly_outcome", "column_mappings", "dataset_settings",
-                  "import_log"]
+                  "import_log", "parquet_sources", "customer_attributes"]
         with self.cursor() as cur:
             return {t: int(cur.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]) for t in tables}
 

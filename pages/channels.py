@@ -46,24 +46,23 @@ def _performance(dataset, period: kpis.Period) -> None:
         ui.chart(channel_charts.share_gap_chart, frame, t)
     with right:
         shown = frame.assign(channel=[display_channel(c, ctx.lang) for c in frame["channel"]])
-        money = {"format": "yen"}
         st.dataframe(
             shown[["channel", "spend", "new_customers", "cac", "revenue", "roas", "roi", "ctr", "cvr", "impressions",
                    "clicks", "orders"]],
             hide_index=True, width="stretch",
             column_config={
                 "channel": t("chart.channel"),
-                "spend": st.column_config.NumberColumn(t("kpi.spend"), **money),
-                "new_customers": st.column_config.NumberColumn(t("kpi.new_customers"), format="localized"),
-                "cac": st.column_config.NumberColumn(t("kpi.cac"), **money),
-                "revenue": st.column_config.NumberColumn(t("channels_page.revenue"), **money),
+                "spend": ui.money_column(t("kpi.spend")),
+                "new_customers": ui.count_column(t("kpi.new_customers")),
+                "cac": ui.money_column(t("kpi.cac")),
+                "revenue": ui.money_column(t("channels_page.revenue")),
                 "roas": st.column_config.NumberColumn("ROAS", format="%.2f×"),
                 "roi": st.column_config.NumberColumn("ROI", format="percent"),
                 "ctr": st.column_config.NumberColumn("CTR", format="percent"),
                 "cvr": st.column_config.NumberColumn(t("channels_page.cvr"), format="percent"),
-                "impressions": st.column_config.NumberColumn(t("field.impressions"), format="localized"),
-                "clicks": st.column_config.NumberColumn(t("field.clicks"), format="localized"),
-                "orders": st.column_config.NumberColumn(t("kpi.orders"), format="localized"),
+                "impressions": ui.count_column(t("field.impressions")),
+                "clicks": ui.count_column(t("field.clicks")),
+                "orders": ui.count_column(t("kpi.orders")),
             },
         )
         st.caption(t("channels_page.ratio_help"))
@@ -113,8 +112,7 @@ def _curves_tab(dataset, metric: str) -> None:
                      "r2": st.column_config.NumberColumn("R²", format="%.2f"),
                      "mape": st.column_config.NumberColumn("MAPE", format="percent"),
                      "n_weeks": t("channels_page.weeks"),
-                     "max_observed_weekly_spend": st.column_config.NumberColumn(t("channels_page.max_observed"),
-                                                                                format="yen")})
+                     "max_observed_weekly_spend": ui.money_column(t("channels_page.max_observed"))})
     with st.expander(t("channels_page.override_title")):
         st.caption(t("channels_page.override_help"))
         family = st.selectbox(t("channels_page.family"), list(curves.PARAM_NAMES),
@@ -167,7 +165,7 @@ def _split_tab(dataset, period: kpis.Period) -> None:
     st.dataframe(frame[["label", "share", "plan_range", "amount"]], hide_index=True, width="stretch", column_config={
         "label": t("channels_page.line"), "share": st.column_config.NumberColumn(t("chart.share"), format="percent"),
         "plan_range": t("channels_page.plan_range"),
-        "amount": st.column_config.NumberColumn(t("channels_page.amount"), format="yen")})
+        "amount": ui.money_column(t("channels_page.amount"))})
     if st.button(t("channels_page.reset_split"), key="channels.reset_split"):
         st.session_state.pop(state_key, None)
         st.rerun()
@@ -181,7 +179,7 @@ def _split_tab(dataset, period: kpis.Period) -> None:
             st.dataframe(compared, hide_index=True, width="stretch", column_config={
                 "group": t("channels_page.line"),
                 "planned_share": st.column_config.NumberColumn(t("channels_page.planned"), format="percent"),
-                "actual_spend": st.column_config.NumberColumn(t("kpi.spend"), format="yen"),
+                "actual_spend": ui.money_column(t("kpi.spend")),
                 "actual_share": st.column_config.NumberColumn(t("channels_page.actual"), format="percent"),
                 "gap": st.column_config.NumberColumn(t("channels_page.gap"), format="percent"),
                 "channels": t("channels_page.channels")})
@@ -221,7 +219,8 @@ def _optimiser_tab(dataset, metric: str) -> None:
                    mcac=ctx.money(best.marginal_cost)))
     metrics = st.columns(4)
     metrics[0].metric(t("channels_page.optimised_response", unit=unit), ctx.count(best.total_response),
-                      delta=f"{best.total_response - now.total_response:+,.0f}")
+                      # the difference of the two numbers as shown, so 5,251 against 4,758 reads +493, never +492
+                      **ui.metric_delta(f"{round(best.total_response) - round(now.total_response):+,}"))
     metrics[1].metric(t(f"channels_page.avg_cost.{metric}"), ctx.money(best.total_spend / best.total_response
                                                                           if best.total_response else None))
     metrics[2].metric(t("channels_page.marginal_cost_opt"), ctx.money(best.marginal_cost),
@@ -234,17 +233,13 @@ def _optimiser_tab(dataset, metric: str) -> None:
                         "current_marginal_cost", "optimised_marginal_cost"]], hide_index=True, width="stretch",
                  column_config={
                      "channel": t("chart.channel"),
-                     "current_spend": st.column_config.NumberColumn(t("channels_page.current_spend"), format="yen"),
-                     "optimised_spend": st.column_config.NumberColumn(t("channels_page.optimised_spend"),
-                                                                      format="yen"),
-                     "current_response": st.column_config.NumberColumn(t("channels_page.current_resp", unit=unit),
-                                                                       format="%.0f"),
-                     "optimised_response": st.column_config.NumberColumn(t("channels_page.optimised_resp", unit=unit),
-                                                                         format="%.0f"),
-                     "current_marginal_cost": st.column_config.NumberColumn(t("channels_page.current_mcost"),
-                                                                            format="yen"),
-                     "optimised_marginal_cost": st.column_config.NumberColumn(t("channels_page.optimised_mcost"),
-                                                                              format="yen")})
+                     "current_spend": ui.money_column(t("channels_page.current_spend")),
+                     "optimised_spend": ui.money_column(t("channels_page.optimised_spend")),
+                     "current_response": ui.count_column(t("channels_page.current_resp", unit=unit)),
+                     "optimised_response": ui.count_column(t("channels_page.optimised_resp", unit=unit)),
+                     "current_marginal_cost": ui.money_column(t("channels_page.current_mcost")),
+                     "optimised_marginal_cost": ui.money_column(t("channels_page.optimised_mcost"))})
+    st.caption(t("channels_page.curves_not_actuals", unit=unit))
     ratios = best.extrapolation_ratio
     if ratios is not None:
         beyond = [c for c, r in zip(best.channels, ratios) if r and r > 1.0]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lib import exports, importing, scenarios, ui
+from lib import customer_attributes, exports, formatting, importing, inplace, scenarios, ui
 from lib.i18n import Translator
 from lib.importing import load_sample_store
 from lib.sample_store import SAMPLE_DATASET_NAME
@@ -131,6 +131,10 @@ def _mapping_editor(kind: str, raw: importing.RawTable) -> dict:
         if kind == "channels":
             taken = {v for f, v in mapping.items() if f in importing.CHANNEL_FIELDS and isinstance(v, str)}
             _outcome_editor(key, mapping, [c for c in raw.columns if c not in taken])
+    if kind == "orders" and mapping.get("customer_id"):
+        kept = customer_attributes.attribute_columns(raw.columns, mapping)
+        if kept:
+            st.caption(t("attributes.kept", columns=", ".join(kept)), help=t("attributes.kept.help"))
     st.session_state[key] = mapping
     return mapping
 
@@ -194,8 +198,12 @@ def _show_report(report: importing.ImportReport) -> None:
             st.caption(t("data.report_outcome", outcome=s["outcome"], weeks=ctx.count(s["outcome_weeks"]),
                          kind=t(f"field.outcome_kind.{s['outcome_kind']}"),
                          controls=", ".join(s["controls"]) or "—"))
-    if s.get("ignored_columns"):
-        st.caption(t("data.ignored", columns=", ".join(s["ignored_columns"][:20])))
+    kept = s.get("attribute_columns") or []
+    if kept and report.attributes is not None:
+        st.caption(t("attributes.report", columns=", ".join(kept), customers=ctx.count(report.attributes.customers)))
+    ignored = [c for c in s.get("ignored_columns") or [] if c not in kept]
+    if ignored:
+        st.caption(t("data.ignored", columns=", ".join(ignored[:20])))
     if report.rows_rejected:
         with st.expander(t("data.rejected_rows", count=report.rows_rejected), expanded=not report.can_commit):
             shown = report.rejected.head(500).copy()
@@ -267,6 +275,12 @@ def _import_panel(kind: str) -> None:
     if target == "__new__" and name.strip() in names:
         st.warning(t("data.name_taken", name=name.strip()))
         return
+    in_place = next((d for d in ctx.datasets if d.name == name and ctx.ws.parquet_orders(d.dataset_id)), None)
+    if kind == "orders" and in_place is not None:
+        st.warning(t("inplace.err.import_into", name=name))
+        return
+
+    currency = _currency_choice(kind, raw, mapping, None if target == "__new__" else target)
 
     digest = st.session_state[f"data.staged.{kind}"]["digest"]
     signature = (digest, raw.source_key, repr(sorted(mapping.items(), key=str)), name, mode, len(raw.frame))
@@ -303,6 +317,7 @@ def _import_panel(kind: str) -> None:
             bar, progress = _progress_bar(True)
             progress(0.85, "writing")
             importing.commit_import(ctx.ws, report, name, mode=mode)
+            ctx.ws.set_currency(ctx.ws.get_dataset(name).dataset_id, currency)
             progress(1.0, "done")
             imported = ctx.ws.get_dataset(name)
             if imported.orders and imported.channel_rows:
@@ -315,6 +330,77 @@ def _import_panel(kind: str) -> None:
         st.query_params["dataset"] = name
         st.session_state["data.flash"] = t("data.done", count=count_text, unit=unit, name=name)
         st.session_state[f"data.upload_round.{kind}"] = st.session_state.get(f"data.upload_round.{kind}", 0) + 1
+        st.rerun()
+
+
+def _currency_choice(kind: str, raw: importing.RawTable, mapping: dict, target: str | None) -> str:
+    """The dataset's currency: what the file's amounts are written in, else the target dataset's, else CNY."""
+    amount_field = "amount" if kind == "orders" else "spend"
+    column = mapping.get(amount_field)
+    guessed = formatting.guess_currency(raw.frame[column].head(500).tolist()) if column in raw.frame else None
+    existing = next((d.currency for d in ctx.datasets if d.name == target), None)
+    default = guessed or existing or formatting.DEFAULT_CURRENCY
+    codes = list(formatting.CURRENCIES)
+    return st.selectbox(t("data.currency"), codes, index=codes.index(default), key=f"data.currency.{kind}",
+                        format_func=lambda c: f"{formatting.CURRENCIES[c]} {c}", help=t("data.currency.help"))
+
+
+def _inplace_panel() -> None:
+    """Orders read in place: a Parquet file or folder on the server becomes a dataset (lib.inplace)."""
+    st.caption(t("inplace.intro"))
+    roots = ctx.ws.readable_roots()
+    path = st.text_input(
+        t("inplace.path"), key="data.inplace.path",
+        help=t("inplace.path.help", roots=", ".join(roots) if roots is not None else t("inplace.any_folder")),
+    ).strip()
+    if not path:
+        return
+    try:
+        resolved, columns = ctx.ws.parquet_columns(path)
+    except inplace.InPlaceError as exc:
+        st.error(exc.message(ctx.lang))
+        return
+    files = inplace.parquet_files(resolved)
+    st.caption(t("inplace.columns", files=ctx.count(len(files)), columns=", ".join(columns)))
+    key = f"data.inplace.mapping.{ui.file_digest(resolved.encode())}"
+    if key not in st.session_state:
+        st.session_state[key] = inplace.suggest_mapping(columns)
+    suggested = st.session_state[key]
+    st.markdown(f"**{t('inplace.mapping')}**")
+    options = [NOT_MAPPED, *columns]
+    mapping: dict[str, str] = {}
+    grid = st.columns(4)
+    for index, field in enumerate(inplace.FIELDS):
+        current = suggested.get(field) or NOT_MAPPED
+        with grid[index % 4]:
+            choice = st.selectbox(
+                t(f"field.{field}") + (" *" if field in inplace.REQUIRED else ""), options,
+                index=options.index(current) if current in options else 0,
+                format_func=lambda c: t("data.not_mapped") if c == NOT_MAPPED else c,
+                key=f"{key}.{field}",
+                help=t("inplace.is_refund.help") if field == "is_refund" else t(f"field.{field}.help"),
+            )
+        if choice:
+            mapping[field] = choice
+    name = st.text_input(t("inplace.name"), value=Path(resolved).stem[:60], key="data.inplace.name", max_chars=80)
+    if st.button(t("inplace.use"), key="data.inplace.use", type="primary", icon=":material/folder_open:"):
+        if not name.strip():
+            st.error(t("inplace.err.no_name"))
+            return
+        try:
+            inplace.clean_mapping(mapping, columns)
+            with st.spinner(t("data.checking")):
+                ctx.ws.register_parquet(name, resolved, mapping)
+                dataset = ctx.ws.get_dataset(" ".join(name.split()))
+        except inplace.InPlaceError as exc:
+            st.error(exc.message(ctx.lang))
+            return
+        st.session_state[ui.DATASET_KEY] = dataset.name
+        st.query_params["dataset"] = dataset.name
+        st.session_state["data.flash"] = t(
+            "inplace.done", name=dataset.name, files=ctx.count(len(files)), orders=ctx.count(dataset.orders),
+            customers=ctx.count(dataset.customers),
+        )
         st.rerun()
 
 
@@ -365,6 +451,14 @@ def _manage_panel(tr: Translator) -> None:
                     st.query_params["dataset"] = st.session_state[ui.DATASET_KEY]
                 st.session_state["data.flash"] = tr("data.renamed", old=dataset.name, new=new_name.strip())
                 st.rerun()
+        codes = list(formatting.CURRENCIES)
+        currency = st.selectbox(tr("data.currency"), codes, index=codes.index(dataset.currency),
+                                key=f"data.currency_of.{dataset.dataset_id}", help=tr("data.currency.help"),
+                                format_func=lambda c: f"{formatting.CURRENCIES[c]} {c}")
+        if currency != dataset.currency:
+            ctx.ws.set_currency(dataset.dataset_id, currency)
+            st.session_state["data.flash"] = tr("data.currency_set", name=dataset.name, currency=currency)
+            st.rerun()
         with delete_col:
             sure = st.checkbox(tr("data.delete_confirm", name=dataset.name), key=f"data.sure.{dataset.dataset_id}")
             if st.button(tr("data.delete"), key="data.delete_btn", disabled=not sure, type="primary"):
@@ -394,10 +488,15 @@ with ui.friendly_errors(ctx):
     if ctx.dataset and ctx.dataset.is_sample:
         st.info(t("sample.banner_data"), icon=":material/science:")
     _flash()
-    tab_orders, tab_channels, tab_manage = st.tabs([t("data.tab.orders"), t("data.tab.channels"), t("data.tab.manage")])
+    tab_orders, tab_inplace, tab_channels, tab_manage = st.tabs(
+        [t("data.tab.orders"), t("data.tab.inplace"), t("data.tab.channels"), t("data.tab.manage")]
+    )
     with tab_orders:
         with ui.friendly_errors(ctx):
             _import_panel("orders")
+    with tab_inplace:
+        with ui.friendly_errors(ctx):
+            _inplace_panel()
     with tab_channels:
         with ui.friendly_errors(ctx):
             _import_panel("channels")

@@ -75,8 +75,7 @@ with ui.friendly_errors(ctx):
             delta_text = formatting.pct(delta, signed=True)
         definition = metrics.metric(key)
         st.metric(
-            definition.label(ctx.lang), value, delta=delta_text,
-            delta_color="normal" if definition.higher_is_better else "inverse",
+            definition.label(ctx.lang), value, **ui.metric_delta(delta_text, higher_is_better=definition.higher_is_better),
             help=definition.definition(ctx.lang), border=True,
         )
 

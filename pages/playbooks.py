@@ -22,6 +22,19 @@ def _money(value):
     return ctx.money(value) if value is not None else "—"
 
 
+def _roi(value) -> str:
+    """ROI as lib.metrics defines it (a percentage), with the app's formatter."""
+    return formatting.by_kind(value, playbooks.ROI_FORMAT_KIND, ctx.lang)
+
+
+def _formatted(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """Every column written with the app's formatter (separators, fixed decimals); text columns as they are."""
+    out = frame.copy()
+    for column, kind in kinds.items():
+        out[column] = [formatting.by_kind(v, kind, ctx.lang) for v in frame[column]]
+    return out
+
+
 def _predicted_value(dataset, settings: segments.SegmentSettings, scheme: str, tier: str) -> None:
     """The tier's predicted value (lib.prediction) and its members with the most value at stake: whom to contact first."""
     try:
@@ -65,18 +78,20 @@ with ui.friendly_errors(ctx):
     total = playbooks.sum_economics([s.total for s in summaries.values()])
     best = max(summaries.values(), key=lambda s: s.total.net)
     st.subheader(t(
-        "playbooks_page.headline", cost=_money(total.total_cost), revenue=_money(total.incremental_revenue),
-        roi=formatting.pct(total.roi), best=segments.group_label(best.group, scheme, ctx.lang),
-        net=_money(best.total.net),
+        "playbooks_page.headline_incremental", cost=_money(total.total_cost), revenue=_money(total.incremental_revenue),
+        roi=_roi(total.roi), best=segments.group_label(best.group, scheme, ctx.lang), net=_money(best.total.net),
     ))
+    flagged = sum(len(s.flagged) for s in summaries.values())
+    if flagged:
+        st.warning(t("playbooks_page.flagged_summary", count=flagged))
 
     overview = playbooks.tier_table(playbook, profiles, ctx.lang, scheme=scheme)
-    formats = {"int": "localized", "percent": "percent", "money": "yen", "number": "%.1f"}
-    st.dataframe(overview, hide_index=True, width="stretch", column_config={
-        key: (st.column_config.NumberColumn(playbooks.column_label(key, ctx.lang), format=formats[kind])
-              if kind else playbooks.column_label(key, ctx.lang))
-        for key, kind in playbooks.TIER_COLUMNS
-    })
+    kinds = {"int": "count", "percent": "percent", "money": "money", "number": "number"}
+    st.dataframe(
+        _formatted(overview, {key: kinds[kind] for key, kind in playbooks.TIER_COLUMNS if kind}),
+        hide_index=True, width="stretch",
+        column_config={key: playbooks.column_label(key, ctx.lang) for key, _ in playbooks.TIER_COLUMNS},
+    )
     st.caption(t("playbooks_page.overview_caption"))
 
     tier = st.segmented_control(
@@ -91,10 +106,10 @@ with ui.friendly_errors(ctx):
     if profile is None or profile.members == 0:
         st.info(t("playbooks_page.empty_tier"))
     else:
-        cols = st.columns(6)
+        cols = st.columns(3) + st.columns(3)  # two rows of three: every label fits at 1440 px in both languages
+        change = f"{profile.member_change:+,}" if profile.member_change is not None else None
         cols[0].metric(t("playbooks_page.members"), ctx.count(profile.members),
-                       delta=f"{profile.member_change:+,}" if profile.member_change is not None else None,
-                       delta_color="off", help=t("playbooks_page.change_help"))
+                       **{**ui.metric_delta(change), "delta_color": "off"}, help=t("playbooks_page.change_help"))
         cols[1].metric(t("segments_page.share_customers"), formatting.pct(profile.share_customers))
         cols[2].metric(t("segments_page.share_revenue"), formatting.pct(profile.share_revenue))
         cols[3].metric(t("kpi.aov"), _money(profile.aov))
@@ -130,7 +145,28 @@ with ui.friendly_errors(ctx):
         )
 
     st.markdown(f"### {t('playbooks_page.money')}")
-    st.caption(t("playbooks_page.money_help"))
+    st.caption(t("playbooks_page.money_intro"))
+    problems: list[str] = []
+    assumed = playbook.assumptions
+    inputs_row = st.columns(2)
+    margin = inputs_row[0].number_input(
+        t("playbooks_page.margin_input"), min_value=0.0, max_value=100.0, step=1.0, format="%.1f",
+        value=round(assumed.gross_margin * 100, 1), help=t("playbooks_page.margin_help"),
+        key=f"playbooks.margin.{st.session_state.get('playbooks.round', 0)}",
+    )
+    holdout = inputs_row[1].number_input(
+        t("playbooks_page.holdout_input"), min_value=0.0, max_value=90.0, step=1.0, format="%.1f",
+        value=round(assumed.holdout_share * 100, 1), help=t("playbooks_page.holdout_help"),
+        key=f"playbooks.holdout.{st.session_state.get('playbooks.round', 0)}",
+    )
+    changed = {name: value / 100 for name, value in (("gross_margin", margin), ("holdout_share", holdout))
+               if abs(value / 100 - getattr(assumed, name)) > 1e-9}
+    if changed:
+        try:
+            playbook = playbooks.update_assumptions(playbook, **changed)
+        except playbooks.PlaybookError as exc:
+            problems.extend(exc.messages(ctx.lang))
+
     inputs = pd.DataFrame([{"play": r.play.id, "name": r.play.name.get(ctx.lang), "audience": r.audience,
                             **{f: getattr(r.play.calculator, f) for f in EDITABLE}} for r in summary.plays])
     labels = {f: playbooks.field_label(f, ctx.lang) for f in EDITABLE}
@@ -139,19 +175,18 @@ with ui.friendly_errors(ctx):
         key=f"playbooks.editor.{scheme}.{tier}.{st.session_state.get('playbooks.round', 0)}",
         column_config={
             "play": None, "name": t("playbooks_page.play"),
-            "audience": st.column_config.NumberColumn(t("playbooks_page.audience"), format="localized"),
+            "audience": ui.count_column(t("playbooks_page.audience")),
             "response_rate": st.column_config.NumberColumn(labels["response_rate"], min_value=0.0, max_value=1.0,
                                                            step=0.005, format="percent"),
-            "incentive": st.column_config.NumberColumn(labels["incentive"], min_value=0.0, format="¥%.0f"),
+            "incentive": ui.money_column(labels["incentive"], min_value=0.0),
             "redemption_rate": st.column_config.NumberColumn(labels["redemption_rate"], min_value=0.0, max_value=1.0,
                                                              step=0.05, format="percent"),
             "points_per_responder": st.column_config.NumberColumn(labels["points_per_responder"], min_value=0.0),
-            "contact_cost": st.column_config.NumberColumn(labels["contact_cost"], min_value=0.0, format="¥%.2f"),
+            "contact_cost": ui.money_column(labels["contact_cost"], decimals=2, min_value=0.0),
             "aov_multiplier": st.column_config.NumberColumn(labels["aov_multiplier"], min_value=0.0, step=0.05,
                                                             format="%.2f×"),
         },
     )
-    problems: list[str] = []
     for _, row in edited.iterrows():
         original = group.play(row["play"]).calculator
         changes = {f: float(row[f]) for f in EDITABLE if float(row[f]) != float(getattr(original, f))}
@@ -163,28 +198,71 @@ with ui.friendly_errors(ctx):
     for problem in problems:
         st.error(problem)
     summary = playbooks.tier_summary(playbook, profiles, tier)
-    results = pd.DataFrame([{
-        "name": r.play.name.get(ctx.lang), "responders": r.economics.responders,
-        "revenue": r.economics.incremental_revenue, "cost": r.economics.total_cost, "net": r.economics.net,
-        "roi": r.economics.roi, "cost_per": r.economics.cost_per_responder,
-        "flag": "⚠" if r.play.id in summary.over_cap else "",
+
+    # The baseline every play of this tier must beat, measured on the tier's own history.
+    if profile is not None and profile.members_4_weeks_ago:
+        st.caption(t("playbooks_page.baseline_caption", members=ctx.count(profile.members_4_weeks_ago),
+                     compare=str(profile.compare_as_of), buyers=ctx.count(profile.baseline_buyers),
+                     rate=formatting.pct(profile.baseline_rate), days=playbooks.BASELINE_DAYS,
+                     aov=_money(profile.aov)))
+    elif profile is not None and profile.members:
+        st.caption(t("playbooks_page.baseline_unknown", days=playbooks.BASELINE_DAYS))
+
+    st.markdown(f"**{t('playbooks_page.assumptions_title')}**")
+    assumptions = pd.DataFrame([{
+        "name": r.play.name.get(ctx.lang), "baseline_rate": r.economics.baseline_rate,
+        "response_rate": r.economics.response_rate, "lift": r.economics.lift, "gross_margin": r.economics.gross_margin,
+        "contact_cost": r.play.calculator.contact_cost, "holdout_share": r.economics.holdout_share,
+        "held_out": r.economics.held_out,
     } for r in summary.plays])
-    st.dataframe(results, hide_index=True, width="stretch", column_config={
-        "name": t("playbooks_page.play"),
-        "responders": st.column_config.NumberColumn(t("playbooks_page.responders"), format="%.0f"),
-        "revenue": st.column_config.NumberColumn(t("playbooks_page.revenue"), format="yen"),
-        "cost": st.column_config.NumberColumn(t("playbooks_page.cost"), format="yen"),
-        "net": st.column_config.NumberColumn(t("playbooks_page.net"), format="yen"),
-        "roi": st.column_config.NumberColumn("ROI", format="percent"),
-        "cost_per": st.column_config.NumberColumn(t("playbooks_page.cost_per"), format="¥%.2f"),
-        "flag": t("playbooks_page.over_cap"),
-    })
+    st.dataframe(
+        _formatted(assumptions, {"baseline_rate": "percent", "response_rate": "percent", "lift": "points",
+                                 "gross_margin": "percent", "contact_cost": "money", "holdout_share": "percent",
+                                 "held_out": "count"}),
+        hide_index=True, width="stretch",
+        column_config={"name": t("playbooks_page.play"),
+                       **{k: playbooks.column_label(k, ctx.lang) for k in assumptions.columns if k != "name"}},
+    )
+
+    st.markdown(f"**{t('playbooks_page.results_title')}**")
+    results = pd.DataFrame([{
+        "name": r.play.name.get(ctx.lang), "contacted": r.economics.contacted,
+        "incremental_buyers": r.economics.incremental_responders, "revenue": r.economics.incremental_revenue,
+        "profit": r.economics.incremental_profit, "cost": r.economics.total_cost, "net": r.economics.net,
+        "roi": r.economics.roi, "gross_revenue": r.economics.gross_revenue, "cost_per": r.economics.cost_per_responder,
+        "flag": "⚠" if r.economics.flags or r.play.id in summary.over_cap else "",
+    } for r in summary.plays])
+    st.dataframe(
+        _formatted(results, {"contacted": "count", "incremental_buyers": "count", "revenue": "money",
+                             "profit": "money", "cost": "money", "net": "money", "roi": playbooks.ROI_FORMAT_KIND,
+                             "gross_revenue": "money", "cost_per": "money"}),
+        hide_index=True, width="stretch",
+        column_config={
+            "name": t("playbooks_page.play"), "contacted": playbooks.column_label("contacted", ctx.lang),
+            "incremental_buyers": t("playbooks_page.incremental_buyers"), "revenue": t("playbooks_page.revenue"),
+            "profit": t("playbooks_page.profit"), "cost": t("playbooks_page.cost"), "net": t("playbooks_page.net"),
+            "roi": t("playbooks_page.roi"), "gross_revenue": t("playbooks_page.gross_revenue"),
+            "cost_per": t("playbooks_page.cost_per"), "flag": t("playbooks_page.check"),
+        },
+    )
+    for r in summary.plays:
+        if r.economics.flags:
+            st.warning(t("playbooks_page.flag_line", play=r.play.name.get(ctx.lang),
+                         reasons=" ".join(playbooks.flag_reasons(r.economics, ctx.lang))))
+    st.caption(t("playbooks_page.bounds_caption", roi=formatting.pct(playbooks.PLAUSIBLE.max_roi, decimals=0),
+                 lift=formatting.points(playbooks.PLAUSIBLE.max_lift, ctx.lang, decimals=0).lstrip("+")))
+
     tot = summary.total
     cols = st.columns(4)
     cols[0].metric(t("playbooks_page.tier_revenue"), _money(tot.incremental_revenue))
     cols[1].metric(t("playbooks_page.tier_cost"), _money(tot.total_cost))
-    cols[2].metric("ROI", formatting.pct(tot.roi))
+    cols[2].metric(t("playbooks_page.roi"), _roi(tot.roi), help=t("playbooks.formula.roi"))
     cols[3].metric(t("playbooks_page.cost_per"), _money(tot.cost_per_responder))
+    if playbook.assumptions.holdout_share > 0:
+        st.caption(t("playbooks_page.holdout_caption", share=formatting.pct(playbook.assumptions.holdout_share),
+                     held=ctx.count(tot.held_out), days=playbooks.BASELINE_DAYS))
+    else:
+        st.caption(t("playbooks_page.no_holdout_caption"))
     if summary.cost_cap is not None:
         st.info(t("playbooks_page.recall_rule", normal=_money(summary.normal_recall_cost), cap=_money(summary.cost_cap)))
         if summary.over_cap:

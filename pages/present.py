@@ -55,6 +55,8 @@ with ui.friendly_errors(ctx):
         st.text(view.notes)
 
     st.divider()
+    with st.expander(t("present.pick.title"), icon=":material/tune:"):
+        ui.story_picker(ctx, dataset)  # writes ?scenario= / ?plan=, which the story above reads on the rerun
     pack_cols = st.columns(2)
     stem = review_pack.pack_file_stem(dataset.name, ctx.lang)
     signature = (dataset.cache_key, ctx.lang, scenario, plan)

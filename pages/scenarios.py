@@ -183,21 +183,25 @@ with ui.friendly_errors(ctx):
     (st.success if result.verdict == "met" else st.warning)(scenarios.verdict_text(result, ctx.lang),
                                                              icon=verdict_icon)
 
-    metrics = st.columns(6)
-    metrics[0].metric(t("scenarios_page.revenue_target"), formatting.money_compact(result.revenue_target, ctx.lang),
-                      help=t("scenarios_page.revenue_target_help"))
-    metrics[1].metric(t("scenarios_page.new_required"), ctx.count(result.new_customers_required),
-                      help=t("scenarios_page.new_required_help"))
-    metrics[2].metric(t("scenarios_page.budget"), formatting.money_compact(result.required_budget, ctx.lang),
-                      help=t("scenarios_page.budget_help"))
-    metrics[3].metric(t("scenarios_page.implied_cac"), ctx.money(result.implied_cac, decimals=0),
-                      delta=ctx.money(result.target_cac, decimals=0), delta_color="off",
-                      help=t("scenarios_page.implied_cac_help"))
-    metrics[4].metric(t("scenarios_page.marginal_cac"), ctx.money(result.marginal_cac, decimals=0),
-                      help=t("scenarios_page.marginal_cac_help"))
-    metrics[5].metric("LTV / CAC", formatting.ratio(result.ltv_cac),
-                      delta=t("scenarios_page.ltv_ok") if result.ltv_cac_ok else t("scenarios_page.ltv_low"),
-                      delta_color="normal" if result.ltv_cac_ok else "inverse", help=t("scenarios_page.ltv_help"))
+    cards = st.columns(3) + st.columns(3)  # two rows of three: the labels fit at 1440 px in both languages
+    cards[0].metric(t("scenarios_page.revenue_target"), formatting.money_compact(result.revenue_target, ctx.lang),
+                    help=t("scenarios_page.revenue_target_help"), border=True)
+    cards[1].metric(t("scenarios_page.new_required"), ctx.count(result.new_customers_required),
+                    help=t("scenarios_page.new_required_help"), border=True)
+    cards[2].metric(t("scenarios_page.budget"), formatting.money_compact(result.required_budget, ctx.lang),
+                    help=t("scenarios_page.budget_help"), border=True)
+    gap = None if result.implied_cac is None else result.implied_cac - result.target_cac
+    cards[3].metric(t("scenarios_page.implied_cac"), ctx.money(result.implied_cac, decimals=0),
+                    **ui.metric_delta(None if gap is None else ("+" if gap >= 0 else "-") + ctx.money(abs(gap), decimals=0),
+                                      higher_is_better=False),
+                    delta_description=t("scenarios_page.vs_target", target=ctx.money(result.target_cac, decimals=0)),
+                    help=t("scenarios_page.implied_cac_help"), border=True)
+    cards[4].metric(t("scenarios_page.marginal_cac"), ctx.money(result.marginal_cac, decimals=0),
+                    help=t("scenarios_page.marginal_cac_help"), border=True)
+    cards[5].metric("LTV / CAC", formatting.ratio(result.ltv_cac),
+                    delta=t("scenarios_page.ltv_ok") if result.ltv_cac_ok else t("scenarios_page.ltv_low"),
+                    delta_color="normal" if result.ltv_cac_ok else "inverse", delta_arrow="off",
+                    help=t("scenarios_page.ltv_help"), border=True)
 
     _predicted_ltv_note(dataset, baseline, result)
 
@@ -230,11 +234,10 @@ with ui.friendly_errors(ctx):
                          .assign(plan_phase=[t(f"scenarios_page.phase.{p}") for p in weekly["plan_phase"]]),
                          hide_index=True, width="stretch", column_config={
                              "week": t("channels_page.plan_week"), "plan_phase": t("scenarios_page.phase"),
-                             "spend": st.column_config.NumberColumn(t("channels_page.weekly_budget"), format="yen"),
-                             "cumulative_spend": st.column_config.NumberColumn(t("scenarios_page.cumulative"),
-                                                                               format="yen"),
-                             "cumulative_new_customers_target": st.column_config.NumberColumn(
-                                 t("scenarios_page.cumulative_new"), format="%.0f")})
+                             "spend": ui.money_column(t("channels_page.weekly_budget")),
+                             "cumulative_spend": ui.money_column(t("scenarios_page.cumulative")),
+                             "cumulative_new_customers_target": ui.count_column(
+                                 t("scenarios_page.cumulative_new"))})
             st.caption(t("scenarios_page.weeks_help"))
     with tab_range:
         confidence = st.select_slider(t("scenarios_page.range.confidence"), [0.5, 0.7, 0.8, 0.9, 0.95], value=0.8,
@@ -262,11 +265,24 @@ with ui.friendly_errors(ctx):
                                     key="scenarios.compare", placeholder=t("channels_page.none"))
             if len(chosen) >= 2:
                 picked = [s for s in saved if s.name in chosen]
-                table = scenarios.compare(picked, ctx.lang, formatted=True).drop(columns="metric")
-                st.dataframe(table.rename(columns={"label": t("scenarios_page.compare_metric")}),
-                             hide_index=True, width="stretch")
+                st.dataframe(scenarios.comparison_table(picked, ctx.lang), hide_index=True, width="stretch")
+                ui.chart(scenario_charts.levers_chart, scenarios.compare(picked, ctx.lang), ctx.lang)
+                signature = (dataset.cache_key, ctx.lang, tuple((s.name, s.saved_at) for s in picked))
+                stem = f"{t('scenarios.compare.sheet')}-{dataset.name}"
+                xlsx_col, csv_col = st.columns(2)
+                with xlsx_col:
+                    ui.download(t("scenarios_page.compare_xlsx"), key="scenarios.compare.xlsx", signature=signature,
+                                build=lambda: scenarios.comparison_workbook(picked, ctx.lang),
+                                file_name=f"{stem}.xlsx", icon=":material/table:",
+                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                with csv_col:
+                    ui.download(t("scenarios_page.compare_csv"), key="scenarios.compare.csv", signature=signature,
+                                build=lambda: scenarios.comparison_csv(picked, ctx.lang),
+                                file_name=f"{stem}.csv", mime="text/csv", icon=":material/csv:")
             else:
                 st.caption(t("scenarios_page.pick_two"))
+            present_which = st.selectbox(t("scenarios_page.present_which"), names, key="scenarios.present_which")
+            ui.present_link(ctx, scenario=present_which)
             drop = st.selectbox(t("scenarios_page.delete_which"), names, key="scenarios.delete_which")
             if st.button(t("scenarios_page.delete"), key="scenarios.delete"):
                 scenarios.delete_scenario(ctx.ws, dataset.dataset_id, drop)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import clv, exports, formatting, prediction, prediction_charts, segment_charts, segments, ui
+from lib import clv, customer_attributes, exports, formatting, prediction, prediction_charts, segment_charts, segments, ui
 
 ctx = ui.bootstrap("nav.segments")
 t = ctx.t
@@ -74,6 +74,35 @@ def _grid_editor(settings: segments.SegmentSettings) -> segments.SegmentSettings
             settings, grid=dict(segments.DEFAULT_GRID))
         st.rerun()
     return settings if problems else replace(settings, grid=grid)
+
+
+#: Up to this many customers the per-tier CSVs are built ahead (cached on the data version) for one-click downloads;
+#: a bigger dataset prepares each file on request instead of holding every list in memory.
+ONE_CLICK_MAX_CUSTOMERS = 200_000
+
+
+def _tier_downloads(dataset, settings, as_of, scheme: str, order_keys: list[str], by_group, stem: str) -> None:
+    """One download button per non-empty tier/segment: that group's customers as CSV, kept attributes included."""
+    present = [g for g in order_keys if by_group["customers"].get(g, 0)]
+    if not present:
+        return
+    one_click = int(sum(by_group["customers"].get(g, 0) for g in present)) <= ONE_CLICK_MAX_CUSTOMERS
+    columns = st.columns(min(len(present), 5))
+    for index, key in enumerate(present):
+        label = t("segments_page.download_group", group=segments.group_label(key, scheme, ctx.lang))
+        with columns[index % len(columns)]:
+            if one_click:
+                data = ui.cached(exports.segment_csv, dataset, settings, as_of=as_of, lang=ctx.lang, scheme=scheme,
+                                 group=key)
+                st.download_button(label, data=data, file_name=f"{stem}_{key}.csv", mime="text/csv",
+                                   key=f"segments.dl_group.{key}", on_click="ignore", icon=":material/csv:",
+                                   help=t("segments_page.download_group.help"))
+            else:
+                ui.download(label, key=f"segments.dl_group.{key}", icon=":material/csv:",
+                            signature=(dataset.cache_key, repr(settings), str(as_of), ctx.lang, scheme),
+                            build=lambda k=key: exports.segment_csv(ctx.ws, dataset.dataset_id, settings, as_of=as_of,
+                                                                    lang=ctx.lang, scheme=scheme, group=k),
+                            file_name=f"{stem}_{key}.csv", mime="text/csv")
 
 
 def _prediction_export(dataset, pred: prediction.Prediction, as_of) -> pd.DataFrame:
@@ -229,7 +258,7 @@ with ui.friendly_errors(ctx):
         delta = int(row["customers"] - before) if before is not None else None
         column.metric(
             segments.group_label(row["group"], scheme, ctx.lang), ctx.count(row["customers"]),
-            delta=f"{delta:+,}" if delta is not None else None, delta_color="off",
+            **{**ui.metric_delta(f"{delta:+,}" if delta is not None else None), "delta_color": "off"},
             help=t("segments_page.card_help", share=formatting.pct(row["share_customers"]),
                    rev=formatting.pct(row["share_revenue"]), aov=ctx.money(row["aov"], decimals=0),
                    days=formatting.count(row["median_days_since_last_order"])),
@@ -237,7 +266,7 @@ with ui.friendly_errors(ctx):
         )
     st.caption(t("segments_page.cards_caption"))
 
-    main, side = st.columns([3, 2])
+    main, side = st.columns([1, 1])  # the table's four columns need half the width at 1440 px
     with main:
         ui.chart(segment_charts.share_chart, summary, scheme, t)
     with side:
@@ -247,7 +276,7 @@ with ui.friendly_errors(ctx):
             hide_index=True, width="stretch",
             column_config={
                 "group": t("segments_page.group"),
-                "customers": st.column_config.NumberColumn(t("segments_page.customers"), format="localized"),
+                "customers": ui.count_column(t("segments_page.customers")),
                 "share_customers": st.column_config.NumberColumn(t("segments_page.share_customers"), format="percent"),
                 "share_revenue": st.column_config.NumberColumn(t("segments_page.share_revenue"), format="percent"),
             },
@@ -328,20 +357,24 @@ with ui.friendly_errors(ctx):
             members = members.merge(pred.customers[["customer_id", "p_alive", pred.value_column]],
                                     on="customer_id", how="left")
             shown_cols += ["p_alive", pred.value_column]
+        extra = customer_attributes.for_customers(ctx.ws, dataset.dataset_id, members["customer_id"].tolist())
+        attribute_cols = [c for c in extra.columns if c != "customer_id" and c not in members.columns]
+        if attribute_cols:  # the order file's extra columns (e-mail, phone, …), after the standard ones
+            members = members.merge(extra[["customer_id", *attribute_cols]], on="customer_id", how="left")
+            shown_cols += attribute_cols
         picked = st.dataframe(
             members[shown_cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
             key="segments.members",
             column_config={
-                **{c: t(f"segments_page.col.{c}") for c in shown_cols},
+                **{c: t(f"segments_page.col.{c}") for c in shown_cols if c not in attribute_cols},
                 "last_order_date": st.column_config.DateColumn(t("segments_page.col.last_order_date"),
                                                                format="YYYY-MM-DD"),
-                "revenue": st.column_config.NumberColumn(t("segments_page.col.revenue"), format="¥%.2f"),
-                "window_revenue": st.column_config.NumberColumn(t("segments_page.col.window_revenue"),
-                                                                format="¥%.2f"),
+                "revenue": ui.money_column(t("segments_page.col.revenue"), decimals=2),
+                "window_revenue": ui.money_column(t("segments_page.col.window_revenue"), decimals=2),
                 "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent", min_value=0.0,
                                                            max_value=1.0),
-                **({pred.value_column: st.column_config.NumberColumn(
-                    t("predict.col.clv", horizon=max(pred.horizons)), format="¥%.0f")} if pred else {}),
+                **({pred.value_column: ui.money_column(t("predict.col.clv", horizon=max(pred.horizons)))}
+                   if pred else {}),
             },
         )
         st.caption(t("segments_page.members_caption", shown=len(members),
@@ -382,3 +415,4 @@ with ui.friendly_errors(ctx):
                                               scheme=scheme, group=group),
             file_name=f"{stem}_{group}.csv", mime="text/csv",
         )
+    _tier_downloads(dataset, settings, as_of, scheme, order_keys, by_group, stem)

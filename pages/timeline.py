@@ -14,13 +14,13 @@ DEFAULT_CHOICE = "__default__"
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
 def gantt_spec(task_dicts: tuple, start: date, lang: str, color_by: str, baseline_dicts: tuple | None,
-               current: date, show_critical: bool, flash_sales: bool) -> dict:
+               current: date, show_critical: bool, flash_sales: bool, today: date) -> dict:
     """The chart's Vega-Lite spec, cached on the tasks (building it costs about a second)."""
     tasks = [timeline.Task.from_dict(d) for d in task_dicts]
     baseline = [timeline.Task.from_dict(d) for d in baseline_dicts] if baseline_dicts else None
     chart = timeline_charts.gantt_chart(
         tasks, start, lang, color_by=color_by, baseline=baseline, current_week=current,
-        show_critical=show_critical, include_flash_sales=flash_sales,
+        show_critical=show_critical, include_flash_sales=flash_sales, today=today,
     )
     return chart.to_dict()
 
@@ -86,16 +86,21 @@ with ui.friendly_errors(ctx):
     with top[3]:
         show_critical = st.toggle(t("timeline_page.show_critical"), value=True, key="timeline.critical")
         flash_sales = st.toggle(t("timeline_page.flash_sales"), value=False, key="timeline.flash")
+        if loaded[1] != DEFAULT_CHOICE:  # a saved plan can be presented (the link sets ?plan=)
+            ui.present_link(ctx, plan=loaded[1])
 
     previous = [timeline.Task.from_dict(d) for d in st.session_state["timeline.tasks"]]
     base_frame = timeline.tasks_to_frame(previous, ctx.lang)
     labels = timeline.column_labels(ctx.lang)
 
+    week_help = t("timeline.ui.week_help", weeks=timeline.DEFAULT_WEEKS)
+    week_format = t("timeline.ui.week_format")
     # The table is the single source of truth: edit it, and the chart follows.
     with st.expander(t("timeline_page.edit"), expanded=False):
         st.caption(t("timeline_page.edit_help"))
         edited = st.data_editor(
             base_frame, num_rows="dynamic", hide_index=True, width="stretch",
+            placeholder="—",  # an empty tier or channel; Streamlit would write "None" on a Chinese page
             key=f"timeline.editor.{st.session_state['timeline.editor_round']}",
             column_config={
                 "id": st.column_config.TextColumn(labels["id"], width="small"),
@@ -104,10 +109,14 @@ with ui.friendly_errors(ctx):
                 "owner": st.column_config.TextColumn(labels["owner"]),
                 "channel": st.column_config.TextColumn(labels["channel"]),
                 "tier": st.column_config.SelectboxColumn(labels["tier"], options=timeline.tier_options(ctx.lang)),
-                "start_week": st.column_config.NumberColumn(labels["start_week"], min_value=1, max_value=13, step=1),
-                "end_week": st.column_config.NumberColumn(labels["end_week"], min_value=1, max_value=13, step=1),
-                "progress": st.column_config.NumberColumn(labels["progress"], min_value=0.0, max_value=1.0,
-                                                          step=0.05, format="percent"),
+                # No min/max: the editor would clamp a week of 20 to 13 without a word. Any whole number
+                # is accepted here and timeline.validate explains what is wrong with it.
+                "start_week": st.column_config.NumberColumn(labels["start_week"], step=1, help=week_help,
+                                                            format=week_format),
+                "end_week": st.column_config.NumberColumn(labels["end_week"], step=1, help=week_help,
+                                                          format=week_format),
+                "progress": st.column_config.NumberColumn(labels["progress"], format="percent",
+                                                          help=t("timeline.ui.progress_help")),
                 "milestone": st.column_config.CheckboxColumn(labels["milestone"]),
                 "depends_on": st.column_config.TextColumn(labels["depends_on"]),
             },
@@ -120,10 +129,15 @@ with ui.friendly_errors(ctx):
     baseline = [timeline.Task.from_dict(d) for d in baseline_dicts] if baseline_dicts else None
 
     end_day = start + timedelta(weeks=13, days=-1)
+    today = date.today()
+    # Rows whose own cells are wrong are left out of the chart (never moved); the rest is drawn.
+    drawn, left_out = timeline.drawable_tasks(tasks, errors)
     if errors:
-        st.error(t("timeline_page.has_errors", count=len(errors)))
+        st.error(t("timeline.ui.has_errors", count=len(errors)))
         for issue in errors:
             st.markdown(f"- {issue.message(ctx.lang)}")
+        if left_out:
+            st.caption(t("timeline.ui.left_out", tasks=", ".join(task.id for task in left_out), count=len(drawn)))
     else:
         path = timeline.critical_path(tasks)
         st.subheader(t(
@@ -133,13 +147,27 @@ with ui.friendly_errors(ctx):
     for issue in warnings:
         st.warning(issue.message(ctx.lang))
 
-    if not errors:
-        today = date.today()
+    # Is the plan on track? Finished, overdue and behind-schedule tasks as of today.
+    flags = timeline.schedule_flags(drawn, start, today)
+    counts = timeline.status_counts(flags)
+    cards = st.columns(3)
+    finished = sum(1 for task in drawn if task.progress >= 1)
+    cards[0].metric(t("timeline.ui.metric_done"), f"{finished} / {len(drawn)}", help=t("timeline.ui.metric_done_help"))
+    cards[1].metric(t("timeline.ui.metric_overdue"), counts["overdue"],
+                    help=t("timeline.ui.metric_overdue_help", today=today))
+    cards[2].metric(t("timeline.ui.metric_behind"), counts["behind"],
+                    help=t("timeline.ui.metric_behind_help", today=today))
+    overdue = [task for task in timeline.display_order(drawn) if flags.get(task.id) and flags[task.id].status == "overdue"]
+    if overdue:
+        st.caption(t("timeline.ui.overdue_list", today=today,
+                     names=", ".join(task.id for task in overdue)))
+
+    if drawn:
         current = today if start <= today <= end_day else start - timedelta(days=1)
         spec = gantt_spec(
-            tuple(task.to_dict() for task in tasks), start, ctx.lang, color_by,
+            tuple(task.to_dict() for task in drawn), start, ctx.lang, color_by,
             tuple(baseline_dicts) if (baseline_dicts and st.session_state.get("timeline.show_baseline", True)) else None,
-            current, show_critical, flash_sales,
+            current, show_critical, flash_sales, today,
         )
         # Fit the width only: Streamlit's default "fit" autosize squeezes 26 rows into a strip.
         st.vega_lite_chart({**spec, "autosize": {"type": "fit-x", "contains": "padding"}}, width="stretch",
@@ -173,9 +201,10 @@ with ui.friendly_errors(ctx):
         chosen = next(s for s in saved if s.name == picked)
         total = chosen.summary.get("required_budget") or chosen.summary.get("linear_budget") or 0.0
         weekly = budget.weekly_phasing(float(total), unit=100)
-        line = pd.DataFrame([weekly["spend"].to_numpy()], columns=[f"W{w}" for w in weekly["week"]])
+        line = pd.DataFrame([weekly["spend"].to_numpy()],
+                            columns=[t("timeline.chart.week_short", week=int(w)) for w in weekly["week"]])
         st.dataframe(line, hide_index=True, width="stretch",
-                     column_config={c: st.column_config.NumberColumn(c, format="yen") for c in line.columns})
+                     column_config={c: ui.money_column(c) for c in line.columns})
         st.caption(t("timeline_page.budget_caption", name=picked, total=ctx.money(total)))
     else:
         st.caption(t("timeline_page.no_scenario"))
@@ -233,10 +262,10 @@ with ui.friendly_errors(ctx):
 
             def chart_for_export():
                 return timeline_charts.gantt_chart(tasks, start, ctx.lang, color_by=color_by, baseline=baseline,
-                                                   show_critical=show_critical)
+                                                   show_critical=show_critical, today=today)
 
             signature = (dataset.cache_key, repr([task.to_dict() for task in tasks]), str(start), ctx.lang, color_by,
-                         show_critical, repr(baseline_dicts))
+                         show_critical, repr(baseline_dicts), str(today))
             ui.download(
                 t("timeline_page.export_xlsx"), key="timeline.dl_xlsx", icon=":material/table:", signature=signature,
                 build=lambda: timeline_exports.to_xlsx(tasks, start, ctx.lang, baseline=baseline),

@@ -171,6 +171,47 @@ def test_timeline_edit_that_breaks_the_plan_is_explained_and_blocks_saving(app_e
     assert at.button(key="timeline.save").disabled
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_timeline_start_week_beyond_the_plan_is_explained_and_the_rest_is_drawn(app_env, lang):
+    at = open_page("pages/timeline.py", lang)
+    editor = next(d.proto for d in at.dataframe if d.proto.editing_mode)  # the task table
+    columns = json.loads(editor.columns)
+    for week in ("start_week", "end_week", "progress"):  # the editor must not clamp 20 to 13 on its own
+        config = columns[week]["type_config"]
+        assert "max_value" not in config and "min_value" not in config, config
+    assert columns["start_week"]["type_config"]["format"] == t("timeline.ui.week_format", lang)
+    key = _editor_key(at)
+    # Row 0 is P1; a start week of 20 in a 13-week plan.
+    at.session_state[key] = {"edited_rows": {0: {"start_week": 20}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert at.error, "the problem is announced"
+    word = "超出" if lang == "zh" else "outside"
+    messages = [m.value for m in at.markdown]
+    assert any("P1" in m and "20" in m and "1–13" in m and word in m for m in messages), messages
+    (spec,) = chart_specs(at)
+    rows = json.loads(spec)["layer"][0]["encoding"]["y"]["scale"]["domain"]  # the chart's task rows
+    ids = {row.split(" · ")[0] for row in rows}
+    assert "L1" in ids and len(ids) == 25, "the valid tasks are still drawn"
+    assert "P1" not in ids, "the invalid row is left out, not moved to week 13"
+    assert any("P1" in c.value and t("timeline.ui.left_out", lang, tasks="P1", count=25) == c.value
+               for c in at.caption), [c.value for c in at.caption]
+    assert at.button(key="timeline.save").disabled
+
+
+def test_timeline_flags_overdue_tasks_in_the_summary_and_the_chart(app_env):
+    at = open_page("pages/timeline.py", "zh")
+    at.date_input(key="timeline.start_widget").set_value(date(2020, 1, 6)).run()  # the whole plan is in the past
+    assert_clean(at)
+    cards = {m.label: m.value for m in at.metric}
+    assert cards[t("timeline.ui.metric_overdue", "zh")] == "26"
+    assert cards[t("timeline.ui.metric_done", "zh")] == "0 / 26"
+    assert any(c.value.startswith("截至 ") and "P1" in c.value for c in at.caption)
+    (spec,) = chart_specs(at)
+    text = json.dumps(json.loads(spec), ensure_ascii=False)
+    assert "已逾期" in text and "第1周" in text and '"W1"' not in text
+
+
 def test_timeline_save_creates_a_named_plan_and_baseline(app_env):
     at = open_page("pages/timeline.py")
     at.text_input(key="timeline.name").set_value("Q4 plan").run()
@@ -306,6 +347,48 @@ def test_playbooks_show_every_tier_and_the_calculator_follows_edits(app_env):
     assert saved.group("new").plays[0].calculator.response_rate == 0.5
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_playbooks_show_incremental_roi_the_assumptions_and_the_flags(app_env, lang):
+    from lib import playbooks
+
+    at = open_page("pages/playbooks.py", lang)
+    assert_clean(at)
+    roi_label = t("playbooks_page.roi", lang)
+    assert roi_label.lower() in at.subheader[0].value.lower()  # the headline is the incremental ROI …
+    from lib.ui import workspace
+
+    book = playbooks.load_playbook(workspace(), 1)
+    profiles = playbooks.all_tier_profiles(workspace(), 1, "plan")
+    summaries = [playbooks.tier_summary(book, profiles, g.key) for g in book.groups_for("plan")]
+    total = playbooks.sum_economics([s.total for s in summaries])
+    assert formatting.pct(total.roi) in at.subheader[0].value  # … a percentage, as lib.metrics defines ROI
+    new_roi = formatting.pct(summaries[0].total.roi)
+    assert {m.label: m.value for m in at.metric}[roi_label] == new_roi  # the first tier (new) is shown
+    frames = {tuple(map(str, df.value.columns)): df.value for df in at.dataframe}
+    assumptions = next(f for cols, f in frames.items() if "baseline_rate" in cols and "gross_margin" in cols)
+    assert list(assumptions["gross_margin"]) == ["50.0%"] * len(assumptions)  # the shipped margin, formatted
+    assert all(v.endswith("%") for v in assumptions["baseline_rate"])
+    assert set(assumptions["held_out"]) == {formatting.count(135, lang)}  # 10% of the 1,348 new customers
+    results = next(f for cols, f in frames.items() if "roi" in cols and "gross_revenue" in cols)
+    assert all(v.endswith("%") and "," not in v[-4:] for v in results["roi"])
+    # The new tier's plays do not beat its baseline on the sample store: each says why, in the page's language.
+    warnings = [w.value for w in at.warning]
+    flagged = sum(len(s.flagged) for s in summaries)
+    assert flagged and t("playbooks_page.flagged_summary", lang, count=flagged) in warnings
+    starter = playbooks.default_playbook().play("new", "starter_list").name.get(lang)
+    assert any(starter in w and "6.0%" in w for w in warnings)
+    captions = " ".join(c.value for c in at.caption)
+    assert "1,000%" in captions and formatting.pct(0.1) in captions  # the bounds and the holdout are on screen
+    if lang == "zh":
+        assert "基线" in captions and "对照组" in captions
+
+    # A gross margin typed in moves the answer and is saved with the playbook.
+    at.number_input(key="playbooks.margin.0").set_value(30.0).run()
+    assert_clean(at)
+    at.button(key="playbooks.save").click().run()
+    assert playbooks.load_playbook(workspace(), 1).assumptions.gross_margin == pytest.approx(0.3)
+
+
 def test_playbooks_reject_an_impossible_rate(app_env):
     at = open_page("pages/playbooks.py")
     at.session_state["playbooks.editor.plan.new.0"] = {
@@ -346,12 +429,14 @@ def test_scenarios_tabs_compute_when_opened(app_env):
     assert chart_specs(at)[0] != tornado, "the tornado follows the inputs while its tab stays open"
 
 
-def test_timeline_shows_the_saved_scenarios_budget_line(app_env):
-    at = open_page("pages/scenarios.py")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_timeline_shows_the_saved_scenarios_budget_line(app_env, lang):
+    at = open_page("pages/scenarios.py", lang)
     at.button(key="scenarios.save").click().run()
     at.switch_page("pages/timeline.py").run()
     assert_clean(at)
-    line = next(d.value for d in at.dataframe if "W13" in d.value.columns)
+    last_week = t("timeline.chart.week_short", lang, week=13)  # 第13周 on the Chinese page, never W13
+    line = next(d.value for d in at.dataframe if last_week in d.value.columns)
     assert line.iloc[0].sum() > 100_000
 
 
@@ -368,6 +453,33 @@ def test_presentation_mode_walks_the_story(app_env):
     assert at.session_state["present.view"] == 2
     assert at.query_params["view"] == ["3"] or at.query_params["view"] == "3"
     assert (at.markdown[0].value if at.markdown else "") != first_title
+
+
+def test_presentation_picks_a_saved_scenario_and_a_link_and_the_picker_agree(app_env):
+    from lib import scenarios
+    from lib.workspace import Workspace
+
+    ws = Workspace(app_env)
+    try:
+        ds = ws.get_dataset("Sample store").dataset_id
+        model = scenarios.prepare(ws, ds)
+        scenarios.save_scenario(ws, ds, "Q4 push", scenarios.run(model, scenarios.PRESETS["aggressive"]))
+    finally:
+        ws.close()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["scenario"] = "aggressive"  # a shared link
+    at.query_params["view"] = "5"  # channels & scenario
+    at.run()
+    at.switch_page("pages/present.py").run()
+    assert_clean(at)
+    picker = at.selectbox(key="present.pick.scenario")
+    assert picker.value == "aggressive", "the picker shows what the link asked for"
+    assert "Q4 push" in picker.options
+    before = at.markdown[0].value
+    picker.set_value("Q4 push").run()
+    assert_clean(at)
+    assert at.query_params["scenario"] in (["Q4 push"], "Q4 push"), "the choice is the link's parameter"
+    assert "Q4 push" in at.markdown[0].value and at.markdown[0].value != before
 
 
 def test_a_shared_link_reproduces_language_and_dataset(app_env):
@@ -482,13 +594,20 @@ def test_scenario_comparison_is_a_formatted_translated_table(app_env, lang):
     at.session_state["scenarios.tab"] = t("scenarios_page.tab.saved", lang)
     at.run()
     assert_clean(at)
-    table = next(df.value for df in at.dataframe if t("scenarios_page.compare_metric", lang) in df.value.columns)
-    assert table.columns[0] == t("scenarios_page.compare_metric", lang)
+    table = next(df.value for df in at.dataframe if t("scenarios.compare.metric", lang) in df.value.columns)
+    assert table.columns[0] == t("scenarios.compare.metric", lang)
     assert set(table.columns[1:]) == {"Plan base", "Plan aggressive"}
     assert t("scenarios.metric.paid_new_customers_required", lang) in set(table.iloc[:, 0])
     cells = [str(v) for v in table.iloc[:, 1:].to_numpy().ravel()]
     assert "+17.5%" in cells and "+20.0%" in cells  # growth, formatted
     assert not any(c.replace(".", "", 1).isdigit() and len(c) > 8 for c in cells), "an unformatted float"
+    titles = [json.dumps(json.loads(spec).get("title"), ensure_ascii=False) for spec in chart_specs(at)]
+    assert any(t("scenarios.chart.levers_title", lang) in title for title in titles), "the levers chart"
+    prepare = {b.label for b in at.button}
+    assert t("export.prepare", lang, what=t("scenarios_page.compare_xlsx", lang)) in prepare
+    assert t("export.prepare", lang, what=t("scenarios_page.compare_csv", lang)) in prepare
+    link = next(p for p in at.get("page_link") if p.proto.label == t("present.open", lang))
+    assert "scenario=Plan" in link.proto.query_string or "Plan" in str(link.proto)
 
 
 def test_scenario_outcome_range_comes_from_the_marketing_mix_model(app_env):

@@ -30,6 +30,16 @@ def test_spec_is_fitted_to_the_width_without_altairs_theme_defaults():
     assert "客户数" in str(spec["title"]), "the title is in the chosen language"
 
 
+def test_a_chart_the_browser_cannot_compile_fails_under_test(monkeypatch):
+    frame = pd.DataFrame({"x": [1, 2], "n": [3, 4], "ink": ["#fff", "#000"]})
+    rect = alt.Chart(frame).mark_rect().encode(x="x:O", color="n:Q")
+    text = alt.Chart(frame).mark_text().encode(x="x:O", text="n:Q", color=alt.Color("ink:N", scale=None))
+    monkeypatch.setenv(chart_specs.VALIDATE_ENV, "1")
+    with pytest.raises(Exception, match="type"):
+        chart_specs.vega_lite_spec(alt.layer(rect, text))
+    chart_specs.vega_lite_spec(segment_charts.rf_heatmap_chart(CELLS, Translator("en")))  # the heat map compiles
+
+
 def test_an_invalid_chart_fails_under_test_and_is_only_serialised_in_the_app(monkeypatch):
     broken = alt.Chart(pd.DataFrame({"a": [1]})).mark_bar().encode(x=alt.X("a:Q", scale={"type": "nonsense"}))
     monkeypatch.setenv(chart_specs.VALIDATE_ENV, "1")

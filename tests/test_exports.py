@@ -428,6 +428,26 @@ def test_write_segment_csv_streams_the_same_file(ws: Workspace, tmp_path) -> Non
     assert "'=HYPERLINK(\"http://x\",\"c\")" in ids and "李四" in ids and "李四\x01" not in ids
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"lang": "zh", "scheme": "rfm"}, {"group": "dormant"}])
+def test_the_streamed_csv_counts_its_groups_in_the_same_pass(ws: Workspace, tmp_path, monkeypatch, kwargs) -> None:
+    """The CLI's per-group counts come from the rows written, not from classifying everyone a second time."""
+    ds = _hostile_dataset(ws)
+    as_of = date(2024, 6, 30)
+    scheme = kwargs.get("scheme", "plan")
+    expected = S.segment_summary(ws, ds, S.SegmentSettings(), as_of, by=scheme)
+    expected = {r["group"]: int(r["customers"]) for _, r in expected.iterrows()}
+    calls = []
+    real = S.classified_query
+    monkeypatch.setattr(S, "classified_query", lambda *a, **k: calls.append(1) or real(*a, **k))
+    counts = E.export_segment_csv(ws, ds, tmp_path / "seg.csv", as_of=as_of, **kwargs)
+    assert len(calls) == 1, "one classification for the file and the counts"
+    if "group" in kwargs:
+        expected = {k: (v if k == kwargs["group"] else 0) for k, v in expected.items()}
+    assert {k: v for k, v in counts.items() if v} == {k: v for k, v in expected.items() if v}
+    lines = (tmp_path / "seg.csv").read_bytes().count(b"\r\n") - 1
+    assert sum(counts.values()) == lines > 0
+
+
 def test_rejected_rows_csv_stays_formula_safe() -> None:
     """The import report's download (pages/data.py) goes through csv_bytes: no rejected cell is a formula."""
     rejected = pd.DataFrame({

@@ -118,6 +118,29 @@ def test_weekly_trend_and_channel_mix(ws):
     assert mix["gmv_share"].sum() == pytest.approx(1.0)
 
 
+def test_weeks_the_data_covers_only_in_part_are_marked_and_drawn_hollow(ws):
+    import json
+
+    from lib.charts import weekly_trend_chart
+    from lib.i18n import Translator
+
+    ds = _load(ws, [
+        ("1", "a", "2024-01-04 10:00", 100.0, False),  # Thursday: the first week has 4 days of data
+        ("2", "b", "2024-01-10", 50.0, False),
+        ("3", "a", "2024-01-16", 25.0, False),  # Tuesday: the last week has 2
+    ])
+    weekly = kpis.weekly_trend(ws, ds)
+    assert list(weekly["days_covered"]) == [4, 7, 2]
+    assert list(weekly["partial"]) == [True, False, True]
+    within = kpis.weekly_trend(ws, ds, kpis.Period(date(2024, 1, 10), date(2024, 1, 16)))
+    assert list(within["days_covered"]) == [5, 2]  # the period cuts the middle week too
+    spec = weekly_trend_chart(weekly, "net_sales", Translator("zh")).to_dict()
+    text = json.dumps(spec, ensure_ascii=False)
+    assert "不完整周：数据只覆盖 7 天中的 4 天" in text and "不完整周（" in text
+    hollow = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "point"]
+    assert hollow and hollow[0]["mark"]["filled"] is False
+
+
 def test_comparison_periods_and_how_much_of_them_the_data_covers():
     q = kpis.Period(date(2024, 1, 1), date(2024, 3, 31))
     assert q.year_before() == kpis.Period(date(2023, 1, 1), date(2023, 3, 31))

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from lib import playbooks as P
 from lib import segments as S
 from lib import timeline
-from lib.i18n import catalogs, has_key
+from lib.i18n import catalogs, has_key, t
 from lib.palette import SEGMENT_ORDER, TIER_ORDER
 from lib.workspace import Workspace
 
@@ -33,21 +33,81 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_calculator_matches_a_hand_computed_campaign() -> None:
-    # 1,000 contacted, 10% respond → 100 responders; AOV ¥200 × 1.2 → ¥24,000 revenue.
-    # Coupons: 100 × 50% × ¥20 = ¥1,000; points: 100 × 100 × ¥0.01 = ¥100; contact: 1,000 × ¥0.5 = ¥500.
-    e = P.campaign_economics(1000, 0.10, 200, 20, 0.5, 100, 0.5, aov_multiplier=1.2)
-    assert e.responders == pytest.approx(100)
+    # 1,000 in the audience, 10% held out → 100 held out, 900 contacted; 10% buy → 90 buyers.
+    # The tier's baseline is 4%: 36 of the 900 would have bought anyway → lift 6 pts, 54 incremental buyers.
+    # Net AOV ¥200 × 1.2 → ¥240: incremental revenue 54 × 240 = ¥12,960; × 40% margin = ¥5,184 gross profit.
+    # Gross (every buyer): 90 × 240 = ¥21,600 — shown, never the headline.
+    # Coupons go to every buyer: 90 × 50% × ¥20 = ¥900; points: 90 × 100 × ¥0.01 = ¥90; contact: 900 × ¥0.5 = ¥450.
+    e = P.campaign_economics(1000, 0.10, 200, 20, 0.5, 100, 0.5, aov_multiplier=1.2,
+                             baseline_rate=0.04, gross_margin=0.4, holdout_share=0.1)
+    assert (e.held_out, e.contacted) == (100, 900)
+    assert e.responders == pytest.approx(90)
+    assert e.lift == pytest.approx(0.06) and e.incremental_responders == pytest.approx(54)
     assert e.aov == pytest.approx(240)
-    assert e.incremental_revenue == pytest.approx(24_000)
-    assert e.incentive_cost == pytest.approx(1_000)
-    assert e.points_cost == pytest.approx(100)
-    assert e.contact_cost == pytest.approx(500)
-    assert e.total_cost == pytest.approx(1_600)
-    assert e.net == pytest.approx(22_400)
-    assert e.roi == pytest.approx(14.0)
+    assert e.incremental_revenue == pytest.approx(12_960)
+    assert e.incremental_profit == pytest.approx(5_184)
+    assert e.gross_revenue == pytest.approx(21_600)
+    assert e.incentive_cost == pytest.approx(900)
+    assert e.points_cost == pytest.approx(90)
+    assert e.contact_cost == pytest.approx(450)
+    assert e.total_cost == pytest.approx(1_440)
+    assert e.net == pytest.approx(3_744)
+    assert e.roi == pytest.approx(2.6)  # 260%
     assert e.cost_per_responder == pytest.approx(16.0)
     assert e.points_roi == pytest.approx(240.0)
     assert e.cost_cap is None and e.over_cost_cap is False
+    assert e.flags == ()
+
+
+def test_a_tier_whose_baseline_equals_the_response_rate_gains_nothing() -> None:
+    e = P.campaign_economics(1000, 0.2, 150, 10, 1.0, 0, 0.1, baseline_rate=0.2, gross_margin=0.5)
+    assert e.lift == pytest.approx(0) and e.incremental_responders == 0
+    assert e.incremental_revenue == 0 and e.incremental_profit == 0
+    assert e.gross_revenue == pytest.approx(200 * 150)  # the buyers are real, they just are not the campaign's
+    assert e.net == pytest.approx(-e.total_cost) and e.roi == pytest.approx(-1.0)
+    assert e.flags == ("no_lift",)
+    # Below the baseline the increment is none, never negative sales.
+    below = P.campaign_economics(1000, 0.1, 150, 0, 0, 0, 0.1, baseline_rate=0.3)
+    assert below.lift == pytest.approx(-0.2) and below.incremental_revenue == 0 and below.flags == ("no_lift",)
+    # Every point of lift adds contacted × 1% × AOV.
+    one_point = P.campaign_economics(1000, 0.21, 150, 10, 1.0, 0, 0.1, baseline_rate=0.2, gross_margin=0.5)
+    assert one_point.incremental_revenue == pytest.approx(1000 * 0.01 * 150)
+
+
+def test_the_holdout_is_not_contacted_and_costs_nothing() -> None:
+    none = P.campaign_economics(1000, 0.1, 100, 0, 0, 0, 1.0, baseline_rate=0.05)
+    held = P.campaign_economics(1000, 0.1, 100, 0, 0, 0, 1.0, baseline_rate=0.05, holdout_share=0.25)
+    assert none.held_out == 0 and none.contacted == 1000
+    assert held.held_out == 250 and held.contacted == 750
+    assert held.contact_cost == pytest.approx(750) and held.incremental_revenue == pytest.approx(0.75 * none.incremental_revenue)
+    with pytest.raises(ValueError):
+        P.campaign_economics(1000, 0.1, 100, 0, 0, 0, 1.0, holdout_share=1.0)
+
+
+def test_figures_outside_what_campaigns_achieve_are_flagged_with_the_reason() -> None:
+    assert P.PLAUSIBLE.max_roi == 10.0 and P.PLAUSIBLE.max_lift == 0.30
+    # A near-free contact and a healthy lift: ROI far above 1,000%.
+    cheap = P.campaign_economics(1000, 0.1, 150, 0, 0, 0, 0.02, baseline_rate=0.02)
+    assert cheap.roi > 10 and cheap.flags == ("roi_high",)
+    # A 35-point lift.
+    big = P.campaign_economics(1000, 0.40, 150, 50, 1.0, 0, 1.0, baseline_rate=0.05)
+    assert big.lift == pytest.approx(0.35) and "lift_high" in big.flags
+    # Exactly on the bounds is not flagged.
+    edge = P.campaign_economics(1000, 0.35, 100, 0, 0, 0, 0, baseline_rate=0.05)
+    assert "lift_high" not in edge.flags
+    # No history: the baseline cannot be measured and counts as 0, flagged.
+    unknown = P.campaign_economics(1000, 0.1, 150, 10, 1.0, 0, 0.5, baseline_rate=None)
+    assert unknown.baseline_rate is None and unknown.incremental_responders == pytest.approx(100)
+    assert "no_baseline" in unknown.flags
+    # Nobody contacted: nothing to flag.
+    assert P.campaign_economics(0, 0.9, 150, 0, 0, 0, 0.0, baseline_rate=None).flags == ()
+    # The reasons carry the numbers, in both languages.
+    en = P.flag_reasons(cheap, "en")
+    zh = P.flag_reasons(cheap, "zh")
+    assert len(en) == len(zh) == 1 and "1,000%" in en[0] and "1,000%" in zh[0] and CJK.search(zh[0])
+    assert P.flag_reasons(big, "en")[0 if big.flags[0] == "lift_high" else 1].count("+35.0 pts") == 1
+    no_lift = P.flag_reasons(P.campaign_economics(100, 0.1, 100, 0, 0, 0, 1, baseline_rate=0.2), "en")[0]
+    assert "10.0%" in no_lift and "20.0%" in no_lift
 
 
 def test_calculator_zero_audience_zero_cost_and_zero_response() -> None:
@@ -55,7 +115,7 @@ def test_calculator_zero_audience_zero_cost_and_zero_response() -> None:
     assert nobody.responders == 0 and nobody.total_cost == 0 and nobody.net == 0
     assert nobody.roi is None and nobody.cost_per_responder is None and nobody.points_roi is None
 
-    free = P.campaign_economics(500, 0.1, 100, 0, 0, 0, 0)
+    free = P.campaign_economics(500, 0.1, 100, 0, 0, 0, 0, gross_margin=1.0)
     assert free.total_cost == 0 and free.incremental_revenue == pytest.approx(5_000)
     assert free.roi is None  # nothing spent: no ROI rather than a division by zero
     assert free.cost_per_responder == 0
@@ -77,6 +137,9 @@ def test_calculator_zero_audience_zero_cost_and_zero_response() -> None:
         {"contact_cost": float("nan")},
         {"audience": -5},
         {"points_per_responder": "100"},
+        {"baseline_rate": 1.2},
+        {"gross_margin": -0.1},
+        {"holdout_share": 1.0},
     ],
 )
 def test_calculator_rejects_impossible_inputs(kwargs) -> None:
@@ -88,12 +151,16 @@ def test_calculator_rejects_impossible_inputs(kwargs) -> None:
 
 
 def test_sum_of_plays_recomputes_the_ratios() -> None:
-    a = P.campaign_economics(1000, 0.1, 100, 10, 1.0, 0, 0.0)  # 100 resp, rev 10,000, cost 1,000
-    b = P.campaign_economics(1000, 0.0, 100, 0, 0, 0, 1.0)  # 0 resp, cost 1,000
+    # 100 buyers, 60 of them incremental (baseline 4%): revenue ¥6,000, profit ¥3,000 at 50%; coupons ¥1,000.
+    a = P.campaign_economics(1000, 0.1, 100, 10, 1.0, 0, 0.0, baseline_rate=0.04, gross_margin=0.5)
+    b = P.campaign_economics(1000, 0.0, 100, 0, 0, 0, 1.0, baseline_rate=0.04, gross_margin=0.5)  # cost 1,000
     total = P.sum_economics([a, b])
     assert total.audience == 2000 and total.responders == pytest.approx(100)
-    assert total.total_cost == pytest.approx(2_000) and total.net == pytest.approx(8_000)
-    assert total.roi == pytest.approx(4.0) and total.cost_per_responder == pytest.approx(20.0)
+    assert total.incremental_revenue == pytest.approx(6_000) and total.incremental_profit == pytest.approx(3_000)
+    assert total.total_cost == pytest.approx(2_000) and total.net == pytest.approx(1_000)
+    assert total.roi == pytest.approx(0.5) and total.cost_per_responder == pytest.approx(20.0)
+    assert total.baseline_rate == pytest.approx(0.04) and total.lift == pytest.approx(0.01)
+    assert total.flags == ("no_lift",)  # b does not beat its baseline
 
 
 # ---------------------------------------------------------------------------------------
@@ -396,6 +463,17 @@ def test_tier_profiles_on_a_hand_made_store(ws: Workspace) -> None:
     # "High-value customers silent for 3 months": high-value 90 days ago, no order since.
     assert {k: p.silent_90d for k, p in profiles.items()} == {
         "new": 1, "active": 0, "lapsing": 0, "dormant": 1, "high_value": 1}
+    # The baseline: of each tier's members 28 days earlier, who ordered since without a campaign.
+    # new then: A2 (ordered again 20 days ago); lapsing then: A1 (ordered 10 days ago), L1, D2, S1 (did not);
+    # dormant then: D1 (did not); high-value then: H1 (ordered 5 days ago); nobody was active.
+    assert {k: p.baseline_buyers for k, p in profiles.items()} == {
+        "new": 1, "active": 0, "lapsing": 1, "dormant": 0, "high_value": 1}
+    assert profiles["lapsing"].baseline_rate == pytest.approx(0.25)
+    assert profiles["dormant"].baseline_rate == 0 and profiles["active"].baseline_rate is None
+    # The silent audience's baseline one window earlier: 118 days ago only D1 (lapsing then) and H1, S1 were
+    # customers; H1 and S1 ordered within the following 90 days, D1 did not, nor since.
+    assert {k: (p.silent_baseline_customers, p.silent_baseline_buyers) for k, p in profiles.items()} == {
+        "new": (0, 0), "active": (0, 0), "lapsing": (1, 0), "dormant": (0, 0), "high_value": (0, 0)}
 
     # The same numbers as the Segments page.
     summary = S.segment_summary(ws, ds, settings, AS_OF, by="plan").set_index("group")
@@ -431,28 +509,41 @@ def test_profiles_use_the_datasets_saved_thresholds_and_survive_an_empty_dataset
 # ---------------------------------------------------------------------------------------
 
 
-def _profile(group: str, members: int, aov: float | None, silent: int = 0) -> P.TierProfile:
+def _profile(group: str, members: int, aov: float | None, silent: int = 0, *, baseline_buyers: int = 0,
+             silent_before: int = 0, silent_buyers: int = 0) -> P.TierProfile:
     return P.TierProfile(
         group=group, scheme="plan", as_of=AS_OF, members=members, share_customers=None, window_revenue=0.0,
         share_revenue=None, revenue=0.0, orders=0, aov=aov, repurchase_rate=None, median_days_since_last_order=None,
         compare_as_of=None, members_now_frozen=members, members_4_weeks_ago=members, member_change=0, member_change_pct=None, silent_90d=silent,
+        baseline_buyers=baseline_buyers, silent_baseline_customers=silent_before, silent_baseline_buyers=silent_buyers,
     )
 
 
 def test_tier_summary_runs_every_play_and_adds_them_up() -> None:
     book = P.default_playbook()
-    profiles = {"active": _profile("active", 2_000, 150.0), "high_value": _profile("high_value", 500, 400.0, silent=40)}
+    profiles = {"active": _profile("active", 2_000, 150.0, baseline_buyers=200),
+                "high_value": _profile("high_value", 500, 400.0, silent=40, baseline_buyers=300,
+                                       silent_before=50, silent_buyers=5)}
+    assert profiles["active"].baseline_rate == pytest.approx(0.1)
     summary = P.tier_summary(book, profiles, "active")
     assert [r.play.id for r in summary.plays] == [p.id for p in book.group("active").plays]
     koc = next(r for r in summary.plays if r.play.id == "koc_partner")
     assert koc.audience == 200  # top 10% of 2,000 members
-    c = koc.play.calculator
+    c, a = koc.play.calculator, book.assumptions
+    assert (a.gross_margin, a.holdout_share) == (0.5, 0.1)  # the shipped assumptions
     assert koc.economics == P.campaign_economics(200, c.response_rate, 150.0, c.incentive, c.redemption_rate,
-                                                 c.points_per_responder, c.contact_cost, c.aov_multiplier)
-    # Hand check of the KOC play: 200 × 30% = 60 partners selling, ¥150 × 2 each → ¥18,000;
-    # commission 60 × ¥30 = ¥1,800; training 200 × ¥1 = ¥200 → net ¥16,000, ROI 8.
-    assert koc.economics.incremental_revenue == pytest.approx(18_000)
-    assert koc.economics.total_cost == pytest.approx(2_000) and koc.economics.roi == pytest.approx(8.0)
+                                                 c.points_per_responder, c.contact_cost, c.aov_multiplier,
+                                                 baseline_rate=0.1, gross_margin=0.5, holdout_share=0.1)
+    # Hand check of the KOC play: 20 held out, 180 contacted; 30% → 54 partners selling, 10% would anyway →
+    # 36 incremental × ¥150 × 2 = ¥10,800, × 50% margin = ¥5,400; commission 54 × ¥30 = ¥1,620,
+    # training 180 × ¥1 = ¥180 → cost ¥1,800, net ¥3,600, incremental ROI 200% (it was "800%" counting every buyer).
+    assert koc.economics.incremental_revenue == pytest.approx(10_800)
+    assert koc.economics.total_cost == pytest.approx(1_800) and koc.economics.roi == pytest.approx(2.0)
+    # The silent-3-months play is measured against silent customers' own baseline (5 of 50), not the tier's (60%).
+    hv = P.tier_summary(book, profiles, "high_value")
+    silent = next(r for r in hv.plays if r.play.id == "silent_3m_winback")
+    assert silent.economics.baseline_rate == pytest.approx(0.1)
+    assert next(r for r in hv.plays if r.play.id == "vip_service").economics.baseline_rate == pytest.approx(0.6)
     assert summary.total.total_cost == pytest.approx(sum(r.economics.total_cost for r in summary.plays))
     assert summary.total.incremental_revenue == pytest.approx(sum(r.economics.incremental_revenue for r in summary.plays))
     # The silent-3-months play reaches the former high-value customers, not the tier.
@@ -462,6 +553,67 @@ def test_tier_summary_runs_every_play_and_adds_them_up() -> None:
     # A single profile works too; a missing one is an empty tier.
     assert P.tier_summary(book, profiles["active"], "active").total == summary.total
     assert P.tier_summary(book, {}, "dormant").total.audience == 0
+
+
+def test_on_the_sample_store_no_play_shows_an_unflagged_roi_beyond_what_campaigns_achieve(
+    sample_workspace_file, tmp_path
+) -> None:
+    import shutil
+
+    db = tmp_path / "sample.duckdb"
+    shutil.copyfile(sample_workspace_file, db)
+    ws = Workspace(db)
+    try:
+        book = P.load_playbook(ws, 1)
+        for scheme in ("plan", "rfm"):
+            profiles = P.all_tier_profiles(ws, 1, scheme)
+            for group in book.groups_for(scheme):
+                for result in P.tier_summary(book, profiles, group.key).plays:
+                    e = result.economics
+                    if e.roi is not None and e.roi > P.PLAUSIBLE.max_roi:
+                        assert "roi_high" in e.flags, (group.key, result.play.id)
+                    if e.lift > P.PLAUSIBLE.max_lift:
+                        assert "lift_high" in e.flags, (group.key, result.play.id)
+        profiles = P.all_tier_profiles(ws, 1, "plan")
+    finally:
+        ws.close()
+    new = profiles["new"]
+    assert new.members_4_weeks_ago > 1000 and 0 < new.baseline_rate < 1
+    starter = next(r for r in P.tier_summary(book, profiles, "new").plays if r.play.id == "starter_list")
+    e = starter.economics
+    counted_every_buyer = (e.gross_revenue - e.total_cost) / e.total_cost  # what the page used to show
+    assert counted_every_buyer > 300  # 30,000% and more
+    assert e.roi is not None and e.roi <= P.PLAUSIBLE.max_roi
+    assert e.baseline_rate == pytest.approx(new.baseline_rate)
+
+
+def test_roi_is_written_as_lib_metrics_defines_it() -> None:
+    from lib.metrics import metric
+
+    assert P.ROI_FORMAT_KIND == metric("roi").format_kind == "percent"
+    assert dict(P.PLAYBOOK_COLUMNS)["roi"] == dict(P.TIER_COLUMNS)["roi"] == "percent"
+    from lib import formatting
+
+    assert formatting.by_kind(10.443, P.ROI_FORMAT_KIND) == "1,044.3%"
+    assert formatting.by_kind(None, "percent") == "—" and formatting.by_kind(float("nan"), "money") == "—"
+
+
+def test_campaign_assumptions_are_edited_validated_saved_and_reset(ws: Workspace) -> None:
+    ds = _dataset(ws)
+    book = P.load_playbook(ws, ds)
+    assert book.assumptions == P.CampaignAssumptions(0.5, 0.1)
+    edited = P.update_assumptions(book, gross_margin=0.35, holdout_share=0.2)
+    assert not P.is_default(edited)
+    P.save_playbook(ws, ds, edited)
+    assert P.load_playbook(ws, ds).assumptions == P.CampaignAssumptions(0.35, 0.2)
+    for bad in ({"gross_margin": 1.5}, {"holdout_share": 1.0}, {"holdout_share": "x"}, {"margin": 0.3}):
+        with pytest.raises(P.PlaybookError) as err:
+            P.update_assumptions(book, **bad)
+        assert err.value.messages("en") and CJK.search(" ".join(err.value.messages("zh")))
+    # Saved values that cannot be used fall back to the defaults, one by one.
+    assert P.playbook_from_dict({"assumptions": {"gross_margin": 7, "holdout_share": 0.3}}).assumptions == (
+        P.CampaignAssumptions(0.5, 0.3))
+    assert P.reset_playbook(ws, ds).assumptions == P.CampaignAssumptions(0.5, 0.1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -517,6 +669,7 @@ def test_playbook_workbook_opens_has_every_sheet_and_no_formula(ws: Workspace, l
     rows = [*HAND_MADE, ("=HYPERLINK(\"http://x\",\"c\")", 1, 30), ("张三", 2, 40), ("+86 138", 50, 20)]
     ds = _insert(ws, rows)
     book = P.update_play(P.load_playbook(ws, ds), "new", "new_user_coupon", response_rate=0.33)
+    book = P.update_assumptions(book, gross_margin=0.42, holdout_share=0.15)
     P.save_playbook(ws, ds, book)
     timeline.save_plan(ws, ds, "季度计划", timeline.default_plan(lang))
     data = P.playbook_workbook(ws, ds, lang, S.SegmentSettings(), as_of=AS_OF)
@@ -530,6 +683,9 @@ def test_playbook_workbook_opens_has_every_sheet_and_no_formula(ws: Workspace, l
     assert "手工店" in about.values() and "2024-06-30" in about.values()
     assert any("季度计划" in str(v) for v in about.values())  # weeks from the saved timeline plan
     assert any("57" in str(v) for v in about.values())  # the recall cap is stated
+    assert about[P.field_label("gross_margin", lang)] == "42.0%"  # the saved assumptions, stated
+    assert about[P.field_label("holdout_share", lang)] == "15.0%"
+    assert "1,000%" in about[t("playbooks.about.bounds", lang)]
 
     sheet = wb[wb.sheetnames[1]]
     header = [c.value for c in sheet[1]]
@@ -540,6 +696,14 @@ def test_playbook_workbook_opens_has_every_sheet_and_no_formula(ws: Workspace, l
     coupon = next(r for r in table if r[play_col] == book.play("new", "new_user_coupon").name.get(lang))
     assert coupon[rate_col] == pytest.approx(0.33)  # the dataset's edit, as a number
     assert isinstance(coupon[P.column_label("total_cost", lang)], float)
+    # Incremental over the new tier's baseline (new 28 days ago: A2, who ordered again, and "+86 138", who did
+    # not → 50%): a 33% response adds nothing, and the row says why; the gross figure stays, under its own name.
+    assert coupon[P.column_label("baseline_rate", lang)] == pytest.approx(0.5)
+    assert coupon[P.column_label("incremental_revenue", lang)] == 0
+    assert coupon[P.column_label("gross_revenue", lang)] > 0
+    assert coupon[P.column_label("roi", lang)] == pytest.approx(-1.0)
+    assert "50.0%" in coupon[P.column_label("warnings", lang)] and "33.0%" in coupon[P.column_label("warnings", lang)]
+    assert sheet.cell(row=2, column=header.index(P.column_label("roi", lang)) + 1).number_format == "0.0%"
     if lang == "zh":
         assert any(r[P.column_label("need", lang)] == "建立信任，促成首单与二单" for r in table)
         assert coupon[P.column_label("weeks", lang)] == "第5–8周"

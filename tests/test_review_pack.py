@@ -131,6 +131,34 @@ def test_headlines_are_written_from_the_data(facts, views_en):
     assert f"{len(facts.tasks)} tasks" in by_key["timeline"].headline
 
 
+def test_playbooks_view_is_incremental_with_roi_in_percent_and_flags_what_campaigns_do_not_achieve(facts, views_en,
+                                                                                                pack_zh):
+    from lib import playbooks as pb
+
+    view = next(v for v in views_en if v.key == "playbooks")
+    summaries = [pb.tier_summary(facts.playbook, facts.profiles, g.key) for g in facts.playbook.groups_for("plan")]
+    total = pb.sum_economics([s.total for s in summaries])
+    roi = rp.format_value(total.roi, "percent", "en")
+    assert roi.endswith("%") and f"incremental ROI {roi}" in view.headline  # a percentage, as lib.metrics defines ROI
+    assert money_compact(total.incremental_revenue, "en") in view.headline
+    assert total.incremental_revenue < total.gross_revenue  # not every responder × AOV
+    numbers = {n.label: n.value for n in view.numbers}
+    assert numbers["Incremental ROI"] == roi
+    # The sample's plays include some that do not beat their tier's baseline: the room is told, with the reasons.
+    flagged = [r for s in summaries for r in s.plays if r.economics.flags]
+    assert flagged and view.notice and str(len(flagged)) in view.notice and view.notice in view.headline
+    first = flagged[0]
+    assert " ".join(pb.flag_reasons(first.economics, "en")) in view.notes
+    assert "gross margin" in view.notes and "holdout" in view.notes
+    plays = view.details[0]
+    warnings = plays.frame[pb.column_label("warnings", "en")]
+    assert (warnings != "").sum() == len(flagged)
+    assert plays.kinds[pb.column_label("roi", "en")] == "percent" and view.table.kinds[pb.column_label("roi", "en")] == "percent"
+    assert pb.column_label("baseline_rate", "en") in view.table.frame.columns
+    zh = next(v for v in pack_zh.views if v.key == "playbooks")
+    assert "增量ROI" in zh.headline and CJK.search(zh.notice)
+
+
 def test_chinese_story_reads_chinese_with_wan_money(facts, sample_ws, dataset_id, pack_zh):
     views = pack_zh.views
     for view in views:
@@ -248,6 +276,7 @@ def test_values_are_formatted_the_readers_way():
     assert rp.format_value(1_234_567, "money", "zh") == "¥123.5万"
     assert rp.format_value(1_234_567, "money", "en") == "¥1,234,567"
     assert rp.format_value(0.4027, "percent", "zh") == "40.3%"
+    assert rp.format_value(10.443, "percent", "en") == "1,044.3%"
     assert rp.format_value(0.05, "points", "zh") == "+5.0个百分点"
     assert rp.format_value(float("nan"), "money", "en") == "—"
     assert rp.format_value(None, "count", "en") == "—"

@@ -625,6 +625,34 @@ def test_compare_side_by_side(ws):
             scenarios.compare(bad)
 
 
+def test_comparison_exports_and_levers_chart_say_what_the_table_says(ws):
+    import io
+
+    from openpyxl import load_workbook
+
+    with ws.transaction() as cur:
+        ds = ws.ensure_dataset(cur, "t")
+    baseline = make_baseline(dataset_id=ds)
+    plain = evaluate(baseline, scenarios.PRESETS["base"], FAST)
+    hostile = scenarios.save_scenario(ws, ds, "=HYPERLINK(\"x\")", evaluate(baseline, scenarios.PRESETS["aggressive"], FAST))
+    picked = [plain, hostile]
+    table = scenarios.comparison_table(picked, "zh")
+    assert list(table.columns) == ["指标", "基准", "=HYPERLINK(\"x\")"]
+    text = scenarios.comparison_csv(picked, "zh").decode("utf-8-sig")
+    assert "\"'=HYPERLINK" in text and "\"=HYPERLINK" not in text  # the name cannot become a formula
+    assert "+17.5%" in text and "+20.0%" in text
+    sheet = load_workbook(io.BytesIO(scenarios.comparison_workbook(picked, "en"))).active
+    cells = [c.value for row in sheet.iter_rows() for c in row]
+    assert not any(getattr(c, "data_type", "") == "f" for row in sheet.iter_rows() for c in row)
+    assert "Sales growth" in cells and "+20.0%" in cells
+    spec = scenario_charts.levers_chart(scenarios.compare(picked, "en"), "en").to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    by = {(r["scenario"], r["lever"]): r for r in rows}
+    assert by[("Base", "Sales growth")]["text"] == "+17.5%"
+    assert by[("Base", "Sales growth")]["value"] == pytest.approx(17.5)
+    assert len(rows) == 8  # four levers × two scenarios
+
+
 # ---------------------------------------------------------------------------
 # Charts
 # ---------------------------------------------------------------------------

@@ -545,7 +545,7 @@ def test_chart_has_bars_milestones_links_and_the_current_week():
     assert now["data"]["values"][0] == {"x": 6.5, "label": "This week"}
     assert spec["title"]["text"] == "13-week execution plan"
     axis = _layers(spec)[0]["encoding"]["x"]["axis"]
-    assert axis["orient"] == "top" and '"09-07"' in axis["labelExpr"] and '"W1"' in axis["labelExpr"]
+    assert axis["orient"] == "top" and '["W1", "Sep 7"]' in axis["labelExpr"] and '["W2", "14"]' in axis["labelExpr"]
     # Only the tasks are embedded at the top level.
     assert len(spec["data"]["values"]) == len(plan)
 
@@ -707,6 +707,8 @@ def test_export_plan_dispatches_on_suffix(tmp_path):
     assert len(list(icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT"))) == len(plan)
     xlsx = tx.export_plan(tmp_path / "plan.xlsx", plan, MONDAY, "en")
     assert openpyxl.load_workbook(xlsx).sheetnames == ["Tasks", "Week grid", "Content calendar"]
+    svg = tx.export_plan(tmp_path / "plan.svg", tl.default_plan("zh"), MONDAY, "zh", today=date(2026, 10, 14))
+    assert "已逾期" in svg.read_text("utf-8") and "第1周" in svg.read_text("utf-8")
     with pytest.raises(ValueError, match=r"\.pdf"):
         tx.export_plan(tmp_path / "plan.pdf", plan, MONDAY, "en")
     with pytest.raises(ValueError, match="不支持"):
@@ -719,3 +721,212 @@ def test_ics_folding_never_splits_a_character():
     assert all(len(p.encode("utf-8")) <= 75 for p in pieces)
     assert "".join(p[1:] if i else p for i, p in enumerate(pieces)) == line
     assert re.fullmatch(r"[A-Za-z0-9_-]+-[0-9a-f]{16}@growth-planner", tx.event_uid("P1 / x", plan_name="q"))
+
+
+# ---------------------------------------------------------------------------
+# Week validation: what the editor lets through is reported, never changed
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang, word", [("en", "outside weeks 1–13"), ("zh", "超出第1–13周")])
+def test_a_start_week_beyond_the_plan_is_an_error_in_both_languages(lang, word):
+    plan = [task("A", 20, 20, name="Launch live stream"), task("B", 2, 3)]
+    issue, _end_week_too = tl.validate(plan)
+    assert issue.code == "week_out_of_range" and issue.severity == "error" and issue.task_ids == ("A",)
+    assert dict(issue.values)["field"] == "start_week"
+    message = issue.message(lang)
+    assert "20" in message and word in message and "Launch live stream" in message
+    assert plan[0].start_week == 20, "the row keeps what the user typed"
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    (0, 2, ["week_out_of_range"]),  # a blank or zero week
+    (-1, 2, ["week_out_of_range"]),
+    (5, 3, ["end_before_start"]),  # negative duration
+    (4, 3, ["end_before_start"]),  # "duration 0": ends the week before it starts
+    (3, 14, ["week_out_of_range"]),
+    (13, 13, []),  # one week is a valid duration
+])
+def test_week_rules_for_what_the_editor_allows(start, end, expected):
+    assert codes(tl.validate([task("A", start, end)])) == expected
+
+
+def test_rows_with_bad_weeks_are_left_out_of_the_chart_not_moved():
+    plan = [task("A", 20, 20), task("B", 2, 3, "A"), task("C", 5, 4), replace(task("D", 1, 1), progress=1.5),
+            task("E", 6, 7, "Z")]  # E: an unknown dependency is an error, yet its row can be drawn
+    drawn, left_out = tl.drawable_tasks(plan, tl.validate(plan))
+    assert [t_.id for t_ in drawn] == ["B", "E"] and [t_.id for t_ in left_out] == ["A", "C", "D"]
+    assert drawn[0].start_week == 2 and left_out[0].start_week == 20
+    spec = gantt_chart(drawn, MONDAY, "en").to_dict()
+    assert [r["id"] for r in spec["data"]["values"]] == ["B", "E"]
+
+
+# ---------------------------------------------------------------------------
+# Schedule status: overdue and behind, as of an explicit day
+# ---------------------------------------------------------------------------
+
+# MONDAY = 2026-09-07: week 1 is Sep 7–13, week 3 is Sep 21–27, week 4 Sep 28–Oct 4.
+
+
+def test_a_task_whose_weeks_are_over_and_not_done_is_overdue():
+    plan = [task("A", 1, 2), replace(task("B", 1, 2), progress=1.0), replace(task("C", 1, 2), progress=0.9)]
+    flags = tl.schedule_flags(plan, MONDAY, today=date(2026, 9, 21))  # Monday of week 3
+    assert set(flags) == {"A", "C"} and {f.status for f in flags.values()} == {"overdue"}
+    assert flags["C"].progress == 0.9 and flags["C"].expected == 1.0
+    # On the last day of week 2 the task is not over yet: behind (1 of 2 weeks over, 0% done), not overdue.
+    assert tl.schedule_flags(plan[:1], MONDAY, today=date(2026, 9, 20))["A"].status == "behind"
+
+
+def test_behind_means_less_done_than_the_share_of_weeks_over():
+    four_weeks = task("A", 1, 4)
+    in_week_3 = date(2026, 9, 23)  # 2 of 4 weeks over → 50 % expected
+    assert tl.schedule_flags([replace(four_weeks, progress=0.4)], MONDAY, in_week_3)["A"].status == "behind"
+    assert tl.schedule_flags([replace(four_weeks, progress=0.5)], MONDAY, in_week_3) == {}
+    assert tl.schedule_flags([four_weeks], MONDAY, date(2026, 9, 10)) == {}, "never behind in its first week"
+    assert tl.schedule_flags([task("B", 5, 6)], MONDAY, in_week_3) == {}, "not started yet"
+
+
+def test_milestones_are_overdue_after_their_friday():
+    review = task("R", 2, 2, milestone=True)
+    assert tl.schedule_flags([review], MONDAY, date(2026, 9, 18)) == {}  # its Friday
+    assert tl.schedule_flags([review], MONDAY, date(2026, 9, 19))["R"].status == "overdue"
+
+
+def test_schedule_flags_skip_invalid_rows_and_count_both_kinds():
+    plan = [task("A", 20, 20), task("B", 3, 2), replace(task("C", 1, 1), progress=2.0), task("D", 1, 1),
+            task("E", 1, 4)]
+    flags = tl.schedule_flags(plan, MONDAY, date(2026, 9, 23))
+    assert {k: f.status for k, f in flags.items()} == {"D": "overdue", "E": "behind"}
+    assert tl.status_counts(flags) == {"overdue": 1, "behind": 1}
+    assert flags["D"].label("zh") == "已逾期" and flags["E"].label("en") == "Behind schedule"
+    assert "0%" in flags["E"].detail("en") and "50%" in flags["E"].detail("zh")
+    with pytest.raises(tl.NotAMondayError):
+        tl.schedule_flags(plan, date(2026, 9, 8), date(2026, 9, 23))
+
+
+def test_the_chart_flags_overdue_tasks_with_a_badge_a_legend_and_a_red_label():
+    plan = tl.default_plan("zh")
+    spec = gantt_chart(plan, MONDAY, "zh", today=date(2026, 10, 14)).to_dict()  # week 6
+    rows = {r["id"]: r for r in spec["data"]["values"]}
+    assert rows["P1"]["status"] == "已逾期" and rows["O1"]["status"] == "进度落后" and rows["Z1"]["status"] == ""
+    legends = [layer["encoding"]["fill"] for layer in _layers(spec)
+               if layer.get("encoding", {}).get("fill", {}).get("field") == "status"]
+    shown = [fill for fill in legends if fill.get("legend") is not None]
+    assert len(shown) == 1 and shown[0]["legend"]["title"] == "状态"
+    assert shown[0]["scale"] == {"domain": ["已逾期", "进度落后"], "range": ["#C62828", "#F5A623"]}
+    y_axis = _layers(spec)[0]["encoding"]["y"]["axis"]
+    assert "P1 · " in y_axis["labelColor"]["condition"]["test"] and "O1 · " not in y_axis["labelColor"]["condition"]["test"]
+    assert any("截至2026-10-14" in line and "项逾期" in line for line in spec["title"]["subtitle"])
+    # The "!" on each badge is white on the red badge, dark on the amber one.
+    assert rows["P1"]["status_text"] == "#FFFFFF" and rows["O1"]["status_text"] == "#1A1A1A"
+    assert "status" not in json.dumps(gantt_chart(plan, MONDAY, "zh").to_dict()["layer"]), "no today: no flags"
+
+
+# ---------------------------------------------------------------------------
+# Labels: full task names, a column wide enough for them, translated weeks
+# ---------------------------------------------------------------------------
+
+LONG_ZH = "双11爆发期全渠道直播联动与高价值会员专属权益发放（天猫、抖音、小红书同步）"
+FONTS = {
+    "dejavu": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    "dejavu_bold": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    "noto_cjk": Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    "noto_cjk_bold": Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+}
+
+
+def test_text_width_counts_cjk_as_about_twice_latin():
+    from lib.timeline_charts import text_width
+
+    assert text_width("增长规划") == pytest.approx(4 * 11)
+    assert 1.5 < text_width("增长") / text_width("ab") < 2.1
+    assert text_width("W") > text_width("i")
+
+
+def test_wrapping_keeps_every_character_and_never_overflows():
+    from lib.timeline_charts import text_width, wrap_text
+
+    for text in ("L4 · Start traffic routing (store → community, Douyin live → official account)", LONG_ZH,
+                 "X" * 90, "短"):
+        lines = wrap_text(text, 300)
+        assert all(text_width(line) <= 300 or len(line) == 1 for line in lines)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert wrap_text("短") == ["短"]
+    assert not any(line.startswith(("，", "）")) for line in wrap_text(LONG_ZH, 120))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_label_axis_is_wide_enough_for_the_longest_label(lang):
+    """Every label line, measured with the real fonts (browser and export), fits labelLimit; nothing is cut."""
+    from PIL import ImageFont
+
+    from lib.timeline_charts import BOLD_FACTOR, LABEL_WRAP_PX
+
+    plan = tl.default_plan(lang) + [task("X9", 5, 6, name=LONG_ZH)]
+    spec = gantt_chart(plan, MONDAY, lang, today=date(2026, 11, 2)).to_dict()
+    axis = _layers(spec)[0]["encoding"]["y"]["axis"]
+    labels = _layers(spec)[0]["encoding"]["y"]["scale"]["domain"]
+    assert any(label.endswith(LONG_ZH) for label in labels), "the long name is kept whole"
+    assert not any("…" in label for label in labels)
+    shown = json.loads(axis["labelExpr"].split("[indexof(")[0]) if "labelExpr" in axis else labels
+    lines = [line for item in shown for line in ([item] if isinstance(item, str) else item)]
+    assert "".join(lines).replace(" ", "") == "".join(labels).replace(" ", ""), "the lines hold every label whole"
+    fonts = {name: ImageFont.truetype(str(path), axis["labelFontSize"]) for name, path in FONTS.items() if path.exists()}
+    assert fonts, "no font to measure with"
+    widest = max(font.getlength(line) for font in fonts.values() for line in lines)
+    assert widest <= axis["labelLimit"], (widest, axis["labelLimit"])
+    assert axis["labelLimit"] <= LABEL_WRAP_PX * BOLD_FACTOR + 10, "long labels wrap instead of eating the plot"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_svg_export_shows_every_label_in_full(lang):
+    plan = tl.default_plan(lang) + [task("X9", 5, 6, name=LONG_ZH)]
+    svg = tx.chart_svg(gantt_chart(plan, MONDAY, lang, today=date(2026, 11, 2)))
+    texts = [re.sub(r"<[^>]+>", "", text) for text in re.findall(r"<text[^>]*>(.*?)</text>", svg, re.S)]
+    pieces = re.findall(r"<tspan[^>]*>([^<]*)</tspan>", svg) + texts
+    assert not any(piece.endswith("…") for piece in pieces), [p_ for p_ in pieces if p_.endswith("…")]
+    joined = "".join(texts).replace(" ", "")
+    for item in plan:
+        assert item.display_name(lang).replace(" ", "") in joined.replace("&amp;", "&")
+
+
+def test_week_axis_is_translated_and_names_each_month_once():
+    from lib.timeline_charts import week_axis_labels
+
+    zh = week_axis_labels(MONDAY, 13, "zh")
+    assert zh[0] == ["第1周", "9月7日"] and zh[1] == ["第2周", "14日"] and zh[4] == ["第5周", "10月5日"]
+    en = week_axis_labels(MONDAY, 13, "en")
+    days = [label[1] for label in en[:-1]]
+    assert days[:5] == ["Sep 7", "14", "21", "28", "Oct 5"]
+    months = [day.split()[0] for day in days if " " in day]
+    assert months == ["Sep", "Oct", "Nov"], "each month named once"
+    assert all("W" not in part for label in zh[:-1] for part in label)
+
+
+def test_chinese_exports_use_chinese_week_headers():
+    plan = tl.default_plan("zh")
+    book = openpyxl.load_workbook(io.BytesIO(tx.to_xlsx(plan, MONDAY, "zh")))
+    grid = book.worksheets[1]
+    headers = [grid.cell(3, col).value for col in range(4, 17)]
+    assert headers == [f"第{w}周" for w in range(1, 14)]
+    text = json.dumps([[c.value for c in row] for ws in book.worksheets for row in ws.iter_rows()],
+                      ensure_ascii=False, default=str)
+    assert not re.search(r"\bW\d{1,2}\b", text)
+    calendar = tx.to_ics(plan, MONDAY, "zh").decode("utf-8")
+    assert "第3周–第4周" in calendar.replace("\r\n ", "") and not re.search(r"\bW\d{1,2}\b", calendar)
+    svg = tx.chart_svg(gantt_chart(plan, MONDAY, "zh"))
+    assert "第13周" in svg and ">W1<" not in svg
+
+
+def test_legend_swatches_match_the_marks_and_text_is_readable():
+    from lib.palette import contrast_ratio
+
+    spec = gantt_chart(tl.default_plan("en"), date(2026, 10, 5), "en").to_dict()
+    lanes = _layers(spec)[0]
+    assert _mark(lanes)["type"] == "rect" and "opacity" not in _mark(lanes), "bands are drawn in the legend's colours"
+    assert lanes["encoding"]["fill"]["legend"].get("symbolOpacity", 1) == 1
+    bars = next(l for l in _layers(spec) if l.get("encoding", {}).get("color", {}).get("field") == "group")
+    assert "opacity" not in _mark(bars) and bars["encoding"]["color"]["legend"]["symbolOpacity"] == 1
+    anchor_text = next(l for l in _layers(spec) if _mark(l)["type"] == "text" and "anchor" in json.dumps(l))
+    for row in anchor_text["data"]["values"]:
+        assert contrast_ratio(row["text_fill"], "#FFFFFF") >= 4.5, row

@@ -494,7 +494,8 @@ def test_mappings_are_saved_per_header_and_kind(ws):
 def test_table_counts_cover_every_user_table(ws):
     counts = ws.table_counts()
     assert set(counts) == {"datasets", "orders", "channel_spend", "weekly_outcome", "column_mappings",
-                           "dataset_settings", "import_log"}
+                           "dataset_settings", "import_log", "parquet_sources",
+                           "customer_attributes"}
     assert set(counts.values()) == {0}
 
 

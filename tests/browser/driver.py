@@ -267,6 +267,22 @@ class AppPage:
         text = self.app_text()
         assert "Traceback" not in text, f"traceback text on {self.page.url}:\n{text[:2000]}"
 
+    def clipped_texts(self) -> list[str]:
+        """Texts the browser cuts off with "…": a KPI card's label, value or change, a tab, a button, an expander.
+
+        Streamlit gives such labels ``text-overflow: ellipsis``; one whose content is
+        wider than its box is shown truncated. Tables and charts draw on a canvas and
+        are checked in the screenshots instead.
+        """
+        return self.page.evaluate(
+            """() => [...document.querySelectorAll(
+                  '[data-testid="stMetric"] *, button[role="tab"] *, [data-testid^="stBaseButton"] *, '
+                  + '[data-testid="stExpander"] summary *')]
+                .filter((e) => e.offsetParent !== null && getComputedStyle(e).textOverflow === 'ellipsis')
+                .filter((e) => e.scrollWidth > e.clientWidth + 1)
+                .map((e) => e.textContent.trim()).filter(Boolean)"""
+        )
+
     def raw_keys(self, known_keys: set[str]) -> list[str]:
         """Catalog keys shown verbatim (a missing translation shows its key)."""
         text = self.app_text()

@@ -81,6 +81,8 @@ def assert_page_shown(app: AppPage, entry: tuple[str, str, str, str], lang: str)
         assert not CJK.search(heading), f"{app.page.url}: heading {heading!r} is not English"
     raw = app.raw_keys(set(catalogs()["en"]))
     assert not raw, f"{app.page.url} ({lang}) shows raw i18n keys instead of text: {raw}"
+    clipped = app.clipped_texts()
+    assert not clipped, f"{app.page.url} ({lang}) cuts these texts off at 1440 px: {clipped[:8]}"
     assert not app.page_errors, f"JavaScript errors on {app.page.url}: {app.page_errors[:5]}"
 
 
