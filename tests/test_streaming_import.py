@@ -274,3 +274,18 @@ def test_bombs_and_a_200_kb_cell_on_the_streaming_path(tmp_path, ws, monkeypatch
                                       ["1", "2024-01-01", "5", "x" * 200_000], ["2", "2024-01-02", "6", "ok"]]).encode())
     report = import_file(ws, big_cell, big_cell.name, "orders", "Cell")
     assert report.rows_accepted == 2 and ws.get_dataset("Cell").orders == 2
+
+
+def test_extra_columns_read_in_place_are_kept_per_customer_like_the_in_memory_path(tmp_path, ws):
+    rows = [["order_id", "customer_id", "order_time", "amount", "email", "会员等级"],
+            ["1", "c1", "2024-03-01 10:00", "5", "old@x.com", "银卡"], ["2", "c1", "2024-03-02 10:00", "6", "new@x.com", ""],
+            ["3", "c2", "2024-03-03 10:00", "bad", "skip@x.com", "金卡"], ["4", "c2", "2024-03-04 10:00", "7", "", "钻石卡"]]
+    path = tmp_path / "crm.csv"
+    path.write_bytes(fx.csv_text(rows).encode())
+    report = import_file(ws, path, path.name, "orders", "Shop")
+    assert report.stats["attribute_columns"] == ["email", "会员等级"]
+    kept = ws.query_rows("SELECT customer_id, name, value FROM customer_attributes ORDER BY 1, position", [])
+    assert kept == [("c1", "email", "new@x.com"), ("c1", "会员等级", "银卡"), ("c2", "会员等级", "钻石卡")]
+    import_file(ws, fx.csv_text(rows).encode(), "crm.csv", "orders", "Bytes")
+    assert ws.query_rows("SELECT customer_id, a.name, value FROM customer_attributes a JOIN datasets d USING "
+                         "(dataset_id) WHERE d.name = 'Bytes' ORDER BY 1, position", []) == kept
