@@ -1017,7 +1017,8 @@ def prepare_orders(
         progress(0.2, "parsing")
     from lib import staging
 
-    con = staging.import_connection()
+    work_dir = staging.new_work_dir()  # where DuckDB spills, never the current folder
+    con = staging.import_connection(work_dir)
     try:
         staging.load_frame(con, raw.frame, raw.line_numbers, raw.malformed)
         counts = staging.stage_orders(con, raw.columns, mapping, Path(raw.file_name).stem, existing_order_ids)
@@ -1028,6 +1029,7 @@ def prepare_orders(
         report.prepared = staging.orders_frame(con)
     finally:
         con.close()
+        staging.shutil.rmtree(work_dir, ignore_errors=True)
     if progress:
         progress(0.8, "validated")
     return report
