@@ -2,7 +2,7 @@
 
 Why: performance targets are measured, not asserted in timed tests; this script is the
 single command that refreshes the figures quoted in the README. Pass ``--full`` for the
-10M-order segmentation run (minutes, about 2 GB of memory).
+10M-order segmentation run (minutes, about 2 GB of memory) and the 10M-row CLI import.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def main() -> int:
         [sys.executable, str(HERE / "bench_exports.py")],
         [sys.executable, str(HERE / "bench_clv.py"), *(["--lifetimes-full"] if full else [])],
         [sys.executable, str(HERE / "bench_mmm.py")],
+        [sys.executable, str(HERE / "bench_import.py"), *(["--cli-rows", "10000000"] if full else [])],
     ]
     status = 0
     for command in runs:

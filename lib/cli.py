@@ -47,8 +47,9 @@ def _import(args: argparse.Namespace, kind: importing.Kind) -> int:
     mapping = importing.load_mapping_file(args.mapping) if args.mapping else None
     ws = _open(args)
     try:
+        # An order file is read in place by DuckDB (memory bounded, up to importing.MAX_STREAM_ROWS rows).
         report = importing.import_file(
-            ws, path.read_bytes(), path.name, kind, args.dataset, mapping=mapping,
+            ws, path if kind == "orders" else path.read_bytes(), path.name, kind, args.dataset, mapping=mapping,
             mode="replace" if args.replace else "append",
         )
         if args.currency:

@@ -41,14 +41,20 @@ Kind = Literal["orders", "channels"]
 Mode = Literal["replace", "append"]
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
-# This importer holds a file in memory (about 1 GB per million rows at peak): larger files are refused with a
-# pointer to reading them in place (`segments --parquet`), before a compressed file can expand (a 0.5 MB
-# Parquet file can hold 60 million rows).
+# A browser upload is held by Streamlit in memory: up to this many rows (with a clear message beyond it, pointing
+# to the CLI). Order files from the CLI are read in place by DuckDB (lib.staging, memory bounded) up to
+# MAX_STREAM_ROWS. Both limits are checked before a compressed file can expand (a 0.5 MB Parquet file can hold
+# 60 million rows: its footer says so).
 MAX_IMPORT_ROWS = 2_000_000
+MAX_STREAM_ROWS = 20_000_000
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
 MAX_XLSX_RATIO = 100
 MAX_GZIP_UNCOMPRESSED = 1024 * 1024 * 1024
 PROGRESS_THRESHOLD_BYTES = 3 * 1024 * 1024
+# A cell may hold up to 4 MB of text (a pasted description, a 200 KB note): Python's csv module stops at 128 KB by
+# default and DuckDB's reader is given the same line limit (lib.staging).
+MAX_CELL_CHARS = 4_000_000
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
 
 
 class ImportFailed(Exception):
@@ -84,8 +90,12 @@ class RawTable:
     @property
     def source_key(self) -> str:
         """Identifies files with the same header, so a saved mapping is offered again."""
-        signature = "\x1f".join(sorted(normalize_header(c) for c in self.columns))
-        return hashlib.sha1(signature.encode("utf-8")).hexdigest()[:16]
+        return _source_key(self.columns)
+
+
+def _source_key(columns: list[str]) -> str:
+    signature = "\x1f".join(sorted(normalize_header(c) for c in columns))
+    return hashlib.sha1(signature.encode("utf-8")).hexdigest()[:16]
 
 
 # Magic bytes of common non-table files → (translation key of what it is, English name).
@@ -118,6 +128,13 @@ def read_table(data: bytes, file_name: str, progress: Progress | None = None) ->
         )
     if progress:
         progress(0.05, "reading")
+    raw = _read_bytes(data, file_name)
+    if progress:
+        progress(0.15, "read")
+    return raw
+
+
+def _read_bytes(data: bytes, file_name: str) -> RawTable:
     if data[:2] == b"\x1f\x8b":
         data = _gunzip(data)
         if not data:
@@ -131,6 +148,99 @@ def read_table(data: bytes, file_name: str, progress: Progress | None = None) ->
             raise ImportFailed("not_a_table", f"This is a {english}, not a table.", what=what)
     text, encoding = decode_text(data)
     return _read_delimited(text, file_name, encoding)
+
+
+SAMPLE_ROWS = 1000
+
+
+@dataclass
+class Upload:
+    """A browser upload kept for the check: a sample read for the preview and the mapping, the file on disk.
+
+    The orders in it are read by DuckDB from ``path`` when the user checks the file
+    (:func:`prepare_upload`), so the upload is never parsed whole in Python. The
+    temporary folder goes when the object does.
+    """
+
+    raw: RawTable
+    path: Path
+    folder: Any
+    sampled: bool
+
+
+def stage_upload(data: bytes, file_name: str, progress: Progress | None = None) -> Upload:
+    """Keep an order upload on disk and read its first :data:`SAMPLE_ROWS` rows for the preview and mapping."""
+    import tempfile
+
+    if not data:
+        raise ImportFailed("empty_file", "The file is empty.")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFailed(
+            "too_large",
+            f"The file is {len(data) / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",
+            size_mb=round(len(data) / 1e6), limit_mb=round(MAX_FILE_BYTES / 1e6),
+        )
+    if progress:
+        progress(0.05, "reading")
+    raw, sampled = _read_sample(data, file_name)
+    folder = tempfile.TemporaryDirectory(prefix="gp-upload-")
+    path = Path(folder.name) / "upload"
+    path.write_bytes(data)
+    if progress:
+        progress(1.0, "read")
+    return Upload(raw, path, folder, sampled)
+
+
+def _read_sample(data: bytes, file_name: str) -> tuple[RawTable, bool]:
+    """The first rows of a file as text (the whole file when it is small): CSV and gzip cut by lines, Parquet by
+    its first batch, XLSX row by row."""
+    if data[:4] == b"PAR1":
+        import pyarrow.parquet as pq
+
+        try:
+            book = pq.ParquetFile(io.BytesIO(data))
+            _check_row_count(book.metadata.num_rows)
+            if book.metadata.num_rows > SAMPLE_ROWS:
+                batch = next(book.iter_batches(batch_size=SAMPLE_ROWS))
+                return _parquet_text(batch.to_pandas(), file_name), True
+        except ImportFailed:
+            raise
+        except Exception as exc:  # pyarrow raises ArrowInvalid and friends
+            raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}",
+                               what="damaged_parquet") from exc
+        return _read_bytes(data, file_name), False
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data, file_name, limit=SAMPLE_ROWS), True
+    head = data
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                head = gz.read(2 * 1024 * 1024 + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged_gzip") from exc
+    if len(head) <= 2 * 1024 * 1024:
+        return _read_bytes(data, file_name), False
+    cut = head[: 2 * 1024 * 1024]
+    cut = cut[: cut.rfind(b"\n") + 1] or cut
+    raw = _read_bytes(cut, file_name)
+    raw.frame = raw.frame.head(SAMPLE_ROWS)
+    raw.line_numbers = raw.line_numbers[:SAMPLE_ROWS]
+    return raw, True
+
+
+def prepare_upload(
+    ws: Workspace,
+    upload: Upload,
+    mapping: dict[str, Any],
+    dataset_name: str,
+    *,
+    mode: Mode = "replace",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Check a staged order upload: the whole file read by DuckDB, up to :data:`MAX_IMPORT_ROWS` rows."""
+    existing = existing_order_id_table(ws, dataset_name) if mode == "append" else None
+    return prepare_orders_file(upload.path, upload.raw.file_name, mapping, existing_order_ids=existing,
+                               max_rows=MAX_IMPORT_ROWS, progress=progress)
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -305,34 +415,18 @@ def _fit_row(cells: list[str], width: int) -> list[str] | None:
     return None
 
 
-def _read_xlsx(data: bytes, file_name: str) -> RawTable:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise ImportFailed("not_a_table", "The file looks like a damaged Excel file.", what="damaged_zip") from exc
-    names = {info.filename for info in infos}
-    if "xl/workbook.xml" not in names:
-        raise ImportFailed("not_a_table", "This zip file is not an Excel workbook.", what="zip")
-    uncompressed = sum(info.file_size for info in infos)
-    compressed = max(1, sum(info.compress_size for info in infos))
-    if uncompressed > MAX_XLSX_UNCOMPRESSED or uncompressed / compressed > MAX_XLSX_RATIO and uncompressed > 50e6:
-        raise ImportFailed(
-            "bomb",
-            f"The workbook expands to {uncompressed / 1e6:.0f} MB; it was not opened.",
-            size_mb=round(uncompressed / 1e6),
-        )
-    for info in infos:
-        if info.filename.endswith((".xml", ".rels")):
-            with archive.open(info) as stream:
-                if _xml_prolog_has_declarations(stream):
-                    raise ImportFailed("bomb", "The workbook contains XML entity declarations; it was not opened.")
+def _read_xlsx(data: bytes, file_name: str, limit: int | None = None) -> RawTable:
+    check_xlsx_archive(io.BytesIO(data))
     from python_calamine import CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         for sheet_name in book.sheet_names:
-            cells = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
+            sheet = book.get_sheet_by_name(sheet_name)
+            if limit is None:
+                cells = sheet.to_python(skip_empty_area=True)
+            else:  # a preview: the first rows only, streamed
+                cells = [row for _, row in zip(range(limit + 50), sheet.iter_rows())]
             if cells and any(any(str(v).strip() for v in row) for row in cells):
                 break
         else:
@@ -353,6 +447,31 @@ def _read_xlsx(data: bytes, file_name: str) -> RawTable:
     body = [(row + [""] * width)[:width] for row in body]
     frame = pd.DataFrame(body, columns=columns, dtype=object)
     return RawTable(frame, np.asarray(line_numbers), file_name, "xlsx", sheet=sheet_name)
+
+
+def check_xlsx_archive(stream: IO[bytes]) -> None:
+    """Refuse zip bombs and XML entity declarations before a workbook is parsed."""
+    try:
+        archive = zipfile.ZipFile(stream)
+        infos = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise ImportFailed("not_a_table", "The file looks like a damaged Excel file.", what="damaged_zip") from exc
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" not in names:
+        raise ImportFailed("not_a_table", "This zip file is not an Excel workbook.", what="zip")
+    uncompressed = sum(info.file_size for info in infos)
+    compressed = max(1, sum(info.compress_size for info in infos))
+    if uncompressed > MAX_XLSX_UNCOMPRESSED or uncompressed / compressed > MAX_XLSX_RATIO and uncompressed > 50e6:
+        raise ImportFailed(
+            "bomb",
+            f"The workbook expands to {uncompressed / 1e6:.0f} MB; it was not opened.",
+            size_mb=round(uncompressed / 1e6),
+        )
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels")):
+            with archive.open(info) as part:
+                if _xml_prolog_has_declarations(part):
+                    raise ImportFailed("bomb", "The workbook contains XML entity declarations; it was not opened.")
 
 
 def _xml_prolog_has_declarations(stream: IO[bytes], chunk_size: int = 64 * 1024) -> bool:
@@ -413,14 +532,23 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _check_row_count(rows: int) -> None:
-    """Refuse a table longer than :data:`MAX_IMPORT_ROWS` before it is read into memory."""
-    if rows > MAX_IMPORT_ROWS:
+def _check_row_count(rows: int, limit: int | None = None) -> None:
+    """Refuse a table longer than ``limit`` (an upload's: :data:`MAX_IMPORT_ROWS`) before it is read into memory."""
+    limit = MAX_IMPORT_ROWS if limit is None else limit
+    if rows > limit and limit >= MAX_STREAM_ROWS:  # already the command line's limit: only reading in place is left
+        raise ImportFailed(
+            "too_many_rows_stream",
+            f"The file has {rows:,} rows; an import takes up to {limit:,}. Segment it in place with "
+            "`python -m lib.cli segments --parquet`.",
+            rows=f"{rows:,}", limit=f"{limit:,}",
+        )
+    if rows > limit:
         raise ImportFailed(
             "too_many_rows",
-            f"The file has {rows:,} rows; this import takes up to {MAX_IMPORT_ROWS:,}. Split it, or segment it "
-            "in place with `python -m lib.cli segments --parquet`.",
-            rows=f"{rows:,}", limit=f"{MAX_IMPORT_ROWS:,}",
+            f"The file has {rows:,} rows; this import takes up to {limit:,}. Import larger order files with "
+            "`python -m lib.cli import-orders` (up to 20,000,000 rows), or segment them in place with "
+            "`python -m lib.cli segments --parquet`.",
+            rows=f"{rows:,}", limit=f"{limit:,}",
         )
 
 
@@ -437,7 +565,10 @@ def _read_parquet(data: bytes, file_name: str) -> RawTable:
         raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}", what="damaged_parquet") from exc
     if table.num_rows == 0:
         raise ImportFailed("no_rows", "The file has a header but no rows.")
-    frame = table.to_pandas()
+    return _parquet_text(table.to_pandas(), file_name)
+
+
+def _parquet_text(frame: pd.DataFrame, file_name: str) -> RawTable:
     text = pd.DataFrame(
         {c: [_cell_text(v) if not _is_na(v) else "" for v in frame[c].tolist()] for c in frame.columns},
         dtype=object,
@@ -801,30 +932,6 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     return result
 
 
-_REFUND_WORDS = re.compile(
-    r"退款|已退|退货|取消|关闭|作废|cancel|refund|return|void|chargeback", flags=re.IGNORECASE
-)
-
-
-_INTEGRAL_FLOAT = re.compile(r"^-?\d+\.0+$")
-
-
-def _clean_id(values: pd.Series) -> pd.Series:
-    """Ids as people wrote them: trimmed, empty → missing, and ``17850.0`` → ``17850``.
-
-    A spreadsheet that stored ids as numbers exports every one of them with ``.0``;
-    the suffix is dropped only when *every* non-empty value of the column has it, so
-    a real decimal id or an id such as ``"A1.0"`` is never rewritten, and 18-digit ids
-    and leading zeros (kept as text) survive.
-    """
-    text = values.astype(str).str.strip()
-    text = text.where(text != "", None)
-    present = text.dropna()
-    if len(present) and present.str.match(_INTEGRAL_FLOAT).all():
-        text = text.str.replace(r"\.0+$", "", regex=True)
-    return text
-
-
 # --------------------------------------------------------------------------
 # Validation reports
 # --------------------------------------------------------------------------
@@ -847,6 +954,8 @@ class ImportReport:
     source_key: str
     outcomes: pd.DataFrame | None = None  # channel files: the total outcome and controls per period
     attributes: Any = None  # order files: extra columns kept per customer (lib.customer_attributes.StagedAttributes)
+    # Orders read in place (prepare_orders_file): all of them, in a private DuckDB; ``prepared`` is then a preview.
+    staged: Any = None
 
     @property
     def rows_rejected(self) -> int:
@@ -854,7 +963,7 @@ class ImportReport:
 
     @property
     def can_commit(self) -> bool:
-        return len(self.prepared) > 0
+        return (self.staged.rows if self.staged is not None else len(self.prepared)) > 0
 
 
 REJECT_COLUMNS = ["line", "column", "value", "reason"]
@@ -890,61 +999,6 @@ ORDER_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _order_refunds(orders: pd.DataFrame) -> pd.DataFrame:
-    """Decide per order whether it is a refund, and make refunds non-positive.
-
-    An order is a refund when its status says so, when it is a ``C``-invoice of a file
-    with numeric invoice numbers, when its lines sum below zero, or when its quantities
-    sum below zero. Negative lines inside a positive order (discounts, a returned
-    item netted on the invoice) leave it a purchase at its net amount. A refund-status
-    order with a positive amount and no original-order reference is the order itself
-    exported with its final status (Tmall/JD style): it refers to itself, so the
-    ledger counts it in GMV and nets it to zero (see :mod:`lib.metrics`).
-    """
-    negative_quantity = orders["quantity"].lt(0) & orders["quantity"].notna()
-    is_refund = (
-        orders["refund_by_status"].astype(bool) | orders["refund_by_id"].astype(bool)
-        | (orders["amount"] < 0) | negative_quantity
-    )
-    self_refund = (
-        orders["refund_by_status"].astype(bool) & ~orders["refund_by_id"].astype(bool)
-        & (orders["amount"] > 0) & orders["original_order_id"].isna()
-    )
-    orders = orders.assign(is_refund=is_refund.astype(bool))
-    orders.loc[self_refund, "original_order_id"] = orders.loc[self_refund, "order_id"]
-    orders.loc[orders["is_refund"], "amount"] = -orders.loc[orders["is_refund"], "amount"].abs()
-    return orders[list(ORDER_COLUMNS)]
-
-
-def _ledger_counts(orders: pd.DataFrame) -> dict[str, Any]:
-    """The file's orders through the same ledger the analytics use: what will count as orders and sales."""
-    from lib.metrics import ledger_sql
-    from lib.workspace import scratch_connection
-
-    con = scratch_connection(memory_limit="1GB")
-    try:
-        con.register("incoming", orders)
-        base = (
-            "SELECT 0 AS dataset_id, order_id::VARCHAR AS order_id, customer_id::VARCHAR AS customer_id, "
-            "order_ts::TIMESTAMP AS order_ts, amount::DOUBLE AS amount, channel::VARCHAR AS channel, "
-            "is_refund::BOOLEAN AS is_refund, original_order_id::VARCHAR AS original_order_id FROM incoming"
-        )
-        row = con.execute(
-            f"""
-            SELECT count(*) FILTER (WHERE is_order),
-                   count(*) FILTER (WHERE NOT is_order AND gross_amount > 0),
-                   count(*) FILTER (WHERE gross_amount = 0 AND net_amount < 0),
-                   count(DISTINCT customer_id) FILTER (WHERE is_order),
-                   coalesce(sum(gross_amount), 0), coalesce(sum(net_amount), 0)
-            FROM ({ledger_sql(base)}) AS ledger
-            """
-        ).fetchall()[0]
-    finally:
-        con.close()
-    keys = ("counted_orders", "cancelled_orders", "unmatched_refunds", "customers", "gmv", "net_sales")
-    return {k: (float(v) if k in ("gmv", "net_sales") else int(v)) for k, v in zip(keys, row)}
-
-
 def prepare_orders(
     raw: RawTable,
     mapping: dict[str, Any],
@@ -959,132 +1013,117 @@ def prepare_orders(
     duplicate_order, malformed_row).
     """
     check_mapping(mapping, "orders", raw.columns)
-    df = raw.frame
-    lines = raw.line_numbers
-    n = len(df)
     if progress:
         progress(0.2, "parsing")
-    col = lambda f: df[mapping[f]] if mapping.get(f) else None  # noqa: E731
-    rejects: list[pd.DataFrame] = [_malformed_rejects(raw)]
+    from lib import staging
 
-    ts = parse_datetimes(col("order_time"))
-    bad_ts = ts.isna()
-    rejects.append(_rejects(lines, bad_ts, mapping["order_time"], col("order_time"), "bad_date"))
-
-    quantity = parse_money(col("quantity")) if mapping.get("quantity") else pd.Series(np.nan, index=df.index)
-    if mapping.get("amount"):
-        amount = parse_money(col("amount"))
-        amount_column = mapping["amount"]
-        amount_source = col("amount")
-    else:
-        price = parse_money(col("unit_price"))
-        amount = quantity * price
-        amount_column = f"{mapping['quantity']} × {mapping['unit_price']}"
-        amount_source = col("quantity").astype(str) + " × " + col("unit_price").astype(str)
-    bad_amount = amount.isna() & ~bad_ts
-    rejects.append(_rejects(lines, bad_amount, amount_column, amount_source, "bad_amount"))
-    if mapping.get("quantity"):
-        bad_qty = quantity.isna() & (col("quantity").astype(str).str.strip() != "") & ~bad_ts & ~bad_amount
-        rejects.append(_rejects(lines, bad_qty, mapping["quantity"], col("quantity"), "bad_quantity"))
-    else:
-        bad_qty = pd.Series(False, index=df.index)
-
-    if mapping.get("order_id"):
-        order_id = _clean_id(col("order_id"))
-        missing_id = order_id.isna() & ~bad_ts & ~bad_amount & ~bad_qty
-        rejects.append(_rejects(lines, missing_id, mapping["order_id"], col("order_id"), "missing_order_id"))
-        # A long id typed as a number in Excel arrives as 1.2345678901234568e+17: its digits are gone, and
-        # distinct orders would merge. Refuse those rows rather than guess.
-        lost = order_id.fillna("").astype(str).str.match(r"^\d(\.\d+)?[eE]\+\d+$") & ~missing_id & ~bad_ts
-        rejects.append(_rejects(lines, lost, mapping["order_id"], col("order_id"), "id_precision_lost"))
-        missing_id = missing_id | lost
-    else:
-        stem = Path(raw.file_name).stem
-        order_id = pd.Series([f"{stem}#{line}" for line in lines], index=df.index, dtype=object)
-        missing_id = pd.Series(False, index=df.index)
-
-    ok = ~(bad_ts | bad_amount | bad_qty | missing_id)
-    customer = _clean_id(col("customer_id")) if mapping.get("customer_id") else pd.Series(None, index=df.index, dtype=object)
-    channel = _clean_id(col("channel")) if mapping.get("channel") else pd.Series(None, index=df.index, dtype=object)
-    status = _clean_id(col("status")) if mapping.get("status") else pd.Series(None, index=df.index, dtype=object)
-
-    refund_by_status = status.fillna("").astype(str).str.contains(_REFUND_WORDS)
-    ids = order_id.fillna("").astype(str)
-    c_prefixed = ids.str.match(r"^[Cc]\d+$")
-    refund_by_id = c_prefixed & (ids.str.match(r"^\d+$").mean() > 0.5 if n else False)
-    original = (_clean_id(col("original_order_id")) if mapping.get("original_order_id")
-                else pd.Series(None, index=df.index, dtype=object))
-
-    lines_frame = pd.DataFrame({
-        "order_id": order_id, "customer_id": customer, "order_ts": ts, "amount": amount,
-        "quantity": quantity, "channel": channel, "status": status, "refund_by_status": refund_by_status,
-        "refund_by_id": refund_by_id, "original_order_id": original, "line": lines,
-    })[ok.to_numpy()]
-    if progress:
-        progress(0.6, "aggregating")
-
-    if existing_order_ids:
-        dup = lines_frame["order_id"].isin(existing_order_ids)
-        if dup.any():
-            dup_rows = lines_frame[dup]
-            rejects.append(pd.DataFrame({
-                "line": dup_rows["line"].astype(int), "column": mapping.get("order_id", ""),
-                "value": dup_rows["order_id"].astype(str), "reason": "duplicate_order",
-            }))
-            lines_frame = lines_frame[~dup]
-
-    line_level = bool(lines_frame["order_id"].duplicated().any())
-    if line_level:
-        grouped = lines_frame.groupby("order_id", sort=False, dropna=False)
-        orders = grouped.agg(
-            customer_id=("customer_id", "first"),
-            order_ts=("order_ts", "min"),
-            amount=("amount", "sum"),
-            quantity=("quantity", "sum"),
-            quantity_given=("quantity", "count"),
-            channel=("channel", "first"),
-            status=("status", "first"),
-            refund_by_status=("refund_by_status", "max"),
-            refund_by_id=("refund_by_id", "max"),
-            original_order_id=("original_order_id", "first"),
-        ).reset_index()
-        orders.loc[orders["quantity_given"] == 0, "quantity"] = np.nan
-    else:
-        orders = lines_frame.copy()
-    orders = _order_refunds(orders)
-
-    rejected = _reject_frame(rejects)
-    purchases = orders[~orders["is_refund"]]
-    ledger = _ledger_counts(orders)
-    stats = {
-        "orders": int(len(orders)),
-        "purchases": int(len(purchases)),
-        "refunds": int(orders["is_refund"].sum()),
-        "guest_orders": int(orders["customer_id"].isna().sum()),
-        "customers": ledger["customers"],
-        "line_level": line_level,
-        "lines": int(len(lines_frame)),
-        "zero_amount": int((purchases["amount"].round(2) == 0).sum()),
-        "counted_orders": ledger["counted_orders"],
-        "cancelled_orders": ledger["cancelled_orders"],
-        "unmatched_refunds": ledger["unmatched_refunds"],
-        "gmv": ledger["gmv"],
-        "net_sales": ledger["net_sales"],
-        "revenue": float(purchases["amount"].sum()),
-        "first_date": orders["order_ts"].min().date().isoformat() if len(orders) else None,
-        "last_date": orders["order_ts"].max().date().isoformat() if len(orders) else None,
-        "ignored_columns": [c for c in raw.columns if c not in set(mapping.values())],
-        "attribute_columns": customer_attributes.attribute_columns(raw.columns, mapping) if mapping.get("customer_id") else [],
-        "sheet": raw.sheet,
-    }
+    work_dir = staging.new_work_dir()  # where DuckDB spills, never the current folder
+    con = staging.import_connection(work_dir)
+    try:
+        staging.load_frame(con, raw.frame, raw.line_numbers, raw.malformed)
+        counts = staging.stage_orders(con, raw.columns, mapping, Path(raw.file_name).stem, existing_order_ids)
+        if progress:
+            progress(0.6, "aggregating")
+        report = _orders_report(con, counts, raw.columns, mapping, raw.file_name, raw.file_format, raw.encoding,
+                                raw.sheet, raw.source_key)
+        report.prepared = staging.orders_frame(con)
+    finally:
+        con.close()
+        staging.shutil.rmtree(work_dir, ignore_errors=True)
     if progress:
         progress(0.8, "validated")
+    return report
+
+
+def _orders_report(con: Any, counts: dict[str, Any], columns: list[str], mapping: dict[str, Any], file_name: str,
+                   file_format: str, encoding: str | None, sheet: str | None, source_key: str) -> ImportReport:
+    """The check's report from the staged orders (lib.staging): counts, the ledger's figures, every reject."""
+    from lib import staging
+
+    stats = {
+        **staging.order_stats(con),
+        "line_level": counts["line_level"],
+        "lines": counts["lines"],
+        "ignored_columns": [c for c in columns if c not in set(mapping.values())],
+        "attribute_columns": counts.get("attribute_columns", []),
+        "sheet": sheet,
+    }
     return ImportReport(
-        kind="orders", file_name=raw.file_name, file_format=raw.file_format, encoding=raw.encoding,
-        rows_read=n + len(raw.malformed), rows_accepted=int(len(lines_frame)), rejected=rejected,
-        prepared=orders.reset_index(drop=True), stats=stats, mapping=mapping, source_key=raw.source_key,
-        attributes=customer_attributes.stage_accepted(df, lines_frame, stats["attribute_columns"]),
+        kind="orders", file_name=file_name, file_format=file_format, encoding=encoding,
+        rows_read=counts["rows_read"], rows_accepted=counts["rows_accepted"], rejected=staging.rejects_frame(con),
+        prepared=pd.DataFrame(columns=list(ORDER_COLUMNS)), stats=stats, mapping=mapping, source_key=source_key,
+        attributes=counts.get("attributes"),
     )
+
+
+def prepare_orders_file(
+    path: str | Path,
+    file_name: str,
+    mapping: dict[str, Any] | None = None,
+    *,
+    ws: Workspace | None = None,
+    existing_order_ids: Any = None,
+    max_rows: int | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Check an order file read in place by DuckDB (lib.staging): memory bounded whatever its size.
+
+    The mapping is, in order, the one given, the one saved in ``ws`` for this header, or
+    the suggestion. The orders stay in a private scratch database (``report.staged``)
+    until :func:`commit_import` streams them into the workspace; ``report.prepared``
+    holds the first rows only, for a preview. Files that only the exact Python reader
+    splits right (whitespace-separated, blank lines between rows) go through
+    :func:`read_table` and :func:`prepare_orders`, within the upload limits.
+    """
+    from lib import staging
+
+    path = Path(path)
+    max_rows = MAX_STREAM_ROWS if max_rows is None else max_rows
+    if progress:
+        progress(0.05, "reading")
+    work_dir = staging.new_work_dir()
+    con = staging.import_connection(work_dir)
+    try:
+        source = staging.read_file(con, path, file_name, work_dir, max_rows)
+        if source is None:
+            con.close()
+            staging.shutil.rmtree(work_dir, ignore_errors=True)
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise ImportFailed(
+                    "too_large",
+                    "This file needs the exact line-by-line reader (blank lines between rows, or columns separated "
+                    f"by spaces), which takes up to {MAX_FILE_BYTES / 1e6:.0f} MB. Remove the blank lines or save it "
+                    "as CSV.",
+                    size_mb=round(path.stat().st_size / 1e6), limit_mb=round(MAX_FILE_BYTES / 1e6),
+                )
+            raw = read_table(path.read_bytes(), file_name)
+            if existing_order_ids is not None and not isinstance(existing_order_ids, set):
+                existing_order_ids = {str(v) for v in existing_order_ids.column(0).to_pylist()}
+            if mapping is None:
+                mapping = (ws.get_mapping(raw.source_key, "orders") if ws else None) or suggest_mapping(raw.columns, "orders")
+            return prepare_orders(raw, mapping, existing_order_ids=existing_order_ids, progress=progress)
+        if progress:
+            progress(0.3, "parsing")
+        source_key = _source_key(source.columns)
+        if mapping is None:
+            mapping = (ws.get_mapping(source_key, "orders") if ws else None) or suggest_mapping(source.columns, "orders")
+        check_mapping(mapping, "orders", source.columns)
+        counts = staging.stage_orders(con, source.columns, mapping, Path(file_name).stem, existing_order_ids)
+        if progress:
+            progress(0.6, "aggregating")
+        report = _orders_report(con, counts, source.columns, mapping, file_name, source.file_format, source.encoding,
+                                source.sheet, source_key)
+        report.prepared = con.execute("SELECT * FROM staged_orders LIMIT 1000").fetchdf()
+        report.staged = staging.StagedOrders(con, work_dir, report.stats["orders"])
+    except BaseException:
+        try:
+            con.close()
+        finally:
+            staging.shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    if progress:
+        progress(0.8, "validated")
+    return report
 
 
 def parse_periods(values: pd.Series) -> pd.Series:
@@ -1260,6 +1299,14 @@ def existing_order_ids(ws: Workspace, dataset_name: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def existing_order_id_table(ws: Workspace, dataset_name: str) -> Any:
+    """The dataset's order ids as an Arrow table (an append of millions of orders: no Python set of strings)."""
+    with ws.cursor() as cur:
+        return cur.sql(
+            "SELECT o.order_id FROM orders o JOIN datasets d USING (dataset_id) WHERE d.name = ?", params=[dataset_name]
+        ).to_arrow_table()
+
+
 def existing_channel_keys(ws: Workspace, dataset_name: str) -> set[tuple[str, str]]:
     rows = ws.query_rows(
         "SELECT c.period_start::VARCHAR, c.channel FROM channel_spend c JOIN datasets d USING (dataset_id) "
@@ -1293,15 +1340,20 @@ def commit_import(
     if mode not in ("replace", "append"):
         raise ImportFailed("bad_mode", f"Unknown import mode {mode!r}.")
     table = _TABLE_FOR_KIND[report.kind]
-    frame = report.prepared.copy()
-    if report.kind == "orders" and "original_order_id" not in frame:
+    # Orders read in place arrive as Arrow batches from their scratch database, never as one DataFrame.
+    staged_ids = report.staged.order_ids() if report.staged is not None and mode == "append" else None
+    frame = report.staged.batches() if report.staged is not None else report.prepared.copy()
+    if report.staged is None and report.kind == "orders" and "original_order_id" not in frame:
         frame["original_order_id"] = None  # a report prepared before refunds could name their order
     with ws.transaction() as cur:
         dataset_id = ws.ensure_dataset(cur, dataset_name, is_sample=is_sample)
         if mode == "replace":
             cur.execute(f'DELETE FROM "{table}" WHERE dataset_id = ?', [dataset_id])
         else:
-            cur.register("incoming", frame)
+            if staged_ids is not None:
+                cur.register("incoming", staged_ids)
+            else:
+                cur.register("incoming", frame)
             if report.kind == "orders":
                 clash = cur.execute(
                     "SELECT count(*) FROM orders o JOIN incoming i USING (order_id) WHERE o.dataset_id = ?",
@@ -1321,20 +1373,19 @@ def commit_import(
                     "Check the file again.",
                     count=int(clash),
                 )
-        frame.insert(0, "dataset_id", dataset_id)
         cur.register("incoming", frame)
         if report.kind == "orders":
             cur.execute(
                 "INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, "
-                "is_refund, original_order_id) SELECT dataset_id, order_id::VARCHAR, customer_id::VARCHAR, "
+                "is_refund, original_order_id) SELECT ?, order_id::VARCHAR, customer_id::VARCHAR, "
                 "order_ts::TIMESTAMP, amount::DOUBLE, quantity::DOUBLE, channel::VARCHAR, status::VARCHAR, "
-                "is_refund::BOOLEAN, original_order_id::VARCHAR FROM incoming"
+                "is_refund::BOOLEAN, original_order_id::VARCHAR FROM incoming", [dataset_id]
             )
         else:
             cur.execute(
-                "INSERT INTO channel_spend SELECT dataset_id, period_start::DATE, channel::VARCHAR, spend::DOUBLE, "
+                "INSERT INTO channel_spend SELECT ?, period_start::DATE, channel::VARCHAR, spend::DOUBLE, "
                 "impressions::DOUBLE, clicks::DOUBLE, new_customers::DOUBLE, orders::DOUBLE, revenue::DOUBLE "
-                "FROM incoming"
+                "FROM incoming", [dataset_id]
             )
         cur.unregister("incoming")
         if report.kind == "channels":
@@ -1349,6 +1400,9 @@ def commit_import(
         ws.bump_version(cur, dataset_id)
     if save_mapping:
         ws.save_mapping(report.source_key, report.kind, report.mapping)
+    if report.staged is not None:
+        report.staged.close()  # committed: the scratch copy is no longer needed
+        report.staged = None
     return dataset_id
 
 
@@ -1375,7 +1429,7 @@ def _commit_outcomes(cur: Any, dataset_id: int, outcomes: pd.DataFrame | None, *
 
 def import_file(
     ws: Workspace,
-    data: bytes,
+    data: bytes | Path,
     file_name: str,
     kind: Kind,
     dataset_name: str,
@@ -1388,12 +1442,27 @@ def import_file(
     """Read, map (explicit → saved for this header → suggested), validate and commit in one call.
 
     Used by the CLI and the sample-store loader; the Data page runs the same
-    steps with a confirmation in between.
+    steps with a confirmation in between. An order file given as a path is read in
+    place by DuckDB (:func:`prepare_orders_file`: memory bounded, up to
+    :data:`MAX_STREAM_ROWS` rows); bytes and channel files go through :func:`read_table`.
     """
+    if isinstance(data, Path) and kind == "orders":
+        existing = existing_order_id_table(ws, dataset_name) if mode == "append" else None
+        report = prepare_orders_file(data, file_name, mapping, ws=ws, existing_order_ids=existing, progress=progress)
+        if progress:
+            progress(0.85, "writing")
+        commit_import(ws, report, dataset_name, mode=mode, is_sample=is_sample)
+        if progress:
+            progress(1.0, "done")
+        return report
+    if isinstance(data, Path):
+        data = data.read_bytes()
     raw = read_table(data, file_name, progress)
     if mapping is None:
         mapping = ws.get_mapping(raw.source_key, kind) or suggest_mapping(raw.columns, kind)
     report = prepare(ws, raw, kind, mapping, dataset_name, mode=mode, progress=progress)
+    if progress:
+        progress(0.85, "writing")
     commit_import(ws, report, dataset_name, mode=mode, is_sample=is_sample)
     if progress:
         progress(1.0, "done")

@@ -21,21 +21,46 @@ def _flash() -> None:
         st.success(message, icon=":material/check_circle:")
 
 
+_STAGES = ("reading", "parsing", "aggregating", "validated", "writing", "done")
+
+
+def _progress_bar(large: bool):
+    """A progress bar that moves through reading → parsing → writing → done (None for small files).
+
+    Returns the bar (to clear once the step is over) and the callback lib.importing reports to.
+    """
+    if not large:
+        return None, None
+    bar = st.progress(0.0, text=t("data.progress.reading"))
+
+    def report(fraction: float, stage: str) -> None:
+        label = t(f"data.progress.{stage}") if stage in _STAGES else t("data.progress.reading")
+        bar.progress(min(1.0, max(0.0, fraction)), text=label)
+
+    return bar, report
+
+
 def _read_upload(kind: str, uploaded) -> importing.RawTable | None:
-    """Read the upload once per file and keep it private to this browser session."""
+    """Read the upload once per file and keep it private to this browser session.
+
+    Orders are kept on disk and only their first rows read here (preview and mapping):
+    the whole file is read by DuckDB when it is checked.
+    """
     data = uploaded.getvalue()
     digest = ui.file_digest(data)
     staged = st.session_state.get(f"data.staged.{kind}")
     if staged and staged["digest"] == digest:
         return staged["raw"]
     st.session_state.pop(f"data.report.{kind}", None)
-    if len(data) > importing.PROGRESS_THRESHOLD_BYTES:
-        bar = st.progress(0.0, text=t("data.reading"))
-        progress = lambda f, _m: bar.progress(min(1.0, f), text=t("data.reading"))  # noqa: E731
+    bar, progress = _progress_bar(len(data) > importing.PROGRESS_THRESHOLD_BYTES)
+    if kind == "orders":
+        upload = importing.stage_upload(data, uploaded.name, progress)
+        raw = upload.raw
     else:
-        progress = None
-    raw = importing.read_table(data, uploaded.name, progress)
-    st.session_state[f"data.staged.{kind}"] = {"digest": digest, "raw": raw}
+        upload, raw = None, importing.read_table(data, uploaded.name, progress)
+    if bar is not None:
+        bar.empty()  # read: the bar has done its job
+    st.session_state[f"data.staged.{kind}"] = {"digest": digest, "raw": raw, "upload": upload}
     return raw
 
 
@@ -207,8 +232,10 @@ def _import_panel(kind: str) -> None:
     raw = _read_upload(kind, uploaded)
     if raw is None:
         return
+    upload = st.session_state[f"data.staged.{kind}"].get("upload")
     details = t(
-        "data.file_summary", rows=ctx.count(len(raw.frame)), columns=len(raw.columns),
+        "data.file_summary.sample" if upload is not None and upload.sampled else "data.file_summary",
+        rows=ctx.count(len(raw.frame)), columns=len(raw.columns),
         format=raw.file_format.upper(), encoding=raw.encoding or "—",
     )
     if raw.sheet:
@@ -255,14 +282,21 @@ def _import_panel(kind: str) -> None:
 
     currency = _currency_choice(kind, raw, mapping, None if target == "__new__" else target)
 
-    signature = (raw.source_key, repr(sorted(mapping.items(), key=str)), name, mode, len(raw.frame))
+    digest = st.session_state[f"data.staged.{kind}"]["digest"]
+    signature = (digest, raw.source_key, repr(sorted(mapping.items(), key=str)), name, mode, len(raw.frame))
     report_state = st.session_state.get(f"data.report.{kind}")
     if report_state and report_state["signature"] != signature:
         report_state = None
         st.session_state.pop(f"data.report.{kind}", None)
     if st.button(t("data.check"), key=f"data.check.{kind}", type="secondary", icon=":material/fact_check:"):
+        bar, progress = _progress_bar(upload is not None)
         with st.spinner(t("data.checking")):
-            report = importing.prepare(ctx.ws, raw, kind, mapping, name, mode=mode)
+            if upload is not None:  # orders: the whole file read by DuckDB, up to the upload's row limit
+                report = importing.prepare_upload(ctx.ws, upload, mapping, name, mode=mode, progress=progress)
+            else:
+                report = importing.prepare(ctx.ws, raw, kind, mapping, name, mode=mode)
+        if bar is not None:
+            bar.empty()
         report_state = {"signature": signature, "report": report}
         st.session_state[f"data.report.{kind}"] = report_state
     if not report_state:
@@ -280,8 +314,11 @@ def _import_panel(kind: str) -> None:
               name=name)
     if st.button(label, key=f"data.confirm.{kind}", type="primary", icon=":material/database_upload:"):
         with st.status(t("data.importing"), expanded=False) as status:
+            bar, progress = _progress_bar(True)
+            progress(0.85, "writing")
             importing.commit_import(ctx.ws, report, name, mode=mode)
             ctx.ws.set_currency(ctx.ws.get_dataset(name).dataset_id, currency)
+            progress(1.0, "done")
             imported = ctx.ws.get_dataset(name)
             if imported.orders and imported.channel_rows:
                 status.update(label=t("data.fitting"))

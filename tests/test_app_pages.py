@@ -664,3 +664,19 @@ def test_overview_does_not_compare_with_a_barely_covered_period_and_offers_year_
     at.segmented_control(key="overview.compare").set_value("year").run()
     assert_clean(at)
     assert t("overview.against.year") in at.subheader[0].value
+
+
+def test_a_large_upload_is_previewed_checked_whole_and_its_progress_does_not_stay_at_reading(app_env):
+    rows = ["订单编号,买家ID,付款时间,实付金额"]
+    rows += [f"9{i:017d},c{i % 500:03d},2026-10-{1 + i % 20:02d} 10:00:00,\"¥1,{i % 1000:03d}.50\"" for i in range(70_000)]
+    data = ("\n".join(rows) + "\n").encode()
+    assert len(data) > 3 * 1024 * 1024  # above the size that shows a progress bar
+    at = open_page("pages/data.py")
+    at.file_uploader[0].set_value(("big.csv", data, "text/csv")).run()
+    assert_clean(at)
+    assert any("First 1,000 rows" in c.value for c in at.caption)
+    assert not [p for p in at.get("progress") if p.proto.value < 100], "a progress bar was left part-way"
+    at.button(key="data.check.orders").click().run()
+    assert_clean(at)
+    assert {m.label: m.value for m in at.metric}["Rows read"] == "70,000"
+    assert not [p for p in at.get("progress") if p.proto.value < 100], "a progress bar was left part-way"

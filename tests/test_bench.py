@@ -8,6 +8,7 @@ and that the engine and its baseline agree.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,15 @@ def test_exports_benchmark_runs_and_matches_pandas():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "CSV files: identical" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_import_benchmark_runs_and_both_sides_import_every_row(tmp_path):
+    out = tmp_path / "import.json"
+    proc = subprocess.run(
+        [sys.executable, "bench/bench_import.py", "--rows", "20000", "--repeat", "1", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["ours"]["rows"] == result["duckdb"]["rows"] == 20000
+    assert result["ours"]["rejected"] == 0 and result["time_ratio"] > 0

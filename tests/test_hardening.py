@@ -504,6 +504,8 @@ SQL_FSTRING_ALLOWED = {
     ("lib/exports.py", "exprs"): "per-column CSV expressions of those aliases (exports._csv_sql: fixed SQL only)",
     ("lib/exports.py", "sql_literal(_BOM + header_line)"): "the CSV header as one string literal, quotes doubled",
     ("lib/exports.py", "sql_literal(str(target))"): "the output file's path as one string literal, quotes doubled",
+    ("lib/staging.py", "select_list"): "an import's projection of code-made positions and aliases (#1, c0, …) onto the "
+                                       "fixed field names; the file's own column names never reach SQL text",
     ("lib/customer_attributes.py", "renamed"): "code-made aliases a0, a1, … renaming the staged columns by position",
     ("lib/customer_attributes.py", "as_text"): "CAST(a<i> AS VARCHAR) AS a<i> of those code-made aliases",
 }

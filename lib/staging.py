@@ -1,0 +1,821 @@
+"""Order files read and typed by DuckDB: a streaming import whose memory does not grow with the file.
+
+Why: the first importer read a file into bytes, decoded it, split it with Python's csv
+module and parsed it with pandas — about 8× DuckDB's own ``read_csv`` and 1 GB per
+million rows. Here a file is read by DuckDB's vectorised readers into a private
+scratch database (``read_csv`` all-text, ``read_parquet``; an XLSX sheet streamed row
+by row in Arrow batches), with a memory limit and a temporary directory so it spills
+instead of growing. The text cells are then typed in SQL — money such as ``¥1,234.50``
+and ``(12.00)``, Chinese and ISO dates, refund statuses, ids cleaned of a spreadsheet's
+``.0`` — with each row's source line kept, so rejected rows are reported exactly as
+before. The same SQL types the small tables the Data page and the tests hand in
+(:func:`stage_raw_table`), so there is one definition of every parsing rule.
+
+Text that is not UTF-8 is transcoded to a temporary UTF-8 file in chunks through
+Python's incremental decoder in strict mode; the encoding is chosen on a sample
+(:func:`lib.importing.decode_text`'s rules) and never changed afterwards: a UTF-8 file
+with one bad byte is refused, never re-read as GB18030.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import os
+import shutil
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from lib.importing import MAX_CELL_CHARS
+from lib.workspace import scratch_connection
+
+# DuckDB's share of an import; the rest of the process (Python, Arrow batches) stays well under another 500 MB.
+IMPORT_MEMORY_LIMIT = "600MB"
+SAMPLE_BYTES = 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024
+# Extra columns read past the header's width, so a row with too many fields is seen (and reported) rather than cut.
+_OVERHANG = 4
+_XLSX_BATCH_ROWS = 50_000
+# Stands for "missing" in DuckDB's CSV reader: no real cell holds it, so an empty cell stays "" and only a short
+# row's padding is NULL.
+_NO_NULL = "\x01\x02growth-planner-no-null"
+
+_DATE_FORMATS = [
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d", "%Y%m%d%H%M%S",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y",
+]
+
+# The parsing rules as SQL macros (constant SQL; the date formats are a bound list). Macros expand in place, so
+# each one uses its argument few times and the cheap test comes first (CASE evaluates only the branch it takes).
+_MACROS = (
+    # Full-width digits and signs as NFKC would fold them (DuckDB has no NFKC).
+    "CREATE OR REPLACE TEMP MACRO gp_fold(x) AS "
+    "trim(translate(x, '０１２３４５６７８９．，－（）＋　￥＄', '0123456789.,-()+ ¥$'))",
+    # A number once currency signs, thousands separators and spaces are gone; NaN is no amount.
+    "CREATE OR REPLACE TEMP MACRO gp_plain(v) AS nullif(TRY_CAST(nullif(replace(replace(replace(replace(replace("
+    "replace(replace(replace(replace(v, '¥', ''), ',', ''), ' ', ''), '$', ''), '元', ''), '，', ''), '€', ''), "
+    "'£', ''), '￥', ''), '') AS DOUBLE), 'NaN'::DOUBLE)",
+    "CREATE OR REPLACE TEMP MACRO gp_plain_words(v) AS coalesce(gp_plain(v), "
+    "nullif(TRY_CAST(nullif(regexp_replace(v, '[¥￥$€£,，\\s]|元|RMB|CNY|USD', '', 'gi'), '') AS DOUBLE), "
+    "'NaN'::DOUBLE))",
+    "CREATE OR REPLACE TEMP MACRO gp_ts_text(x) AS regexp_replace(regexp_replace(trim(x), '(\\d)T(\\d)', '\\1 \\2'), "
+    "'(\\.\\d{1,6})?([+-]\\d{2}:?\\d{2}|Z)$', '')",
+    "CREATE OR REPLACE TEMP MACRO gp_in_range(t) AS "
+    "CASE WHEN t >= TIMESTAMP '1900-01-01' AND t < TIMESTAMP '2200-01-01' THEN t END",
+    # ISO text (the common case) by the fast cast; every other format by the list. Placeholders such as
+    # 9999-12-31 are not order dates.
+    "CREATE OR REPLACE TEMP MACRO gp_iso(x) AS CASE WHEN (length(x) = 19 AND substr(x, 11, 1) = ' ' OR length(x) = 10) "
+    "AND substr(x, 5, 1) = '-' THEN TRY_CAST(x AS TIMESTAMP) END",
+    "CREATE OR REPLACE TEMP MACRO gp_ts(x, formats) AS gp_in_range(CASE WHEN gp_iso(x) IS NOT NULL THEN gp_iso(x) "
+    "ELSE try_strptime(gp_ts_text(x), formats) END)",
+)
+
+
+
+def _money_sql(source: str) -> str:
+    """A SELECT over ``source`` adding ``<field>_value`` for each money field, one step per nesting level.
+
+    "¥1,234.50", "$1,234.50", "(12.00)" (−12), "1.2万" (12000) → DOUBLE; anything else → NULL. Plain numbers
+    take the fast cast; the rest are folded, unbracketed, unit-scaled and stripped one level at a time, because a
+    macro would repeat its argument's whole expression at every use. Field names are the code's own constants.
+    """
+    fields = ("amount", "quantity", "unit_price")
+    first = ", ".join(
+        f"nullif(TRY_CAST({f} AS DOUBLE), 'NaN'::DOUBLE) AS {f}_fast, "
+        f"CASE WHEN TRY_CAST({f} AS DOUBLE) IS NULL THEN gp_fold({f}) END AS {f}_t" for f in fields)
+    second = ", ".join(
+        f"CASE WHEN starts_with({f}_t, '(') AND ends_with({f}_t, ')') THEN -1::DOUBLE ELSE 1::DOUBLE END AS {f}_sign, "
+        f"CASE WHEN starts_with({f}_t, '(') AND ends_with({f}_t, ')') THEN substr({f}_t, 2, length({f}_t) - 2) "
+        f"ELSE {f}_t END AS {f}_u" for f in fields)
+    third = ", ".join(
+        f"CASE WHEN ends_with({f}_u, '万') THEN 1e4::DOUBLE WHEN ends_with({f}_u, '亿') THEN 1e8::DOUBLE "
+        f"ELSE 1::DOUBLE END AS {f}_scale, "
+        f"CASE WHEN ends_with({f}_u, '万') OR ends_with({f}_u, '亿') THEN substr({f}_u, 1, length({f}_u) - 1) "
+        f"ELSE {f}_u END AS {f}_v" for f in fields)
+    last = ", ".join(
+        f"coalesce({f}_fast, {f}_sign * {f}_scale * gp_plain_words({f}_v)) AS {f}_value" for f in fields)
+    return (f"SELECT *, {last} FROM (SELECT *, {third} FROM (SELECT *, {second} FROM "
+            f"(SELECT *, {first} FROM {source})))")
+
+
+_MONEY_VIEW_SQL = "CREATE OR REPLACE TEMP VIEW money AS " + _money_sql("fields")
+
+# One row per order: a file of orders as it is, an order-line file's lines summed per order id. Then refunds are
+# decided per order: a status that says so, a C-invoice, a negative total or quantity; a refund-status order
+# with a positive amount and no original order refers to itself (see lib.metrics' ledger).
+_STAGED_SQL = """
+    CREATE OR REPLACE TEMP TABLE staged_orders AS
+    WITH grouped AS (%s), decided AS (
+        SELECT *, by_status OR by_id OR amount < 0 OR coalesce(quantity < 0, false) AS is_refund FROM grouped
+    )
+    SELECT order_id, customer_id, order_ts,
+           CASE WHEN is_refund THEN -abs(amount) ELSE amount END AS amount, quantity, channel, status, is_refund,
+           CASE WHEN by_status AND NOT by_id AND amount > 0 AND original_order_id IS NULL THEN order_id
+                ELSE original_order_id END AS original_order_id
+    FROM decided %s
+"""
+_STAGED_FROM_LINES = _STAGED_SQL % ("""
+    SELECT oid AS order_id, customer_id, ts AS order_ts, amt AS amount, qty AS quantity, channel, status,
+           by_status, by_id, original_order_id, line AS first_line
+    FROM accepted WHERE NOT duplicate
+""", "")  # already in file order (DuckDB keeps insertion order): no sort
+_STAGED_FROM_GROUPS = _STAGED_SQL % ("""
+    SELECT oid AS order_id,
+           arg_min(customer_id, line) FILTER (WHERE customer_id IS NOT NULL) AS customer_id,
+           min(ts) AS order_ts, sum(amt) AS amount, sum(qty) AS quantity,
+           arg_min(channel, line) FILTER (WHERE channel IS NOT NULL) AS channel,
+           arg_min(status, line) FILTER (WHERE status IS NOT NULL) AS status,
+           bool_or(by_status) AS by_status, bool_or(by_id) AS by_id,
+           arg_min(original_order_id, line) FILTER (WHERE original_order_id IS NOT NULL) AS original_order_id,
+           min(line) AS first_line
+    FROM accepted WHERE NOT duplicate GROUP BY oid
+""", "ORDER BY first_line")
+
+_ID_FIELDS = ("order_id", "customer_id", "channel", "status", "original_order_id")
+_FLOAT_SAMPLE_SQL = "SELECT " + ", ".join(
+    f"coalesce(bool_and(regexp_full_match(trim({f}), '-?\\d+\\.0+')) FILTER (WHERE trim({f}) <> ''), false)"
+    for f in _ID_FIELDS) + " FROM (SELECT * FROM fields LIMIT 2000)"
+_FLOAT_IDS_SQL = {
+    f: f"SELECT coalesce(bool_and(regexp_full_match(trim({f}), '-?\\d+\\.0+')) FILTER (WHERE trim({f}) <> ''), false) "
+    "FROM fields" for f in _ID_FIELDS
+}
+_NUMERIC_IDS_SQL = (
+    "SELECT count(*) FILTER (WHERE regexp_full_match(CASE WHEN $strip THEN regexp_replace(trim(order_id), "
+    "'\\.0+$', '') ELSE trim(order_id) END, '\\d+')) FROM fields"
+)
+
+# Ids trimmed, empty → missing; and, where every value of the column is an integral float, without ".0".
+_ID_EXPR = {
+    strip: {f: (f"nullif(regexp_replace(trim({f}), '\\.0+$', ''), '')" if strip else f"nullif(trim({f}), '')")
+            for f in ("order_id", "customer_id", "channel", "status", "original_order_id")}
+    for strip in (False, True)
+}
+_C_INVOICE_EXPR = (
+    "coalesce(lower(left(trim(order_id), 1)) = 'c' AND regexp_full_match(trim(order_id), '[Cc]\\d+'), false) AS by_id"
+)
+
+_REFUND_PATTERN = "退款|已退|退货|取消|关闭|作废|cancel|refund|return|void|chargeback"
+
+
+def import_connection(temp_dir: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """A private DuckDB for one import: bounded memory, spilling to a temporary directory, never the workspace."""
+    con = scratch_connection(memory_limit=IMPORT_MEMORY_LIMIT)
+    if temp_dir is not None:
+        con.execute("SET temp_directory = $dir", {"dir": str(temp_dir)})
+    con.execute("SET preserve_insertion_order = true")
+    for macro in _MACROS:
+        con.execute(macro)
+    return con
+
+
+@dataclass
+class Source:
+    """A file read into the scratch table ``raw`` (``line``, then ``c0`` … ``c{n-1}`` as text) and ``malformed``."""
+
+    columns: list[str]
+    file_format: str
+    encoding: str | None = None
+    sheet: str | None = None
+    rows: int = 0
+    temp_files: list[Path] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------
+# Reading a file in place
+# --------------------------------------------------------------------------
+
+
+def _read_sample(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as gz:
+                return gz.read(SAMPLE_BYTES)
+        except (OSError, EOFError, zlib.error) as exc:
+            from lib.importing import ImportFailed
+
+            raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged_gzip") from exc
+    return head
+
+
+def _sample_encoding(sample: bytes, complete: bool) -> tuple[str, str]:
+    """The encoding the whole file will be read with, chosen on its first megabyte, and that sample's text."""
+    from lib.importing import _CP936_EURO, ImportFailed, _looks_binary, decode_text
+
+    if complete:
+        text, encoding = decode_text(sample)
+        return encoding, text
+    if sample.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    else:
+        even, odd, half = sample[0::2].count(0), sample[1::2].count(0), max(1, len(sample) // 2)
+        if odd > 0.3 * half and even < 0.05 * half:
+            candidates = ["utf-16-le"]
+        elif even > 0.3 * half and odd < 0.05 * half:
+            candidates = ["utf-16-be"]
+        else:
+            candidates = ["utf-8", "gb18030"]
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)(_CP936_EURO if encoding == "gb18030" else "strict")
+        try:
+            text = decoder.decode(sample, final=False)  # a character cut at the sample's end is not an error
+        except UnicodeDecodeError:
+            continue
+        if _looks_binary(text):
+            raise ImportFailed("not_a_table", "The file holds binary data, not a table.", what="binary")
+        return encoding, text.lstrip("\ufeff")
+    raise ImportFailed(
+        "unknown_encoding",
+        "The file is not UTF-8, UTF-16 or GB18030/GBK text. Save it as UTF-8 CSV and try again.",
+    )
+
+
+def _open_bytes(path: Path) -> io.BufferedIOBase:
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")  # type: ignore[return-value]
+
+
+@dataclass
+class _Text:
+    """The UTF-8 file DuckDB reads, and its physical line count (to number rows without a window when it can)."""
+
+    path: Path
+    lines: int
+
+
+def _stream_utf8(path: Path, encoding: str, out_dir: Path) -> _Text:
+    """Count (and, unless it already is plain UTF-8, write) the file as UTF-8 text in chunks.
+
+    Plain UTF-8 is left where it is: DuckDB's reader checks every byte itself (see
+    :func:`_read_csv`). Anything else is decoded in strict mode with the encoding chosen
+    on the sample, and refused at the first byte that encoding cannot decode.
+    """
+    from lib.importing import _CP936_EURO, MAX_GZIP_UNCOMPRESSED, ImportFailed
+
+    with open(path, "rb") as handle:
+        plain = encoding in ("utf-8", "utf-8-sig") and handle.read(2) != b"\x1f\x8b"
+    newlines, tail = 0, b""
+    if plain:  # the header (and a BOM with it) is skipped by line count, so a BOM needs no rewrite either
+        with open(path, "rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                newlines += chunk.count(b"\n")
+                tail = (tail + chunk)[-4096:]
+        return _Text(path, _content_lines(newlines, tail.decode("utf-8", "replace")))
+    decoder = codecs.getincrementaldecoder(encoding)(_CP936_EURO if encoding == "gb18030" else "strict")
+    target = out_dir / "utf8.csv"
+    total = 0
+    text_tail = ""
+    with _open_bytes(path) as source, open(target, "w", encoding="utf-8", newline="") as writer:
+        first = True
+        while True:
+            try:
+                chunk = source.read(CHUNK_BYTES)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged_gzip") from exc
+            total += len(chunk)
+            if total > MAX_GZIP_UNCOMPRESSED:
+                raise ImportFailed("bomb", "The compressed file expands to more than 1 GB; it was not opened.")
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                raise ImportFailed(
+                    "unknown_encoding",
+                    f"The file is not {encoding.upper()} text throughout (a bad byte about "
+                    f"{total - len(chunk) + exc.start:,} bytes in). Save it as UTF-8 CSV and try again.",
+                ) from exc
+            if first:
+                text, first = text.lstrip("\ufeff"), False
+            if "\x00" in text:
+                raise ImportFailed("not_a_table", "The file holds binary data, not a table.", what="binary")
+            writer.write(text)
+            newlines += text.count("\n")
+            text_tail = (text_tail + text)[-4096:]
+            if not chunk:
+                break
+    return _Text(target, _content_lines(newlines, text_tail))
+
+
+def _content_lines(newlines: int, tail: str) -> int:
+    """Physical lines up to the last one with content (DuckDB skips blank lines, trailing ones too)."""
+    content = tail.rstrip(" \t\r\n")
+    run = tail[len(content):]
+    if not content and len(tail) < 4096:
+        return 0
+    return newlines - run.count("\n") + 1
+
+
+def _header_span(text: str, delimiter: str) -> tuple[list[str], int]:
+    """The header's cells and the number of physical lines up to and including it (blank lines before it too)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    for cells in reader:
+        if cells and any(c.strip() for c in cells):
+            return cells, reader.line_num
+    return [], 0
+
+
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_dir: Path,
+              max_rows: int) -> Source | None:
+    """Read a file into the scratch tables ``raw`` and ``malformed``; None when only the exact Python reader will do.
+
+    That reader (:func:`lib.importing.read_table`) is kept for what DuckDB's reader would
+    number differently or cannot split: whitespace-separated text and blank lines between rows.
+    """
+    from lib.importing import _NOT_TABLE_MAGIC, ImportFailed, _detect_delimiter
+
+    if path.stat().st_size == 0:
+        raise ImportFailed("empty_file", "The file is empty.")
+    sample = _read_sample(path)
+    if not sample:
+        raise ImportFailed("empty_file", "The file is empty.")
+    if sample[:4] == b"PK\x03\x04":
+        return _read_xlsx(con, path, max_rows)
+    if sample[:4] == b"PAR1":
+        return _read_parquet(con, path, max_rows)
+    for magic, (what, english) in _NOT_TABLE_MAGIC.items():
+        if sample.startswith(magic):
+            raise ImportFailed("not_a_table", f"This is a {english}, not a table.", what=what)
+    complete = len(sample) < SAMPLE_BYTES
+    encoding, text = _sample_encoding(sample, complete)
+    sample_lines = [line for line in text[:200_000].splitlines() if line.strip()][:50]
+    if not sample_lines:
+        raise ImportFailed("empty_file", "The file is empty.")
+    delimiter = _detect_delimiter(sample_lines)
+    if delimiter is None:
+        return None
+    header, header_lines = _header_span(text, delimiter)
+    from lib.importing import normalize_headers
+
+    columns = normalize_headers(header)
+    if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
+        raise ImportFailed("one_column", "The file could not be split into columns; check its delimiter.")
+    source = _stream_utf8(path, encoding, work_dir)
+    width = len(columns)
+    types = {f"c{i}": "VARCHAR" for i in range(width + _OVERHANG)}
+    params = {"path": str(source.path), "skip": header_lines, "columns": types, "delim": delimiter, "nostr": _NO_NULL,
+              "max_line": MAX_CELL_CHARS * 2}
+    sql = (
+        "CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM read_csv($path, auto_detect = false, header = false, "
+        "skip = $skip, columns = $columns, delim = $delim, quote = '\"', escape = '\"', strict_mode = false, "
+        "null_padding = true, nullstr = $nostr, max_line_size = $max_line, parallel = $parallel)"
+    )
+    try:
+        try:
+            con.execute(sql, {**params, "parallel": True})
+        except duckdb.Error as exc:
+            if "parallel" not in str(exc):
+                raise
+            con.execute(sql, {**params, "parallel": False})  # quoted line breaks: read in one pass
+    except duckdb.Error as exc:
+        if "Invalid unicode" in str(exc):  # chosen on the sample, kept for the whole file: never re-read as GB18030
+            raise ImportFailed(
+                "unknown_encoding",
+                f"The file is not UTF-8 text throughout ({str(exc).splitlines()[0].split(': ', 1)[-1]}). "
+                "Save it as UTF-8 CSV and try again.",
+            ) from exc
+        return None  # a file DuckDB cannot split (a stray quote, an overlong line): the exact Python reader decides
+    if not _number_csv_rows(con, width, header_lines, source.lines):
+        return None
+    if not con.execute("SELECT count(*) FROM raw").fetchall()[0][0]:
+        if con.execute("SELECT count(*) FROM malformed").fetchall()[0][0]:
+            raise ImportFailed("no_valid_rows", "No row has the same number of fields as the header.")
+        raise ImportFailed("no_rows", "The file has a header but no rows.")
+    rows = con.execute("SELECT count(*) FROM raw_read").fetchall()[0][0]
+    _check_rows(rows, max_rows)
+    return Source(columns, "csv", encoding=encoding, rows=rows)
+
+
+def _number_csv_rows(con: duckdb.DuckDBPyConnection, width: int, header_lines: int, file_lines: int) -> bool:
+    """View ``raw``: each row with its file line; table ``malformed``: rows whose field count differs.
+
+    DuckDB keeps the file's order (``rowid``). When the file has exactly one line per row,
+    a row's line is its position after the header; otherwise a row starts one line after the
+    previous one plus the line breaks inside that row's quoted cells. False when even that
+    does not add up (blank lines between rows, which DuckDB skips): the caller falls back.
+    """
+    cells = [f"c{i}" for i in range(width + _OVERHANG)]
+    rows = con.execute("SELECT count(*) FROM raw_read").fetchall()[0][0]
+    # Code-made column names (c0, c1, …) and integers: nothing from the file reaches this SQL text.
+    present = " + ".join(f"({c} IS NOT NULL)::INT" for c in cells)
+    # Cheap tests first (a NULL test is free, a first character is cheaper than a trim): OR/AND stop early.
+    overhang = f"{cells[width]} IS NULL OR (" + " AND ".join(f"coalesce({c}, '') = ''" for c in cells[width:]) + ")"
+    blank = "NOT coalesce(" + " OR ".join(
+        f"left({c}, 1) NOT IN ('', ' ', chr(9)) OR trim({c}) <> ''" for c in cells) + ", false)"
+    fits = f"c{width - 1} IS NOT NULL AND ({overhang})"
+    flags = [f"{present} AS fields", f"({fits}) AS fits", f"({blank}) AS blank", "*"]
+    if header_lines + rows == file_lines:
+        select_list = ", ".join([f"{header_lines + 1} + rowid AS line", *flags])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS SELECT {select_list} FROM raw_read")
+    else:
+        breaks = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cells)
+        select_list = ", ".join([
+            f"{header_lines + 1} + rowid + coalesce(sum({breaks}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED "
+            f"PRECEDING AND 1 PRECEDING), 0) AS line", f"{breaks} AS breaks", *flags])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE numbered_rows AS SELECT {select_list} FROM raw_read")
+        last_line = con.execute("SELECT max(line + breaks) FROM numbered_rows").fetchall()[0][0]
+        con.execute("DROP TABLE raw_read")
+        con.execute("ALTER TABLE numbered_rows RENAME TO raw_read")
+        if last_line != file_lines:
+            return False
+        con.execute("CREATE OR REPLACE TEMP VIEW numbered AS SELECT * FROM raw_read")
+    select_list = ", ".join(["line", *cells[:width]])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT {select_list} FROM numbered WHERE NOT blank AND fits")
+    select_list = (f"line, 'expected {width} fields, found ' || "
+                   f"CASE WHEN fields >= {width + _OVERHANG} THEN 'more' ELSE fields::VARCHAR END AS why")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE malformed AS SELECT {select_list} FROM numbered "
+                "WHERE NOT blank AND NOT fits")
+    return True
+
+
+def _check_rows(rows: int, max_rows: int) -> None:
+    from lib.importing import ImportFailed, _check_row_count
+
+    if rows == 0:
+        raise ImportFailed("no_rows", "The file has a header but no rows.")
+    _check_row_count(rows, max_rows)
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, max_rows: int) -> Source:
+    import pyarrow.parquet as pq
+
+    from lib.importing import ImportFailed, normalize_headers
+
+    try:
+        rows = pq.ParquetFile(path).metadata.num_rows  # from the footer: a "bomb" is refused before it expands
+    except Exception as exc:  # pyarrow raises ArrowInvalid and friends
+        raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}", what="damaged_parquet") from exc
+    _check_rows(rows, max_rows)
+    try:
+        described = con.execute("SELECT * FROM read_parquet($p) LIMIT 0", {"p": str(path)}).description
+    except duckdb.Error as exc:
+        raise ImportFailed("not_a_table", f"The Parquet file could not be read: {exc}", what="damaged_parquet") from exc
+    # Columns by position (#1, #2, … → c0, c1, …): no name from the file reaches the SQL text. Each becomes text
+    # the way read_table wrote it: integral floats without ".0", timestamps with a space, missing as "".
+    parts = []
+    for i, (_name, kind, *_rest) in enumerate(described):
+        ref, alias = f"#{i + 1}", f"c{i}"
+        if str(kind).upper() in ("DOUBLE", "FLOAT"):
+            parts.append(f"CASE WHEN {ref} IS NULL OR isnan({ref}) THEN '' WHEN {ref} = floor({ref}) "
+                         f"AND abs({ref}) < 1e15 THEN ({ref}::HUGEINT)::VARCHAR ELSE {ref}::VARCHAR END AS {alias}")
+        else:
+            parts.append(f"coalesce({ref}::VARCHAR, '') AS {alias}")
+    select_list = ", ".join([f"#{len(described) + 1} + 1 AS line", *parts])
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE raw_read AS SELECT {select_list} FROM read_parquet($p, file_row_number = true)",
+        {"p": str(path)})
+    con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_read")
+    con.execute("CREATE OR REPLACE TEMP TABLE malformed (line BIGINT, why VARCHAR)")
+    return Source(normalize_headers([str(d[0]) for d in described]), "parquet", rows=rows)
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, max_rows: int) -> Source:
+    """The first sheet with data, streamed row by row into DuckDB in Arrow batches (never a whole DataFrame)."""
+    import pyarrow as pa
+    from python_calamine import CalamineWorkbook
+
+    from lib.importing import ImportFailed, _cell_text, check_xlsx_archive, normalize_headers
+
+    with open(path, "rb") as handle:
+        check_xlsx_archive(handle)
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        chosen = None
+        for sheet_name in book.sheet_names:
+            sheet = book.get_sheet_by_name(sheet_name)
+            rows_iter = sheet.iter_rows()
+            offset = sheet.start[0] if sheet.start else 0
+            for index, row in enumerate(rows_iter):
+                if any(_cell_text(v) for v in row):
+                    chosen = (sheet_name, sheet, offset + index, row)
+                    break
+            if chosen:
+                break
+        if chosen is None:
+            raise ImportFailed("empty_file", "The workbook has no data.")
+        sheet_name, sheet, header_index, header_row = chosen
+        columns = normalize_headers([_cell_text(v) for v in header_row])
+        width = len(columns)
+        aliases = [f"c{i}" for i in range(width)]
+        schema = pa.schema([("line", pa.int64())] + [(a, pa.string()) for a in aliases])
+        con.register("xlsx_batch", schema.empty_table())
+        con.execute("CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM xlsx_batch")
+        con.unregister("xlsx_batch")
+        batch: list[list[Any]] = [[] for _ in range(width + 1)]
+        rows = 0
+
+        def flush() -> None:
+            table = pa.Table.from_arrays([pa.array(col, type=t.type) for col, t in zip(batch, schema)], schema=schema)
+            con.register("xlsx_batch", table)
+            con.execute("INSERT INTO raw_read SELECT * FROM xlsx_batch")
+            con.unregister("xlsx_batch")
+            for col in batch:
+                col.clear()
+
+        for index, row in enumerate(sheet.iter_rows()):
+            line = (sheet.start[0] if sheet.start else 0) + index + 1
+            if line <= header_index + 1:
+                continue
+            cells = [_cell_text(v) for v in row]
+            if not any(cells):
+                continue
+            cells = (cells + [""] * width)[:width]
+            batch[0].append(line)
+            for i, value in enumerate(cells, start=1):
+                batch[i].append(value)
+            rows += 1
+            if rows > max_rows:
+                _check_rows(rows, max_rows)
+            if len(batch[0]) >= _XLSX_BATCH_ROWS:
+                flush()
+        if batch[0]:
+            flush()
+    except ImportFailed:
+        raise
+    except Exception as exc:  # calamine raises its own error types for damaged books
+        raise ImportFailed("not_a_table", f"The workbook could not be read: {exc}", what="damaged_workbook") from exc
+    _check_rows(rows, max_rows)
+    con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_read")
+    con.execute("CREATE OR REPLACE TEMP TABLE malformed (line BIGINT, why VARCHAR)")
+    return Source(columns, "xlsx", sheet=sheet_name, rows=rows)
+
+
+def load_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, lines: Any,
+               malformed: list[tuple[int, str]]) -> None:
+    """A table already read as text (:class:`lib.importing.RawTable`) into the same scratch tables."""
+    text = pd.DataFrame({f"c{i}": frame.iloc[:, i].astype(str).to_numpy() for i in range(frame.shape[1])})
+    text.insert(0, "line", pd.Series(lines, dtype="int64").to_numpy())
+    con.register("raw_frame", text)
+    con.execute("CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM raw_frame")
+    con.unregister("raw_frame")
+    con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_read")
+    bad = pd.DataFrame({"line": pd.Series([n for n, _ in malformed], dtype="int64"),
+                        "why": pd.Series([w for _, w in malformed], dtype=object)})
+    con.register("malformed_frame", bad)
+    con.execute("CREATE OR REPLACE TEMP TABLE malformed AS SELECT line::BIGINT AS line, why::VARCHAR AS why "
+                "FROM malformed_frame")
+    con.unregister("malformed_frame")
+
+
+# --------------------------------------------------------------------------
+# Typing orders in SQL
+# --------------------------------------------------------------------------
+
+_TEXT_FIELDS = ("order_id", "customer_id", "order_time", "amount", "quantity", "unit_price", "channel", "status",
+                "original_order_id")
+
+
+def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str, Any], file_stem: str,
+                 existing_ids: Any) -> dict[str, Any]:
+    """Type ``raw`` under ``mapping`` into ``staged_orders`` (one row per order) and ``rejects``.
+
+    Returns the counts the report needs: rows read, rows accepted, and whether the
+    file lists order lines (several rows per order id).
+    """
+    index = {name: i for i, name in enumerate(columns)}
+    parts = []
+    for name in _TEXT_FIELDS:
+        column = mapping.get(name)
+        parts.append(f"c{index[column]} AS {name}" if column else f"NULL::VARCHAR AS {name}")
+    select_list = ", ".join(parts)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW fields AS SELECT line, {select_list} FROM raw")
+
+    # Column-wide facts: ids a spreadsheet wrote as 17850.0 (every value: checked in full only when the first
+    # rows all are), and whether ids are mostly numbers (then a C-prefixed id is a cancellation; counted only
+    # when such an id exists).
+    sample = con.execute(_FLOAT_SAMPLE_SQL).fetchall()[0]
+    strip = {name: bool(sample[i]) and bool(con.execute(_FLOAT_IDS_SQL[name]).fetchall()[0][0])
+             for i, name in enumerate(_ID_FIELDS)}
+
+    has_amount = bool(mapping.get("amount"))
+    has_quantity = bool(mapping.get("quantity"))
+    has_order_id = bool(mapping.get("order_id"))
+    amount_column = mapping["amount"] if has_amount else f"{mapping.get('quantity')} × {mapping.get('unit_price')}"
+    # Each cell parsed once (materialised), then cheap flags over the parsed values. The projection is chosen
+    # here from fixed fragments (a CASE on a parameter would cost DuckDB as much as the parsing itself).
+    def ident(field_name: str) -> str:
+        return _ID_EXPR[strip[field_name]][field_name]
+
+    parts = [
+        "line", "gp_ts(order_time, $formats) AS ts",
+        "quantity_value AS qty" if has_quantity else "NULL::DOUBLE AS qty",
+        "coalesce(trim(quantity) <> '', false) AS qty_given" if has_quantity else "false AS qty_given",
+        "amount_value AS amt" if has_amount else "quantity_value * unit_price_value AS amt",
+        f"{ident('order_id')} AS oid" if has_order_id else "$stem || '#' || line AS oid",
+        f"{ident('customer_id')} AS customer_id", f"{ident('channel')} AS channel", f"{ident('status')} AS status",
+        f"{ident('original_order_id')} AS original_order_id",
+        "coalesce(regexp_matches(status, $refund, 'i'), false) AS by_status",
+        _C_INVOICE_EXPR if has_order_id else "false AS by_id",
+        "true AS has_oid" if has_order_id else "false AS has_oid",
+    ]
+    select_list = ", ".join(parts)
+    params = {"formats": _DATE_FORMATS, "refund": _REFUND_PATTERN, **({} if has_order_id else {"stem": file_stem})}
+    con.execute(_MONEY_VIEW_SQL)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {select_list} FROM money", params)
+    n, c_invoices = con.execute("SELECT count(*), coalesce(bool_or(by_id), false) FROM parsed").fetchall()[0]
+    # A C-invoice is a cancellation only in a file whose invoice numbers are mostly plain numbers.
+    if c_invoices:
+        numeric = con.execute(_NUMERIC_IDS_SQL, {"strip": strip["order_id"]}).fetchall()[0][0]
+        if numeric / n <= 0.5:
+            con.execute("UPDATE parsed SET by_id = false WHERE by_id")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP VIEW typed AS
+        WITH flagged AS (
+            SELECT *, ts IS NULL AS bad_ts, amt IS NULL AND ts IS NOT NULL AS bad_amount,
+                   qty_given AND qty IS NULL AND ts IS NOT NULL AND amt IS NOT NULL AS bad_qty
+            FROM parsed
+        ), checked AS (
+            SELECT *, has_oid AND oid IS NULL AND NOT (bad_ts OR bad_amount OR bad_qty) AS missing_id,
+                   has_oid AND contains(lower(oid), 'e+') AND regexp_full_match(oid, '\\d(\\.\\d+)?[eE]\\+\\d+')
+                       AND NOT bad_ts AS lost_id
+            FROM flagged
+        )
+        SELECT *, NOT (bad_ts OR bad_amount OR bad_qty OR coalesce(missing_id, false) OR coalesce(lost_id, false)) AS ok
+        FROM checked
+        """
+    )
+    if existing_ids is not None and len(existing_ids):
+        existing = (pd.DataFrame({"order_id": pd.Series(sorted(existing_ids), dtype=object)})
+                    if isinstance(existing_ids, set) else existing_ids)  # a Python set, or an Arrow table of ids
+        con.register("existing_ids", existing)
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE accepted AS
+            SELECT t.*, e.order_id IS NOT NULL AS duplicate FROM typed AS t
+            LEFT JOIN (SELECT DISTINCT order_id::VARCHAR AS order_id FROM existing_ids) AS e ON t.oid = e.order_id
+            WHERE t.ok
+            """
+        )
+        con.unregister("existing_ids")
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW accepted AS SELECT *, false AS duplicate FROM typed WHERE ok")
+    names = {
+        "c_time": mapping["order_time"], "c_amount": amount_column, "c_quantity": mapping.get("quantity") or "",
+        "c_order": mapping.get("order_id") or "", "has_amount": has_amount,
+    }
+    # The turned-away rows with their text as the file held it (few rows: joined back to the file by line).
+    con.execute("CREATE OR REPLACE TEMP TABLE bad_lines AS SELECT line FROM typed WHERE NOT ok")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE rejects AS
+        WITH bad AS (
+            SELECT t.line, t.bad_ts, t.bad_amount, t.bad_qty, coalesce(t.missing_id, false) AS missing_id,
+                   coalesce(t.lost_id, false) AS lost_id, f.order_time, f.quantity, f.order_id,
+                   CASE WHEN $has_amount THEN f.amount
+                        ELSE coalesce(f.quantity, 'None') || ' × ' || coalesce(f.unit_price, 'None') END AS amount_text
+            FROM (SELECT * FROM typed WHERE line IN (SELECT line FROM bad_lines)) AS t
+            JOIN (SELECT * FROM fields WHERE line IN (SELECT line FROM bad_lines)) AS f USING (line)
+        )
+        SELECT line::BIGINT AS line, "column", value, reason FROM (
+            SELECT line, 0 AS k, '' AS "column", '' AS value, 'malformed_row: ' || why AS reason FROM malformed
+            UNION ALL SELECT line, 1, $c_time, left(coalesce(order_time, ''), 200), 'bad_date' FROM bad WHERE bad_ts
+            UNION ALL SELECT line, 2, $c_amount, left(coalesce(amount_text, ''), 200), 'bad_amount'
+                FROM bad WHERE bad_amount
+            UNION ALL SELECT line, 3, $c_quantity, left(coalesce(quantity, ''), 200), 'bad_quantity'
+                FROM bad WHERE bad_qty
+            UNION ALL SELECT line, 4, $c_order, left(coalesce(order_id, ''), 200), 'missing_order_id'
+                FROM bad WHERE missing_id
+            UNION ALL SELECT line, 5, $c_order, left(coalesce(order_id, ''), 200), 'id_precision_lost'
+                FROM bad WHERE lost_id
+            UNION ALL SELECT line, 6, $c_order, oid, 'duplicate_order' FROM accepted WHERE duplicate
+        ) ORDER BY line, k
+        """,
+        names,
+    )
+    # One row per order (an order-line file's lines summed), refunds decided as lib.importing documents.
+    lines_count, distinct_orders = con.execute(
+        "SELECT count(*), count(DISTINCT oid) FROM accepted WHERE NOT duplicate").fetchall()[0]
+    attributes, attribute_names = _stage_attributes(con, columns, mapping, index)
+    one_row_per_order = lines_count == distinct_orders
+    if one_row_per_order:  # a view over the parsed rows: the orders are not copied once more
+        con.execute(_STAGED_FROM_LINES.replace("CREATE OR REPLACE TEMP TABLE", "CREATE OR REPLACE TEMP VIEW", 1))
+    else:
+        con.execute(_STAGED_FROM_GROUPS)
+    malformed_rows = con.execute("SELECT count(*) FROM malformed").fetchall()[0][0]
+    con.execute("DROP TABLE bad_lines")
+    if not one_row_per_order:
+        con.execute("DROP VIEW typed")
+        con.execute("DROP TABLE parsed")
+        con.execute("DROP TABLE accepted" if existing_ids is not None and len(existing_ids) else "DROP VIEW accepted")
+    con.execute("DROP VIEW money")
+    con.execute("DROP VIEW fields")
+    con.execute("DROP VIEW raw")
+    con.execute("DROP VIEW IF EXISTS numbered")
+    con.execute("DROP TABLE raw_read")  # the file's text: only the typed orders stay until the import is confirmed
+    return {"rows_read": n + int(malformed_rows), "rows_accepted": int(lines_count),
+            "line_level": int(distinct_orders) < int(lines_count), "lines": int(lines_count),
+            "attributes": attributes, "attribute_columns": attribute_names}
+
+
+def _stage_attributes(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str, Any],
+                      index: dict[str, int]) -> tuple[Any, list[str]]:
+    """The file's unmapped columns kept per customer (lib.customer_attributes), from the accepted rows in SQL."""
+    from lib import customer_attributes
+
+    if not mapping.get("customer_id"):
+        return None, []
+    names = customer_attributes.attribute_columns(columns, mapping)
+    if not names:
+        return None, names
+    # Code-made positions: the file's i-th column is c<i>; nothing from the file reaches this SQL text.
+    select_list = ", ".join(["a.customer_id", "a.ts AS order_ts", "a.line",
+                             *(f"r.c{index[name]} AS a{i}" for i, name in enumerate(names))])
+    rows = con.sql(f"SELECT {select_list} FROM accepted AS a JOIN raw AS r USING (line) WHERE NOT a.duplicate")
+    return customer_attributes.stage(con, rows, names), names
+
+
+def order_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The report's counts over ``staged_orders``, the ledger's included (what will count as orders and sales)."""
+    from lib.metrics import ledger_sql
+
+    base = (
+        "SELECT 0 AS dataset_id, order_id, customer_id, order_ts, amount, channel, is_refund, original_order_id "
+        "FROM staged_orders"
+    )
+    ledger = con.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE is_order),
+               count(*) FILTER (WHERE NOT is_order AND gross_amount > 0),
+               count(*) FILTER (WHERE gross_amount = 0 AND net_amount < 0),
+               count(DISTINCT customer_id) FILTER (WHERE is_order),
+               coalesce(sum(gross_amount), 0), coalesce(sum(net_amount), 0)
+        FROM ({ledger_sql(base)}) AS ledger
+        """
+    ).fetchall()[0]
+    own = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE NOT is_refund), count(*) FILTER (WHERE is_refund), "
+        "count(*) FILTER (WHERE customer_id IS NULL), count(*) FILTER (WHERE NOT is_refund AND round(amount, 2) = 0), "
+        "coalesce(sum(amount) FILTER (WHERE NOT is_refund), 0), min(order_ts)::DATE::VARCHAR, "
+        "max(order_ts)::DATE::VARCHAR FROM staged_orders"
+    ).fetchall()[0]
+    return {
+        "orders": int(own[0]), "purchases": int(own[1]), "refunds": int(own[2]), "guest_orders": int(own[3]),
+        "customers": int(ledger[3]), "zero_amount": int(own[4]),
+        "counted_orders": int(ledger[0]), "cancelled_orders": int(ledger[1]), "unmatched_refunds": int(ledger[2]),
+        "gmv": float(ledger[4]), "net_sales": float(ledger[5]), "revenue": float(own[5]),
+        "first_date": own[6], "last_date": own[7],
+    }
+
+
+def rejects_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    frame = con.execute("SELECT line, \"column\", value, reason FROM rejects").fetchdf()
+    frame["line"] = frame["line"].astype(int)
+    for name in ("column", "value", "reason"):
+        frame[name] = frame[name].astype(object)
+    return frame
+
+
+def orders_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The staged orders as the pandas frame :class:`lib.importing.ImportReport` has always carried."""
+    frame = con.execute("SELECT * FROM staged_orders").fetchdf()
+    frame["order_ts"] = frame["order_ts"].astype("datetime64[ns]")
+    frame["is_refund"] = frame["is_refund"].astype(bool)
+    for name in ("amount", "quantity"):
+        frame[name] = frame[name].astype(float)
+    return frame
+
+
+@dataclass
+class StagedOrders:
+    """Orders typed and held in a private DuckDB until the import is confirmed (the Data page's check → confirm)."""
+
+    con: duckdb.DuckDBPyConnection
+    work_dir: Path
+    rows: int
+
+    def batches(self, size: int = 100_000) -> Any:
+        """The orders as Arrow record batches, for the workspace to insert without a DataFrame in between."""
+        return self.con.sql("SELECT * FROM staged_orders").to_arrow_reader(size)
+
+    def order_ids(self) -> Any:
+        """The staged order ids as an Arrow table (an append checks them again inside its transaction)."""
+        return self.con.sql("SELECT order_id FROM staged_orders").to_arrow_table()
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __del__(self) -> None:  # the report was dropped without committing: free the scratch database
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def new_work_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="gp-import-"))
