@@ -24,6 +24,7 @@ def main() -> int:
         [sys.executable, str(HERE / "bench_exports.py")],
         [sys.executable, str(HERE / "bench_clv.py"), *(["--lifetimes-full"] if full else [])],
         [sys.executable, str(HERE / "bench_mmm.py")],
+        [sys.executable, str(HERE / "bench_browser.py"), *([] if full else ["--runs", "3"])],
     ]
     status = 0
     for command in runs:
