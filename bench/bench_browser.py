@@ -195,6 +195,10 @@ def _count_finished(page, payload: bytes | str) -> None:
         _FINISHED[id(page)] = _FINISHED.get(id(page), 0) + 1
 
 
+#: When the server last finished the awaited run, in seconds from the measurement's start (the rest is the browser).
+_SERVER_DONE: dict[int, float] = {}
+
+
 def _runs_finished(page) -> int:
     return _FINISHED.get(id(page), 0)
 
@@ -207,6 +211,7 @@ def _wait_painted(page, started: float, *, after_runs: int = 0) -> float:
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"{page.url}: no run finished within {TIMEOUT_S:.0f} s")
             page.wait_for_timeout(5)  # lets Playwright deliver the websocket frames
+        _SERVER_DONE[id(page)] = time.perf_counter() - started
         remaining_ms = max(1000, int((deadline - time.perf_counter()) * 1000))
         page.wait_for_function(PAINT_SCRIPT, timeout=remaining_ms, polling="raf")
         painted = time.perf_counter() - started
@@ -240,7 +245,7 @@ def _open(browser, url: str) -> dict[str, float]:
         page.goto(url, wait_until="commit")
         paint = _wait_painted(page, started)
         title_ms = page.evaluate("() => window.__titleAt")
-        return {"paint_s": paint, "title_s": (title_ms or 0) / 1000 or paint}
+        return {"paint_s": paint, "title_s": (title_ms or 0) / 1000 or paint, "server_s": _SERVER_DONE[id(page)]}
     finally:
         context.close()
 
@@ -306,7 +311,8 @@ def cold_paints(browser, pages: list[tuple[str, str]], runs: int, workspace_file
 def warm_app(browser, pages: list[tuple[str, str]], runs: int, workspace_file: Path, tmp: Path) -> dict:
     """One server, every page shown once first; then per run: deep links, interactions and page switches."""
     server, ready_s = _start("warm", tmp / "warm", workspace_file)
-    result: dict = {"ready_s": ready_s, "paint": {}, "interaction": {}, "switch": {}}
+    result: dict = {"ready_s": ready_s, "paint": {}, "interaction": {}, "switch": {}, "paint_server": {},
+                    "interaction_server": {}}
     try:
         for key, url_path in pages:  # warm-up: the server's caches, not the measurements
             _open(browser, _url(server, url_path))
@@ -317,12 +323,16 @@ def warm_app(browser, pages: list[tuple[str, str]], runs: int, workspace_file: P
                     started = time.perf_counter()
                     page.goto(_url(server, url_path), wait_until="commit")
                     paint = _wait_painted(page, started)
+                    paint_server = _SERVER_DONE[id(page)]
                     interaction = _interact(page, INTERACTIONS[key][1], run)
+                    interaction_server = _SERVER_DONE[id(page)]
                 finally:
                     context.close()
                 if run >= 0:
                     result["paint"].setdefault(key, []).append(paint)
                     result["interaction"].setdefault(key, []).append(interaction)
+                    result["paint_server"].setdefault(key, []).append(paint_server)
+                    result["interaction_server"].setdefault(key, []).append(interaction_server)
                     print(f"  warm {key:<10} run {run + 1}: painted {paint:5.2f} s, interaction {interaction:5.2f} s",
                           flush=True)
             for key, seconds in _switches(browser, server, pages).items():
@@ -418,7 +428,8 @@ def summarise(raw: dict) -> dict:
         if raw["cold"].get(key):
             entry["cold_paint"] = _stats([x["paint_s"] for x in raw["cold"][key]])
             entry["cold_title"] = _stats([x["title_s"] for x in raw["cold"][key]])
-        for what in ("paint", "interaction", "switch"):
+            entry["cold_server"] = _stats([x["server_s"] for x in raw["cold"][key]])
+        for what in ("paint", "interaction", "switch", "paint_server", "interaction_server"):
             values = raw["warm"].get(what, {}).get(key) if raw.get("warm") else None
             if values:
                 entry[f"warm_{what}"] = _stats(values)
@@ -447,6 +458,11 @@ def table(summary: dict) -> str:
     if floor["cold_paint"]:
         lines.append(f"| *Streamlit hello (floor)* | {cell(floor['cold_paint'])} | {cell(floor['warm_paint'])} | — | "
                      f"{cell(floor['interaction'])} — slider step |")
+    lines += ["", "When the server had finished the run (the rest of each figure is the browser drawing), medians:", "",
+              "| page | cold first paint | warm first paint | warm interaction |", "|---|---|---|---|"]
+    for key, entry in summary["pages"].items():
+        lines.append(f"| {key} | {cell(entry.get('cold_server'))} | {cell(entry.get('warm_paint_server'))} | "
+                     f"{cell(entry.get('warm_interaction_server'))} |")
     if summary["server_ready"]:
         ready = summary["server_ready"]
         lines.append(f"\nServer time-to-ready (process start → /_stcore/health): median {ready['median']:.2f} s, "
