@@ -62,12 +62,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-
 from lib.i18n import t  # noqa: E402
 from lib.ui import PAGES  # noqa: E402
 from tests.browser.driver import StreamlitServer  # noqa: E402
-from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS  # noqa: E402
+from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS, RunEnds  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CHROMIUM = Path(os.environ.get("GROWTH_PLANNER_CHROMIUM", "/usr/bin/chromium"))
@@ -178,23 +176,8 @@ INTERACTIONS: dict[str, tuple[str, Callable[[object, int], None]]] = {
 
 
 # ---- measuring ---------------------------------------------------------------------------------
-# Script runs finished per page, counted from the server's own messages: a fast rerun (the hello app's ~10 ms)
-# can start and end between two renders, so the page's script-state attribute never flips for it.
-_FINISHED: dict[int, int] = {}
-_CHAIN_ENDS = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
-               ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}  # st.rerun() ends a run early: the next one counts
-
-
-def _count_finished(page, payload: bytes | str) -> None:
-    if isinstance(payload, str):
-        return
-    msg = ForwardMsg()
-    try:
-        msg.ParseFromString(payload)
-    except Exception:  # noqa: BLE001 - not a ForwardMsg: nothing to count
-        return
-    if msg.WhichOneof("type") == "script_finished" and msg.script_finished in _CHAIN_ENDS:
-        _FINISHED[id(page)] = _FINISHED.get(id(page), 0) + 1
+# Script runs finished per page, counted from the server's own messages (tests/browser/probes.RunEnds).
+_RUN_ENDS: dict[int, RunEnds] = {}
 
 
 #: When the server last finished the awaited run, in seconds from the measurement's start (the rest is the browser).
@@ -202,7 +185,7 @@ _SERVER_DONE: dict[int, float] = {}
 
 
 def _runs_finished(page) -> int:
-    return _FINISHED.get(id(page), 0)
+    return _RUN_ENDS[id(page)].count
 
 
 def _wait_painted(page, started: float, *, after_runs: int = 0) -> float:
@@ -232,8 +215,7 @@ def _new_page(browser):
     context = browser.new_context(viewport=VIEWPORT, locale="en-US")
     context.set_default_timeout(ACTION_TIMEOUT_S * 1000)
     page = context.new_page()
-    _FINISHED[id(page)] = 0
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: _count_finished(page, payload)))
+    _RUN_ENDS[id(page)] = RunEnds(page)
     page.add_init_script(RUN_COUNTER_SCRIPT)
     page.add_init_script(_TITLE_CLOCK_SCRIPT)
     return context, page

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from .probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS
+from .probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS, RunEnds
 
 if TYPE_CHECKING:  # playwright may be absent: the conftest then skips (or fails in CI) with a message
     from playwright.sync_api import Page
@@ -135,6 +135,7 @@ class AppPage:
         self.server = server
         self.page_errors: list[str] = []
         page.add_init_script(RUN_COUNTER_SCRIPT)
+        self.run_ends = RunEnds(page)  # a run too fast for the in-page counter still ends on the server
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
 
     # ---- waiting -------------------------------------------------------------------------
@@ -167,16 +168,18 @@ class AppPage:
         """Do something that makes Streamlit rerun, and wait for that rerun to finish.
 
         ``until`` names the state change the action causes (e.g. the URL's ``lang``): the wait
-        ends when a new run has started *or* that state is reached, so a run that finished
-        before the counter was read — or a reload that reset the counter — is not waited for
-        in vain. Then the app must be idle.
+        ends when a new run has started, the server has finished one, *or* that state is
+        reached, so a run that finished before the counter was read — or one too fast for the
+        page to show it running, or a reload that reset the counter — is not waited for in
+        vain. Then the app must be idle.
         """
         before = self.runs_started()
+        ended_before = self.run_ends.count
         action()
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             started = self.page.evaluate("() => (window.__stRuns && window.__stRuns.started) || 0")
-            if started > before or (until is not None and until()):
+            if started > before or self.run_ends.count > ended_before or (until is not None and until()):
                 break
             if time.monotonic() > deadline:
                 raise AssertionError(f"no rerun within {timeout_ms} ms after the action")

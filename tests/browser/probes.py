@@ -42,3 +42,33 @@ IDLE_SCRIPT = """
   return true;
 }
 """
+
+
+class RunEnds:
+    """Counts the script runs the server says it finished for one page, from its websocket messages.
+
+    Why besides ``RUN_COUNTER_SCRIPT``: a fast rerun (a cached page, the hello app's ~10 ms)
+    can start and end between two renders, so the page's script-state attribute never flips to
+    ``running`` and the in-page counter misses it; the server's ``script_finished`` message is
+    always sent. A run ended early by ``st.rerun()`` is not counted: the run after it is.
+    """
+
+    def __init__(self, page) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._message = ForwardMsg
+        self._ends = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
+                      ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+        self.count = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: bytes | str) -> None:
+        if isinstance(payload, str):
+            return
+        msg = self._message()
+        try:
+            msg.ParseFromString(payload)
+        except Exception:  # noqa: BLE001 - not a ForwardMsg: nothing to count
+            return
+        if msg.WhichOneof("type") == "script_finished" and msg.script_finished in self._ends:
+            self.count += 1
