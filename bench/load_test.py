@@ -51,7 +51,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib.i18n import t  # noqa: E402
-from tests.browser.driver import _IDLE_SCRIPT, _RUN_COUNTER_SCRIPT, SETTLE_MS, StreamlitServer  # noqa: E402
+from tests.browser.driver import StreamlitServer  # noqa: E402
+from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CHROMIUM = Path(os.environ.get("GROWTH_PLANNER_CHROMIUM", "/usr/bin/chromium"))
@@ -168,11 +169,11 @@ async def wait_idle(page, timeout_s: float = STEP_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         remaining_ms = max(1000, int((deadline - time.monotonic()) * 1000))
-        await page.wait_for_function(_IDLE_SCRIPT, arg=True, timeout=remaining_ms, polling=100)
+        await page.wait_for_function(IDLE_SCRIPT, arg=True, timeout=remaining_ms, polling=100)
         runs = await page.evaluate("() => (window.__stRuns || {started: 0}).started")
         await page.wait_for_timeout(SETTLE_MS)
         again = await page.evaluate("() => (window.__stRuns || {started: 0}).started")
-        if again == runs and await page.evaluate(_IDLE_SCRIPT, True):
+        if again == runs and await page.evaluate(IDLE_SCRIPT, True):
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"the app did not settle within {timeout_s:.0f} s")
@@ -211,7 +212,7 @@ async def run_session(
     context = shared_context or await browser.new_context(viewport=VIEWPORT, locale="en-US", accept_downloads=True)
     context.set_default_timeout(STEP_TIMEOUT_S * 1000)
     page = await context.new_page()
-    await page.add_init_script(_RUN_COUNTER_SCRIPT)
+    await page.add_init_script(RUN_COUNTER_SCRIPT)
     page.on("response", lambda response: result.http_errors.append(
         f"{response.status} {response.request.method} {response.url.split('?')[0][-80:]}")
         if response.status >= 400 else None)
@@ -329,7 +330,7 @@ async def run_level(sessions: int, session_ttl_s: int, settle_wait_s: float, *, 
             # Warm-up: the first visit loads the sample store; not counted.
             warm = await browser.new_context(viewport=VIEWPORT)
             page = await warm.new_page()
-            await page.add_init_script(_RUN_COUNTER_SCRIPT)
+            await page.add_init_script(RUN_COUNTER_SCRIPT)
             started = time.perf_counter()
             await page.goto(server.url("/", lang=LANG), wait_until="domcontentloaded")
             await wait_idle(page, FIRST_LOAD_TIMEOUT_S)

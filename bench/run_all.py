@@ -25,6 +25,7 @@ def main() -> int:
         [sys.executable, str(HERE / "bench_clv.py"), *(["--lifetimes-full"] if full else [])],
         [sys.executable, str(HERE / "bench_mmm.py")],
         [sys.executable, str(HERE / "bench_import.py"), *(["--cli-rows", "10000000"] if full else [])],
+        [sys.executable, str(HERE / "bench_browser.py"), *([] if full else ["--runs", "3"])],
     ]
     status = 0
     for command in runs:

@@ -118,6 +118,8 @@ def _set_dataset() -> None:
 _SAMPLE_LOCK = threading.Lock()
 _HEAP_LOCK = threading.Lock()
 _heap_frozen = False
+_WARM_UP_LOCK = threading.Lock()
+_warm_up_started = False
 # What the pages import: loaded before the freeze so the collector never walks them again.
 _PAGE_LIBRARIES = (
     "lib.segments", "lib.segment_charts", "lib.playbooks", "lib.channels", "lib.channel_charts",
@@ -142,6 +144,24 @@ def _freeze_start_up_heap() -> None:
         gc.collect()
         gc.freeze()
         _heap_frozen = True
+
+
+def warm_up_after_run() -> None:
+    """After the process's first script run: load the other pages' libraries and freeze the heap, in the background.
+
+    Why not before the first page: loading every page's libraries (SciPy alone is
+    most of it) took 5.9 of the 9.7 s a cold Overview spent on the server
+    (bench/bench_browser.py; cProfile of one run), for modules that page never uses.
+    app.py calls this when its run is over, so the first page is drawn first; a page
+    that needs one of these libraries before the thread got to it imports it itself
+    (Python's import lock makes the two wait for each other, never import twice).
+    """
+    global _warm_up_started
+    with _WARM_UP_LOCK:
+        if _warm_up_started:
+            return
+        _warm_up_started = True
+    threading.Thread(target=_freeze_start_up_heap, name="growth-planner-warm-up", daemon=True).start()
 
 
 def _needs_sample(ws: Workspace) -> bool:
@@ -187,7 +207,6 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
             pass  # page run on its own (tests): stay here
     if not auth.gate(t):  # a team instance with a login: nothing of the workspace before sign-in
         st.stop()
-    _freeze_start_up_heap()
     try:
         ws = workspace()
         _ensure_sample(ws, t)

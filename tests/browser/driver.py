@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlparse
 
+from .probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS, RunEnds
+
 if TYPE_CHECKING:  # playwright may be absent: the conftest then skips (or fails in CI) with a message
     from playwright.sync_api import Page
 
@@ -36,40 +38,6 @@ SERVER_START_TIMEOUT_S = 60.0
 FIRST_LOAD_TIMEOUT_MS = 150_000
 #: Any later run (a click, an upload, a page change).
 RUN_TIMEOUT_MS = 60_000
-#: How long the app must stay idle before we believe it.
-SETTLE_MS = 300
-
-# Counts script runs in the page, so an action can wait for *its* run rather than
-# mistaking the quiet moment before the rerun starts for the end of it.
-_RUN_COUNTER_SCRIPT = """
-window.__stRuns = {started: 0, finished: 0};
-new MutationObserver((mutations) => {
-  for (const m of mutations) {
-    const now = m.target.getAttribute('data-test-script-state');
-    if (now === m.oldValue) continue;
-    if (now === 'running') window.__stRuns.started += 1;
-    if (now === 'notRunning') window.__stRuns.finished += 1;
-  }
-}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
-                      attributeFilter: ['data-test-script-state']});
-"""
-
-# True when the app has finished its run and shows no sign of work; an exception
-# element also counts as "finished" so a broken page fails fast with its message.
-_IDLE_SCRIPT = """
-(needHeading) => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  if (!window.__stRuns || window.__stRuns.started < 1) return false;
-  if (document.querySelector('[data-testid="stException"]')) return true;
-  const busy = '[data-testid="stSpinner"], [data-testid="stExpanderIconSpinner"], '
-    + '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"], '
-    + '[data-testid="stFileChipIconSpinner"], [data-testid="stSkeleton"]';
-  if (document.querySelector(busy)) return false;
-  if (needHeading && !document.querySelector('[data-testid="stMain"] h1')) return false;
-  return true;
-}
-"""
 
 #: Streamlit's own dialog when a URL matches no registered page (it then runs the default page underneath).
 PAGE_NOT_FOUND = "Page not found"
@@ -88,8 +56,10 @@ def free_port() -> int:
 class StreamlitServer:
     """``streamlit run app.py`` on a free local port, in its own process group and workspace."""
 
-    def __init__(self, name: str, workdir: Path, extra_args: list[str] | None = None, port: int = 0) -> None:
+    def __init__(self, name: str, workdir: Path, extra_args: list[str] | None = None, port: int = 0,
+                 script: str | Path = "app.py") -> None:
         self.name = name
+        self.script = str(script)  # another script (a benchmark's baseline) runs from ROOT too: same config
         self.workdir = Path(workdir)
         self.extra_args = list(extra_args or [])  # more `streamlit run` options, e.g. --secrets.files
         self.db_path = self.workdir / "workspace.duckdb"
@@ -111,7 +81,7 @@ class StreamlitServer:
         self.port = self.port or free_port()
         env = dict(os.environ, GROWTH_PLANNER_DB=str(self.db_path), PYTHONUNBUFFERED="1")
         command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
+            sys.executable, "-m", "streamlit", "run", self.script,
             "--server.port", str(self.port), "--server.headless", "true", "--server.address", "127.0.0.1",
             "--browser.gatherUsageStats", "false", *self.extra_args,
         ]
@@ -164,7 +134,8 @@ class AppPage:
         self.page = page
         self.server = server
         self.page_errors: list[str] = []
-        page.add_init_script(_RUN_COUNTER_SCRIPT)
+        page.add_init_script(RUN_COUNTER_SCRIPT)
+        self.run_ends = RunEnds(page)  # a run too fast for the in-page counter still ends on the server
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
 
     # ---- waiting -------------------------------------------------------------------------
@@ -184,10 +155,10 @@ class AppPage:
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             remaining = max(1, int((deadline - time.monotonic()) * 1000))
-            self.page.wait_for_function(_IDLE_SCRIPT, arg=heading, timeout=remaining, polling=100)
+            self.page.wait_for_function(IDLE_SCRIPT, arg=heading, timeout=remaining, polling=100)
             runs = self.runs_started()
             self.page.wait_for_timeout(SETTLE_MS)
-            if self.runs_started() == runs and self.page.evaluate(_IDLE_SCRIPT, heading):
+            if self.runs_started() == runs and self.page.evaluate(IDLE_SCRIPT, heading):
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the app did not settle within {timeout_ms} ms")
@@ -197,16 +168,18 @@ class AppPage:
         """Do something that makes Streamlit rerun, and wait for that rerun to finish.
 
         ``until`` names the state change the action causes (e.g. the URL's ``lang``): the wait
-        ends when a new run has started *or* that state is reached, so a run that finished
-        before the counter was read — or a reload that reset the counter — is not waited for
-        in vain. Then the app must be idle.
+        ends when a new run has started, the server has finished one, *or* that state is
+        reached, so a run that finished before the counter was read — or one too fast for the
+        page to show it running, or a reload that reset the counter — is not waited for in
+        vain. Then the app must be idle.
         """
         before = self.runs_started()
+        ended_before = self.run_ends.count
         action()
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             started = self.page.evaluate("() => (window.__stRuns && window.__stRuns.started) || 0")
-            if started > before or (until is not None and until()):
+            if started > before or self.run_ends.count > ended_before or (until is not None and until()):
                 break
             if time.monotonic() > deadline:
                 raise AssertionError(f"no rerun within {timeout_ms} ms after the action")
