@@ -425,8 +425,9 @@ def _manage_panel(tr: Translator) -> None:
     else:
         table = pd.DataFrame([
             {
-                tr("data.col.name"): d.name,
+                tr("data.col.name"): ui.dataset_label(d.name, ctx.datasets, tr, tagged=False),
                 tr("data.col.sample"): "✓" if d.is_sample else "",
+                tr("data.currency"): f"{formatting.CURRENCIES.get(d.currency, '')} {d.currency}",
                 tr("data.col.orders"): d.orders,
                 tr("data.col.customers"): d.customers,
                 tr("data.col.first"): d.first_order,
@@ -439,7 +440,9 @@ def _manage_panel(tr: Translator) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
         names = [d.name for d in ctx.datasets]
         active = ctx.dataset.name if ctx.dataset and ctx.dataset.name in names else names[0]
-        chosen = st.selectbox(tr("data.manage_which"), names, index=names.index(active), key="data.manage_which")
+        shown = lambda n: ui.dataset_label(n, ctx.datasets, tr, tagged=False)  # noqa: E731 - the sample store in the page's language
+        chosen = st.selectbox(tr("data.manage_which"), names, index=names.index(active), key="data.manage_which",
+                              format_func=shown)
         dataset = next(d for d in ctx.datasets if d.name == chosen)
         rename_col, delete_col = st.columns(2)
         with rename_col:
@@ -460,7 +463,7 @@ def _manage_panel(tr: Translator) -> None:
             st.session_state["data.flash"] = tr("data.currency_set", name=dataset.name, currency=currency)
             st.rerun()
         with delete_col:
-            sure = st.checkbox(tr("data.delete_confirm", name=dataset.name), key=f"data.sure.{dataset.dataset_id}")
+            sure = st.checkbox(tr("data.delete_confirm", name=shown(dataset.name)), key=f"data.sure.{dataset.dataset_id}")
             if st.button(tr("data.delete"), key="data.delete_btn", disabled=not sure, type="primary"):
                 ctx.ws.delete_dataset(dataset.dataset_id)
                 if st.session_state.get(ui.DATASET_KEY) == dataset.name:
