@@ -46,7 +46,8 @@ def test_the_first_page_is_drawn_without_the_other_pages_libraries_which_load_af
     db = tmp_path / "app.duckdb"
     shutil.copyfile(sample_workspace_file, db)
     proc = subprocess.run([sys.executable, "-c", _PROBE], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, GROWTH_PLANNER_DB=str(db)))
+                          # as the app runs: the test suite's chart compile check (vl-convert) stays off here
+                          env=dict(os.environ, GROWTH_PLANNER_DB=str(db), GROWTH_PLANNER_VALIDATE_CHARTS="0"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert not result["exceptions"], result["exceptions"]
