@@ -341,8 +341,9 @@ def _currency_choice(kind: str, raw: importing.RawTable, mapping: dict, target: 
     existing = next((d.currency for d in ctx.datasets if d.name == target), None)
     default = guessed or existing or formatting.DEFAULT_CURRENCY
     codes = list(formatting.CURRENCIES)
-    return st.selectbox(t("data.currency"), codes, index=codes.index(default), key=f"data.currency.{kind}",
-                        format_func=lambda c: f"{formatting.CURRENCIES[c]} {c}", help=t("data.currency.help"))
+    column, _ = st.columns(2)  # as wide as the target dataset's box above it
+    return column.selectbox(t("data.currency"), codes, index=codes.index(default), key=f"data.currency.{kind}",
+                            format_func=lambda c: f"{formatting.CURRENCIES[c]} {c}", help=t("data.currency.help"))
 
 
 def _inplace_panel() -> None:
