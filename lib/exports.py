@@ -1554,26 +1554,10 @@ def segment_csv(
     headers and labels in ``lang``, sorted by spend in the window, money to the cent.
 
     Written by DuckDB from the classification query (see :func:`write_query_csv`);
-    :func:`write_segment_csv` streams the same file to disk without holding it in memory.
+    :func:`export_segment_csv` streams the same file to disk without holding it in memory.
     """
     sql, params, headers, money, _column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
     return query_csv_bytes(ws, sql, params, headers=headers, money=money)
-
-
-def write_segment_csv(
-    ws: Any,
-    dataset_id: Any,
-    path: str | os.PathLike[str],
-    settings: Any = None,
-    *,
-    as_of: date | datetime | str | None = None,
-    lang: str = "en",
-    scheme: str | None = None,
-    group: str | None = None,
-) -> Path:
-    """:func:`segment_csv` streamed by DuckDB into ``path``; returns the path."""
-    export_segment_csv(ws, dataset_id, path, settings, as_of=as_of, lang=lang, scheme=scheme, group=group)
-    return Path(path)
 
 
 def export_segment_csv(
@@ -1587,7 +1571,8 @@ def export_segment_csv(
     scheme: str | None = None,
     group: str | None = None,
 ) -> dict[str, int]:
-    """:func:`write_segment_csv`, returning the customers written per tier/segment key (in the scheme's order).
+    """:func:`segment_csv` streamed by DuckDB into ``path``; returns the customers written per tier/segment key
+    (in the scheme's order).
 
     One classification, one pass: the rows stream from DuckDB into the file and are
     counted by group on the way (what ``cli segments`` prints), so no second query
@@ -1639,11 +1624,12 @@ def write_segment_export(
     if suffix == ".xlsx":
         return write_segment_workbook(ws, dataset_id, target, settings, as_of=as_of, lang=lang,
                                       dataset_name=dataset_name)
-    return write_segment_csv(ws, dataset_id, target, settings, as_of=as_of, lang=lang)
+    export_segment_csv(ws, dataset_id, target, settings, as_of=as_of, lang=lang)
+    return target
 
 
 __all__ = [
-    "export_segment_csv", "write_segment_export", "write_segment_csv", "write_segment_workbook",
+    "export_segment_csv", "write_segment_export", "write_segment_workbook",
     "FORMULA_TRIGGERS", "MAX_DATA_ROWS", "NUMBER_FORMATS", "SheetImage", "SheetSpec", "csv_bytes", "display_width",
     "fast_workbook_bytes", "looks_like_formula", "neutralise", "query_csv_bytes", "sanitize_sheet_name",
     "segment_csv", "segment_workbook", "sql_literal", "sql_neutralise", "sql_strip_control",

@@ -112,12 +112,8 @@ _NOT_TABLE_MAGIC: dict[bytes, tuple[str, str]] = {
 }
 
 
-def read_table(data: bytes, file_name: str, progress: Progress | None = None) -> RawTable:
-    """Read CSV/TSV/TXT (any common encoding, optionally gzipped), XLSX or Parquet as text cells.
-
-    Raises ImportFailed with a clear reason for empty files, non-tables,
-    oversize files, zip bombs and unknown encodings.
-    """
+def _refuse_empty_or_too_large(data: bytes) -> None:
+    """An upload's first check, before anything reads it: not empty, and within :data:`MAX_FILE_BYTES`."""
     if not data:
         raise ImportFailed("empty_file", "The file is empty.")
     if len(data) > MAX_FILE_BYTES:
@@ -126,6 +122,15 @@ def read_table(data: bytes, file_name: str, progress: Progress | None = None) ->
             f"The file is {len(data) / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",
             size_mb=round(len(data) / 1e6), limit_mb=round(MAX_FILE_BYTES / 1e6),
         )
+
+
+def read_table(data: bytes, file_name: str, progress: Progress | None = None) -> RawTable:
+    """Read CSV/TSV/TXT (any common encoding, optionally gzipped), XLSX or Parquet as text cells.
+
+    Raises ImportFailed with a clear reason for empty files, non-tables,
+    oversize files, zip bombs and unknown encodings.
+    """
+    _refuse_empty_or_too_large(data)
     if progress:
         progress(0.05, "reading")
     raw = _read_bytes(data, file_name)
@@ -172,14 +177,7 @@ def stage_upload(data: bytes, file_name: str, progress: Progress | None = None) 
     """Keep an order upload on disk and read its first :data:`SAMPLE_ROWS` rows for the preview and mapping."""
     import tempfile
 
-    if not data:
-        raise ImportFailed("empty_file", "The file is empty.")
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportFailed(
-            "too_large",
-            f"The file is {len(data) / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",
-            size_mb=round(len(data) / 1e6), limit_mb=round(MAX_FILE_BYTES / 1e6),
-        )
+    _refuse_empty_or_too_large(data)
     if progress:
         progress(0.05, "reading")
     raw, sampled = _read_sample(data, file_name)

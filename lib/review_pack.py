@@ -760,7 +760,7 @@ def _channel_performance(frame: pd.DataFrame, lang: str) -> StoryTable:
 def _comparison_table(facts: StoryFacts, lang: str) -> StoryTable | None:
     if len(facts.comparison) < 2:
         return None
-    frame = sc.compare([r for _, r in facts.comparison], lang, formatted=True)
+    frame = sc.comparison_table([r for _, r in facts.comparison], lang)  # the Scenarios page's table
     titles = [
         t(f"review.scenario.column.{key}", lang) if key in sc.PRESETS and i < len(sc.PRESETS) else key
         for i, (key, _) in enumerate(facts.comparison)
@@ -771,7 +771,6 @@ def _comparison_table(facts: StoryFacts, lang: str) -> StoryTable | None:
         while candidate in unique:
             candidate, n = f"{title} ({n})", n + 1
         unique.append(candidate)
-    frame = frame.drop(columns=["metric"])
     frame.columns = [t("review.col.metric", lang), *unique]
     return StoryTable("scenario_comparison", t("review.sheet.scenario_comparison", lang), frame)
 

@@ -45,7 +45,7 @@ from lib import curves as curves_mod
 from lib import optimizer
 from lib.budget import DEFAULT_PHASE_SPLIT, weekly_phasing
 from lib.curves import CurveFit
-from lib.formatting import count, money, pct, points, ratio, use_currency
+from lib.formatting import by_kind, count, money, pct, points, ratio, use_currency
 from lib.i18n import LocalizedError, display_channel, t
 from lib.kpis import Period, data_range, latest_full_quarter, period_facts
 from lib.metrics import LOOKBACK_DAYS as METRICS_LOOKBACK_DAYS
@@ -1412,21 +1412,14 @@ _ROW_FORMAT: dict[str, str] = {
 
 
 def _format_cell(kind: str, value: Any, lang: str) -> str:
+    """A comparison cell: a lever as a signed percentage, the verdict in words, the rest as :func:`by_kind` writes it."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if kind == "pct":
         return pct(value, signed=True)
-    if kind == "points":
-        return points(value, lang)
-    if kind == "money":
-        return money(value, lang)
-    if kind == "count":
-        return count(value, lang)
-    if kind == "ratio":
-        return ratio(value)
     if kind == "verdict":
         return t(f"scenarios.verdict.{value}", lang)
-    return str(value)
+    return by_kind(value, kind, lang)
 
 
 def compare(results: Sequence[ScenarioResult | SavedScenario], lang: str = "en", *,

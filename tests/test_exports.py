@@ -419,9 +419,10 @@ def test_sample_store_csv_is_byte_identical_to_the_dataframe_export(sample_ws: W
     assert data.count(b"\r\n") == sample_ws.get_dataset(ds).customers + 1
 
 
-def test_write_segment_csv_streams_the_same_file(ws: Workspace, tmp_path) -> None:
+def test_export_segment_csv_streams_the_same_file(ws: Workspace, tmp_path) -> None:
     ds = _hostile_dataset(ws)
-    path = E.write_segment_csv(ws, ds, tmp_path / "deep" / "seg.csv", as_of=date(2024, 6, 30), lang="zh")
+    path = tmp_path / "deep" / "seg.csv"
+    E.export_segment_csv(ws, ds, path, as_of=date(2024, 6, 30), lang="zh")
     assert path.read_bytes() == E.segment_csv(ws, ds, as_of=date(2024, 6, 30), lang="zh")
     ids = [row[0] for row in list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))[1:]]
     assert not any(i.startswith(E.FORMULA_TRIGGERS) for i in ids)  # every id is data, never a formula
