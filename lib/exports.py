@@ -1159,7 +1159,7 @@ _SUMMARY_FORMATS: dict[str, str] = {
 }
 
 
-def _localised_customers(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, str]]:
+def localised_customers(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """Customer rows with translated labels and headers, plus the header → format map."""
     from lib import segments as seg
 
@@ -1261,7 +1261,7 @@ def _segment_table_sql(
     if group_column is not None:
         exprs.append(group_column)
     query = f"""SELECT {", ".join(exprs)}
-        FROM (SELECT {seg._CUSTOMER_COLUMNS} FROM ({sql}) AS c) AS m
+        FROM (SELECT {seg.CUSTOMER_COLUMNS} FROM ({sql}) AS c) AS m
         {attr_join}
         WHERE {where}
         ORDER BY {order}m.window_revenue DESC NULLS LAST, m.customer_id"""
@@ -1347,12 +1347,12 @@ def _write_segment_workbook(
 
     lang = normalize_lang(lang)
     settings = settings or seg.SegmentSettings()
-    seg._check_settings(settings)
+    seg.check_settings(settings)
     scheme = scheme or settings.scheme
     order = seg.group_order(scheme)
     column = "tier" if scheme == "plan" else "segment"
     src = seg.as_source(dataset_id, ws)
-    as_of_d = seg._resolve_as_of(ws, src, as_of)
+    as_of_d = seg.resolve_as_of(ws, src, as_of)
     if dataset_name is None:
         try:
             dataset_name = ws.get_dataset(dataset_id).name
@@ -1527,11 +1527,11 @@ def _segment_csv_query(
     from lib import segments as seg
 
     settings = settings or seg.SegmentSettings()
-    seg._check_settings(settings)
+    seg.check_settings(settings)
     scheme = scheme or settings.scheme
     column = "tier" if scheme == "plan" else "segment"
     src = seg.as_source(dataset_id, ws)
-    as_of_d = seg._resolve_as_of(ws, src, as_of)
+    as_of_d = seg.resolve_as_of(ws, src, as_of)
     if as_of_d is None:
         as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
     sql, params, headers, kinds = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, group=group,
@@ -1620,7 +1620,7 @@ def write_segment_export(
         settings = replace(settings, window_days=int(window_days))
     if scheme is not None:
         settings = replace(settings, scheme=scheme)
-    seg._check_settings(settings)
+    seg.check_settings(settings)
     if suffix == ".xlsx":
         return write_segment_workbook(ws, dataset_id, target, settings, as_of=as_of, lang=lang,
                                       dataset_name=dataset_name)

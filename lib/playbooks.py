@@ -73,7 +73,7 @@ from typing import Any
 import pandas as pd
 
 from lib import segments as seg
-from lib.exports import MAX_DATA_ROWS, SheetSpec, _localised_customers, workbook_bytes
+from lib.exports import MAX_DATA_ROWS, SheetSpec, localised_customers, workbook_bytes
 from lib.formatting import money, pct, points
 from lib.i18n import display_channel, normalize_lang, t
 from lib.metrics import metric
@@ -1265,7 +1265,7 @@ def all_tier_profiles(
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}")
     settings = _resolve_settings(ws, dataset_id, settings)
-    src, settings, as_of_d = seg._prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = seg.prepare_run(ws, dataset_id, settings, as_of)
     order = list(seg.group_order(scheme))
     column = "tier" if scheme == "plan" else "segment"
     rows: dict[str, dict[str, Any]] = {}
@@ -1275,20 +1275,20 @@ def all_tier_profiles(
         frozen_mode = "cuts" if cuts.r_cuts else "rank"
         # Current members exactly as lib.segments counts them (rank quintiles; the M edges passed in
         # are the ones resolved at this date, so they equal the data-derived ones) …
-        sql_now = seg._classify_sql(src, score_mode="rank", m_cut_mode="params")
+        sql_now = seg.classify_sql(src, score_mode="rank", m_cut_mode="params")
         # … and three classifications with every cut-off frozen at the as-of date.
-        sql_now_frozen = seg._classify_sql(src, score_mode=frozen_mode, m_cut_mode="params")
-        sql_before = seg._classify_sql(src, sfx="_b4", score_mode=frozen_mode, m_cut_mode="params")
-        sql_silent = seg._classify_sql(src, sfx="_s", score_mode=frozen_mode, m_cut_mode="params")
+        sql_now_frozen = seg.classify_sql(src, score_mode=frozen_mode, m_cut_mode="params")
+        sql_before = seg.classify_sql(src, sfx="_b4", score_mode=frozen_mode, m_cut_mode="params")
+        sql_silent = seg.classify_sql(src, sfx="_s", score_mode=frozen_mode, m_cut_mode="params")
         # The baseline of the "silent 3 months" audience: the same selection one window earlier.
-        sql_silent_before = seg._classify_sql(src, sfx="_sb", score_mode=frozen_mode, m_cut_mode="params")
+        sql_silent_before = seg.classify_sql(src, sfx="_sb", score_mode=frozen_mode, m_cut_mode="params")
         params = {
             **src.params,
-            **seg._date_params(as_of_d, settings.window_days),
-            **seg._date_params(compare, settings.window_days, "_b4"),  # type: ignore[arg-type]
-            **seg._date_params(as_of_d - timedelta(days=SILENT_DAYS), settings.window_days, "_s"),
-            **seg._date_params(compare - timedelta(days=SILENT_DAYS), settings.window_days, "_sb"),  # type: ignore[operator]
-            **seg._threshold_params(settings, cuts),
+            **seg.date_params(as_of_d, settings.window_days),
+            **seg.date_params(compare, settings.window_days, "_b4"),  # type: ignore[arg-type]
+            **seg.date_params(as_of_d - timedelta(days=SILENT_DAYS), settings.window_days, "_s"),
+            **seg.date_params(compare - timedelta(days=SILENT_DAYS), settings.window_days, "_sb"),  # type: ignore[operator]
+            **seg.threshold_params(settings, cuts),
             "profile_groups": order,
             "silent_days": SILENT_DAYS,
         }
@@ -1913,7 +1913,7 @@ def playbook_workbook(
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}")
     playbook = playbook or load_playbook(ws, dataset_id)
-    as_of_d = seg._resolve_as_of(ws, seg.as_source(dataset_id, ws), as_of)
+    as_of_d = seg.resolve_as_of(ws, seg.as_source(dataset_id, ws), as_of)
     if dataset_name is None:
         try:
             dataset_name = ws.get_dataset(dataset_id).name
@@ -1946,9 +1946,9 @@ def playbook_workbook(
             notes.append(t("playbooks.about.truncated", lang, sheet=label, shown=f"{MAX_DATA_ROWS:,}", total=f"{len(part):,}"))
             part = part.head(MAX_DATA_ROWS)
         if len(part):
-            frame, formats = _localised_customers(part, lang)
+            frame, formats = localised_customers(part, lang)
         else:
-            frame, formats = _localised_customers(_empty_members(), lang)
+            frame, formats = localised_customers(_empty_members(), lang)
         member_sheets.append(SheetSpec(title=label, frame=frame, formats=formats))
 
     table = playbook_table(playbook, profiles, lang, scheme=scheme, tasks=tasks, settings=settings, localised=True)

@@ -289,7 +289,7 @@ def load_settings(ws: Connection, dataset_id: int) -> SegmentSettings:
 
 def save_settings(ws: Connection, dataset_id: int, settings: SegmentSettings) -> None:
     """Store the settings for the dataset; raises ValueError (with every reason) if they are invalid."""
-    _check_settings(settings)
+    check_settings(settings)
     ws.set_setting(dataset_id, SETTINGS_KEY, settings.to_dict())
 
 
@@ -360,7 +360,7 @@ def _grid_list(grid: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _check_settings(settings: SegmentSettings) -> None:
+def check_settings(settings: SegmentSettings) -> None:
     errors = validate_thresholds(settings.thresholds) + validate_grid(settings.grid)
     if settings.scheme not in SCHEMES:
         errors.append(f"unknown scheme {settings.scheme!r}")
@@ -561,11 +561,11 @@ def default_as_of(ws: Connection, dataset: SourceLike) -> date | None:
     return _to_date(value)
 
 
-def _resolve_as_of(ws: Connection, dataset: SourceLike, as_of: date | datetime | str | None) -> date | None:
+def resolve_as_of(ws: Connection, dataset: SourceLike, as_of: date | datetime | str | None) -> date | None:
     return _to_date(as_of) if as_of is not None else default_as_of(ws, dataset)
 
 
-def _date_params(as_of: date, window_days: int, sfx: str = "") -> dict[str, Any]:
+def date_params(as_of: date, window_days: int, sfx: str = "") -> dict[str, Any]:
     """``$as_of``, the exclusive timestamp upper bound and the window's first instant."""
     start = datetime.combine(as_of, datetime.min.time())
     return {
@@ -575,7 +575,7 @@ def _date_params(as_of: date, window_days: int, sfx: str = "") -> dict[str, Any]
     }
 
 
-def _threshold_params(settings: SegmentSettings, cuts: FrozenCuts | None) -> dict[str, Any]:
+def threshold_params(settings: SegmentSettings, cuts: FrozenCuts | None) -> dict[str, Any]:
     th = settings.thresholds
     if cuts is not None:
         m_high, m_mid = cuts.m_high_min, cuts.m_mid_min
@@ -602,7 +602,7 @@ def _threshold_params(settings: SegmentSettings, cuts: FrozenCuts | None) -> dic
     return params
 
 
-def _classify_sql(
+def classify_sql(
     source: OrderSource,
     *,
     sfx: str = "",
@@ -802,7 +802,7 @@ def _enum(column: str, keys: tuple[str, ...]) -> str:
 
 R_BANDS: tuple[str, ...] = ("recent", "middle", "lapsed")
 FM_BANDS: tuple[str, ...] = ("high", "mid", "low")
-_CUSTOMER_COLUMNS = ", ".join(
+CUSTOMER_COLUMNS = ", ".join(
     [
         "customer_id, first_order_date, last_order_date, orders, revenue",
         "CASE WHEN orders > 0 THEN revenue / orders END AS aov, window_orders, window_revenue",
@@ -818,16 +818,17 @@ _CUSTOMER_COLUMNS = ", ".join(
 )
 
 
-def _prepare(
+def prepare_run(
     ws: Connection,
     dataset: SourceLike,
     settings: SegmentSettings | None,
     as_of: date | datetime | str | None,
 ) -> tuple[OrderSource, SegmentSettings, date | None]:
+    """The order source, checked settings and as-of date every classification starts from (a public seam for playbooks)."""
     settings = settings or SegmentSettings()
-    _check_settings(settings)
+    check_settings(settings)
     src = as_source(dataset, ws)
-    return src, settings, _resolve_as_of(ws, src, as_of)
+    return src, settings, resolve_as_of(ws, src, as_of)
 
 
 def classified_query(
@@ -839,12 +840,12 @@ def classified_query(
     callers that aggregate further in SQL (every chart here, the benchmark) so that
     no customer list has to travel to Python. Run it with :func:`run_query`.
     """
-    sql = _classify_sql(
+    sql = classify_sql(
         src,
         score_mode="cuts" if cuts is not None and cuts.r_cuts else "rank",
         m_cut_mode="params" if cuts is not None else "data",
     )
-    params = {**src.params, **_date_params(as_of, settings.window_days), **_threshold_params(settings, cuts)}
+    params = {**src.params, **date_params(as_of, settings.window_days), **threshold_params(settings, cuts)}
     return sql, params
 
 
@@ -875,7 +876,7 @@ def customer_summary(
     observation_period_end=as_of, freq="D")``.
     """
     src = as_source(dataset_id, ws)
-    as_of_d = _resolve_as_of(ws, src, as_of)
+    as_of_d = resolve_as_of(ws, src, as_of)
     if as_of_d is None:
         return pd.DataFrame({c: [] for c in _SUMMARY_COLUMNS})
     sql = f"""
@@ -911,7 +912,7 @@ def customer_summary(
     FROM cust AS c LEFT JOIN repeat_days AS r USING (customer_id)
     ORDER BY c.customer_id
     """
-    params = {**src.params, **_date_params(as_of_d, window_days)}
+    params = {**src.params, **date_params(as_of_d, window_days)}
     return run_query(ws, sql, params)
 
 
@@ -931,11 +932,11 @@ def segment_customers(
     ``cuts`` freezes the M edges and quintile edges (see :func:`resolve_cuts`).
     An empty dataset gives an empty frame with the same columns.
     """
-    src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
     sql, params = classified_query(src, settings, as_of_d, cuts)
-    return run_query(ws, f"SELECT {_CUSTOMER_COLUMNS} FROM ({sql}) AS c", params)
+    return run_query(ws, f"SELECT {CUSTOMER_COLUMNS} FROM ({sql}) AS c", params)
 
 
 def _score_edges(score: str, edge: str) -> str:
@@ -957,7 +958,7 @@ def resolve_cuts(
     as_of: date | datetime | str | None = None,
 ) -> FrozenCuts:
     """The numeric M band edges and quintile edges at ``as_of`` (to show, or to freeze for other dates)."""
-    src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         return FrozenCuts(as_of=None, m_high_min=settings.thresholds.m_high_min, m_mid_min=settings.thresholds.m_mid_min)
     sql, params = classified_query(src, settings, as_of_d)
@@ -1012,7 +1013,7 @@ def segment_members(
     ``search`` matches a substring of the customer id (case-insensitive).
     ``order_by`` is one of the customer columns; ties are broken by customer id.
     """
-    src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     scheme = scheme or settings.scheme
     column = "tier" if scheme == "plan" else "segment"
     allowed = {
@@ -1038,7 +1039,7 @@ def segment_members(
         params["member_limit"] = int(limit)
     return run_query(
         ws,
-        f"""SELECT {_CUSTOMER_COLUMNS} FROM ({sql}) AS c WHERE {" AND ".join(where)}
+        f"""SELECT {CUSTOMER_COLUMNS} FROM ({sql}) AS c WHERE {" AND ".join(where)}
             ORDER BY "{order_by}" {direction} NULLS LAST, customer_id {limit_sql}""",
         params,
     )
@@ -1069,7 +1070,7 @@ def segment_summary(
     date), aov (revenue / orders, all orders up to the as-of date),
     median_days_since_last_order. Shares are NaN when the total is 0.
     """
-    src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     scheme = by or settings.scheme
     order = group_order(scheme)
     column = "tier" if scheme == "plan" else "segment"
@@ -1115,7 +1116,7 @@ def tag_counts(
     as_of: date | datetime | str | None = None,
 ) -> pd.DataFrame:
     """Customers carrying each scene tag (tags overlap, so shares can add up to more than 100%)."""
-    src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     counts = {key: 0 for key in TIER_ORDER}
     total = 0
     if as_of_d is not None:
@@ -1140,7 +1141,7 @@ def rf_heatmap(
     as_of: date | datetime | str | None = None,
 ) -> pd.DataFrame:
     """25 rows: customers and window revenue per (R score, F score) with the grid's segment for each cell."""
-    src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     cells = pd.DataFrame(
         [(r, f, settings.grid[grid_key(r, f)]) for r in range(5, 0, -1) for f in range(1, 6)],
         columns=["r_score", "f_score", "segment"],
@@ -1187,7 +1188,7 @@ def distribution(
     is_days = measure == "days_since_last_order"
     if clip_quantile is None and not is_days:
         clip_quantile = 0.99
-    src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     empty = pd.DataFrame({"bin_start": [], "bin_end": [], "customers": [], "open_ended": []})
     if as_of_d is None:
         return empty
@@ -1244,7 +1245,7 @@ def migration_matrix(
     customers, share_of_from (of the row's customers).
     """
     settings = settings or SegmentSettings()
-    _check_settings(settings)
+    check_settings(settings)
     scheme = scheme or settings.scheme
     order = list(group_order(scheme))
     column = "tier" if scheme == "plan" else "segment"
@@ -1253,13 +1254,13 @@ def migration_matrix(
         raise ValueError("date_a must be earlier than date_b")
     src = as_source(dataset_id, ws)
     cuts = resolve_cuts(ws, src, settings, b)
-    sql_a = _classify_sql(src, sfx="_a", score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params")
-    sql_b = _classify_sql(src, sfx="_b", score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params")
+    sql_a = classify_sql(src, sfx="_a", score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params")
+    sql_b = classify_sql(src, sfx="_b", score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params")
     params = {
         **src.params,
-        **_date_params(a, settings.window_days, "_a"),
-        **_date_params(b, settings.window_days, "_b"),
-        **_threshold_params(settings, cuts),
+        **date_params(a, settings.window_days, "_a"),
+        **date_params(b, settings.window_days, "_b"),
+        **threshold_params(settings, cuts),
     }
     df = run_query(
         ws,
@@ -1322,7 +1323,7 @@ def tier_sizes_over_time(
     customer-days × weeks; a year of weeks on a million orders takes seconds.
     """
     settings = settings or SegmentSettings()
-    _check_settings(settings)
+    check_settings(settings)
     order = list(group_order(scheme))
     dates = week_ends(start, end)
     if not dates:
@@ -1330,7 +1331,7 @@ def tier_sizes_over_time(
     src = as_source(dataset_id, ws)
     cuts = resolve_cuts(ws, src, settings, dates[-1])
     column = "tier" if scheme == "plan" else "segment"
-    sql = _classify_sql(src, score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params", weekly=True)
+    sql = classify_sql(src, score_mode="cuts" if cuts.r_cuts else "rank", m_cut_mode="params", weekly=True)
     params = {
         **src.params,
         "first_as_of": dates[0],
@@ -1338,7 +1339,7 @@ def tier_sizes_over_time(
         "last_before_ts": datetime.combine(dates[-1], datetime.min.time()) + timedelta(days=1),
         "n_weeks": len(dates),
         "window_days": int(settings.window_days),
-        **_threshold_params(settings, cuts),
+        **threshold_params(settings, cuts),
     }
     df = run_query(
         ws, f'SELECT as_of, "{column}" AS "group", count(*) AS customers FROM ({sql}) AS c GROUP BY ALL', params
@@ -1381,7 +1382,7 @@ def explain_customer(
 ) -> CustomerExplanation | None:
     """The customer's R, F, M values, the band each falls in with its rule, their scores with each
     score's value range, tags and the reason for the tier; None if they had not bought by the as-of date."""
-    src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         return None
     sql, params = classified_query(src, settings, as_of_d)
@@ -1488,7 +1489,7 @@ def data_warnings(
     F value covers ≥ 20% of customers, so all of them share one score and some
     scores hold nobody), which score they share and which scores are unused.
     """
-    src, settings, as_of_d = _prepare(ws, dataset_id, settings, as_of)
+    src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         return [t("segments.warn.empty", lang)]
     sql, params = classified_query(src, settings, as_of_d)

@@ -381,7 +381,7 @@ def _segment_csv_reference(ws, ds, *, lang="en", group=None, scheme=None, as_of=
                                 order_by="window_revenue", limit=None)
     if members.empty:
         return E.csv_bytes(pd.DataFrame(columns=[E.t(f"segments.col.{k}", lang) for k, _ in E._SEGMENT_COLUMNS]))
-    frame, formats = E._localised_customers(members, lang)
+    frame, formats = E.localised_customers(members, lang)
     for header, kind in formats.items():
         if kind == "money":
             frame[header] = frame[header].round(2)
@@ -486,7 +486,7 @@ def _segment_workbook_reference(ws, ds, *, lang="en", scheme=None, groups=None, 
         members = customers[customers[column] == group].sort_values(
             ["window_revenue", "customer_id"], ascending=[False, True], kind="stable")
         if len(members):
-            frame, formats = E._localised_customers(members, lang)
+            frame, formats = E.localised_customers(members, lang)
         else:
             frame, formats = pd.DataFrame(columns=[E.t(f"segments.col.{k}", lang) for k, _ in E._SEGMENT_COLUMNS]), {}
         sheets.append(E.SheetSpec(S.group_label(group, scheme, lang), frame, formats))
