@@ -68,7 +68,7 @@ from lib.formatting import money
 from lib.i18n import t
 from lib.metrics import dataset_ledger, ledger_sql, order_source, source_params
 from lib.palette import SEGMENT_ORDER, TIER_ORDER
-from lib.sql_engine import DuckDBEngine, Engine
+from lib.sql_engine import DuckDBEngine, Engine, QueryTarget
 
 # --------------------------------------------------------------------------------------
 # Constants
@@ -110,7 +110,7 @@ DEFAULT_GRID: dict[str, str] = {
     grid_key(r, f): _DEFAULT_GRID_ROWS[r][f - 1] for r in range(5, 0, -1) for f in range(1, 6)
 }
 
-Connection = Any  # a lib.workspace.Workspace, a duckdb.DuckDBPyConnection or a lib.sql_engine.Engine
+Connection = QueryTarget  # a lib.workspace.Workspace, a duckdb.DuckDBPyConnection or a lib.sql_engine.Engine
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 

@@ -41,11 +41,14 @@ import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from lib.workspace import Workspace
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 #: Settings every session gets: timestamps are wall-clock (as DuckDB's TIMESTAMP), results travel as Arrow.
@@ -63,6 +66,10 @@ LOCAL_SPARK_CONF: dict[str, str] = {
     "spark.driver.host": "127.0.0.1",
 }
 _BATCH_ROWS = 100_000
+
+
+QueryTarget = Union["Workspace", duckdb.DuckDBPyConnection, "Engine"]
+"""Where a read query can run: the app's workspace, a bare DuckDB connection, or an engine behind this seam."""
 
 
 class EngineUnavailable(RuntimeError):
