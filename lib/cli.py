@@ -369,7 +369,8 @@ def cmd_review_pack(args: argparse.Namespace) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
-    from lib import timeline, timeline_exports
+    from lib import timeline
+    from lib.timeline import exports as timeline_exports
 
     ws = _open(args)
     try:

@@ -54,8 +54,8 @@ from lib.metrics import METRICS, glossary
 from lib.palette import OPACITY_LEGEND, TIER_COLORS, TIER_ORDER
 from lib.prediction_charts import tier_value_chart, tier_value_frame
 from lib.segment_charts import share_chart
-from lib.timeline_charts import gantt_chart
-from lib.timeline_exports import chart_png
+from lib.timeline.charts import gantt_chart
+from lib.timeline.exports import chart_png
 
 #: The fixed order of the story.
 STORY_KEYS: tuple[str, ...] = ("overview", "segments", "value", "playbooks", "channels", "timeline")

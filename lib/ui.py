@@ -124,7 +124,7 @@ _warm_up_started = False
 _PAGE_LIBRARIES = (
     "lib.segments", "lib.segment_charts", "lib.playbooks", "lib.channels", "lib.channel_charts",
     "lib.scenarios", "lib.scenario_charts", "lib.curves", "lib.optimizer", "lib.timeline",
-    "lib.timeline_charts", "lib.exports", "lib.timeline_exports", "lib.review_pack", "lib.kpis",
+    "lib.timeline.charts", "lib.exports", "lib.timeline.exports", "lib.review_pack", "lib.kpis",
 )
 
 

@@ -5,7 +5,9 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import budget, scenarios, segments, timeline, timeline_charts, timeline_exports, ui
+from lib import budget, scenarios, segments, timeline, ui
+from lib.timeline import charts as timeline_charts
+from lib.timeline import exports as timeline_exports
 
 ctx = ui.bootstrap("nav.timeline")
 t = ctx.t

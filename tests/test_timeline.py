@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib import timeline as tl
-from lib import timeline_exports as tx
+from lib.timeline import exports as tx
 from lib.i18n import catalogs
 from lib.timeline import Task
-from lib.timeline_charts import gantt_chart
+from lib.timeline.charts import gantt_chart
 from lib.workspace import Workspace
 
 PIL = pytest.importorskip("PIL.Image")
@@ -836,7 +836,7 @@ FONTS = {
 
 
 def test_text_width_counts_cjk_as_about_twice_latin():
-    from lib.timeline_charts import text_width
+    from lib.timeline.charts import text_width
 
     assert text_width("增长规划") == pytest.approx(4 * 11)
     assert 1.5 < text_width("增长") / text_width("ab") < 2.1
@@ -844,7 +844,7 @@ def test_text_width_counts_cjk_as_about_twice_latin():
 
 
 def test_wrapping_keeps_every_character_and_never_overflows():
-    from lib.timeline_charts import text_width, wrap_text
+    from lib.timeline.charts import text_width, wrap_text
 
     for text in ("L4 · Start traffic routing (store → community, Douyin live → official account)", LONG_ZH,
                  "X" * 90, "短"):
@@ -860,7 +860,7 @@ def test_the_label_axis_is_wide_enough_for_the_longest_label(lang):
     """Every label line, measured with the real fonts (browser and export), fits labelLimit; nothing is cut."""
     from PIL import ImageFont
 
-    from lib.timeline_charts import BOLD_FACTOR, LABEL_WRAP_PX
+    from lib.timeline.charts import BOLD_FACTOR, LABEL_WRAP_PX
 
     plan = tl.default_plan(lang) + [task("X9", 5, 6, name=LONG_ZH)]
     spec = gantt_chart(plan, MONDAY, lang, today=date(2026, 11, 2)).to_dict()
@@ -891,7 +891,7 @@ def test_the_svg_export_shows_every_label_in_full(lang):
 
 
 def test_week_axis_is_translated_and_names_each_month_once():
-    from lib.timeline_charts import week_axis_labels
+    from lib.timeline.charts import week_axis_labels
 
     zh = week_axis_labels(MONDAY, 13, "zh")
     assert zh[0] == ["第1周", "9月7日"] and zh[1] == ["第2周", "14日"] and zh[4] == ["第5周", "10月5日"]

@@ -503,7 +503,7 @@ def export_plan(
     elif suffix == ".ics":
         payload = to_ics(tasks, start_monday, lang, plan_name=plan_name, dataset_name=dataset_name, weeks=weeks)
     else:
-        from lib.timeline_charts import gantt_chart
+        from lib.timeline.charts import gantt_chart
 
         chart = gantt_chart(
             tasks,
