@@ -562,9 +562,9 @@ def test_chart_in_chinese_with_baseline_anchors_and_critical_path():
     assert {r["id"] for r in rows if r["critical"]} == set(tl.critical_path(plan))
     labels = [r["label"] for r in rows]
     assert labels.index("P1 · 设计用户分层模型（RFM + 场景标签）") < labels.index("L1 · 发布首批小红书KOC笔记")
-    baseline_layers = [l for l in _layers(spec) if "data" in l and "baseline" in l["data"]["values"][0]]
-    assert baseline_layers and any(_mark(l).get("color") == "#9E9E9E" for l in baseline_layers)
-    assert any(_mark(l).get("stroke") == "#111111" for l in _layers(spec))  # critical outline
+    baseline_layers = [layer for layer in _layers(spec) if "data" in layer and "baseline" in layer["data"]["values"][0]]
+    assert baseline_layers and any(_mark(layer).get("color") == "#9E9E9E" for layer in baseline_layers)
+    assert any(_mark(layer).get("stroke") == "#111111" for layer in _layers(spec))  # critical outline
     c1 = next(r for r in rows if r["id"] == "C1")
     assert c1["slip"] == "提前2周"
 
@@ -716,10 +716,14 @@ def test_export_plan_dispatches_on_suffix(tmp_path):
 
 
 def test_ics_folding_never_splits_a_character():
-    line = "SUMMARY:" + "增长" * 60
-    pieces = tx._fold(line)
-    assert all(len(p.encode("utf-8")) <= 75 for p in pieces)
-    assert "".join(p[1:] if i else p for i, p in enumerate(pieces)) == line
+    name = "增长" * 60  # 360 octets: the SUMMARY line folds over several physical lines
+    payload = tx.to_ics([task("A", 1, 2, name=name)], MONDAY, "zh")
+    physical = payload.split(b"\r\n")
+    assert all(len(line) <= 75 for line in physical)
+    for line in physical:
+        line.decode("utf-8")  # raises if a fold split a UTF-8 character
+    unfolded = payload.decode("utf-8").replace("\r\n ", "")
+    assert "SUMMARY:" + name + "\r\n" in unfolded
     assert re.fullmatch(r"[A-Za-z0-9_-]+-[0-9a-f]{16}@growth-planner", tx.event_uid("P1 / x", plan_name="q"))
 
 
@@ -925,8 +929,8 @@ def test_legend_swatches_match_the_marks_and_text_is_readable():
     lanes = _layers(spec)[0]
     assert _mark(lanes)["type"] == "rect" and "opacity" not in _mark(lanes), "bands are drawn in the legend's colours"
     assert lanes["encoding"]["fill"]["legend"].get("symbolOpacity", 1) == 1
-    bars = next(l for l in _layers(spec) if l.get("encoding", {}).get("color", {}).get("field") == "group")
+    bars = next(layer for layer in _layers(spec) if layer.get("encoding", {}).get("color", {}).get("field") == "group")
     assert "opacity" not in _mark(bars) and bars["encoding"]["color"]["legend"]["symbolOpacity"] == 1
-    anchor_text = next(l for l in _layers(spec) if _mark(l)["type"] == "text" and "anchor" in json.dumps(l))
+    anchor_text = next(layer for layer in _layers(spec) if _mark(layer)["type"] == "text" and "anchor" in json.dumps(layer))
     for row in anchor_text["data"]["values"]:
         assert contrast_ratio(row["text_fill"], "#FFFFFF") >= 4.5, row

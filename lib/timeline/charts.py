@@ -6,7 +6,7 @@ run: phase swimlanes, task bars coloured by owner/channel/phase, progress, miles
 diamonds, the current-week line, dependency links (red when a task starts before
 what it depends on ends), an optional baseline, the critical path, overdue and
 behind-schedule flags and the shopping-calendar anchors (618, 双11, 年货节, member
-days). The same spec is rendered to PNG/SVG on the server by ``lib.timeline_exports``.
+days). The same spec is rendered to PNG/SVG on the server by ``lib.timeline.exports``.
 
 Geometry: x is a quantitative week axis where week ``w`` covers ``[w, w + 1)``; the
 top axis puts "W1 / Oct 5" (第1周 / 10月5日) at each week's Monday, naming the month
@@ -35,31 +35,22 @@ import altair as alt
 
 from lib.i18n import t
 from lib.palette import channel_color, readable_on, text_on
-from lib.timeline import (
+from lib.timeline.calendar import CalendarAnchor, calendar_anchors, date_position, require_monday, task_dates, weeks_text
+from lib.timeline.checks import critical_path, dependency_conflicts, path_weeks
+from lib.timeline.model import (
     DEFAULT_WEEKS,
     PHASE_COLORS,
     PHASES,
-    CalendarAnchor,
-    ScheduleFlag,
     Task,
-    calendar_anchors,
     canonical_channel,
     channel_label,
-    critical_path,
-    date_position,
-    dependency_conflicts,
     display_order,
     format_depends_on,
-    path_weeks,
     phase_label,
-    require_monday,
-    schedule_flags,
-    slippage,
-    status_counts,
-    task_dates,
     tier_label,
-    weeks_text,
+    tint,
 )
+from lib.timeline.tracking import ScheduleFlag, schedule_flags, slippage, status_counts
 
 ColorBy = Literal["owner", "channel", "phase"]
 
@@ -235,13 +226,6 @@ def week_axis_labels(start_monday: date | None, weeks: int, lang: str) -> list[l
         labels.append([head, day])
     labels.append("")
     return labels
-
-
-def _tint(hex_color: str, share: float) -> str:
-    """``hex_color`` mixed with white (``share`` = how much of the colour is kept)."""
-    value = hex_color.lstrip("#")
-    rgb = (int(value[i : i + 2], 16) for i in (0, 2, 4))
-    return "#" + "".join(f"{round(255 - (255 - c) * share):02X}" for c in rgb)
 
 
 def _color_group(task: Task, color_by: ColorBy, lang: str) -> tuple[str, str]:
@@ -490,7 +474,7 @@ def _lane_layer(frame: _Frame, color_by: ColorBy) -> alt.Chart:
             x2="lane_end:Q",
             fill=alt.Fill(
                 "phase:N",
-                scale=alt.Scale(domain=phase_domain, range=[_tint(PHASE_COLORS[p], LANE_TINT) for p in PHASES]),
+                scale=alt.Scale(domain=phase_domain, range=[tint(PHASE_COLORS[p], LANE_TINT) for p in PHASES]),
                 legend=legend,
             ),
         )

@@ -32,25 +32,22 @@ from openpyxl.utils import get_column_letter
 
 from lib.exports import sanitize_sheet_name, xlsx_text
 from lib.i18n import t
-from lib.timeline import (
+from lib.timeline.calendar import calendar_anchors, require_monday, task_dates, week_dates, weeks_text
+from lib.timeline.checks import critical_path
+from lib.timeline.defaults import content_calendar
+from lib.timeline.model import (
     DEFAULT_WEEKS,
     PHASE_COLORS,
     PHASES,
     Task,
-    calendar_anchors,
     channel_label,
-    content_calendar,
-    critical_path,
     display_order,
     format_depends_on,
     phase_label,
-    require_monday,
-    slippage,
-    task_dates,
     tier_label,
-    week_dates,
-    weeks_text,
+    tint,
 )
+from lib.timeline.tracking import slippage
 
 CJK_FONT_FAMILY = "Noto Sans CJK SC"
 CJK_FONT_DIR_ENV = "GROWTH_PLANNER_CJK_FONT_DIR"
@@ -93,14 +90,6 @@ def _put(sheet: Any, row: int, column: int, value: object) -> Any:
 
 def _fill(hex_color: str) -> PatternFill:
     return PatternFill("solid", fgColor=hex_color.lstrip("#").upper())
-
-
-def _tint(hex_color: str, share: float) -> str:
-    """``hex_color`` mixed with white (share = how much of the colour is kept)."""
-    value = hex_color.lstrip("#")
-    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
-    mix = [round(255 - (255 - c) * share) for c in (r, g, b)]
-    return "#" + "".join(f"{c:02X}" for c in mix)
 
 
 def _dates_ok(task: Task, weeks: int) -> bool:
@@ -263,7 +252,7 @@ def _write_week_grid(
                 cell = grid.cell(row, first_week_col + task.end_week - 1, MILESTONE_MARK)
                 cell.font = Font(bold=True, size=12, color=color.lstrip("#"))
                 cell.alignment = Alignment(horizontal="center")
-                cell.fill = _fill(_tint(color, 0.25))
+                cell.fill = _fill(tint(color, 0.25))
             else:
                 for week in range(task.start_week, task.end_week + 1):
                     cell = grid.cell(row, first_week_col + week - 1)
