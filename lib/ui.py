@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -500,7 +500,8 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwargs: Any) -> None:
+def chart(build: Callable[..., Any], *args: Any, key: str | None = None,
+          theme: Literal["streamlit"] | None = "streamlit", **kwargs: Any) -> None:
     """Draw ``build(*args, **kwargs)``, building and serialising it once per distinct input.
 
     Building an Altair chart (20–40 ms for the R×F heat map) and serialising it cost
@@ -508,10 +509,11 @@ def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwarg
     The arguments are hashed by Streamlit (data frames by content, a translator by
     its language), so new data, settings or language build a new chart. The spec is
     drawn at the container's width and the chart's own height (``chart_specs.vega_lite_spec``).
+    ``theme=None`` keeps the chart's own fonts and colours (the Gantt's label column is measured in them).
     """
     spec = _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())),
                         formatting.current_currency())
-    st.vega_lite_chart(spec, width="stretch", key=key)
+    st.vega_lite_chart(spec, width="stretch", key=key, theme=theme)
 
 
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})

@@ -14,19 +14,6 @@ t = ctx.t
 DEFAULT_CHOICE = "__default__"
 
 
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def gantt_spec(task_dicts: tuple, start: date, lang: str, color_by: str, baseline_dicts: tuple | None,
-               current: date, show_critical: bool, flash_sales: bool, today: date) -> dict:
-    """The chart's Vega-Lite spec, cached on the tasks (building it costs about a second)."""
-    tasks = [timeline.Task.from_dict(d) for d in task_dicts]
-    baseline = [timeline.Task.from_dict(d) for d in baseline_dicts] if baseline_dicts else None
-    chart = timeline_charts.gantt_chart(
-        tasks, start, lang, color_by=color_by, baseline=baseline, current_week=current,
-        show_critical=show_critical, include_flash_sales=flash_sales, today=today,
-    )
-    return chart.to_dict()
-
-
 def _default_start() -> date:
     """The Monday after the data ends: the quarter being planned starts there."""
     anchor = (ctx.dataset.last_order or ctx.dataset.last_period) if ctx.dataset else None
@@ -166,14 +153,12 @@ with ui.friendly_errors(ctx):
 
     if drawn:
         current = today if start <= today <= end_day else start - timedelta(days=1)
-        spec = gantt_spec(
-            tuple(task.to_dict() for task in drawn), start, ctx.lang, color_by,
-            tuple(baseline_dicts) if (baseline_dicts and st.session_state.get("timeline.show_baseline", True)) else None,
-            current, show_critical, flash_sales, today,
-        )
-        # Fit the width only: Streamlit's default "fit" autosize squeezes 26 rows into a strip.
-        st.vega_lite_chart({**spec, "autosize": {"type": "fit-x", "contains": "padding"}}, width="stretch",
-                           theme=None)
+        shown_baseline = baseline if (baseline and st.session_state.get("timeline.show_baseline", True)) else None
+        # Drawn like every chart of the app: built and serialised once per distinct input (ui.chart);
+        # theme=None keeps the chart's own fonts, in which its label column is measured.
+        ui.chart(timeline_charts.gantt_chart, drawn, start, ctx.lang, color_by=color_by, baseline=shown_baseline,
+                 current_week=current, show_critical=show_critical, include_flash_sales=flash_sales, today=today,
+                 theme=None)
         anchors = timeline.calendar_anchors(start, 13, include_flash_sales=False)
         if anchors:
             st.caption(t("timeline_page.anchors", names=", ".join(dict.fromkeys(a.label(ctx.lang) for a in anchors))))
