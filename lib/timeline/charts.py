@@ -17,8 +17,12 @@ full em, about twice a Latin letter), and a label wider than ``LABEL_WRAP_PX``
 wraps onto more lines. Only the tasks, their links, baseline rows and the anchors
 are embedded as data.
 
-``gantt_chart`` assembles the layers built by the ``_*_layer(s)`` functions below,
-back to front; ``_Frame`` carries what they share (scales, axes, labels, colours).
+``gantt_chart`` works in three steps: ``_plan`` orders, labels, colours and flags
+the tasks (their data rows); ``_frame`` sizes the label column and builds the
+scales, axes and legends every layer shares; the ``_*_layer(s)`` functions below
+each draw one layer — swimlanes, week grid, calendar anchors, baseline, bars and
+progress, dependency links, critical path, milestones, schedule flags, the
+today rule — and ``gantt_chart`` stacks them back to front.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -50,7 +54,21 @@ from lib.timeline.model import (
     tier_label,
     tint,
 )
-from lib.timeline.tracking import ScheduleFlag, schedule_flags, slippage, status_counts
+from lib.timeline.tracking import ScheduleFlag, Slippage, schedule_flags, slippage, status_counts
+
+__all__ = [
+    "BOLD_FACTOR",
+    "LABEL_FONT_SIZE",
+    "LABEL_WRAP_PX",
+    "ColorBy",
+    "LabelColumn",
+    "gantt_chart",
+    "label_column",
+    "task_label",
+    "text_width",
+    "week_axis_labels",
+    "wrap_text",
+]
 
 ColorBy = Literal["owner", "channel", "phase"]
 
@@ -310,11 +328,11 @@ class _Frame:
     def y(self) -> alt.Y:
         return alt.Y("label:N", scale=alt.Scale(domain=self.column.labels), axis=self.y_axis)
 
-    def y_of(self, field: str) -> alt.Y:
-        return alt.Y(f"{field}:N", scale=alt.Scale(domain=self.column.labels), axis=self.y_axis)
+    def y_of(self, name: str) -> alt.Y:
+        return alt.Y(f"{name}:N", scale=alt.Scale(domain=self.column.labels), axis=self.y_axis)
 
-    def x_of(self, field: str) -> alt.X:
-        return alt.X(f"{field}:Q", scale=self.x_scale, axis=self.x_axis)
+    def x_of(self, name: str) -> alt.X:
+        return alt.X(f"{name}:Q", scale=self.x_scale, axis=self.x_axis)
 
     @property
     def row_height(self) -> int:
@@ -392,60 +410,101 @@ def _tooltip(lang: str, with_baseline: bool, with_status: bool) -> list[alt.Tool
 # ---------------------------------------------------------------------------
 
 
-def _task_rows(
-    ordered: Sequence[Task],
-    labels: Sequence[str],
-    groups: Sequence[tuple[str, str]],
-    *,
-    lang: str,
-    weeks: int,
-    start_monday: date | None,
-    critical: set[str],
-    slips: dict[str, Any],
-    flags: dict[str, ScheduleFlag],
-) -> list[dict[str, Any]]:
-    """One data row per task: its label, bar geometry, texts for the tooltip and its schedule flag."""
-    rows: list[dict[str, Any]] = []
-    for task, label, (group, _) in zip(ordered, labels, groups):
-        start_x = _clamp(task.start_week, weeks)
-        end_x = _clamp(task.end_week + 1, weeks)
-        progress = min(max(task.progress, 0.0), 1.0)
-        if start_monday is not None and 1 <= task.start_week and task.end_week >= task.start_week:
-            first, last = task_dates(start_monday, task)
-            dates = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
-        else:
-            dates = ""
-        slip = slips.get(task.id)
-        flag = flags.get(task.id)
-        rows.append(
-            {
-                "id": task.id,
-                "label": label,
-                "name": task.display_name(lang),
-                "phase": phase_label(task.phase, lang),
-                "group": group,
-                "owner": task.owner,
-                "channel": channel_label(task.channel, lang),
-                "tier": tier_label(task.tier, lang),
-                "start": start_x,
-                "end": end_x,
-                "progress_end": start_x + (end_x - start_x) * progress,
-                "progress": f"{progress:.0%}",
-                "has_progress": progress > 0,
-                "milestone": bool(task.milestone),
-                "ms_x": _clamp(task.end_week + MILESTONE_OFFSET, weeks),
-                "critical": task.id in critical,
-                "weeks": weeks_text(task, lang),
-                "dates": dates,
-                "depends_on": format_depends_on(task.depends_on),
-                "slip": slip.label(lang) if slip else "",
-                "status_key": flag.status if flag else "",
-                "status": flag.label(lang) if flag else "",
-                "status_detail": flag.detail(lang) if flag else "",
-                "status_text": text_on(STATUS_COLORS[flag.status]) if flag else "",
-            }
-        )
-    return rows
+@dataclass(frozen=True)
+class _Plan:
+    """The tasks in drawing order and what the layers know about them (labels, critical path, flags, rows)."""
+
+    tasks: Sequence[Task]  # as given: the critical path and the subtitle are computed on them
+    ordered: list[Task]  # display order (phase, then start week)
+    label_of: dict[str, str]  # task id → its y label (the first task with an id wins)
+    path: list[str]  # critical path, first to last task ([] when not shown)
+    slips: dict[str, Slippage]
+    flags: dict[str, ScheduleFlag]
+    groups: list[tuple[str, str]]  # (legend text, colour) per ordered task
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def critical(self) -> set[str]:
+        return set(self.path)
+
+    @property
+    def conflicts(self) -> set[tuple[str, str]]:
+        """(successor, predecessor) ids of links whose successor starts before its predecessor ends."""
+        return {(successor.id, predecessor.id) for successor, predecessor in dependency_conflicts(self.tasks)}
+
+    @property
+    def overdue_labels(self) -> list[str]:
+        return [row["label"] for row in self.rows if row["status_key"] == "overdue"]
+
+    @property
+    def statuses(self) -> list[str]:
+        """The schedule statuses present, in legend order."""
+        return [status for status in STATUS_COLORS if any(row["status_key"] == status for row in self.rows)]
+
+
+def _plan(tasks: Sequence[Task], start_monday: date | None, lang: str, color_by: ColorBy,
+          baseline: Sequence[Task] | None, show_critical: bool, today: date | None, weeks: int) -> _Plan:
+    """Order, label, colour and flag the tasks, and build their data rows."""
+    ordered = display_order(tasks)
+    labels = _unique_labels(ordered, lang)
+    label_of: dict[str, str] = {}
+    for task, label in zip(ordered, labels):
+        label_of.setdefault(task.id, label)
+    groups = [_color_group(task, color_by, lang) for task in ordered]
+    plan = _Plan(
+        tasks=tasks, ordered=ordered, label_of=label_of,
+        path=critical_path(tasks) if show_critical else [],
+        slips=slippage(tasks, baseline) if baseline else {},
+        flags=schedule_flags(tasks, start_monday, today, weeks) if (start_monday and today) else {},
+        groups=groups,
+    )
+    plan.rows.extend(_task_row(task, label, group, plan, lang, weeks, start_monday)
+                     for task, label, (group, _) in zip(ordered, labels, groups))
+    return plan
+
+
+def _dates_text(task: Task, start_monday: date | None) -> str:
+    """``"2026-09-07 – 2026-09-20"`` (one day for a milestone); empty without a start or with invalid weeks."""
+    if start_monday is None or task.start_week < 1 or task.end_week < task.start_week:
+        return ""
+    first, last = task_dates(start_monday, task)
+    return first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
+
+
+def _task_row(task: Task, label: str, group: str, plan: _Plan, lang: str, weeks: int,
+              start_monday: date | None) -> dict[str, Any]:
+    """One task's data row: its label, bar geometry, texts for the tooltip and its schedule flag."""
+    start_x = _clamp(task.start_week, weeks)
+    end_x = _clamp(task.end_week + 1, weeks)
+    progress = min(max(task.progress, 0.0), 1.0)
+    slip = plan.slips.get(task.id)
+    flag = plan.flags.get(task.id)
+    return {
+        "id": task.id,
+        "label": label,
+        "name": task.display_name(lang),
+        "phase": phase_label(task.phase, lang),
+        "group": group,
+        "owner": task.owner,
+        "channel": channel_label(task.channel, lang),
+        "tier": tier_label(task.tier, lang),
+        "start": start_x,
+        "end": end_x,
+        "progress_end": start_x + (end_x - start_x) * progress,
+        "progress": f"{progress:.0%}",
+        "has_progress": progress > 0,
+        "milestone": bool(task.milestone),
+        "ms_x": _clamp(task.end_week + MILESTONE_OFFSET, weeks),
+        "critical": task.id in plan.critical,
+        "weeks": weeks_text(task, lang),
+        "dates": _dates_text(task, start_monday),
+        "depends_on": format_depends_on(task.depends_on),
+        "slip": slip.label(lang) if slip else "",
+        "status_key": flag.status if flag else "",
+        "status": flag.label(lang) if flag else "",
+        "status_detail": flag.detail(lang) if flag else "",
+        "status_text": text_on(STATUS_COLORS[flag.status]) if flag else "",
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -465,7 +524,7 @@ def _lane_layer(frame: _Frame, color_by: ColorBy) -> alt.Chart:
             symbolType="square", symbolStrokeColor=BASELINE_COLOR, symbolStrokeWidth=0.5,
         )
     )
-    return (
+    lanes: alt.Chart = (  # typed here: Altair's encode() is untyped
         alt.Chart()
         .mark_rect()
         .encode(
@@ -480,12 +539,14 @@ def _lane_layer(frame: _Frame, color_by: ColorBy) -> alt.Chart:
         )
         .transform_calculate(lane_start="1", lane_end=str(frame.weeks + 1))
     )
+    return lanes
 
 
 def _grid_layer(frame: _Frame) -> alt.Chart:
     """Week boundaries as thin rules over the swimlanes (an axis grid would hide under the opaque bands)."""
     rows = [{"x": week} for week in range(1, frame.weeks + 2)]
-    return alt.Chart(alt.Data(values=rows)).mark_rule(color=GRID_COLOR, strokeWidth=1).encode(x=frame.x_of("x"))
+    grid: alt.Chart = alt.Chart(_inline(rows)).mark_rule(color=GRID_COLOR, strokeWidth=1).encode(x=frame.x_of("x"))
+    return grid
 
 
 def _anchor_layers(frame: _Frame, anchor_rows: list[dict[str, Any]]) -> list[alt.Chart]:
@@ -493,7 +554,7 @@ def _anchor_layers(frame: _Frame, anchor_rows: list[dict[str, Any]]) -> list[alt
     if not anchor_rows:
         return []
     lang = frame.lang
-    data = alt.Data(values=anchor_rows)
+    data = _inline(anchor_rows)
     spans = (
         alt.Chart(data)
         .mark_rect(opacity=0.14)
@@ -546,7 +607,7 @@ def _baseline_layers(frame: _Frame, ordered: Sequence[Task], baseline: Sequence[
         )
     if not rows:
         return []
-    data = alt.Data(values=rows)
+    data = _inline(rows)
     tooltip = [alt.Tooltip("baseline:N", title=t("timeline.chart.baseline", frame.lang))]
     return [
         alt.Chart(data)
@@ -605,7 +666,7 @@ def _link_rows(ordered: Sequence[Task], label_of: dict[str, str], critical: set[
 def _link_layers(frame: _Frame, link_rows: list[dict[str, Any]]) -> list[alt.Chart]:
     if not link_rows:
         return []
-    data = alt.Data(values=link_rows)
+    data = _inline(link_rows)
     tooltip = [alt.Tooltip("link:N", title=t("timeline.chart.dependency", frame.lang))]
     return [
         alt.Chart(data)
@@ -648,12 +709,14 @@ def _critical_layers(frame: _Frame) -> list[alt.Chart]:
 
 
 def _milestone_layer(frame: _Frame) -> alt.Chart:
-    return (
+    """Milestones: diamonds on their Friday, in their group's colour."""
+    diamonds: alt.Chart = (
         alt.Chart()
         .transform_filter("datum.milestone")
         .mark_point(shape="diamond", size=190, filled=True, opacity=1, stroke="#FFFFFF", strokeWidth=1)
         .encode(y=frame.y, x=frame.x_of("ms_x"), color=frame.color, tooltip=frame.tooltip)
     )
+    return diamonds
 
 
 def _status_layers(frame: _Frame, present: Sequence[str]) -> list[alt.Chart]:
@@ -669,8 +732,8 @@ def _status_layers(frame: _Frame, present: Sequence[str]) -> list[alt.Chart]:
         legend=alt.Legend(title=t("timeline.chart.status", lang), orient="bottom", offset=frame.legend_offset,
                           columns=1, symbolType="circle", symbolSize=120, symbolStrokeColor="#FFFFFF"),
     )
-    layers = []
-    for where, field, offset in (("!datum.milestone", "end", -9), ("datum.milestone", "ms_x", 13)):
+    layers: list[alt.Chart] = []
+    for where, x_field, offset in (("!datum.milestone", "end", -9), ("datum.milestone", "ms_x", 13)):
         test = f"datum.status_key != '' && {where}"
         if layers:  # one legend for both kinds of badge
             fill = alt.Fill("status:N", scale=scale, legend=None)
@@ -679,13 +742,13 @@ def _status_layers(frame: _Frame, present: Sequence[str]) -> list[alt.Chart]:
             .transform_filter(test)
             .mark_point(shape="circle", size=150, filled=True, opacity=1, stroke="#FFFFFF", strokeWidth=1,
                         xOffset=offset)
-            .encode(y=frame.y, x=frame.x_of(field), fill=fill, tooltip=frame.tooltip)
+            .encode(y=frame.y, x=frame.x_of(x_field), fill=fill, tooltip=frame.tooltip)
         )
         layers.append(
             alt.Chart()
             .transform_filter(test)
             .mark_text(text="!", fontSize=11, fontWeight="bold", dx=offset, baseline="middle", align="center")
-            .encode(y=frame.y, x=frame.x_of(field), fill=alt.Fill("status_text:N", scale=None, legend=None),
+            .encode(y=frame.y, x=frame.x_of(x_field), fill=alt.Fill("status_text:N", scale=None, legend=None),
                     tooltip=frame.tooltip)
         )
     return layers
@@ -696,7 +759,7 @@ def _now_layers(frame: _Frame, current_week: int | date | None) -> list[alt.Char
     position, now_label = _current_position(current_week, frame.start_monday, frame.weeks, frame.lang)
     if position is None:
         return []
-    data = alt.Data(values=[{"x": position, "label": now_label}])
+    data = _inline([{"x": position, "label": now_label}])
     return [
         alt.Chart(data)
         .mark_rule(color=TODAY_COLOR, strokeWidth=2, strokeDash=[5, 3])
@@ -750,79 +813,74 @@ def gantt_chart(
         start_monday = require_monday(start_monday)
     if isinstance(today, datetime):
         today = today.date()
-    ordered = display_order(tasks)
-    labels = _unique_labels(ordered, lang)
-    label_of: dict[str, str] = {}
-    for task, label in zip(ordered, labels):
-        label_of.setdefault(task.id, label)
-    path = critical_path(tasks) if show_critical else []
-    critical = set(path)
-    slips = slippage(tasks, baseline) if baseline else {}
-    conflicts = {(s.id, p.id) for s, p in dependency_conflicts(tasks)}
-    flags = schedule_flags(tasks, start_monday, today, weeks) if (start_monday and today) else {}
-    groups = [_color_group(task, color_by, lang) for task in ordered]
-    rows = _task_rows(ordered, labels, groups, lang=lang, weeks=weeks, start_monday=start_monday,
-                      critical=critical, slips=slips, flags=flags)
+    plan = _plan(tasks, start_monday, lang, color_by, baseline, show_critical, today, weeks)
+    frame = _frame(plan, start_monday, lang, color_by, weeks, row_height, with_baseline=bool(baseline))
+    if start_monday is not None and anchors is None:
+        anchors = calendar_anchors(start_monday, weeks, include_flash_sales=include_flash_sales)
+    anchor_rows = _anchor_rows(anchors, start_monday, weeks, lang) if (start_monday is not None and anchors) else []
+    links = _link_rows(plan.ordered, plan.label_of, plan.critical, plan.conflicts, weeks) if show_links else []
 
-    overdue_labels = [row["label"] for row in rows if row["status_key"] == "overdue"]
-    column = label_column(labels, row_height, bold=overdue_labels)
-    height = max(1, len(rows)) * column.row_height
+    layers: list[alt.Chart] = [_lane_layer(frame, color_by), _grid_layer(frame)]
+    layers += _anchor_layers(frame, anchor_rows)
+    if baseline:
+        layers += _baseline_layers(frame, plan.ordered, baseline, plan.label_of)
+    layers += _bar_layers(frame)
+    layers += _link_layers(frame, links)
+    if plan.path:
+        layers += _critical_layers(frame)
+    layers.append(_milestone_layer(frame))
+    layers += _status_layers(frame, plan.statuses)
+    layers += _now_layers(frame, current_week)
+
+    # Built in one go (each .properties()/.resolve_scale() call deep-copies every layer).
+    # Bars and milestones share the colour scale (one legend); bands, anchors, flags and
+    # links each carry their own fill/stroke.
+    return alt.LayerChart(
+        layer=layers,
+        data=_inline(plan.rows),
+        width=width,
+        height=frame.height,
+        title=alt.Title(t("timeline.chart.title", lang),
+                        subtitle=_subtitle(tasks, start_monday, weeks, lang, plan.path, plan.flags, today),
+                        anchor="start"),
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(fill="independent", stroke="independent")),
+    )
+
+
+def _frame(plan: _Plan, start_monday: date | None, lang: str, color_by: ColorBy, weeks: int, row_height: int,
+           *, with_baseline: bool) -> _Frame:
+    """The scales, axes, label column and colours every layer shares."""
+    overdue_labels = plan.overdue_labels
+    column = label_column([row["label"] for row in plan.rows], row_height, bold=overdue_labels)
     legend_offset = 44 if start_monday is not None else 12  # room for the anchor labels under the plot
-    frame = _Frame(
+    return _Frame(
         lang=lang,
         weeks=weeks,
         start_monday=start_monday,
-        height=height,
+        height=max(1, len(plan.rows)) * column.row_height,
         column=column,
         x_scale=alt.Scale(domain=[1, weeks + 1], nice=False, zero=False),
         x_axis=_x_axis(start_monday, weeks, lang),
         y_axis=_y_axis(column, overdue_labels),
         color=alt.Color(
             "group:N",
-            scale=_color_scale(groups),
+            scale=_color_scale(plan.groups),
             # Legends sit side by side under the plot: owner 3 columns, phase 2, status 1 keep them inside its width.
             legend=alt.Legend(title=t(f"timeline.chart.color_{color_by}", lang), orient="bottom", columns=3,
                               labelLimit=240, offset=legend_offset, symbolType="square", symbolOpacity=1),
         ),
-        tooltip=_tooltip(lang, bool(baseline), bool(flags)),
+        tooltip=_tooltip(lang, with_baseline, bool(plan.flags)),
         legend_offset=legend_offset,
     )
 
-    anchor_rows: list[dict[str, Any]] = []
-    if start_monday is not None:
-        chosen = (
-            anchors
-            if anchors is not None
-            else calendar_anchors(start_monday, weeks, include_flash_sales=include_flash_sales)
-        )
-        anchor_rows = _anchor_rows(chosen, start_monday, weeks, lang)
-    links = _link_rows(ordered, label_of, critical, conflicts, weeks) if show_links else []
-    present = [status for status in STATUS_COLORS if any(row["status_key"] == status for row in rows)]
 
-    layers: list[alt.Chart] = [_lane_layer(frame, color_by), _grid_layer(frame)]
-    layers += _anchor_layers(frame, anchor_rows)
-    if baseline:
-        layers += _baseline_layers(frame, ordered, baseline, label_of)
-    layers += _bar_layers(frame)
-    layers += _link_layers(frame, links)
-    if critical:
-        layers += _critical_layers(frame)
-    layers.append(_milestone_layer(frame))
-    layers += _status_layers(frame, present)
-    layers += _now_layers(frame, current_week)
+def _inline(rows: list[dict[str, Any]]) -> alt.Data:
+    """Rows embedded in the layer itself, as Vega-Lite ``data.values``.
 
-    subtitle = _subtitle(tasks, start_monday, weeks, lang, path, flags, today)
-    # Built in one go (each .properties()/.resolve_scale() call deep-copies every layer).
-    # Bars and milestones share the colour scale (one legend); bands, anchors, flags and
-    # links each carry their own fill/stroke.
-    return alt.LayerChart(
-        layer=layers,
-        data=alt.Data(values=rows),
-        width=width,
-        height=height,
-        title=alt.Title(t("timeline.chart.title", lang), subtitle=subtitle, anchor="start"),
-        resolve=alt.Resolve(scale=alt.ScaleResolveMap(fill="independent", stroke="independent")),
-    )
+    ``alt.Data`` is not consolidated into the spec's named ``datasets`` (``alt.InlineData``
+    would be): the rows stay JSON in the spec, whichever path draws or renders it.
+    """
+    return alt.Data(values=rows)  # type: ignore[no-untyped-call]  # Altair's Data.__init__ is untyped
 
 
 def _clamp(position: float, weeks: int) -> float:

@@ -61,60 +61,49 @@ def validate(tasks: Sequence[Task], weeks: int = DEFAULT_WEEKS) -> list[Issue]:
     for task in tasks:
         if not task.name.strip():
             issues.append(_issue("empty_name", "error", [task.id], task=task.id))
-        if task.id in by_id:
-            if task.id not in seen_dupes:
-                seen_dupes.add(task.id)
-                issues.append(_issue("duplicate_id", "error", [task.id], id=task.id))
-        else:
+        if task.id not in by_id:
             by_id[task.id] = task
-        if task.phase not in PHASES:
-            issues.append(_issue("unknown_phase", "error", [task.id], task=_ref(task), phase=task.phase or "—"))
-        if task.tier and task.tier not in TIERS:
-            issues.append(_issue("unknown_tier", "error", [task.id], task=_ref(task), tier=task.tier))
-        for field_name in ("start_week", "end_week"):
-            week = getattr(task, field_name)
-            if not 1 <= week <= weeks:
-                issues.append(
-                    _issue(
-                        "week_out_of_range",
-                        "error",
-                        [task.id],
-                        task=_ref(task),
-                        field=field_name,
-                        week=week if week else "—",
-                        weeks=weeks,
-                    )
-                )
-        if task.start_week and task.end_week and task.end_week < task.start_week:
-            issues.append(
-                _issue(
-                    "end_before_start", "error", [task.id], task=_ref(task), start=task.start_week, end=task.end_week
-                )
-            )
-        if not 0.0 <= task.progress <= 1.0:
-            issues.append(
-                _issue("progress_out_of_range", "error", [task.id], task=_ref(task), progress=f"{task.progress:.0%}")
-            )
-    for task in tasks:
-        for dep in task.depends_on:
-            if dep not in by_id:
-                issues.append(_issue("unknown_dependency", "error", [task.id], task=_ref(task), dependency=dep))
-    for cycle in find_cycles(tasks):
-        issues.append(
-            _issue("dependency_cycle", "error", cycle[:-1], cycle=" → ".join(cycle))
-        )
-    for successor, predecessor in dependency_conflicts(tasks):
-        issues.append(
-            _issue(
-                "dependency_conflict",
-                "warning",
-                [successor.id, predecessor.id],
-                task=_ref(successor),
-                start=successor.start_week,
-                dependency=_ref(predecessor),
-                end=predecessor.end_week,
-            )
-        )
+        elif task.id not in seen_dupes:
+            seen_dupes.add(task.id)
+            issues.append(_issue("duplicate_id", "error", [task.id], id=task.id))
+        issues += _cell_issues(task, weeks)
+    issues += _dependency_issues(tasks, by_id)
+    return issues
+
+
+def _cell_issues(task: Task, weeks: int) -> list[Issue]:
+    """Problems of one row's own cells: phase, tier, weeks and progress."""
+    issues: list[Issue] = []
+    if task.phase not in PHASES:
+        issues.append(_issue("unknown_phase", "error", [task.id], task=_ref(task), phase=task.phase or "—"))
+    if task.tier and task.tier not in TIERS:
+        issues.append(_issue("unknown_tier", "error", [task.id], task=_ref(task), tier=task.tier))
+    for field_name in ("start_week", "end_week"):
+        week = getattr(task, field_name)
+        if not 1 <= week <= weeks:
+            issues.append(_issue("week_out_of_range", "error", [task.id], task=_ref(task), field=field_name,
+                                 week=week if week else "—", weeks=weeks))
+    if task.start_week and task.end_week and task.end_week < task.start_week:
+        issues.append(_issue("end_before_start", "error", [task.id], task=_ref(task), start=task.start_week,
+                             end=task.end_week))
+    if not 0.0 <= task.progress <= 1.0:
+        issues.append(_issue("progress_out_of_range", "error", [task.id], task=_ref(task),
+                             progress=f"{task.progress:.0%}"))
+    return issues
+
+
+def _dependency_issues(tasks: Sequence[Task], by_id: Mapping[str, Task]) -> list[Issue]:
+    """Unknown dependencies and cycles (errors), then tasks starting before what they depend on ends (warnings)."""
+    issues = [
+        _issue("unknown_dependency", "error", [task.id], task=_ref(task), dependency=dep)
+        for task in tasks for dep in task.depends_on if dep not in by_id
+    ]
+    issues += [_issue("dependency_cycle", "error", cycle[:-1], cycle=" → ".join(cycle)) for cycle in find_cycles(tasks)]
+    issues += [
+        _issue("dependency_conflict", "warning", [successor.id, predecessor.id], task=_ref(successor),
+               start=successor.start_week, dependency=_ref(predecessor), end=predecessor.end_week)
+        for successor, predecessor in dependency_conflicts(tasks)
+    ]
     return issues
 
 
@@ -184,61 +173,62 @@ def find_cycles(tasks: Sequence[Task]) -> list[list[str]]:
     for node in nodes:
         for pred in preds[node]:
             succs[pred].append(node)
+    order = {n: i for i, n in enumerate(nodes)}
+    cycles: list[list[str]] = []
+    for group in _strongly_connected(nodes, succs):
+        start = min(group, key=order.__getitem__)
+        if len(group) == 1 and start not in succs[start]:
+            continue
+        cycles.append(_cycle_through(start, set(group), succs, order))
+    cycles.sort(key=lambda c: order[c[0]])
+    return cycles
 
+
+def _strongly_connected(nodes: Sequence[str], succs: Mapping[str, list[str]]) -> list[list[str]]:
+    """The strongly connected groups of the graph (Tarjan's algorithm, iterative: no recursion limit)."""
     index_of: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()
     stack: list[str] = []
     groups: list[list[str]] = []
-    counter = 0
-
     for root in nodes:
         if root in index_of:
             continue
-        # Iterative Tarjan: (node, iterator position)
-        work: list[tuple[str, int]] = [(root, 0)]
+        work: list[tuple[str, int]] = [(root, 0)]  # (node, position in its successor list)
         while work:
             node, pos = work.pop()
             if pos == 0:
-                index_of[node] = low[node] = counter
-                counter += 1
+                index_of[node] = low[node] = len(index_of)
                 stack.append(node)
                 on_stack.add(node)
-            recurse = False
+            descended = False
             for i in range(pos, len(succs[node])):
                 nxt = succs[node][i]
-                if nxt not in index_of:
-                    work.append((node, i + 1))
-                    work.append((nxt, 0))
-                    recurse = True
+                if nxt not in index_of:  # visit it first, then come back to position i + 1
+                    work += [(node, i + 1), (nxt, 0)]
+                    descended = True
                     break
                 if nxt in on_stack:
                     low[node] = min(low[node], index_of[nxt])
-            if recurse:
+            if descended:
                 continue
             if low[node] == index_of[node]:
-                group = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    group.append(member)
-                    if member == node:
-                        break
-                groups.append(group)
+                groups.append(_pop_group(node, stack, on_stack))
             if work:
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
+    return groups
 
-    order = {n: i for i, n in enumerate(nodes)}
-    cycles: list[list[str]] = []
-    for group in groups:
-        members = set(group)
-        start = min(group, key=order.__getitem__)
-        if len(group) == 1 and start not in succs[start]:
-            continue
-        cycles.append(_cycle_through(start, members, succs, order))
-    cycles.sort(key=lambda c: order[c[0]])
-    return cycles
+
+def _pop_group(node: str, stack: list[str], on_stack: set[str]) -> list[str]:
+    """Pop the stack down to ``node``: one strongly connected group."""
+    group = []
+    while True:
+        member = stack.pop()
+        on_stack.discard(member)
+        group.append(member)
+        if member == node:
+            return group
 
 
 def _cycle_through(

@@ -126,38 +126,28 @@ def content_calendar(
         require_monday(start_monday)
     per_week = dict(cadence or CONTENT_CADENCE)
     task_ids = {row[1]: row[0] for row in _DEFAULT_ROWS}  # template → id of the cadence task
-    items: list[ContentItem] = []
+    slots: list[tuple[int, int, int, int, str]] = []  # (week, weekday, platform rank, number, platform)
     for week in range(weeks[0], weeks[1] + 1):
-        week_items: list[ContentItem] = []
-        for platform, count in per_week.items():
-            weekdays = CONTENT_WEEKDAYS.get(platform, (0,))
-            for number in range(1, count + 1):
-                weekday = weekdays[min(number - 1, len(weekdays) - 1)]
-                day = None
-                if start_monday is not None:
-                    day = start_monday + timedelta(days=7 * (week - 1) + weekday)
-                week_items.append(
-                    ContentItem(
-                        week=week,
-                        platform=platform,
-                        number=number,
-                        title=t(f"timeline.content.{platform}", lang, n=number, week=week),
-                        day=day,
-                        task_id=task_ids.get(CADENCE_TEMPLATES.get(platform, ""), ""),
-                    )
-                )
-        order = {p: i for i, p in enumerate(per_week)}
-        week_items.sort(
-            key=lambda item: (
-                CONTENT_WEEKDAYS.get(item.platform, (0,))[
-                    min(item.number - 1, len(CONTENT_WEEKDAYS.get(item.platform, (0,))) - 1)
-                ],
-                order[item.platform],
-                item.number,
-            )
+        for rank, (platform, count) in enumerate(per_week.items()):
+            slots += [(week, _publishing_weekday(platform, number), rank, number, platform)
+                      for number in range(1, count + 1)]
+    return [
+        ContentItem(
+            week=week,
+            platform=platform,
+            number=number,
+            title=t(f"timeline.content.{platform}", lang, n=number, week=week),
+            day=start_monday + timedelta(days=7 * (week - 1) + weekday) if start_monday is not None else None,
+            task_id=task_ids.get(CADENCE_TEMPLATES.get(platform, ""), ""),
         )
-        items.extend(week_items)
-    return items
+        for week, weekday, _, number, platform in sorted(slots)
+    ]
+
+
+def _publishing_weekday(platform: str, number: int) -> int:
+    """The suggested weekday (0 = Monday) of a platform's ``number``-th post of a week; extra posts take the last."""
+    weekdays = CONTENT_WEEKDAYS.get(platform, (0,))
+    return weekdays[min(number - 1, len(weekdays) - 1)]
 
 
 def content_calendar_frame(items: Sequence[ContentItem], lang: str = "en") -> pd.DataFrame:

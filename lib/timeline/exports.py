@@ -32,7 +32,15 @@ from openpyxl.utils import get_column_letter
 
 from lib.exports import sanitize_sheet_name, xlsx_text
 from lib.i18n import t
-from lib.timeline.calendar import calendar_anchors, require_monday, task_dates, week_dates, weeks_text
+from lib.timeline.calendar import (
+    CalendarAnchor,
+    WeekSpan,
+    calendar_anchors,
+    require_monday,
+    task_dates,
+    week_dates,
+    weeks_text,
+)
 from lib.timeline.checks import critical_path
 from lib.timeline.defaults import content_calendar
 from lib.timeline.model import (
@@ -48,6 +56,21 @@ from lib.timeline.model import (
     tint,
 )
 from lib.timeline.tracking import slippage
+
+__all__ = [
+    "CJK_FONT_DIR_ENV",
+    "CJK_FONT_FAMILY",
+    "EXPORT_SUFFIXES",
+    "chart_png",
+    "chart_svg",
+    "cjk_font_dirs",
+    "event_uid",
+    "export_plan",
+    "ics_escape",
+    "register_cjk_font",
+    "to_ics",
+    "to_xlsx",
+]
 
 CJK_FONT_FAMILY = "Noto Sans CJK SC"
 CJK_FONT_DIR_ENV = "GROWTH_PLANNER_CJK_FONT_DIR"
@@ -117,46 +140,46 @@ def to_xlsx(
     start = require_monday(start_monday)
     ordered = display_order(tasks)
     on_critical = set(critical_path(tasks))
+    book = Workbook()
+    _write_task_sheet(book.active, tasks, ordered, start, lang, baseline, weeks, on_critical)
+    _write_week_grid(book, ordered, start, lang, weeks, on_critical, include_flash_sales)
+    if include_content_calendar:
+        _write_content_sheet(book, start, lang)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+_TASK_COLUMNS: tuple[str, ...] = (
+    "id", "name", "phase", "owner", "channel", "tier", "start_week", "end_week",
+    "start_date", "end_date", "progress", "milestone", "depends_on", "critical",
+)
+_BASELINE_COLUMNS: tuple[str, ...] = ("baseline_start", "baseline_end", "slippage")
+_TASK_COLUMN_WIDTHS = {"id": 7, "name": 46, "phase": 12, "owner": 16, "channel": 14, "tier": 14, "depends_on": 16}
+
+
+def _header_row(sheet: Any, labels: Sequence[str]) -> None:
+    """Bold, grey-filled headers in row 1."""
+    for col, label in enumerate(labels, start=1):
+        cell = _put(sheet, 1, col, label)
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+
+
+def _write_task_sheet(sheet: Any, tasks: Sequence[Task], ordered: Sequence[Task], start: date, lang: str,
+                      baseline: Sequence[Task] | None, weeks: int, on_critical: set[str]) -> None:
+    """The task table: one row per task in display order, dates and percentages formatted, a filter on top."""
+    sheet.title = sanitize_sheet_name(t("timeline.export.sheet_tasks", lang))
+    columns = list(_TASK_COLUMNS) + (list(_BASELINE_COLUMNS) if baseline else [])
+    _header_row(sheet, [t(f"timeline.column.{column}", lang) for column in columns])
     slips = slippage(tasks, baseline) if baseline else {}
     base_by_id: dict[str, Task] = {}
     for task in baseline or ():
         base_by_id.setdefault(task.id, task)
-    yes = t("timeline.export.yes", lang)
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = sanitize_sheet_name(t("timeline.export.sheet_tasks", lang))
-    columns = [
-        "id", "name", "phase", "owner", "channel", "tier", "start_week", "end_week",
-        "start_date", "end_date", "progress", "milestone", "depends_on", "critical",
-    ]
-    if baseline:
-        columns += ["baseline_start", "baseline_end", "slippage"]
-    for col, column in enumerate(columns, start=1):
-        header = _put(sheet, 1, col, t(f"timeline.column.{column}", lang))
-        header.font = Font(bold=True)
-        header.fill = _HEADER_FILL
     for row, task in enumerate(ordered, start=2):
-        first, last = task_dates(start, task) if _dates_ok(task, weeks) else (None, None)
-        values: dict[str, Any] = {
-            "id": task.id,
-            "name": task.display_name(lang),
-            "phase": phase_label(task.phase, lang),
-            "owner": task.owner,
-            "channel": channel_label(task.channel, lang),
-            "tier": tier_label(task.tier, lang),
-            "start_week": task.start_week,
-            "end_week": task.end_week,
-            "start_date": first,
-            "end_date": last,
-            "progress": float(task.progress),
-            "milestone": yes if task.milestone else "",
-            "depends_on": format_depends_on(task.depends_on),
-            "critical": yes if task.id in on_critical else "",
-        }
+        values = _task_values(task, start, lang, weeks, on_critical)
         if baseline:
-            before = base_by_id.get(task.id)
-            slip = slips.get(task.id)
+            before, slip = base_by_id.get(task.id), slips.get(task.id)
             values["baseline_start"] = before.start_week if before else None
             values["baseline_end"] = before.end_week if before else None
             values["slippage"] = slip.end_weeks if slip else None
@@ -167,33 +190,51 @@ def to_xlsx(
             sheet.cell(row, columns.index(name) + 1).number_format = "yyyy-mm-dd"
         if baseline and values["slippage"]:
             sheet.cell(row, columns.index("slippage") + 1).number_format = '+0;-0;0'
-    widths = {"id": 7, "name": 46, "phase": 12, "owner": 16, "channel": 14, "tier": 14, "depends_on": 16}
     for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = widths.get(column, 12)
+        sheet.column_dimensions[get_column_letter(index)].width = _TASK_COLUMN_WIDTHS.get(column, 12)
     sheet.freeze_panes = "C2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, sheet.max_row)}"
 
-    _write_week_grid(book, ordered, start, lang, weeks, on_critical, include_flash_sales)
 
-    if include_content_calendar:
-        content = book.create_sheet(sanitize_sheet_name(t("timeline.export.sheet_content", lang)))
-        headers = [t(f"timeline.column.{c}", lang) for c in ("week", "date", "platform", "content_item", "task")]
-        for col, header in enumerate(headers, start=1):
-            cell = _put(content, 1, col, header)
-            cell.font = Font(bold=True)
-            cell.fill = _HEADER_FILL
-        for row, item in enumerate(content_calendar(lang, start), start=2):
-            values = [item.week, item.day, t(f"timeline.platform.{item.platform}", lang), item.title, item.task_id]
-            for col, value in enumerate(values, start=1):
-                _put(content, row, col, value)
-            content.cell(row, 2).number_format = "yyyy-mm-dd"
-        for letter, width in zip("ABCDE", (8, 12, 14, 36, 10)):
-            content.column_dimensions[letter].width = width
-        content.freeze_panes = "A2"
+def _task_values(task: Task, start: date, lang: str, weeks: int, on_critical: set[str]) -> dict[str, Any]:
+    """One task's cells in the task table, by column (dates only for tasks whose weeks are valid)."""
+    first, last = task_dates(start, task) if _dates_ok(task, weeks) else (None, None)
+    yes = t("timeline.export.yes", lang)
+    return {
+        "id": task.id,
+        "name": task.display_name(lang),
+        "phase": phase_label(task.phase, lang),
+        "owner": task.owner,
+        "channel": channel_label(task.channel, lang),
+        "tier": tier_label(task.tier, lang),
+        "start_week": task.start_week,
+        "end_week": task.end_week,
+        "start_date": first,
+        "end_date": last,
+        "progress": float(task.progress),
+        "milestone": yes if task.milestone else "",
+        "depends_on": format_depends_on(task.depends_on),
+        "critical": yes if task.id in on_critical else "",
+    }
 
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+
+def _write_content_sheet(book: Workbook, start: date, lang: str) -> None:
+    """The content calendar: every post of the weekly cadence with its suggested day."""
+    content = book.create_sheet(sanitize_sheet_name(t("timeline.export.sheet_content", lang)))
+    _header_row(content, [t(f"timeline.column.{c}", lang) for c in ("week", "date", "platform", "content_item", "task")])
+    for row, item in enumerate(content_calendar(lang, start), start=2):
+        values = [item.week, item.day, t(f"timeline.platform.{item.platform}", lang), item.title, item.task_id]
+        for col, value in enumerate(values, start=1):
+            _put(content, row, col, value)
+        content.cell(row, 2).number_format = "yyyy-mm-dd"
+    for letter, width in zip("ABCDE", (8, 12, 14, 36, 10)):
+        content.column_dimensions[letter].width = width
+    content.freeze_panes = "A2"
+
+
+#: Week grid layout: title row 1; headers, dates and calendar anchors in rows 3–5; tasks from row 6; weeks from column D.
+_GRID_HEADER_ROW, _GRID_DATE_ROW, _GRID_CALENDAR_ROW = 3, 4, 5
+_GRID_FIRST_WEEK_COL = 4
 
 
 def _write_week_grid(
@@ -205,86 +246,92 @@ def _write_week_grid(
     on_critical: set[str],
     include_flash_sales: bool,
 ) -> None:
+    """The week grid sheet: week headers, the calendar row, one painted row per task, a legend."""
     grid = book.create_sheet(sanitize_sheet_name(t("timeline.export.sheet_grid", lang)))
-    first_week_col = 4
     grid.cell(1, 1, t("timeline.export.grid_title", lang, start=start.isoformat())).font = Font(bold=True, size=13)
+    spans = week_dates(start, weeks)
+    _grid_headers(grid, spans, lang)
+    _grid_calendar_row(grid, spans, calendar_anchors(start, weeks, include_flash_sales=include_flash_sales), lang)
+    row = _GRID_CALENDAR_ROW + 1
+    for task in ordered:
+        _grid_task_row(grid, row, task, lang, weeks, task.id in on_critical)
+        row += 1
+    _grid_legend(grid, row + 1, lang)
+    grid.column_dimensions["A"].width = 7
+    grid.column_dimensions["B"].width = 44
+    grid.column_dimensions["C"].width = 16
+    for span in spans:
+        grid.column_dimensions[get_column_letter(_GRID_FIRST_WEEK_COL + span.week - 1)].width = 8
+    grid.freeze_panes = grid.cell(_GRID_CALENDAR_ROW + 1, _GRID_FIRST_WEEK_COL)
 
-    header_row, date_row, calendar_row = 3, 4, 5
+
+def _grid_headers(grid: Any, spans: Sequence[WeekSpan], lang: str) -> None:
+    """Id, name and owner headers, then "W1" over "03-02" for each week."""
     for col, key in enumerate(("id", "name", "owner"), start=1):
-        cell = grid.cell(header_row, col, t(f"timeline.column.{key}", lang))
+        cell = grid.cell(_GRID_HEADER_ROW, col, t(f"timeline.column.{key}", lang))
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
-        grid.cell(date_row, col).fill = _HEADER_FILL
-    spans = week_dates(start, weeks)
+        grid.cell(_GRID_DATE_ROW, col).fill = _HEADER_FILL
     for span in spans:
-        col = first_week_col + span.week - 1
-        head = grid.cell(header_row, col, t("timeline.chart.week_short", lang, week=span.week))
+        col = _GRID_FIRST_WEEK_COL + span.week - 1
+        head = grid.cell(_GRID_HEADER_ROW, col, t("timeline.chart.week_short", lang, week=span.week))
         head.font = Font(bold=True)
         head.alignment = Alignment(horizontal="center")
         head.fill = _HEADER_FILL
-        sub = grid.cell(date_row, col, span.start.strftime("%m-%d"))
+        sub = grid.cell(_GRID_DATE_ROW, col, span.start.strftime("%m-%d"))
         sub.alignment = Alignment(horizontal="center")
         sub.fill = _HEADER_FILL
         sub.font = Font(size=9, color="555555")
 
-    # Calendar anchors per week.
-    grid.cell(calendar_row, 2, t("timeline.column.calendar", lang)).font = Font(italic=True)
-    anchors = calendar_anchors(start, weeks, include_flash_sales=include_flash_sales)
+
+def _grid_calendar_row(grid: Any, spans: Sequence[WeekSpan], anchors: Sequence[CalendarAnchor], lang: str) -> None:
+    """The "Calendar" row: the shopping-calendar anchors that touch each week."""
+    grid.cell(_GRID_CALENDAR_ROW, 2, t("timeline.column.calendar", lang)).font = Font(italic=True)
     for span in spans:
         names = [a.label(lang) for a in anchors if a.start <= span.end and a.end >= span.start]
         if names:
-            cell = grid.cell(calendar_row, first_week_col + span.week - 1, "\n".join(dict.fromkeys(names)))
+            cell = grid.cell(_GRID_CALENDAR_ROW, _GRID_FIRST_WEEK_COL + span.week - 1, "\n".join(dict.fromkeys(names)))
             cell.fill = _ANCHOR_FILL
             cell.font = Font(size=8)
             cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="center")
-    grid.row_dimensions[calendar_row].height = 36
+    grid.row_dimensions[_GRID_CALENDAR_ROW].height = 36
 
-    row = calendar_row + 1
-    for task in ordered:
-        _put(grid, row, 1, task.id)
-        name_cell = _put(grid, row, 2, task.display_name(lang))
-        if task.id in on_critical:
-            name_cell.font = Font(bold=True)
-        _put(grid, row, 3, task.owner)
-        color = PHASE_COLORS.get(task.phase, "#9E9E9E")
-        if _dates_ok(task, weeks):
-            if task.milestone:
-                cell = grid.cell(row, first_week_col + task.end_week - 1, MILESTONE_MARK)
-                cell.font = Font(bold=True, size=12, color=color.lstrip("#"))
-                cell.alignment = Alignment(horizontal="center")
-                cell.fill = _fill(tint(color, 0.25))
-            else:
-                for week in range(task.start_week, task.end_week + 1):
-                    cell = grid.cell(row, first_week_col + week - 1)
-                    cell.fill = _fill(color)
-                share_done = min(max(task.progress, 0.0), 1.0)
-                done_weeks = round(share_done * (task.end_week - task.start_week + 1))
-                for week in range(task.start_week, task.start_week + max(0, done_weeks)):
-                    grid.cell(row, first_week_col + week - 1, "✓").font = Font(color="FFFFFF", bold=True)
-        for col in range(1, first_week_col + weeks):
-            grid.cell(row, col).border = _GRID_BORDER
-        row += 1
 
-    # Legend.
-    row += 1
+def _grid_task_row(grid: Any, row: int, task: Task, lang: str, weeks: int, critical: bool) -> None:
+    """One task: its weeks filled with the phase colour (✓ on the share done), or ◆ in a milestone's week."""
+    _put(grid, row, 1, task.id)
+    name_cell = _put(grid, row, 2, task.display_name(lang))
+    if critical:
+        name_cell.font = Font(bold=True)
+    _put(grid, row, 3, task.owner)
+    color = PHASE_COLORS.get(task.phase, "#9E9E9E")
+    if _dates_ok(task, weeks) and task.milestone:
+        cell = grid.cell(row, _GRID_FIRST_WEEK_COL + task.end_week - 1, MILESTONE_MARK)
+        cell.font = Font(bold=True, size=12, color=color.lstrip("#"))
+        cell.alignment = Alignment(horizontal="center")
+        cell.fill = _fill(tint(color, 0.25))
+    elif _dates_ok(task, weeks):
+        for week in range(task.start_week, task.end_week + 1):
+            grid.cell(row, _GRID_FIRST_WEEK_COL + week - 1).fill = _fill(color)
+        share_done = min(max(task.progress, 0.0), 1.0)
+        done_weeks = round(share_done * (task.end_week - task.start_week + 1))
+        for week in range(task.start_week, task.start_week + max(0, done_weeks)):
+            grid.cell(row, _GRID_FIRST_WEEK_COL + week - 1, "✓").font = Font(color="FFFFFF", bold=True)
+    for col in range(1, _GRID_FIRST_WEEK_COL + weeks):
+        grid.cell(row, col).border = _GRID_BORDER
+
+
+def _grid_legend(grid: Any, row: int, lang: str) -> None:
+    """Under the tasks: the phase colours, the milestone mark and the progress tick."""
     grid.cell(row, 2, t("timeline.export.legend", lang)).font = Font(bold=True)
     for phase in PHASES:
         row += 1
         grid.cell(row, 3).fill = _fill(PHASE_COLORS[phase])
         grid.cell(row, 2, phase_label(phase, lang))
-    row += 1
-    grid.cell(row, 3, MILESTONE_MARK).alignment = Alignment(horizontal="center")
-    grid.cell(row, 2, t("timeline.column.milestone", lang))
-    row += 1
-    grid.cell(row, 3, "✓").alignment = Alignment(horizontal="center")
-    grid.cell(row, 2, t("timeline.column.progress", lang))
-
-    grid.column_dimensions["A"].width = 7
-    grid.column_dimensions["B"].width = 44
-    grid.column_dimensions["C"].width = 16
-    for span in spans:
-        grid.column_dimensions[get_column_letter(first_week_col + span.week - 1)].width = 8
-    grid.freeze_panes = grid.cell(calendar_row + 1, first_week_col)
+    for mark, key in ((MILESTONE_MARK, "timeline.column.milestone"), ("✓", "timeline.column.progress")):
+        row += 1
+        grid.cell(row, 3, mark).alignment = Alignment(horizontal="center")
+        grid.cell(row, 2, t(key, lang))
 
 
 # ---------------------------------------------------------------------------
@@ -325,6 +372,44 @@ def event_uid(task_id: str, *, plan_name: str = "", dataset_name: str = "") -> s
     return f"{readable}-{digest}@growth-planner"
 
 
+def _event_description(task: Task, lang: str) -> str:
+    """An event's description: phase and weeks, then owner, channel and tier where set, progress, dependencies."""
+    details = [
+        t("timeline.export.event_phase", lang, phase=phase_label(task.phase, lang)),
+        t("timeline.export.event_weeks", lang, weeks=weeks_text(task, lang)),
+    ]
+    if task.owner:
+        details.append(t("timeline.export.event_owner", lang, owner=task.owner))
+    if task.channel:
+        details.append(t("timeline.export.event_channel", lang, channel=channel_label(task.channel, lang)))
+    if task.tier:
+        details.append(t("timeline.export.event_tier", lang, tier=tier_label(task.tier, lang)))
+    details.append(t("timeline.export.event_progress", lang, progress=f"{task.progress:.0%}"))
+    if task.depends_on:
+        details.append(t("timeline.export.event_depends", lang, depends=format_depends_on(task.depends_on)))
+    return "\n".join(details)
+
+
+def _event_lines(task: Task, start: date, lang: str, *, uid: str, stamp: str) -> list[str]:
+    """One all-day VEVENT (unfolded lines): the task's first day to the day after its last."""
+    first, last = task_dates(start, task)
+    summary = task.display_name(lang)
+    if task.milestone:
+        summary = t("timeline.export.milestone_prefix", lang) + summary
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{stamp}",
+        f"DTSTART;VALUE=DATE:{first.strftime('%Y%m%d')}",
+        f"DTEND;VALUE=DATE:{(last + timedelta(days=1)).strftime('%Y%m%d')}",
+        f"SUMMARY:{ics_escape(summary)}",
+        f"DESCRIPTION:{ics_escape(_event_description(task, lang))}",
+        f"CATEGORIES:{ics_escape(phase_label(task.phase, lang))}",
+        "TRANSP:TRANSPARENT",
+        "END:VEVENT",
+    ]
+
+
 def to_ics(
     tasks: Sequence[Task],
     start_monday: date,
@@ -353,38 +438,10 @@ def to_ics(
         "METHOD:PUBLISH",
         f"X-WR-CALNAME:{ics_escape(calendar_name)}",
     ]
+    uid = {"plan_name": plan_name, "dataset_name": dataset_name}
     for task in display_order(tasks):
-        if not _dates_ok(task, weeks):
-            continue
-        first, last = task_dates(start, task)
-        summary = task.display_name(lang)
-        if task.milestone:
-            summary = t("timeline.export.milestone_prefix", lang) + summary
-        details = [
-            t("timeline.export.event_phase", lang, phase=phase_label(task.phase, lang)),
-            t("timeline.export.event_weeks", lang, weeks=weeks_text(task, lang)),
-        ]
-        if task.owner:
-            details.append(t("timeline.export.event_owner", lang, owner=task.owner))
-        if task.channel:
-            details.append(t("timeline.export.event_channel", lang, channel=channel_label(task.channel, lang)))
-        if task.tier:
-            details.append(t("timeline.export.event_tier", lang, tier=tier_label(task.tier, lang)))
-        details.append(t("timeline.export.event_progress", lang, progress=f"{task.progress:.0%}"))
-        if task.depends_on:
-            details.append(t("timeline.export.event_depends", lang, depends=format_depends_on(task.depends_on)))
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{event_uid(task.id, plan_name=plan_name, dataset_name=dataset_name)}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{first.strftime('%Y%m%d')}",
-            f"DTEND;VALUE=DATE:{(last + timedelta(days=1)).strftime('%Y%m%d')}",
-            f"SUMMARY:{ics_escape(summary)}",
-            f"DESCRIPTION:{ics_escape(chr(10).join(details))}",
-            f"CATEGORIES:{ics_escape(phase_label(task.phase, lang))}",
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
+        if _dates_ok(task, weeks):
+            lines += _event_lines(task, start, lang, uid=event_uid(task.id, **uid), stamp=stamp)
     lines.append("END:VCALENDAR")
     folded = [piece for line in lines for piece in _fold(line)]
     return ("\r\n".join(folded) + "\r\n").encode("utf-8")

@@ -46,7 +46,7 @@ class Slippage:
 
 def slippage(tasks: Sequence[Task], baseline: Sequence[Task]) -> dict[str, Slippage]:
     """Per task id present in both: weeks the start and end moved since the baseline."""
-    base = {}
+    base: dict[str, Task] = {}
     for task in baseline:
         base.setdefault(task.id, task)
     result: dict[str, Slippage] = {}
