@@ -34,9 +34,19 @@ def test_timeline_chart_is_drawn_with_translated_weeks(app: AppPage, lang):
     if lang == "zh":
         # The budget line and every other week header on the Chinese page speak Chinese.
         assert "W1" not in text and "W13" not in text, "English week headers on the Chinese page"
+    # Nothing clipped at 1440 px: the drawn chart (labels, legends, anchor names) fits inside its element.
+    drawn = chart.locator("canvas, svg.marks").first
+    drawn_box = drawn.bounding_box()
+    assert drawn_box and drawn_box["width"] <= box["width"] + 1, f"the Gantt is wider than its column: {drawn_box}"
+    assert drawn_box["height"] <= box["height"] + 1, f"the Gantt is cut at the bottom: {drawn_box} in {box}"
+    assert chart.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the Gantt scrolls sideways"
     app.screenshot(f"timeline_{lang}_1440")
+    # The chart is taller than the 900 px window in English: a window as tall as the chart photographs all of it.
+    viewport = app.page.viewport_size or {"width": 1440, "height": 900}
+    app.page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], int(box["height"]) + 40)})
     chart.scroll_into_view_if_needed()
     chart.screenshot(path=str(SCREENSHOT_DIR / f"timeline_chart_{lang}.png"), animations="disabled")
+    app.page.set_viewport_size(viewport)
     # The task table shows weeks the reader's way (W3 / 第3周) and keeps them numbers to edit.
     expander = app.main.get_by_text(t("timeline_page.edit", lang), exact=True)
     expander.click()
