@@ -117,7 +117,7 @@ with ui.friendly_errors(ctx):
     baseline_dicts = st.session_state.get("timeline.baseline")
     baseline = [timeline.Task.from_dict(d) for d in baseline_dicts] if baseline_dicts else None
 
-    end_day = start + timedelta(weeks=13, days=-1)
+    end_day = start + timedelta(weeks=timeline.DEFAULT_WEEKS, days=-1)
     today = date.today()
     # Rows whose own cells are wrong are left out of the chart (never moved); the rest is drawn.
     drawn, left_out = timeline.drawable_tasks(tasks, errors)
@@ -159,7 +159,7 @@ with ui.friendly_errors(ctx):
         ui.chart(timeline_charts.gantt_chart, drawn, start, ctx.lang, color_by=color_by, baseline=shown_baseline,
                  current_week=current, show_critical=show_critical, include_flash_sales=flash_sales, today=today,
                  theme=None)
-        anchors = timeline.calendar_anchors(start, 13, include_flash_sales=False)
+        anchors = timeline.calendar_anchors(start, timeline.DEFAULT_WEEKS, include_flash_sales=False)
         if anchors:
             st.caption(t("timeline_page.anchors", names=", ".join(dict.fromkeys(a.label(ctx.lang) for a in anchors))))
 

@@ -6,6 +6,8 @@ import io
 import itertools
 import json
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -19,9 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib import timeline as tl
-from lib.timeline import exports as tx
 from lib.i18n import catalogs
 from lib.timeline import Task
+from lib.timeline import charts as tc
+from lib.timeline import exports as tx
 from lib.timeline.charts import gantt_chart
 from lib.workspace import Workspace
 
@@ -50,6 +53,27 @@ def codes(issues: list[tl.Issue]) -> list[str]:
 # ---------------------------------------------------------------------------
 # Locale
 # ---------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------
+# The package's public surface
+# ---------------------------------------------------------------------------
+
+
+def test_every_public_name_of_the_package_resolves():
+    for module in (tl, tc, tx):
+        missing = [name for name in module.__all__ if not hasattr(module, name)]
+        assert not missing, f"{module.__name__}.__all__ names what it does not define: {missing}"
+    assert tl.default_plan is tl.defaults.default_plan and tl.validate is tl.checks.validate
+
+
+def test_the_plan_loads_without_the_chart_and_file_libraries():
+    """Pages that only read a plan (Playbooks) must not pay for Altair, openpyxl and vl-convert at start-up."""
+    code = ("import sys; from lib import timeline; assert len(timeline.default_plan('zh')) == 26; "
+            "print(sorted(m for m in ('altair', 'openpyxl', 'vl_convert') if m in sys.modules))")
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
 
 
 def test_locale_file_has_the_same_non_empty_keys_in_both_languages():
