@@ -725,6 +725,13 @@ def test_svg_uses_the_cjk_font_and_keeps_text():
     assert svg.startswith("<svg") and "Noto Sans CJK SC" in svg and "13周执行计划" in svg
 
 
+def test_cjk_fonts_are_looked_for_where_the_operator_says_then_in_the_repository(monkeypatch, tmp_path):
+    monkeypatch.setenv(tx.CJK_FONT_DIR_ENV, str(tmp_path))
+    dirs = tx.cjk_font_dirs()
+    assert dirs[0] == tmp_path
+    assert dirs[1] == Path(__file__).resolve().parent.parent / "assets" / "fonts", "the repository's assets/fonts"
+
+
 def test_export_plan_dispatches_on_suffix(tmp_path):
     plan = tl.default_plan("en")
     path = tx.export_plan(tmp_path / "out" / "plan.ics", plan, MONDAY, "en", plan_name="Q4")

@@ -75,7 +75,7 @@ __all__ = [
 CJK_FONT_FAMILY = "Noto Sans CJK SC"
 CJK_FONT_DIR_ENV = "GROWTH_PLANNER_CJK_FONT_DIR"
 CJK_FONT_DIRS: tuple[Path, ...] = (
-    Path(__file__).resolve().parent.parent / "assets" / "fonts",
+    Path(__file__).resolve().parents[2] / "assets" / "fonts",  # the repository's own assets/fonts
     Path("/usr/share/fonts/opentype/noto"),
     Path("/usr/share/fonts/noto-cjk"),
     Path("/usr/share/fonts/google-noto-cjk"),
