@@ -31,6 +31,8 @@ from lib.workspace import Workspace
 PIL = pytest.importorskip("PIL.Image")
 
 MONDAY = date(2026, 9, 7)  # a quarter that contains Double 11
+#: The domain brief's phase weeks (inclusive): preparation 1–2, launch 3–4, operation 5–12, optimisation 13.
+BRIEF_PHASE_WEEKS = {"prep": (1, 2), "launch": (3, 4), "operation": (5, 12), "optimisation": (13, 13)}
 
 
 def task(task_id: str, start: int, end: int, *deps: str, milestone: bool = False, **kw) -> Task:
@@ -172,7 +174,7 @@ def test_successor_starting_before_predecessor_ends_names_both():
     message = issues[0].message("en")
     assert "Build communities" in message and "Repurchase drive" in message
     assert "week 3" in message and "week 4" in message
-    assert not tl.has_errors(issues)
+    assert all(issue.severity == "warning" for issue in issues), "a warning alone does not block saving"
 
 
 def test_starting_in_the_same_week_the_predecessor_ends_is_a_conflict():
@@ -308,7 +310,7 @@ def test_default_plan_is_valid_and_follows_the_brief(lang):
     assert tl.validate(plan) == []
     assert {t.phase for t in plan} == set(tl.PHASES)
     for t_ in plan:
-        first, last = tl.PHASE_WEEKS[t_.phase]
+        first, last = BRIEF_PHASE_WEEKS[t_.phase]
         assert first <= t_.start_week <= t_.end_week <= last, t_.id
     # Weekly content cadence in weeks 5–12 on the three platforms.
     by_template = {t_.template: t_ for t_ in plan}

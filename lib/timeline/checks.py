@@ -107,11 +107,6 @@ def _dependency_issues(tasks: Sequence[Task], by_id: Mapping[str, Task]) -> list
     return issues
 
 
-def has_errors(issues: Iterable[Issue]) -> bool:
-    """True when any issue is an error (warnings alone do not block saving)."""
-    return any(issue.severity == "error" for issue in issues)
-
-
 #: Problems of a row's own cells: such a task cannot be placed on the weeks, so the chart leaves it out.
 ROW_ERROR_CODES: frozenset[str] = frozenset({"week_out_of_range", "end_before_start", "progress_out_of_range"})
 

@@ -21,13 +21,6 @@ from lib.i18n import LANGUAGES, catalogs, display_channel, t
 DEFAULT_WEEKS = 13
 
 PHASES: tuple[str, ...] = ("prep", "launch", "operation", "optimisation")
-#: The brief's phase weeks (inclusive); used for the default plan and as a fallback band.
-PHASE_WEEKS: dict[str, tuple[int, int]] = {
-    "prep": (1, 2),
-    "launch": (3, 4),
-    "operation": (5, 12),
-    "optimisation": (13, 13),
-}
 #: Phase colours (bars' swimlane bands in the chart, week-grid fills in Excel).
 PHASE_COLORS: dict[str, str] = {
     "prep": "#5B7DB1",
