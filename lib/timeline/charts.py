@@ -97,6 +97,9 @@ ANCHOR_COLORS: dict[str, str] = {
     "member_day": "#7B4FBF",
     "flash_sale": "#F5A623",
 }
+#: Space around the chart, set here because Streamlit draws a chart without one on the top, left and right:
+#: the CJK title's glyphs rise above Vega's estimate of their height, and were cut at the top.
+CHART_PADDING: dict[str, int] = {"top": 8, "left": 5, "right": 5, "bottom": 5}
 #: Milestones sit on the middle of their Friday (see ``lib.timeline.milestone_date``).
 MILESTONE_OFFSET = 4.5 / 7
 
@@ -844,6 +847,7 @@ def gantt_chart(
                         subtitle=_subtitle(tasks, start_monday, weeks, lang, plan.path, plan.flags, today),
                         anchor="start"),
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(fill="independent", stroke="independent")),
+        padding=CHART_PADDING,
     )
 
 

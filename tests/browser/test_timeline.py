@@ -8,7 +8,10 @@ and whether the Chinese page says 第1周 instead of W1. Screenshots go to
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from lib.i18n import t
@@ -45,8 +48,10 @@ def test_timeline_chart_is_drawn_with_translated_weeks(app: AppPage, lang):
     viewport = app.page.viewport_size or {"width": 1440, "height": 900}
     app.page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], int(box["height"]) + 40)})
     chart.scroll_into_view_if_needed()
-    chart.screenshot(path=str(SCREENSHOT_DIR / f"timeline_chart_{lang}.png"), animations="disabled")
+    shot = chart.screenshot(path=str(SCREENSHOT_DIR / f"timeline_chart_{lang}.png"), animations="disabled")
     app.page.set_viewport_size(viewport)
+    top_rows = Image.open(io.BytesIO(shot)).convert("L").crop((0, 0, int(box["width"]), 2))
+    assert top_rows.getextrema()[0] > 200, "the chart's title touches the top edge: its glyphs are cut"
     # The task table shows weeks the reader's way (W3 / 第3周) and keeps them numbers to edit.
     expander = app.main.get_by_text(t("timeline_page.edit", lang), exact=True)
     expander.click()
