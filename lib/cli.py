@@ -216,25 +216,11 @@ def cmd_segments(args: argparse.Namespace) -> int:
         raise CliError("--export must end in .xlsx or .csv")
     if args.engine != "duckdb" and not args.parquet:
         raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
-    if args.parquet:
-        # Orders too big to import: read in place by an engine of their own, a private in-memory
-        # DuckDB or Spark (the workspace's own connection refuses file access once it is locked down).
-        location = Path(args.parquet)
-        remote = "://" in args.parquet  # s3a://, hdfs://, abfss://…: only Spark can look
-        if not remote and not location.exists() and not any(ch in args.parquet for ch in "*?["):
-            raise CliError(f"no such Parquet file or folder: {args.parquet}")
-        if remote and args.engine != "spark":
-            raise CliError(f"{args.parquet} is not a local path: use --engine spark")
-        try:
-            conn: Any = sql_engine.open_engine(args.engine, master=args.spark_master)
-        except sql_engine.EngineUnavailable as exc:
-            raise CliError(str(exc)) from exc
-    else:
-        conn = _open(args)
+    conn: Any = _parquet_engine(args) if args.parquet else _open(args)
     try:
         if args.parquet:
             source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=conn)
-            settings, name = segments.SegmentSettings(), location.name or args.parquet
+            settings, name = segments.SegmentSettings(), Path(args.parquet).name or args.parquet
         else:
             # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
             try:
