@@ -299,11 +299,11 @@ def spark_path(pattern: str) -> str:
 class SparkEngine:
     """Spark SQL through a SparkSession: local (``local[N]``), a cluster master, or Spark Connect.
 
-    Where the session comes from, first match wins: the process's active session (under
-    ``spark-submit``, in a notebook), used as it is configured; ``remote`` or ``$SPARK_REMOTE``
+    Where the session comes from, first match wins: the process's active session (in a
+    notebook, a test), used as it is configured; ``remote`` or ``$SPARK_REMOTE``
     (Spark Connect, e.g. ``sc://spark-gateway:15002``); else ``master`` or
-    ``$SPARK_MASTER`` (``spark://host:7077``, ``yarn``, ``k8s://…``); else
-    ``local[*]``. Every new session gets :data:`SESSION_SPARK_CONF` (UTC, Arrow), a
+    ``$SPARK_MASTER`` (``spark://host:7077``, ``yarn``, ``k8s://…``); else, under
+    ``spark-submit``, the master and settings it was given; else ``local[*]``. Every new session gets :data:`SESSION_SPARK_CONF` (UTC, Arrow), a
     local one also :data:`LOCAL_SPARK_CONF` (UI off, 8 shuffle partitions, loopback), then ``conf``.
     """
 
@@ -335,9 +335,12 @@ class SparkEngine:
         if remote:
             builder = builder.remote(remote)
         else:
-            master = master or os.environ.get("SPARK_MASTER") or "local[*]"
-            builder = builder.master(master)
-            if master.startswith("local"):
+            # Under spark-submit (its JVM is waiting on PYSPARK_GATEWAY_PORT) its --master and --conf decide.
+            submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+            master = master or os.environ.get("SPARK_MASTER") or (None if submitted else "local[*]")
+            if master:
+                builder = builder.master(master)
+            if master and master.startswith("local"):
                 settings.update(LOCAL_SPARK_CONF)
         settings.update(conf or {})
         for key, value in settings.items():
