@@ -14,13 +14,17 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from lib import importing, kpis
 from lib.formatting import CURRENCIES
 from lib.workspace import Workspace, WorkspaceError, resolve_db_path
+
+if TYPE_CHECKING:
+    from lib.inplace import ParquetOrders
+    from lib.sql_engine import Engine
 
 
 class CliError(Exception):
@@ -128,7 +132,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parquet_engine(args: argparse.Namespace) -> Any:
+def _parquet_engine(args: argparse.Namespace) -> Engine:
     """The engine ``--engine`` names, for orders read in place from ``--parquet`` (checked first: one-line reasons).
 
     Orders too big to import are read by an engine of their own, a private in-memory DuckDB
@@ -148,7 +152,7 @@ def _parquet_engine(args: argparse.Namespace) -> Any:
         raise CliError(str(exc)) from exc
 
 
-def _kpi_orders(args: argparse.Namespace, engine: Any) -> tuple[Any, str]:
+def _kpi_orders(args: argparse.Namespace, engine: Engine) -> tuple[ParquetOrders, str]:
     """The Parquet orders of ``kpis --parquet`` (mapped as ``datasets add-parquet`` maps them) and their name."""
     from lib import inplace
 
@@ -172,14 +176,15 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     start, end = _parse_date(args.start), _parse_date(args.end)
     if (start is None) != (end is None):
         raise CliError("give both --start and --end, or neither")
-    conn: Any = _parquet_engine(args) if args.parquet else _open(args)
+    conn: Workspace | Engine = _parquet_engine(args) if args.parquet else _open(args)
     read_errors = sql_engine.query_errors() if args.parquet else ()
     try:
-        if args.parquet:
-            dataset, name = _kpi_orders(args, conn)
-        else:
+        dataset: kpis.Orders
+        if isinstance(conn, Workspace):
             found = conn.get_dataset(args.dataset)
             dataset, name = found.dataset_id, found.name
+        else:
+            dataset, name = _kpi_orders(args, conn)
         span = kpis.data_range(conn, dataset)
         if span is None:
             raise CliError(f"dataset {name!r} has no data")

@@ -269,6 +269,25 @@ def test_cli_kpis_agree_from_the_workspace_and_from_its_parquet_export(sample_wo
         assert parquet["kpis"]["orders"] > 1_000
 
 
+def test_kpis_on_parquet_errors_are_one_line(tmp_path, capsys):
+    def error(*argv: str) -> str:
+        assert main(["kpis", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1
+        return err
+
+    assert "give --parquet" in error("--dataset", "Any", "--engine", "spark")
+    assert "use --engine spark" in error("--parquet", "s3a://bucket/orders")
+    assert "no such Parquet" in error("--parquet", str(tmp_path / "missing"))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.parquet").write_bytes(b"PAR1 not really")
+    assert "could not read the orders" in error("--parquet", str(tmp_path / "bad"))
+    duckdb.sql("COPY (SELECT 'a' AS who, 1.5 AS amount) TO $f (FORMAT parquet)",
+               params={"f": str(tmp_path / "no_time.parquet")})
+    assert "order_time" in error("--parquet", str(tmp_path / "no_time.parquet"))  # which field has no column
+    assert "give both --start and --end" in error("--parquet", str(tmp_path / "no_time.parquet"), "--start", "2026-01-01")
+
+
 def test_every_kpi_query_passes_the_seam(parquet_orders):
     """Without a JVM: each KPI query of Parquet orders transpiles to Spark SQL (or would be refused) before it runs."""
     engine = _TranspilingDuckDB()
