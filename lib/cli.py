@@ -14,13 +14,17 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from lib import importing, kpis
 from lib.formatting import CURRENCIES
 from lib.workspace import Workspace, WorkspaceError, resolve_db_path
+
+if TYPE_CHECKING:
+    from lib.inplace import ParquetOrders
+    from lib.sql_engine import Engine
 
 
 class CliError(Exception):
@@ -128,25 +132,73 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_kpis(args: argparse.Namespace) -> int:
-    ws = _open(args)
+def _parquet_engine(args: argparse.Namespace) -> Engine:
+    """The engine ``--engine`` names, for orders read in place from ``--parquet`` (checked first: one-line reasons).
+
+    Orders too big to import are read by an engine of their own, a private in-memory DuckDB
+    or Spark (the workspace's own connection refuses file access once it is locked down).
+    """
+    from lib import sql_engine
+
+    location = Path(args.parquet)
+    remote = "://" in args.parquet  # s3a://, hdfs://, abfss://…: only Spark can look
+    if not remote and not location.exists() and not any(ch in args.parquet for ch in "*?["):
+        raise CliError(f"no such Parquet file or folder: {args.parquet}")
+    if remote and args.engine != "spark":
+        raise CliError(f"{args.parquet} is not a local path: use --engine spark")
     try:
-        dataset = ws.get_dataset(args.dataset)
-        span = kpis.data_range(ws, dataset.dataset_id)
+        return sql_engine.open_engine(args.engine, master=args.spark_master)
+    except sql_engine.EngineUnavailable as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _kpi_orders(args: argparse.Namespace, engine: Engine) -> tuple[ParquetOrders, str]:
+    """The Parquet orders of ``kpis --parquet`` (mapped as ``datasets add-parquet`` maps them) and their name."""
+    from lib import inplace
+
+    pattern = inplace.ParquetOrders(args.parquet).pattern
+    columns = engine.parquet_columns(pattern)
+    if not columns:
+        raise CliError(f"could not read the orders: no readable Parquet files at {args.parquet}")
+    mapping = importing.load_mapping_file(args.mapping) if args.mapping else inplace.suggest_mapping(sorted(columns))
+    try:
+        clean = inplace.clean_mapping(mapping, columns)
+    except inplace.InPlaceError as exc:
+        raise CliError(str(exc)) from exc
+    return inplace.ParquetOrders(args.parquet, clean), Path(args.parquet).name or args.parquet
+
+
+def cmd_kpis(args: argparse.Namespace) -> int:
+    from lib import sql_engine
+
+    if args.engine != "duckdb" and not args.parquet:
+        raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
+    start, end = _parse_date(args.start), _parse_date(args.end)
+    if (start is None) != (end is None):
+        raise CliError("give both --start and --end, or neither")
+    conn: Workspace | Engine = _parquet_engine(args) if args.parquet else _open(args)
+    read_errors = sql_engine.query_errors() if args.parquet else ()
+    try:
+        dataset: kpis.Orders
+        if isinstance(conn, Workspace):
+            found = conn.get_dataset(args.dataset)
+            dataset, name = found.dataset_id, found.name
+        else:
+            dataset, name = _kpi_orders(args, conn)
+        span = kpis.data_range(conn, dataset)
         if span is None:
-            raise CliError(f"dataset {dataset.name!r} has no data")
-        start, end = _parse_date(args.start), _parse_date(args.end)
-        if (start is None) != (end is None):
-            raise CliError("give both --start and --end, or neither")
+            raise CliError(f"dataset {name!r} has no data")
         period = kpis.Period(start, end) if start and end else kpis.default_period(*span)
         if period.end < period.start:
             raise CliError("--end is before --start")
-        current = kpis.compute_kpis(ws, dataset.dataset_id, period)
-        previous = kpis.compute_kpis(ws, dataset.dataset_id, period.previous())
+        current = kpis.compute_kpis(conn, dataset, period)
+        previous = kpis.compute_kpis(conn, dataset, period.previous())
+    except read_errors as exc:  # a Parquet file without the needed columns, a corrupt file...
+        raise CliError(f"could not read the orders: {' '.join(str(exc).split())[:300]}") from exc
     finally:
-        ws.close()
+        conn.close()
     result: dict[str, Any] = {
-        "dataset": dataset.name, "start": period.start, "end": period.end,
+        "dataset": name, "start": period.start, "end": period.end,
         "kpis": current.as_dict(), "previous": previous.as_dict(), "change": kpis.compare(current, previous),
     }
     if args.json:
@@ -169,25 +221,11 @@ def cmd_segments(args: argparse.Namespace) -> int:
         raise CliError("--export must end in .xlsx or .csv")
     if args.engine != "duckdb" and not args.parquet:
         raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
-    if args.parquet:
-        # Orders too big to import: read in place by an engine of their own, a private in-memory
-        # DuckDB or Spark (the workspace's own connection refuses file access once it is locked down).
-        location = Path(args.parquet)
-        remote = "://" in args.parquet  # s3a://, hdfs://, abfss://…: only Spark can look
-        if not remote and not location.exists() and not any(ch in args.parquet for ch in "*?["):
-            raise CliError(f"no such Parquet file or folder: {args.parquet}")
-        if remote and args.engine != "spark":
-            raise CliError(f"{args.parquet} is not a local path: use --engine spark")
-        try:
-            conn: Any = sql_engine.open_engine(args.engine, master=args.spark_master)
-        except sql_engine.EngineUnavailable as exc:
-            raise CliError(str(exc)) from exc
-    else:
-        conn = _open(args)
+    conn: Any = _parquet_engine(args) if args.parquet else _open(args)
     try:
         if args.parquet:
             source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=conn)
-            settings, name = segments.SegmentSettings(), location.name or args.parquet
+            settings, name = segments.SegmentSettings(), Path(args.parquet).name or args.parquet
         else:
             # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
             try:
@@ -427,6 +465,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    """``--engine`` and ``--spark-master``: where a command computes orders read in place (``--parquet``)."""
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                   help="where --parquet is computed: an in-memory DuckDB (default) or Spark SQL (the same "
+                        "definitions, transpiled; needs pyspark and Java, or SPARK_REMOTE)")
+    p.add_argument("--spark-master", help="with --engine spark: local[N], spark://host:7077, yarn… "
+                                         "(default: $SPARK_MASTER, else local[*]; $SPARK_REMOTE wins)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lib.cli", description="Growth Planner command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -460,10 +507,15 @@ def build_parser() -> argparse.ArgumentParser:
                                      "is_refund, original_order_id) to columns (default: suggested from the names)")
     q.add_argument("--db", default=argparse.SUPPRESS, help="workspace file")
     p = add("kpis", cmd_kpis, "KPIs of a period against the previous one")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--start")
-    p.add_argument("--end")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="a dataset of the workspace")
+    source.add_argument("--parquet", help="orders read in place from a Parquet file, folder or glob (columns mapped "
+                                          "as `datasets add-parquet` maps them; no channel spend)")
+    p.add_argument("--mapping", help="with --parquet: JSON file mapping fields to columns (default: suggested)")
+    p.add_argument("--start", help="YYYY-MM-DD (with --end; default: the latest full quarter, else 30 days)")
+    p.add_argument("--end", help="YYYY-MM-DD, inclusive")
     p.add_argument("--json", action="store_true")
+    _engine_options(p)
     p = add("segments", cmd_segments, "export segment lists (.xlsx workbook or .csv)")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="a dataset of the workspace")
@@ -475,11 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", help="with .csv: only this tier/segment key (e.g. dormant, champions)")
     p.add_argument("--export", required=True, help="FILE.xlsx | FILE.csv")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
-    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
-                   help="where --parquet is computed: an in-memory DuckDB (default) or Spark SQL (the same "
-                        "definitions, transpiled; needs pyspark and Java, or SPARK_REMOTE)")
-    p.add_argument("--spark-master", help="with --engine spark: local[N], spark://host:7077, yarn… "
-                                         "(default: $SPARK_MASTER, else local[*]; $SPARK_REMOTE wins)")
+    _engine_options(p)
     p = add("predict", cmd_predict, "predicted customer value (BG/NBD + Gamma-Gamma): P(alive), purchases, CLV")
     p.add_argument("--dataset", required=True)
     p.add_argument("--as-of", help="YYYY-MM-DD: fit on orders up to this day (default: the last order day, or "

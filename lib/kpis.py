@@ -5,6 +5,13 @@ all quote the same KPIs. Each is a ratio of one period's facts (:class:`PeriodFa
 measured by the one SQL definition in :mod:`lib.metrics` over the ledger of orders net
 of their cancellations, so the numbers are identical wherever they appear and the help
 texts (the glossary) say exactly what is computed.
+
+Where the orders are: every query function takes a query target and a dataset
+(:data:`Orders`): a workspace dataset by id (its ``orders`` table or its files read in
+place, and its channel spend), or a :class:`lib.inplace.ParquetOrders` — a Parquet path
+and column mapping — on a :class:`lib.sql_engine.Engine`, where the same DuckDB text runs
+on an in-memory DuckDB or, transpiled, on Spark SQL (``cli kpis --parquet``). Orders read
+that way have no channel data: spend, CAC and ROAS are None.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from typing import Any
 
 import pandas as pd
 
+from lib.inplace import ParquetOrders
 from lib.metrics import METRICS, dataset_ledger, first_orders_sql, order_source, period_facts_sql, source_params
-from lib.workspace import Workspace
+from lib.sql_engine import QueryTarget, query_frame, query_records
 
 KPI_KEYS: tuple[str, ...] = (
     "gmv", "net_sales", "orders", "customers", "new_customers", "aov",
@@ -26,6 +34,10 @@ KPI_KEYS: tuple[str, ...] = (
 KPI_HIGHER_IS_BETTER: dict[str, bool] = {k: METRICS[k].higher_is_better for k in KPI_KEYS}
 # Rates whose change is shown in points rather than per cent.
 RATE_KPIS: frozenset[str] = frozenset({"repeat_rate", "repurchase_rate"})
+
+
+Orders = int | ParquetOrders
+"""A workspace dataset id, or orders read in place from Parquet (path and mapping) on any query target."""
 
 
 @dataclass(frozen=True)
@@ -125,20 +137,38 @@ class PeriodFacts:
 
 
 _SPEND_SQL = """
-SELECT sum(spend) FILTER (WHERE period_start BETWEEN $start AND $end), count(*)
+SELECT sum(spend) FILTER (WHERE period_start BETWEEN $start AND $end) AS spend, count(*) AS channel_rows
 FROM channel_spend WHERE dataset_id = $ds
 """
+# Channel spend of orders read from Parquet on their own: none (the typed empty relation the queries read instead).
+_NO_SPEND = ("(SELECT CAST(NULL AS INTEGER) AS dataset_id, CAST(NULL AS DATE) AS period_start, "
+             "CAST(NULL AS VARCHAR) AS channel, CAST(NULL AS DOUBLE) AS spend WHERE FALSE)")
 
 
-def period_facts(ws: Workspace, dataset_id: int, period: Period) -> PeriodFacts:
+def _ledger(ws: QueryTarget, dataset: Orders) -> tuple[str, dict[str, Any]]:
+    """The ledger SQL of ``dataset`` and its bound parameters (``$ds``: the dataset id, 0 for Parquet orders)."""
+    src: ParquetOrders | None
+    if isinstance(dataset, ParquetOrders):
+        src, ds = dataset, 0
+    else:
+        src, ds = order_source(ws, dataset), int(dataset)
+    return dataset_ledger("ds", src), {"ds": ds, **source_params("ds", src)}
+
+
+def _spend_relation(dataset: Orders) -> str:
+    """Where the channel spend of ``dataset`` is: the workspace's ``channel_spend`` table, or nowhere."""
+    return _NO_SPEND if isinstance(dataset, ParquetOrders) else "channel_spend"
+
+
+def period_facts(ws: QueryTarget, dataset_id: Orders, period: Period) -> PeriodFacts:
     """Measure one period of a dataset from the ledger (one query) and its channel spend."""
-    src = order_source(ws, dataset_id)
-    params = {"ds": int(dataset_id), "start": period.start, "end": period.end}
-    with ws.cursor() as cur:
-        cur.execute(period_facts_sql(dataset_ledger("ds", src)), {**params, **source_params("ds", src)})
-        names = [d[0] for d in cur.description]
-        row = dict(zip(names, cur.fetchall()[0]))
-        spend, channel_rows = cur.execute(_SPEND_SQL, params).fetchall()[0]
+    ledger, params = _ledger(ws, dataset_id)
+    dates = {"start": period.start, "end": period.end}
+    row = query_records(ws, period_facts_sql(ledger), {**params, **dates})[0]
+    spend, channel_rows = None, 0
+    if not isinstance(dataset_id, ParquetOrders):
+        totals = query_records(ws, _SPEND_SQL, {"ds": params["ds"], **dates})[0]
+        spend, channel_rows = totals["spend"], totals["channel_rows"]
     money_fields = {"gmv", "net_sales", "guest_net_sales", "new_net_sales", "returning_net_sales",
                     "reactivated_net_sales", "trailing_net_sales"}
     values: dict[str, Any] = {
@@ -198,7 +228,7 @@ def kpis_from_facts(facts: PeriodFacts) -> KpiSet:
     )
 
 
-def compute_kpis(ws: Workspace, dataset_id: int, period: Period) -> KpiSet:
+def compute_kpis(ws: QueryTarget, dataset_id: Orders, period: Period) -> KpiSet:
     """KPIs of one period: :func:`kpis_from_facts` of :func:`period_facts`."""
     return kpis_from_facts(period_facts(ws, dataset_id, period))
 
@@ -217,35 +247,36 @@ def compare(current: KpiSet, previous: KpiSet) -> dict[str, float | None]:
     return out
 
 
-def weekly_trend(ws: Workspace, dataset_id: int, period: Period | None = None) -> pd.DataFrame:
+def weekly_trend(ws: QueryTarget, dataset_id: Orders, period: Period | None = None) -> pd.DataFrame:
     """Per week (Monday): GMV, net sales, orders, new customers and spend — one row per week, ready to chart."""
-    src = order_source(ws, dataset_id)
-    params: dict[str, Any] = {"ds": dataset_id, **source_params("ds", src)}
+    ledger, params = _ledger(ws, dataset_id)
     where = ""
     if period:
         where = "AND CAST(order_ts AS DATE) BETWEEN $start AND $end"
         params.update(start=period.start, end=period.end)
     spend_where = "AND period_start BETWEEN $start AND $end" if period else ""
-    ledger = dataset_ledger("ds", src)
+    # The ledger once, read twice: one relation, and one set of CTE names for engines that hoist them (Spark).
     sql = f"""
-    WITH sales AS (
+    WITH ledger_rows AS ({ledger}),
+    sales AS (
         SELECT date_trunc('week', order_ts)::DATE AS week, sum(gross_amount) AS gmv, sum(net_amount) AS net_sales,
                count(*) FILTER (WHERE is_order) AS orders,
                min(order_ts)::DATE AS first_day, max(order_ts)::DATE AS last_day
-        FROM ({ledger}) AS ledger WHERE TRUE {where} GROUP BY 1
+        FROM ledger_rows WHERE TRUE {where} GROUP BY 1
     ), news AS (
         SELECT date_trunc('week', first_ts)::DATE AS week, count(*) AS new_customers
-        FROM ({first_orders_sql(ledger)}) AS firsts WHERE TRUE {where.replace('order_ts', 'first_ts')} GROUP BY 1
+        FROM ({first_orders_sql("SELECT * FROM ledger_rows")}) AS firsts
+        WHERE TRUE {where.replace('order_ts', 'first_ts')} GROUP BY 1
     ), spend AS (
         SELECT date_trunc('week', period_start)::DATE AS week, sum(spend) AS spend
-        FROM channel_spend WHERE dataset_id = $ds {spend_where} GROUP BY 1
+        FROM {_spend_relation(dataset_id)} AS channel_spend WHERE dataset_id = $ds {spend_where} GROUP BY 1
     )
     SELECT week, coalesce(gmv, 0) AS gmv, coalesce(net_sales, 0) AS net_sales, coalesce(orders, 0) AS orders,
            coalesce(new_customers, 0) AS new_customers, spend, first_day, last_day
     FROM sales FULL OUTER JOIN news USING (week) FULL OUTER JOIN spend USING (week)
     ORDER BY week
     """
-    return mark_partial_weeks(ws.query_df(sql, params), period)
+    return mark_partial_weeks(query_frame(ws, sql, params), period)
 
 
 def mark_partial_weeks(weekly: pd.DataFrame, period: Period | None = None) -> pd.DataFrame:
@@ -271,17 +302,17 @@ def mark_partial_weeks(weekly: pd.DataFrame, period: Period | None = None) -> pd
     return frame
 
 
-def channel_mix(ws: Workspace, dataset_id: int, period: Period) -> pd.DataFrame:
+def channel_mix(ws: QueryTarget, dataset_id: Orders, period: Period) -> pd.DataFrame:
     """Per channel: GMV, net sales and orders from the order file, spend from channel data, with shares."""
-    src = order_source(ws, dataset_id)
+    ledger, params = _ledger(ws, dataset_id)
     sql = f"""
     WITH sales AS (
         SELECT coalesce(channel, '—') AS channel, sum(gross_amount) AS gmv, sum(net_amount) AS net_sales,
                count(*) FILTER (WHERE is_order) AS orders
-        FROM ({dataset_ledger("ds", src)}) AS ledger WHERE CAST(order_ts AS DATE) BETWEEN $start AND $end
+        FROM ({ledger}) AS ledger WHERE CAST(order_ts AS DATE) BETWEEN $start AND $end
         GROUP BY 1
     ), spend AS (
-        SELECT channel, sum(spend) AS spend FROM channel_spend
+        SELECT channel, sum(spend) AS spend FROM {_spend_relation(dataset_id)} AS channel_spend
         WHERE dataset_id = $ds AND period_start BETWEEN $start AND $end GROUP BY 1
     )
     SELECT channel, coalesce(gmv, 0) AS gmv, coalesce(net_sales, 0) AS net_sales, coalesce(orders, 0) AS orders,
@@ -291,22 +322,20 @@ def channel_mix(ws: Workspace, dataset_id: int, period: Period) -> pd.DataFrame:
     FROM sales FULL OUTER JOIN spend USING (channel)
     ORDER BY gmv DESC NULLS LAST, spend DESC NULLS LAST
     """
-    return ws.query_df(sql, {"ds": dataset_id, "start": period.start, "end": period.end, **source_params("ds", src)})
+    return query_frame(ws, sql, {**params, "start": period.start, "end": period.end})
 
 
-def data_range(ws: Workspace, dataset_id: int) -> tuple[date, date] | None:
+def data_range(ws: QueryTarget, dataset_id: Orders) -> tuple[date, date] | None:
     """First and last order day of a dataset (falls back to channel data), or None when empty."""
-    src = order_source(ws, dataset_id)
-    rows = ws.query_rows(
-        f"""SELECT CAST(min(order_ts) AS DATE), CAST(max(order_ts) AS DATE)
-            FROM ({dataset_ledger("ds", src)}) AS ledger WHERE is_order""",
-        {"ds": dataset_id, **source_params("ds", src)},
-    )
-    if rows and rows[0][0] is not None:
-        return rows[0][0], rows[0][1]
-    rows = ws.query_rows(
-        "SELECT min(period_start), max(period_start) FROM channel_spend WHERE dataset_id = ?", [dataset_id]
-    )
-    if rows and rows[0][0] is not None:
-        return rows[0][0], rows[0][1] + timedelta(days=6)
+    ledger, params = _ledger(ws, dataset_id)
+    row = query_records(ws, f"""SELECT CAST(min(order_ts) AS DATE) AS first_day, CAST(max(order_ts) AS DATE) AS last_day
+            FROM ({ledger}) AS ledger WHERE is_order""", params)[0]
+    if row["first_day"] is not None:
+        return row["first_day"], row["last_day"]
+    if isinstance(dataset_id, ParquetOrders):
+        return None
+    row = query_records(ws, "SELECT min(period_start) AS first_day, max(period_start) AS last_day FROM channel_spend "
+                            "WHERE dataset_id = $ds", {"ds": params["ds"]})[0]
+    if row["first_day"] is not None:
+        return row["first_day"], row["last_day"] + timedelta(days=6)
     return None

@@ -1,8 +1,8 @@
-"""One seam through which the segment SQL runs on DuckDB or on Spark SQL.
+"""One seam through which the segment and KPI SQL runs on DuckDB or on Spark SQL.
 
-Why this module exists: order files can outgrow one machine, and the segment
-definitions (the :mod:`lib.metrics` ledger, :mod:`lib.segments`' classification)
-must not be written twice to follow them there. Every query in those modules is
+Why this module exists: order files can outgrow one machine, and the definitions
+(the :mod:`lib.metrics` ledger and period facts, :mod:`lib.segments`' classification,
+:mod:`lib.kpis`' trends) must not be written twice to follow them there. Every query in those modules is
 written once, in DuckDB's dialect, with ``$name`` parameters. An :class:`Engine`
 runs such a query:
 
@@ -18,7 +18,10 @@ DuckDB constructs the transpiler needs help with, each handled here once:
 ``WITH x AS [NOT] MATERIALIZED`` (a DuckDB planner hint: dropped), ``CAST(… AS
 ENUM(…))`` (Spark has no ENUM: the labels stay strings), ``read_parquet(path,
 filename = true, file_row_number = true)`` (a view with ``filename`` and
-``file_row_number`` columns from Spark's ``_metadata``), ``quantile_cont(x, p)``
+``file_row_number`` columns from Spark's ``_metadata``; ``union_by_name = true`` is Spark's
+``mergeSchema``; Spark always reads ``key=value`` folders as partitions, as DuckDB's
+``hive_partitioning``), ``COLUMNS($names)`` with a one-name list (how :mod:`lib.inplace` binds a
+mapped column's name: a quoted column reference, escaped by sqlglot), ``quantile_cont(x, p)``
 (sqlglot writes a two-argument ``percentile_cont`` that Spark refuses; Spark's
 ``percentile(x, p)`` interpolates linearly, the same), ``list_extract`` (1-based, as
 Spark's ``element_at``; sqlglot keeps the DuckDB name), and CTE names that would
@@ -210,11 +213,25 @@ def _reader_options(node: Any) -> tuple[Any, dict[str, bool]]:
     return path, options
 
 
+def _named_column(node: Any) -> Any:
+    """DuckDB's ``COLUMNS(['name'])`` (one column chosen by a bound name) as a quoted column reference.
+
+    A string argument is a regular expression and anything else a star or lambda in
+    DuckDB: those select a varying set of columns, which has no single Spark expression.
+    """
+    from sqlglot import exp
+
+    names = node.this.expressions if isinstance(node.this, exp.Array) else None
+    if not names or len(names) != 1 or not isinstance(names[0], exp.Literal) or not names[0].is_string:
+        raise NotPortable("COLUMNS(...) is carried to Spark only with a list of one column name")
+    return exp.column(names[0].this, quoted=True)
+
+
 def to_spark_sql(sql: str, params: Mapping[str, Any], register_parquet: Any = None) -> str:
     """The Spark SQL text of one DuckDB query, its ``$name`` parameters replaced by typed literals.
 
-    ``register_parquet(path, filename, file_row_number)`` is called for every
-    ``read_parquet`` and returns the name of a view that reads the same files.
+    ``register_parquet(path, filename, file_row_number, union_by_name=…)`` is called for
+    every ``read_parquet`` and returns the name of a view that reads the same files.
     Raises :class:`NotPortable` for a parameter without a value or a construct the
     seam cannot carry (see the module docstring).
     """
@@ -222,11 +239,11 @@ def to_spark_sql(sql: str, params: Mapping[str, Any], register_parquet: Any = No
     from sqlglot import exp
 
     tree = sqlglot.parse_one(sql, read="duckdb")
-    for node in list(tree.find_all(exp.Placeholder)):
-        name = node.name
+    for placeholder in list(tree.find_all(exp.Placeholder)):
+        name = placeholder.name
         if name not in params:
             raise NotPortable(f"SQL parameter without a value: ${name}")
-        node.replace(literal(params[name]))
+        placeholder.replace(literal(params[name]))
     for cte in tree.find_all(exp.CTE):
         cte.set("materialized", None)  # a DuckDB planner hint
     for cast in list(tree.find_all(exp.Cast)):
@@ -235,6 +252,8 @@ def to_spark_sql(sql: str, params: Mapping[str, Any], register_parquet: Any = No
     for pct in list(tree.find_all(exp.PercentileCont)):
         if pct.args.get("expression") is not None:  # DuckDB quantile_cont(x, p): Spark's percentile(x, p)
             pct.replace(exp.Anonymous(this="percentile", expressions=[pct.this.copy(), pct.expression.copy()]))
+    for columns in list(tree.find_all(exp.Columns)):
+        columns.replace(_named_column(columns))
     for call in list(tree.find_all(exp.Anonymous)):
         if str(call.name).lower() in {"list_extract", "list_element", "array_extract"}:
             # 1-based on both sides; sqlglot leaves the name as it is (Spark's a[i] would be 0-based)
@@ -245,7 +264,8 @@ def to_spark_sql(sql: str, params: Mapping[str, Any], register_parquet: Any = No
         path, options = _reader_options(node)
         if not isinstance(path, exp.Literal) or not path.is_string or register_parquet is None:
             raise NotPortable("read_parquet needs a path parameter and an engine that can register it")
-        view = register_parquet(path.this, options.get("filename", False), options.get("file_row_number", False))
+        view = register_parquet(path.this, options.get("filename", False), options.get("file_row_number", False),
+                                union_by_name=options.get("union_by_name", False))
         table = node.parent if isinstance(node.parent, exp.Table) else None
         replacement = exp.to_table(view)
         if table is not None:
@@ -279,11 +299,11 @@ def spark_path(pattern: str) -> str:
 class SparkEngine:
     """Spark SQL through a SparkSession: local (``local[N]``), a cluster master, or Spark Connect.
 
-    Where the session comes from, first match wins: the process's active session (under
-    ``spark-submit``, in a notebook), used as it is configured; ``remote`` or ``$SPARK_REMOTE``
+    Where the session comes from, first match wins: the process's active session (in a
+    notebook, a test), used as it is configured; ``remote`` or ``$SPARK_REMOTE``
     (Spark Connect, e.g. ``sc://spark-gateway:15002``); else ``master`` or
-    ``$SPARK_MASTER`` (``spark://host:7077``, ``yarn``, ``k8s://…``); else
-    ``local[*]``. Every new session gets :data:`SESSION_SPARK_CONF` (UTC, Arrow), a
+    ``$SPARK_MASTER`` (``spark://host:7077``, ``yarn``, ``k8s://…``); else, under
+    ``spark-submit``, the master and settings it was given; else ``local[*]``. Every new session gets :data:`SESSION_SPARK_CONF` (UTC, Arrow), a
     local one also :data:`LOCAL_SPARK_CONF` (UI off, 8 shuffle partitions, loopback), then ``conf``.
     """
 
@@ -315,9 +335,12 @@ class SparkEngine:
         if remote:
             builder = builder.remote(remote)
         else:
-            master = master or os.environ.get("SPARK_MASTER") or "local[*]"
-            builder = builder.master(master)
-            if master.startswith("local"):
+            # Under spark-submit (its JVM is waiting on PYSPARK_GATEWAY_PORT) its --master and --conf decide.
+            submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+            master = master or os.environ.get("SPARK_MASTER") or (None if submitted else "local[*]")
+            if master:
+                builder = builder.master(master)
+            if master and master.startswith("local"):
                 settings.update(LOCAL_SPARK_CONF)
         settings.update(conf or {})
         for key, value in settings.items():
@@ -331,18 +354,21 @@ class SparkEngine:
 
     # -- sources -------------------------------------------------------------------
 
-    def _reader(self, pattern: str) -> Any:
-        return self.spark.read.parquet(spark_path(pattern))
+    def _reader(self, pattern: str, union_by_name: bool = False) -> Any:
+        reader = self.spark.read.option("mergeSchema", "true") if union_by_name else self.spark.read
+        return reader.parquet(spark_path(pattern))
 
-    def register_parquet(self, pattern: str, filename: bool = False, file_row_number: bool = False) -> str:
+    def register_parquet(self, pattern: str, filename: bool = False, file_row_number: bool = False, *,
+                         union_by_name: bool = False) -> str:
         """A temporary view over the Parquet files at ``pattern`` (DuckDB glob), with DuckDB's optional
-        ``filename`` / ``file_row_number`` columns; returns its name (one view per path and options)."""
-        key = f"{pattern}\x1f{filename}\x1f{file_row_number}"
+        ``filename`` / ``file_row_number`` columns and ``union_by_name`` (columns matched by name across
+        files: Spark's ``mergeSchema``); returns its name (one view per path and options)."""
+        key = f"{pattern}\x1f{filename}\x1f{file_row_number}\x1f{union_by_name}"
         if key in self._views:
             return self._views[key]
         from pyspark.sql import functions as F
 
-        frame = self._reader(pattern)
+        frame = self._reader(pattern, union_by_name)
         extra = []
         if filename:
             extra.append(F.col("_metadata.file_path").alias("filename"))
@@ -372,7 +398,8 @@ class SparkEngine:
         return self.spark.sql(text).toArrow()
 
     def frame(self, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:
-        return self._table(sql, params).to_pandas()
+        frame: pd.DataFrame = self._table(sql, params).to_pandas()
+        return frame
 
     @contextmanager
     def arrow_batches(self, sql: str, params: Mapping[str, Any],
@@ -386,6 +413,46 @@ class SparkEngine:
         self._views.clear()
 
 
+def query_frame(target: QueryTarget, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:
+    """All rows of a read query (DuckDB dialect, ``$name`` parameters) on any :data:`QueryTarget`, as a DataFrame."""
+    if isinstance(target, Engine):
+        return target.frame(sql, params)
+    if isinstance(target, duckdb.DuckDBPyConnection):
+        cur = target.cursor()
+        try:
+            return cur.execute(sql, dict(params)).df()
+        finally:
+            cur.close()
+    with target.cursor() as cur:
+        return cur.execute(sql, dict(params)).df()
+
+
+def query_records(target: QueryTarget, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """All rows of a read query on any :data:`QueryTarget` as dicts of plain Python values.
+
+    Dates are :class:`datetime.date`, NULL is None, counts are integers (a DuckDB HUGEINT
+    sum as an ``int``, a decimal from Arrow as a :class:`decimal.Decimal`) — what a
+    caller turning one row into a dataclass wants, without pandas' NaN and Timestamps.
+    """
+    if isinstance(target, Engine):
+        with target.arrow_batches(sql, params) as reader:
+            records: list[dict[str, Any]] = reader.read_all().to_pylist()
+            return records
+    if isinstance(target, duckdb.DuckDBPyConnection):
+        cur = target.cursor()
+        try:
+            return _records(cur.execute(sql, dict(params)))
+        finally:
+            cur.close()
+    with target.cursor() as cur:
+        return _records(cur.execute(sql, dict(params)))
+
+
+def _records(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
 def query_errors() -> tuple[type[BaseException], ...]:
     """Exception types meaning "the engine could not run the query" (bad files, missing columns)."""
     errors: list[type[BaseException]] = [duckdb.Error, NotPortable]
@@ -396,7 +463,7 @@ def query_errors() -> tuple[type[BaseException], ...]:
     else:
         errors.append(PySparkException)
     try:
-        from py4j.protocol import Py4JError
+        from py4j.protocol import Py4JError  # type: ignore[import-untyped]
     except ImportError:
         pass
     else:
@@ -415,5 +482,5 @@ def open_engine(name: str, *, master: str | None = None, conf: Mapping[str, str]
 
 __all__ = [
     "ENGINES", "LOCAL_SPARK_CONF", "SESSION_SPARK_CONF", "DuckDBEngine", "Engine", "EngineUnavailable", "NotPortable", "SparkEngine",
-    "literal", "open_engine", "query_errors", "spark_path", "to_spark_sql",
+    "QueryTarget", "literal", "open_engine", "query_errors", "query_frame", "query_records", "spark_path", "to_spark_sql",
 ]

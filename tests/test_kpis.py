@@ -150,3 +150,43 @@ def test_comparison_periods_and_how_much_of_them_the_data_covers():
     # Data starting 9 days before the previous period ends: 9 of its 91 days are covered.
     assert previous.coverage(date(2023, 12, 23), date(2024, 3, 31)) == pytest.approx(9 / previous.days)
     assert previous.coverage(date(2024, 1, 1), date(2024, 3, 31)) == 0.0
+
+
+def test_parquet_orders_on_an_engine_give_the_workspace_numbers_without_spend(ws, tmp_path):
+    """The hand-computed case read in place from a Parquet file by a private DuckDB (what ``cli kpis --parquet`` runs)."""
+    from lib import sql_engine
+    from lib.inplace import ParquetOrders
+
+    rows = [
+        ("1", "a", "2024-01-05", 100.0, False), ("2", "a", "2024-02-03", 50.0, False),
+        ("3", "a", "2024-02-20", 70.0, False), ("4", "b", "2024-02-10", 200.0, False),
+        ("5", "b", "2024-02-12", -200.0, True), ("6", None, "2024-02-15", 30.0, False),
+        ("8", "d", "2024-02-14", 80.0, False), ("9", "d", "2024-02-16", -30.0, True),
+        ("7", "c", "2024-03-02", 999.0, False),
+    ]
+    ds = _load(ws, rows, spend=[("2024-02-05", "抖音", 400.0)])
+    frame = pd.DataFrame(rows, columns=["order_id", "customer_id", "order_ts", "amount", "is_refund"])
+    frame["order_ts"] = pd.to_datetime(frame["order_ts"])
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path)
+    orders = ParquetOrders(str(path), {"order_id": "order_id", "customer_id": "customer_id",
+                                       "order_time": "order_ts", "amount": "amount", "is_refund": "is_refund"})
+    february = kpis.Period(date(2024, 2, 1), date(2024, 2, 29))
+    engine = sql_engine.DuckDBEngine()
+    try:
+        k = kpis.compute_kpis(engine, orders, february)
+        span = kpis.data_range(engine, orders)
+        weekly = kpis.weekly_trend(engine, orders, february)
+        mix = kpis.channel_mix(engine, orders, february)
+    finally:
+        engine.close()
+    in_workspace = kpis.compute_kpis(ws, ds, february)
+    assert (k.gmv, k.net_sales, k.orders, k.customers, k.new_customers) == (430.0, 200.0, 4, 2, 1)
+    assert (k.repeat_rate, k.repurchase_rate, k.ltv) == (0.5, 1.0, 135.0)
+    assert {f: getattr(k, f) for f in ("gmv", "net_sales", "orders", "aov", "ltv", "repurchase_rate")} == \
+        {f: getattr(in_workspace, f) for f in ("gmv", "net_sales", "orders", "aov", "ltv", "repurchase_rate")}
+    assert in_workspace.spend == 400.0 and k.spend is None and k.cac is None and k.roas is None  # no spend here
+    assert span == kpis.data_range(ws, ds) == (date(2024, 1, 5), date(2024, 3, 2))
+    assert weekly["gmv"].tolist() == kpis.weekly_trend(ws, ds, february)["gmv"].tolist()
+    assert weekly["spend"].isna().all() and mix["spend"].isna().all()
+    assert mix["channel"].tolist() == ["—"] and mix["orders"].tolist() == [4]

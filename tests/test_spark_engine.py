@@ -1,11 +1,12 @@
-"""The segment engine on Spark: the DuckDB definitions transpiled through lib.sql_engine give the same exports.
+"""The segment engine and the KPIs on Spark: the DuckDB definitions transpiled through lib.sql_engine agree.
 
-Why: orders that outgrow one machine are segmented on a Spark cluster, and the
-numbers there must be the numbers here — customers, tiers, segments, R/F/M scores
-and money to the cent — without a second copy of the SQL to drift. These tests run
-the CLI on one Parquet folder (hive-partitioned by month: the sample store's orders
-with its refunds and cancellations, plus hand-made rows for every ledger rule and
-hostile customer ids) through both engines and compare the files byte for byte.
+Why: orders that outgrow one machine are segmented and measured on a Spark cluster,
+and the numbers there must be the numbers here — customers, tiers, segments, R/F/M
+scores, KPIs and money to the cent — without a second copy of the SQL to drift. These
+tests run the CLI on one Parquet folder (hive-partitioned by month: the sample store's
+orders with its refunds and cancellations, plus hand-made rows for every ledger rule and
+hostile customer ids) through both engines and compare the files byte for byte and the
+KPIs value for value.
 
 One local Spark session (``local[2]``, two shuffle partitions, UI off) serves the
 module. The Spark tests are skipped only when Java is missing; the transpiler's own
@@ -23,11 +24,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
-from lib import sql_engine
-from lib.i18n import t
+from lib import inplace, kpis, metrics, sql_engine
 from lib.cli import main
+from lib.i18n import t
+from lib.sample_store import SAMPLE_DATASET_NAME
 
 HAS_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
 needs_java = pytest.mark.skipif(
@@ -182,6 +185,132 @@ def test_bad_parquet_is_a_one_line_error_on_spark(spark, tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------------------
+# KPIs
+# --------------------------------------------------------------------------------------
+
+
+def kpis_json(capsys, *argv: str) -> dict:
+    assert main(["kpis", *argv, "--json"]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def parquet_kpi_orders(folder: Path) -> inplace.ParquetOrders:
+    """The folder's orders mapped as ``cli kpis --parquet`` and ``datasets add-parquet`` map them."""
+    columns = sql_engine.DuckDBEngine().parquet_columns(inplace.ParquetOrders(str(folder)).pattern)
+    return inplace.ParquetOrders(str(folder), inplace.clean_mapping(inplace.suggest_mapping(sorted(columns)), columns))
+
+
+@needs_java
+def test_duckdb_and_spark_give_identical_kpis(spark, parquet_orders, capsys):
+    """``cli kpis --parquet`` on both engines: the same period, KPIs, previous period and changes, to the cent."""
+    on_duckdb = kpis_json(capsys, "--parquet", str(parquet_orders), "--engine", "duckdb")
+    on_spark = kpis_json(capsys, "--parquet", str(parquet_orders), "--engine", "spark", "--spark-master", "local[2]")
+
+    assert on_spark == on_duckdb
+    assert (on_spark["start"], on_spark["end"]) == ("2026-07-01", "2026-09-30")  # the last full quarter
+    now = on_spark["kpis"]
+    assert now["orders"] > 1_000 and now["customers"] > 500 and 0 < now["new_customers"] < now["customers"]
+    assert now["refunds"] > 0 and now["gmv"] - now["refunds"] == pytest.approx(now["net_sales"])
+    assert 0 < now["repeat_rate"] < 1 and 0 < now["repurchase_rate"] < 1 and now["ltv"] > now["aov"] > 0
+    assert now["spend"] is None and now["cac"] is None  # Parquet orders carry no channel spend: nothing invented
+    assert on_spark["previous"]["orders"] > 0 and on_spark["change"]["gmv"] is not None
+
+
+@needs_java
+def test_weekly_trend_and_channel_mix_agree_on_spark(spark, parquet_orders):
+    orders = parquet_kpi_orders(parquet_orders)
+    period = kpis.Period(date(2026, 7, 1), date(2026, 9, 30))
+    duck = sql_engine.DuckDBEngine()
+    try:
+        frames = {name: (kpis.weekly_trend(engine, orders, period), kpis.channel_mix(engine, orders, period))
+                  for name, engine in (("duckdb", duck), ("spark", spark))}
+    finally:
+        duck.close()
+    for weekly in (frames["duckdb"][0], frames["spark"][0]):
+        weekly["week"] = pd.to_datetime(weekly["week"])
+    for position in (0, 1):
+        expected, got = frames["duckdb"][position], frames["spark"][position]
+        assert list(got.columns) == list(expected.columns) and len(got) == len(expected) > 1
+        cents = {column: 2 for column in expected.select_dtypes("number").columns}  # money to the cent
+        pd.testing.assert_frame_equal(got.round(cents), expected.round(cents), check_dtype=False)
+
+    weekly, mix = frames["spark"]
+    assert len(weekly) == 14 and weekly["partial"].tolist() == [True] + [False] * 12 + [True]  # Jul 1 is a Wednesday
+    assert weekly["days_covered"].sum() == period.days
+    test_channel = mix.set_index("channel").loc["test"]  # TRICKY_ROWS: every ledger rule, by hand
+    assert round(test_channel["gmv"], 2) == 120 + 80 + 55.55 + 55.55 + 99.99 + 1234.56 + 0.01 + 42 + 10
+    assert round(test_channel["net_sales"], 2) == round(100 + 55.55 + 99.99 - 33.33 + 1234.56 + 0.01 + 42, 2)
+    assert test_channel["orders"] == 6  # X1, X3, X5, X6, X7 and the guest's X8
+    assert mix["gmv_share"].sum() == pytest.approx(1.0) and mix["spend"].isna().all()
+
+
+def test_cli_kpis_agree_from_the_workspace_and_from_its_parquet_export(sample_workspace_file, tmp_path, capsys):
+    """The sample store's KPIs from its workspace and from its orders exported to Parquet: the same, bar the spend."""
+    lake = tmp_path / "orders"
+    con = duckdb.connect(str(sample_workspace_file), read_only=True)
+    try:
+        con.execute("COPY (SELECT o.order_id, o.customer_id, o.order_ts, o.amount, o.channel, o.is_refund, "
+                    "o.original_order_id, strftime(o.order_ts, '%Y-%m') AS month FROM orders AS o "
+                    "JOIN datasets AS d USING (dataset_id) WHERE d.name = $name) "
+                    "TO $folder (FORMAT parquet, PARTITION_BY (month))",
+                    {"name": SAMPLE_DATASET_NAME, "folder": str(lake)})
+    finally:
+        con.close()
+    db = tmp_path / "ws.duckdb"
+    shutil.copy(sample_workspace_file, db)
+    order_kpis = ("gmv", "net_sales", "refunds", "orders", "customers", "new_customers", "aov", "repeat_rate",
+                  "repurchase_rate", "ltv")
+    for period in ((), ("--start", "2025-11-01", "--end", "2025-11-30")):
+        workspace = kpis_json(capsys, "--dataset", SAMPLE_DATASET_NAME, "--db", str(db), *period)
+        parquet = kpis_json(capsys, "--parquet", str(lake), *period)
+        assert (parquet["start"], parquet["end"]) == (workspace["start"], workspace["end"])
+        for side in ("kpis", "previous"):
+            assert {k: parquet[side][k] for k in order_kpis} == {k: workspace[side][k] for k in order_kpis}
+            assert workspace[side]["spend"] > 0 and parquet[side]["spend"] is None  # spend lives in the workspace
+        assert parquet["kpis"]["orders"] > 1_000
+
+
+def test_kpis_on_parquet_errors_are_one_line(tmp_path, capsys):
+    def error(*argv: str) -> str:
+        assert main(["kpis", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1
+        return err
+
+    assert "give --parquet" in error("--dataset", "Any", "--engine", "spark")
+    assert "use --engine spark" in error("--parquet", "s3a://bucket/orders")
+    assert "no such Parquet" in error("--parquet", str(tmp_path / "missing"))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.parquet").write_bytes(b"PAR1 not really")
+    assert "could not read the orders" in error("--parquet", str(tmp_path / "bad"))
+    duckdb.sql("COPY (SELECT 'a' AS who, 1.5 AS amount) TO $f (FORMAT parquet)",
+               params={"f": str(tmp_path / "no_time.parquet")})
+    assert "order_time" in error("--parquet", str(tmp_path / "no_time.parquet"))  # which field has no column
+    assert "give both --start and --end" in error("--parquet", str(tmp_path / "no_time.parquet"), "--start", "2026-01-01")
+
+
+def test_every_kpi_query_passes_the_seam(parquet_orders):
+    """Without a JVM: each KPI query of Parquet orders transpiles to Spark SQL (or would be refused) before it runs."""
+    engine = _TranspilingDuckDB()
+    orders = parquet_kpi_orders(parquet_orders)
+    try:
+        span = kpis.data_range(engine, orders)
+        assert span is not None
+        period = kpis.default_period(*span)
+        kpis.compute_kpis(engine, orders, period)
+        kpis.weekly_trend(engine, orders, period)
+        kpis.weekly_trend(engine, orders)
+        kpis.channel_mix(engine, orders, period)
+    finally:
+        engine.close()
+    assert len(engine.spark_texts) == 5  # data_range, the period facts (no spend query: no spend), 2 trends, the mix
+    for text in engine.spark_texts:
+        assert "$" not in text and "COLUMNS(" not in text.upper() and "read_parquet" not in text.lower()
+        assert "channel_spend" not in text or "WHERE FALSE" in text  # Parquet orders: no spend table to read
+    assert all(views == {"union_by_name": True} for views in engine.options)
+
+
+# --------------------------------------------------------------------------------------
 # The seam itself (no JVM)
 # --------------------------------------------------------------------------------------
 
@@ -192,8 +321,10 @@ def test_the_spark_text_is_transpiled_from_the_one_duckdb_definition():
     src = seg.OrderSource.parquet("/data/orders", engine=_FakeEngine())
     sql, params = seg.classified_query(src, seg.SegmentSettings(), date(2026, 6, 30))
     views = []
-    spark_sql = sql_engine.to_spark_sql(sql, params, lambda path, *opts: views.append((path, *opts)) or "v_orders")
-    assert views == [("/data/orders", True, True)]  # read_parquet(... filename, file_row_number) → one view
+    spark_sql = sql_engine.to_spark_sql(sql, params,
+                                        lambda path, *opts, **named: views.append((path, *opts, named)) or "v_orders")
+    # read_parquet(... filename, file_row_number) → one view
+    assert views == [("/data/orders", True, True, {"union_by_name": False})]
     assert "v_orders" in spark_sql and "read_parquet" not in spark_sql.lower()
     assert "$" not in spark_sql and "MATERIALIZED" not in spark_sql and "QUALIFY" not in spark_sql
     assert "element_at(" in spark_sql.lower() and "percentile(" in spark_sql.lower()
@@ -208,6 +339,20 @@ def test_the_seam_refuses_what_it_cannot_carry():
                                 "(WITH a AS (SELECT 2 AS x) SELECT * FROM a) AS t", {})
     with pytest.raises(sql_engine.NotPortable):
         sql_engine.to_spark_sql("SELECT $x", {"x": float("nan")})
+
+
+def test_the_kpi_ledger_of_parquet_orders_reaches_spark_with_quoted_column_names():
+    orders = inplace.ParquetOrders("/data/orders", {"customer_id": "客户 `id`", "order_time": "ts", "amount": "amt"})
+    sql = metrics.period_facts_sql(metrics.dataset_ledger("ds", orders))
+    params = {"ds": 0, "start": date(2026, 7, 1), "end": date(2026, 9, 30), **metrics.source_params("ds", orders)}
+    views = []
+    spark_sql = sql_engine.to_spark_sql(sql, params,
+                                        lambda path, *opts, **named: views.append((path, *opts, named)) or "v_orders")
+    assert views == [("/data/orders", True, True, {"union_by_name": True})]  # no order_id: file and row number
+    assert "`客户 ``id```" in spark_sql and "`ts`" in spark_sql and "`amt`" in spark_sql  # quoted and escaped
+    assert "COLUMNS" not in spark_sql.upper() and "$" not in spark_sql
+    with pytest.raises(sql_engine.NotPortable, match="COLUMNS"):  # a regular expression picks a varying set
+        sql_engine.to_spark_sql("SELECT COLUMNS('amount_.*') FROM t", {})
 
 
 def test_spark_paths_follow_duckdb_globs():
@@ -242,3 +387,27 @@ class _FakeEngine:
 
     def parquet_columns(self, pattern: str) -> frozenset[str]:
         return frozenset({"customer_id", "order_ts", "amount", "is_refund"})
+
+
+class _TranspilingDuckDB(sql_engine.DuckDBEngine):
+    """A DuckDB engine that first carries every query to Spark SQL (what the Spark engine would run) and keeps it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spark_texts: list[str] = []
+        self.options: list[dict] = []
+
+    def _check(self, sql, params):
+        def view(path, filename, file_row_number, **named):
+            self.options.append(named)
+            return "v_orders"
+
+        self.spark_texts.append(sql_engine.to_spark_sql(sql, params, view))
+
+    def frame(self, sql, params):
+        self._check(sql, params)
+        return super().frame(sql, params)
+
+    def arrow_batches(self, sql, params, batch_rows=100_000):
+        self._check(sql, params)
+        return super().arrow_batches(sql, params, batch_rows)
