@@ -13,7 +13,7 @@ chart a page draws on its first load:
 * cached — what a rerun with the same inputs costs (``ui._cached_spec`` hit).
 
 The baseline runs first, with Altair's defaults restored, then the app's settings.
-Run: ``.venv/bin/python bench/bench_charts.py``.
+Run: ``.venv/bin/python -m bench.bench_charts``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 REPEATS = 7
 

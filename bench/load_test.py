@@ -18,8 +18,8 @@ It is a benchmark, not a test: loopback only, bounded in sessions and time, a fr
 server and workspace per level. Results print as a table and go to
 ``bench/results/load_<N>[_tag].json`` (git-ignored).
 
-    .venv/bin/python bench/load_test.py --sessions 10 25
-    .venv/bin/python bench/load_test.py --sessions 10 25 --shared-context --tag shared
+    .venv/bin/python -m bench.load_test --sessions 10 25
+    .venv/bin/python -m bench.load_test --sessions 10 25 --shared-context --tag shared
 
 Browsers are expensive: on a small machine they, not the server, use most of the
 CPU, which the summary reports (server CPU seconds against the machine's busy
@@ -46,13 +46,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from lib.i18n import t
+from tests.browser.driver import StreamlitServer
+from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS
 
-from lib.i18n import t  # noqa: E402
-from tests.browser.driver import StreamlitServer  # noqa: E402
-from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "bench" / "results"
 CHROMIUM = Path(os.environ.get("GROWTH_PLANNER_CHROMIUM", "/usr/bin/chromium"))

@@ -36,7 +36,7 @@ from lib import auth, backup
 from lib.backup import BackupError
 from lib.cli import main
 from lib.importing import import_file
-from lib.workspace import SCHEMA_VERSION, Workspace, WorkspaceError, WriteFailed
+from lib.workspace import SCHEMA_VERSION, Workspace, WriteFailed
 
 APP = str(ROOT / "app.py")
 APP_SOURCES = sorted([*ROOT.glob("lib/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"])
@@ -269,8 +269,7 @@ def test_restore_discards_the_old_write_ahead_log(tmp_path):
     result = python(
         """
         import os, sys
-        sys.path.insert(0, "."); sys.path.insert(0, "tests")
-        import fixtures as fx
+        from tests import fixtures as fx
         from lib.importing import import_file
         from lib.workspace import Workspace
         ws = Workspace(sys.argv[1])
@@ -293,7 +292,7 @@ def test_backup_and_restore_refuse_a_workspace_held_by_another_process(tmp_path,
     seeded(Workspace(db)).close()
     backup.backup(db, bak)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; sys.path.insert(0, '.'); from lib.workspace import Workspace; "
+        [sys.executable, "-c", "import sys, time; from lib.workspace import Workspace; "
          "ws = Workspace(sys.argv[1]); print('READY', flush=True); time.sleep(60)", str(db)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -314,8 +313,7 @@ def test_backup_and_restore_refuse_a_workspace_held_by_another_process(tmp_path,
 
 DISK_FULL_CHILD = """
 import json, os, resource, signal, sys
-sys.path.insert(0, "."); sys.path.insert(0, "tests")
-import fixtures as fx
+from tests import fixtures as fx
 from lib import importing
 from lib.workspace import Workspace, WorkspaceError
 

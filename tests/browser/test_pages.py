@@ -33,8 +33,7 @@ def _english_only_phrases() -> set[str]:
     cats = catalogs()
     chinese_texts = {text.strip() for text in cats["zh"].values()}  # e.g. "LTV / CAC" is Chinese text too
     phrases = set()
-    for key, english in cats["en"].items():
-        chinese = cats["zh"].get(key, "")
+    for english in cats["en"].values():
         plain = english.strip()
         if "{" in plain or "*" in plain or plain in chinese_texts or len(plain.split()) < 3:
             continue
