@@ -60,16 +60,12 @@ from pathlib import Path
 
 from lib.i18n import t
 from lib.ui import PAGES
-from tests.browser.driver import StreamlitServer
+from tests.browser.driver import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer
 from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS, RunEnds
 
 ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "bench" / "results"
-CHROMIUM = Path(os.environ.get("GROWTH_PLANNER_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-VIEWPORT = {"width": 1440, "height": 900}
 LANG = "en"
 TARGET_PAINT_S = 1.5
 TARGET_INTERACTION_S = 0.3
