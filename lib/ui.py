@@ -14,8 +14,9 @@ import gc
 import hashlib
 import importlib
 import threading
+import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,7 +206,7 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
             st.switch_page(PRESENT_PAGE, query_params=_carried_params())
         except st.errors.StreamlitAPIException:
             pass  # page run on its own (tests): stay here
-    if not auth.gate(t):  # a team instance with a login: nothing of the workspace before sign-in
+    if not login_gate(t):  # a team instance with a login: nothing of the workspace before sign-in
         st.stop()
     try:
         ws = workspace()
@@ -223,8 +224,82 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
     dataset = _sidebar(t, lang, datasets)
     formatting.set_currency(dataset.currency if dataset else formatting.DEFAULT_CURRENCY)
     with st.sidebar:
-        auth.account_panel(t)
+        account_panel(t)
     return PageContext(ws=ws, lang=lang, t=t, datasets=datasets, dataset=dataset)
+
+
+def _secrets_config() -> Mapping[str, Any]:
+    """``.streamlit/secrets.toml`` (or ``--secrets.files``) when there is one, else nothing."""
+    return st.secrets if st.secrets.load_if_toml_exists() else {}
+
+
+def login_gate(t: Translator) -> bool:
+    """Let the session through, or draw the login prompt and return False (the caller then stops the page).
+
+    Which login (none, OIDC, a shared password) is ``lib.auth``'s decision, from the configuration.
+    """
+    config = _secrets_config()
+    mode = auth.login_required(config)
+    if mode is None:
+        return True
+    if mode == "oidc":
+        return _oidc_gate(t, config["auth"])
+    return _password_gate(t, auth.shared_password(config) or "")
+
+
+def account_panel(t: Translator) -> None:
+    """Who is signed in and a "Sign out" button (sidebar); nothing when login is off."""
+    mode = auth.login_required(_secrets_config())
+    if mode is None:
+        return
+    st.divider()
+    if mode == "oidc":
+        claims = st.user.to_dict()
+        who = auth.display_name(claims) or str(claims.get("sub") or "?")
+        st.caption(t("auth.signed_in_as", who=auth.markdown_text(who)))  # the provider's text, as text
+        if st.button(t("auth.sign_out"), key="auth.sign_out", icon=":material/logout:"):
+            st.logout()
+        return
+    st.caption(t("auth.signed_in_password"))
+    if st.button(t("auth.sign_out"), key="auth.sign_out", icon=":material/logout:"):
+        st.session_state.pop(auth.SESSION_KEY, None)
+        st.rerun()
+
+
+def _oidc_gate(t: Translator, auth_section: Mapping[str, Any]) -> bool:
+    user = st.user
+    if getattr(user, "is_logged_in", False):
+        if auth.token_expired(user.to_dict()):
+            st.logout()  # clears st.user and sends the browser through the provider's logout
+            return False
+        return True
+    st.title(t("auth.title"))
+    st.caption(t("auth.oidc_prompt"))
+    for provider in auth.oidc_providers(auth_section):
+        label = t("auth.oidc_button") if provider is None else t("auth.oidc_button_named", provider=provider)
+        if st.button(label, key=f"auth.login.{provider or 'default'}", type="primary"):
+            if provider is None:
+                st.login()
+            else:
+                st.login(provider)
+    return False
+
+
+def _password_gate(t: Translator, expected: str) -> bool:
+    if auth.proof_is_valid(st.session_state.get(auth.SESSION_KEY), expected):
+        return True
+    st.title(t("auth.title"))
+    st.caption(t("auth.password_prompt"))
+    with st.form("auth.form", clear_on_submit=True):
+        given = st.text_input(t("auth.password"), type="password", key="auth.password_input")
+        submitted = st.form_submit_button(t("auth.sign_in"), type="primary")
+    if submitted:
+        if auth.password_matches(given or "", expected):
+            st.session_state[auth.SESSION_KEY] = auth.password_proof(expected)
+            st.rerun()
+        time.sleep(auth.FAILED_ATTEMPT_DELAY_S)  # read at call time: tests set it to 0
+        st.error(t("auth.wrong_password"))
+    return False
 
 
 def _sidebar(t: Translator, lang: str, datasets: list[Dataset]) -> Dataset | None:

@@ -429,6 +429,32 @@ def _module_string_constants(module: ast.Module) -> set[str]:
             and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)}
 
 
+def _streamlit_imports(tree: ast.AST) -> list[int]:
+    """Line numbers of every ``import streamlit…`` / ``from streamlit… import`` anywhere in a module (also inside
+    functions, where a lazy import would hide it)."""
+    lines = []
+    for node in ast.walk(tree):
+        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        if any(name == "streamlit" or name.startswith("streamlit.") for name in names):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_streamlit_is_imported_only_by_the_ui_layer():
+    """lib/ is pure logic that the CLI and the benchmarks import without Streamlit; lib/ui.py is its one door."""
+    offenders = {}
+    for path in sorted((ROOT / "lib").rglob("*.py")):
+        if path == ROOT / "lib" / "ui.py":
+            continue
+        lines = _streamlit_imports(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            offenders[str(path.relative_to(ROOT))] = lines
+    assert not offenders, f"Streamlit imported outside lib/ui.py (file: lines): {offenders}"
+    assert _streamlit_imports(ast.parse("def gate():\n    import streamlit as st\n")) == [2], "the lint sees lazy imports"
+    assert _streamlit_imports(ast.parse((ROOT / "lib" / "ui.py").read_text(encoding="utf-8"))), "ui.py is the door"
+
+
 def test_no_html_rendering_of_anything_but_literals():
     problems = []
     for path in APP_SOURCES:
