@@ -191,11 +191,11 @@ def cmd_segments(args: argparse.Namespace) -> int:
         else:
             # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
             try:
-                source = conn.dataset_id(args.dataset)
+                dataset_id: int = conn.dataset_id(args.dataset)
             except WorkspaceError as exc:
                 raise CliError(str(exc)) from exc
-            name = args.dataset
-            settings = segments.load_settings(conn, source)
+            source, name = dataset_id, args.dataset
+            settings = segments.load_settings(conn, dataset_id)
         settings = replace(
             settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
         )

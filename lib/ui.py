@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ def current_lang() -> str:
     if LANG_KEY not in st.session_state:
         locale = getattr(st.context, "locale", None)
         st.session_state[LANG_KEY] = normalize_lang(locale)
-    return st.session_state[LANG_KEY]
+    return str(st.session_state[LANG_KEY])
 
 
 def _set_lang() -> None:
@@ -178,7 +179,11 @@ def _ensure_sample(ws: Workspace, t: Translator) -> None:
     with _SAMPLE_LOCK, placeholder.status(t("sample.loading"), expanded=False):
         if _needs_sample(ws):  # another session may have loaded it while we waited
             bar = st.progress(0.0)
-            load_sample_store(ws, progress=lambda f, _msg: bar.progress(min(1.0, f)))
+
+            def _progress(fraction: float, _message: str) -> None:
+                bar.progress(min(1.0, fraction))
+
+            load_sample_store(ws, progress=_progress)
     placeholder.empty()  # the page itself now shows the data; no leftover status box
 
 
@@ -314,7 +319,7 @@ def _sidebar(t: Translator, lang: str, datasets: list[Dataset]) -> Dataset | Non
         labels = {"en": "English", "zh": "简体中文"}
         st.session_state["ui.lang_widget"] = lang
         st.segmented_control(
-            t("sidebar.language"), options=list(LANGUAGES), format_func=labels.get,
+            t("sidebar.language"), options=list(LANGUAGES), format_func=lambda code: labels[code],
             key="ui.lang_widget", on_change=_set_lang, selection_mode="single",
         )
         names = [d.name for d in datasets]
@@ -406,7 +411,8 @@ def _query_choice(column: Any, param: str, options: list[str | None], label: str
         else:
             st.query_params[param] = value
 
-    return column.selectbox(label, options, key=key, format_func=format_func, on_change=_write)
+    choice: str | None = column.selectbox(label, options, key=key, format_func=format_func, on_change=_write)
+    return choice
 
 
 def present_link(ctx: PageContext, *, scenario: str | None = None, plan: str | None = None) -> None:
@@ -448,17 +454,18 @@ def friendly_errors(ctx: PageContext) -> Iterator[None]:
     """Turn any failure into one sentence in the user's language; details in an expander, no traceback."""
     try:
         yield
-    except st.runtime.scriptrunner.StopException:  # type: ignore[attr-defined]
+    except st.runtime.scriptrunner.StopException:
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence before the browser
         if type(exc).__name__ in {"StopException", "RerunException"}:
             raise
+        explain = getattr(exc, "message", None) if isinstance(exc, ValueError) else None
         if isinstance(exc, ImportFailed):
             st.error(import_error_text(exc, ctx.t))
         elif isinstance(exc, WorkspaceError):
             st.error(ctx.t("error.workspace", detail=str(exc)))
-        elif isinstance(exc, ValueError) and callable(getattr(exc, "message", None)):
-            st.error(exc.message(ctx.lang))  # lib errors that explain themselves in the user's language
+        elif callable(explain):
+            st.error(str(explain(ctx.lang)))  # lib errors that explain themselves in the user's language
         else:
             st.error(ctx.t("error.unexpected"))
             with st.expander(ctx.t("error.details")):
@@ -498,7 +505,7 @@ def cached(func: Callable[..., Any], dataset: Dataset, *args: Any, **kwargs: Any
 
 
 @st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
-def _cached_call(path: str, cache_key: tuple[int, int, str], args: tuple, kwargs: tuple) -> Any:
+def _cached_call(path: str, cache_key: tuple[int, int, str], args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> Any:
     module_name, qualname = path.split(":")
     func = getattr(importlib.import_module(module_name), qualname)
     with formatting.use_currency(cache_key[2]):  # texts it formats are in the dataset's currency
@@ -553,10 +560,8 @@ def lazy_tabs(labels: list[str], *, key: str) -> list[Any]:
     return list(st.tabs(labels, key=key, on_change="rerun"))
 
 
-def date_param(name: str):
+def date_param(name: str) -> date | None:
     """A date from the URL (``?as_of=2026-09-30``), or None when absent or not a date."""
-    from datetime import date
-
     try:
         return date.fromisoformat(st.query_params.get(name, ""))
     except ValueError:
@@ -590,7 +595,7 @@ def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwarg
 
 
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})
-def _cached_spec(path: str, args: tuple, kwargs: tuple, currency: str) -> dict[str, Any]:
+def _cached_spec(path: str, args: tuple[Any, ...], kwargs: tuple[Any, ...], currency: str) -> dict[str, Any]:
     module_name, qualname = path.split(":")
     build = getattr(importlib.import_module(module_name), qualname)
     with formatting.use_currency(currency):  # labels and tooltips in the dataset's currency (part of the key)
