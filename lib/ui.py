@@ -589,9 +589,13 @@ def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwarg
     its language), so new data, settings or language build a new chart. The spec is
     drawn at the container's width and the chart's own height (``chart_specs.vega_lite_spec``).
     """
-    spec = _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())),
+    st.vega_lite_chart(chart_spec(build, *args, **kwargs), width="stretch", key=key)
+
+
+def chart_spec(build: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """What :func:`chart` draws: the spec of ``build(*args, **kwargs)`` in the current currency, cached per input."""
+    return _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())),
                         formatting.current_currency())
-    st.vega_lite_chart(spec, width="stretch", key=key)
 
 
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})
@@ -599,10 +603,10 @@ def _cached_spec(path: str, args: tuple[Any, ...], kwargs: tuple[Any, ...], curr
     module_name, qualname = path.split(":")
     build = getattr(importlib.import_module(module_name), qualname)
     with formatting.use_currency(currency):  # labels and tooltips in the dataset's currency (part of the key)
-        return _streamlit_spec(build(*args, **dict(kwargs)))
+        return streamlit_spec(build(*args, **dict(kwargs)))
 
 
-def _streamlit_spec(altair_chart: Any) -> dict[str, Any]:
+def streamlit_spec(altair_chart: Any) -> dict[str, Any]:
     """The chart's spec with each dataset already in the Arrow bytes Streamlit sends (what st.altair_chart does)."""
     spec = chart_specs.vega_lite_spec(altair_chart)
     spec["datasets"] = {
