@@ -169,6 +169,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
         raise CliError("--export must end in .xlsx or .csv")
     if args.engine != "duckdb" and not args.parquet:
         raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
+    engine: sql_engine.Engine | None = None
     if args.parquet:
         # Orders too big to import: read in place by an engine of their own, a private in-memory
         # DuckDB or Spark (the workspace's own connection refuses file access once it is locked down).
@@ -179,16 +180,17 @@ def cmd_segments(args: argparse.Namespace) -> int:
         if remote and args.engine != "spark":
             raise CliError(f"{args.parquet} is not a local path: use --engine spark")
         try:
-            conn: Any = sql_engine.open_engine(args.engine, master=args.spark_master)
+            engine = sql_engine.open_engine(args.engine, master=args.spark_master)
         except sql_engine.EngineUnavailable as exc:
             raise CliError(str(exc)) from exc
+        conn: sql_engine.QueryTarget = engine
     else:
         conn = _open(args)
     try:
-        if args.parquet:
-            source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=conn)
+        if engine is not None:
+            source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=engine)
             settings, name = segments.SegmentSettings(), location.name or args.parquet
-        else:
+        elif isinstance(conn, Workspace):  # (always, without --parquet)
             # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
             try:
                 dataset_id: int = conn.dataset_id(args.dataset)
