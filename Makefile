@@ -1,12 +1,13 @@
 # Two commands (see README):
 #   make run   — set up a virtualenv from requirements.txt and start the app on 127.0.0.1:8501
-#   make test  — set up everything the tests need (virtualenv, Debian's chromium, CJK fonts, a JRE) and run them all
+#   make test  — set up everything the tests need (virtualenv, Debian's chromium, CJK fonts, a JRE), then
+#                ruff (lint), mypy (strict on lib/, per pyproject.toml) and pytest, stopping at the first that fails
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test setup setup-dev system-deps bench sample clean
+.PHONY: run test lint typecheck setup setup-dev system-deps bench sample clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +34,19 @@ system-deps:
 run: setup
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-test: setup-dev
+# The checkers read their settings from pyproject.toml; make stops at the first one that fails.
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+
+typecheck: $(VENV)/.dev
+	$(PY) -m mypy
+
+test: setup-dev lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
+# Benchmarks run as modules from the repository root, so they import `lib` without patching sys.path.
 bench: setup
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all
 
 sample: setup
 	$(PY) -m lib.sample_store

@@ -37,8 +37,8 @@ Targets (issue "Ready for the review meeting"): first paint ≤ 1.5 s, a warm
 interaction ≤ 300 ms. It is a benchmark, not a test: loopback only, bounded in
 runs. Results go to ``bench/results/browser[_TAG].json`` and print as a table.
 
-    .venv/bin/python bench/bench_browser.py                 # 5 runs of everything (~10 minutes here)
-    .venv/bin/python bench/bench_browser.py --runs 3 --cold-runs 2 --pages overview,scenarios
+    .venv/bin/python -m bench.bench_browser                 # 5 runs of everything (~10 minutes here)
+    .venv/bin/python -m bench.bench_browser --runs 3 --cold-runs 2 --pages overview,scenarios
 """
 
 from __future__ import annotations
@@ -58,20 +58,14 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from lib.i18n import t
+from lib.ui import PAGES
+from tests.browser.driver import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer
+from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS, RunEnds
 
-from lib.i18n import t  # noqa: E402
-from lib.ui import PAGES  # noqa: E402
-from tests.browser.driver import StreamlitServer  # noqa: E402
-from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS, RunEnds  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "bench" / "results"
-CHROMIUM = Path(os.environ.get("GROWTH_PLANNER_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-VIEWPORT = {"width": 1440, "height": 900}
 LANG = "en"
 TARGET_PAINT_S = 1.5
 TARGET_INTERACTION_S = 0.3
@@ -313,7 +307,7 @@ def warm_app(browser, pages: list[tuple[str, str]], runs: int, workspace_file: P
     result: dict = {"ready_s": ready_s, "paint": {}, "interaction": {}, "switch": {}, "paint_server": {},
                     "interaction_server": {}}
     try:
-        for key, url_path in pages:  # warm-up: the server's caches, not the measurements
+        for _key, url_path in pages:  # warm-up: the server's caches, not the measurements
             _open(browser, _url(server, url_path))
         for run in range(-1, runs):  # run -1 warms each interaction up too (both states seen once)
             for key, url_path in pages:

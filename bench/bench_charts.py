@@ -10,10 +10,10 @@ chart a page draws on its first load:
   (Streamlit's ``_convert_altair_to_vega_lite_spec``, Altair's default validation);
 * first draw — build and serialise it the app's way (what a new dataset, setting or
   language costs);
-* cached — what a rerun with the same inputs costs (``ui._cached_spec`` hit).
+* cached — what a rerun with the same inputs costs (a ``ui.chart_spec`` cache hit).
 
 The baseline runs first, with Altair's defaults restored, then the app's settings.
-Run: ``.venv/bin/python bench/bench_charts.py``.
+Run: ``.venv/bin/python -m bench.bench_charts``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 REPEATS = 7
 
@@ -99,11 +97,8 @@ def main() -> int:
         schemapi.SchemaBase.from_dict = app_from_dict
         schemapi.disable_debug_mode()
 
-        first = [best_ms(lambda b=build, a=args: ui._streamlit_spec(b(*a))) for _, build, args in items]
-        cached = []
-        for _, build, args in items:
-            path = f"{build.__module__}:{build.__qualname__}"
-            cached.append(best_ms(lambda p=path, a=args: ui._cached_spec(p, a, ())))
+        first = [best_ms(lambda b=build, a=args: ui.streamlit_spec(b(*a))) for _, build, args in items]
+        cached = [best_ms(lambda b=build, a=args: ui.chart_spec(b, *a)) for _, build, args in items]
 
     print(f"{'chart':44s} {'st.altair_chart':>15s} {'first draw':>11s} {'cached':>8s} {'speed-up':>9s} {'cached':>8s}")
     for (name, _, _), b, f, c in zip(items, baseline, first, cached):

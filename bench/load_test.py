@@ -12,14 +12,14 @@ Each session: open the Data page cold → upload a small order CSV (its own data
 name) → check → confirm the import → Segments (via the sidebar) → download the
 segment workbook → Scenarios (when that page exists) → Timeline. Times are from the
 action to the app being idle again (no script run, no spinner), using the browser
-suite's idle detection (tests/browser/driver.py).
+suite's idle detection and launch settings (tests/browser/driver.py, tests/browser/probes.py).
 
 It is a benchmark, not a test: loopback only, bounded in sessions and time, a fresh
 server and workspace per level. Results print as a table and go to
 ``bench/results/load_<N>[_tag].json`` (git-ignored).
 
-    .venv/bin/python bench/load_test.py --sessions 10 25
-    .venv/bin/python bench/load_test.py --sessions 10 25 --shared-context --tag shared
+    .venv/bin/python -m bench.load_test --sessions 10 25
+    .venv/bin/python -m bench.load_test --sessions 10 25 --shared-context --tag shared
 
 Browsers are expensive: on a small machine they, not the server, use most of the
 CPU, which the summary reports (server CPU seconds against the machine's busy
@@ -46,20 +46,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from lib.i18n import t
+from tests.browser.driver import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
+from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS, RunEnds
 
-from lib.i18n import t  # noqa: E402
-from tests.browser.driver import StreamlitServer  # noqa: E402
-from tests.browser.probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "bench" / "results"
-CHROMIUM = Path(os.environ.get("GROWTH_PLANNER_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [  # as tests/browser/conftest.py
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 LANG = "en"
 MAX_SESSIONS = 50
@@ -164,6 +157,21 @@ def order_csv(seed: int, orders: int = 240) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+async def wait_run_finished(page, run_ends: RunEnds, ended_before: int, timeout_s: float = STEP_TIMEOUT_S) -> None:
+    """Until the server has finished a run since the count ``ended_before`` was taken (before the action).
+
+    A state, not an event: the count only grows, so a run that ended before this wait began
+    still counts, and one too fast for the page's run counter to see is counted from the
+    server's own messages (then marked as seen, for the idle probe).
+    """
+    deadline = time.monotonic() + timeout_s
+    while run_ends.count <= ended_before:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no run finished within {timeout_s:.0f} s")
+        await page.wait_for_timeout(50)  # lets Playwright deliver the websocket frames
+    await page.evaluate("() => { if (window.__stRuns && window.__stRuns.started < 1) window.__stRuns.started = 1; }")
+
+
 async def wait_idle(page, timeout_s: float = STEP_TIMEOUT_S) -> None:
     """Until the app has finished its run and stays idle for a moment (as AppPage.wait_idle)."""
     deadline = time.monotonic() + timeout_s
@@ -179,13 +187,12 @@ async def wait_idle(page, timeout_s: float = STEP_TIMEOUT_S) -> None:
             raise TimeoutError(f"the app did not settle within {timeout_s:.0f} s")
 
 
-async def act(page, action, timeout_s: float = STEP_TIMEOUT_S) -> float:
+async def act(page, run_ends: RunEnds, action, timeout_s: float = STEP_TIMEOUT_S) -> float:
     """Do something that makes Streamlit rerun; seconds until that rerun is over (minus the settle pause)."""
-    before = await page.evaluate("() => (window.__stRuns || {started: 0}).started")
+    ended_before = run_ends.count
     started = time.perf_counter()
     await action()
-    await page.wait_for_function("(n) => window.__stRuns && window.__stRuns.started > n", arg=before,
-                                 timeout=int(timeout_s * 1000), polling=50)
+    await wait_run_finished(page, run_ends, ended_before, timeout_s)
     await wait_idle(page, timeout_s)
     return time.perf_counter() - started - SETTLE_MS / 1000
 
@@ -213,6 +220,7 @@ async def run_session(
     context.set_default_timeout(STEP_TIMEOUT_S * 1000)
     page = await context.new_page()
     await page.add_init_script(RUN_COUNTER_SCRIPT)
+    run_ends = RunEnds(page)
     page.on("response", lambda response: result.http_errors.append(
         f"{response.status} {response.request.method} {response.url.split('?')[0][-80:]}")
         if response.status >= 400 else None)
@@ -228,29 +236,33 @@ async def run_session(
     try:
         started = time.perf_counter()
         await page.goto(server.url("/data", lang=LANG), wait_until="domcontentloaded")
-        # "boot": the browser has loaded and started Streamlit's frontend (the rest is the server's run)
-        await page.wait_for_function("() => window.__stRuns && window.__stRuns.started > 0",
-                                     timeout=FIRST_LOAD_TIMEOUT_S * 1000, polling=50)
+        # "boot": the browser has loaded and started Streamlit's frontend (the rest is the server's run); a run
+        # too fast for the page to show it running has ended by the time the server says so
+        while not (run_ends.count or await page.evaluate("() => (window.__stRuns || {started: 0}).started")):
+            if time.perf_counter() - started > FIRST_LOAD_TIMEOUT_S:
+                raise TimeoutError(f"no script run started within {FIRST_LOAD_TIMEOUT_S:.0f} s")
+            await page.wait_for_timeout(50)
         result.steps["boot"] = time.perf_counter() - started
+        await wait_run_finished(page, run_ends, 0, FIRST_LOAD_TIMEOUT_S)
         await wait_idle(page, FIRST_LOAD_TIMEOUT_S)
         result.steps[step] = time.perf_counter() - started - SETTLE_MS / 1000
         await check_page(page, result, step)
 
         step = "upload"
         upload = main.locator('[data-testid="stFileUploaderDropzoneInput"]').first
-        result.steps[step] = await act(page, lambda: upload.set_input_files(
+        result.steps[step] = await act(page, run_ends, lambda: upload.set_input_files(
             files=[{"name": f"{dataset}.csv", "mimeType": "text/csv", "buffer": order_csv(index)}]))
         await check_page(page, result, step)
 
         step = "check"
         check = main.locator("button").filter(has_text=t("data.check", LANG)).filter(visible=True).first
-        result.steps[step] = await act(page, check.click)
+        result.steps[step] = await act(page, run_ends, check.click)
         await check_page(page, result, step)
 
         step = "import"
         confirm = main.locator("button").filter(has_text=f"“{dataset}”").filter(visible=True).first
         started = time.perf_counter()
-        await act(page, confirm.click)
+        await act(page, run_ends, confirm.click)
         # The import ends in st.rerun(): under load the pause between the two runs can outlast the settle
         # time, so wait for the outcome itself (the success flash, or an error) rather than for quiet.
         outcome = main.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentError"]').first
@@ -263,16 +275,20 @@ async def run_session(
             raise RuntimeError(f"no success message after the import: {' | '.join(errors)[:300]}")
 
         step = "segments"
-        result.steps[step] = await act(page, nav(t("nav.segments", LANG)).click)
+        result.steps[step] = await act(page, run_ends, nav(t("nav.segments", LANG)).click)
         await check_page(page, result, step)
         shown = await page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').first.input_value()
         if shown.strip() != dataset:
             raise RuntimeError(f"segments opened on {shown!r}, not the imported dataset")
 
         step = "download"
-        download_button = main.locator('[data-testid="stDownloadButton"] button').filter(
-            has_text=t("segments_page.export_xlsx", LANG)).first
+        label = t("segments_page.export_xlsx", LANG)
+        download_button = main.locator('[data-testid="stDownloadButton"] button').filter(has_text=label).first
         started = time.perf_counter()
+        # Two steps (lib.ui.download): "Prepare …" builds the workbook in this session, then the button serves it.
+        prepare = main.locator("button").filter(has_text=t("export.prepare", LANG, what=label)).first
+        await act(page, run_ends, prepare.click)
+        await download_button.wait_for(timeout=STEP_TIMEOUT_S * 1000)
         async with page.expect_download(timeout=STEP_TIMEOUT_S * 1000) as info:
             await download_button.click()
         download = await info.value
@@ -285,7 +301,7 @@ async def run_session(
         for step in ("scenarios", "timeline"):
             if step not in pages:  # the scenarios page is optional
                 continue
-            result.steps[step] = await act(page, nav(t(pages[step], LANG)).click)
+            result.steps[step] = await act(page, run_ends, nav(t(pages[step], LANG)).click)
             await check_page(page, result, step)
         step = "done"
         result.ok = not result.trouble
@@ -331,8 +347,10 @@ async def run_level(sessions: int, session_ttl_s: int, settle_wait_s: float, *, 
             warm = await browser.new_context(viewport=VIEWPORT)
             page = await warm.new_page()
             await page.add_init_script(RUN_COUNTER_SCRIPT)
+            warm_runs = RunEnds(page)
             started = time.perf_counter()
             await page.goto(server.url("/", lang=LANG), wait_until="domcontentloaded")
+            await wait_run_finished(page, warm_runs, 0, FIRST_LOAD_TIMEOUT_S)
             await wait_idle(page, FIRST_LOAD_TIMEOUT_S)
             warmup_s = time.perf_counter() - started
             await warm.close()
@@ -390,11 +408,11 @@ async def run_level(sessions: int, session_ttl_s: int, settle_wait_s: float, *, 
         "wall_seconds": round(wall_s, 1),
         "warmup_seconds": round(warmup_s, 1),
         "pages_visited": [p for p in ("data", "segments", "scenarios", "timeline") if p in pages_present],
-        "page_load_p50_s": _round(percentile(page_loads, 50)),
-        "page_load_p95_s": _round(percentile(page_loads, 95)),
-        "page_load_max_s": _round(max(page_loads) if page_loads else None),
-        "steps": {name: {"n": len(v), "p50_s": _round(percentile(v, 50)), "p95_s": _round(percentile(v, 95)),
-                         "max_s": _round(max(v))} for name, v in steps.items()},
+        "page_load_p50_s": round_or_none(percentile(page_loads, 50)),
+        "page_load_p95_s": round_or_none(percentile(page_loads, 95)),
+        "page_load_max_s": round_or_none(max(page_loads) if page_loads else None),
+        "steps": {name: {"n": len(v), "p50_s": round_or_none(percentile(v, 50)), "p95_s": round_or_none(percentile(v, 95)),
+                         "max_s": round_or_none(max(v))} for name, v in steps.items()},
         "trouble_texts": sorted({x for r in records for x in r.trouble}),
         "errors": [f"#{r.session} {r.failed_step}: {r.error}" + (f" (HTTP: {'; '.join(_telling(r.http_errors))})"
                                                                   if _telling(r.http_errors) else "")
@@ -404,8 +422,8 @@ async def run_level(sessions: int, session_ttl_s: int, settle_wait_s: float, *, 
                    "after_close": round(closed_mb, 1), "after_ttl": round(settled_mb, 1),
                    "session_ttl_s": session_ttl_s, "waited_s": settle_wait_s},
         "health": {"probes": len(health), "failures": len(probe.failures),
-                   "p50_ms": _round(percentile(health, 50), 1), "p95_ms": _round(percentile(health, 95), 1),
-                   "max_ms": _round(max(health) if health else None, 1),
+                   "p50_ms": round_or_none(percentile(health, 50), 1), "p95_ms": round_or_none(percentile(health, 95), 1),
+                   "max_ms": round_or_none(max(health) if health else None, 1),
                    "over_1s": sum(1 for x in health if x > 1000)},
         "cpu": {"cpus": os.cpu_count(), "server_cpu_s": round(server_cpu, 1),
                 "machine_busy_cpu_s": round(machine_cpu, 1),
@@ -423,7 +441,8 @@ def _telling(http_errors: list[str]) -> list[str]:
     return [e for e in http_errors if "/_stcore/health" not in e and "/_stcore/host-config" not in e][-3:]
 
 
-def _round(value: float | None, digits: int = 2) -> float | None:
+def round_or_none(value: float | None, digits: int = 2) -> float | None:
+    """A figure for the results JSON: rounded, or None when there was nothing to measure."""
     return None if value is None else round(value, digits)
 
 

@@ -29,8 +29,8 @@ is closed and the server's RSS is watched for ``--settle`` seconds (disconnected
 sessions live for ``--session-ttl`` s). Several rounds on one server tell a leak
 (RSS higher after every round) from a one-off plateau (caches filling up once).
 
-    .venv/bin/python bench/load_ws.py --sessions 10 25
-    .venv/bin/python bench/load_ws.py --sessions 10 --rounds 3
+    .venv/bin/python -m bench.load_ws --sessions 10 25
+    .venv/bin/python -m bench.load_ws --sessions 10 --rounds 3
 
 Results print as a table with PASS/FAIL lines and go to
 ``bench/results/load_ws_<N>[_r<K>][_tag].json`` (git-ignored).
@@ -56,18 +56,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.load_test import (  # noqa: E402
+from bench.load_test import (
     FIRST_LOAD_TIMEOUT_S, LANG, MAX_SESSIONS, RESULTS, SESSION_TIMEOUT_S, STEP_TIMEOUT_S, TROUBLE_TEXTS,
-    HealthProbe, SessionResult, _round, cpu_seconds, machine_busy_seconds, order_csv, percentile, rss_mb,
+    HealthProbe, SessionResult, cpu_seconds, machine_busy_seconds, order_csv, percentile, round_or_none, rss_mb,
 )
-from bench.ws_client import StreamlitClient  # noqa: E402
-from lib.i18n import t  # noqa: E402
-from streamlit.proto.Alert_pb2 import Alert  # noqa: E402
-from tests.browser.driver import StreamlitServer  # noqa: E402
+from bench.ws_client import StreamlitClient
+from lib.i18n import t
+from streamlit.proto.Alert_pb2 import Alert
+from tests.browser.driver import StreamlitServer
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PAGE_STEPS = ("open_data", "segments", "scenarios", "segments_again")
 MAX_ROUNDS = 200  # a soak: e.g. 5 sessions × 45 rounds ≈ 30 minutes on one server
@@ -293,7 +291,8 @@ async def run_session(base_url: str, index: int, run_id: str, pacing: Pacing = P
     app = StreamlitClient(base_url, locale="en-US", timeout_s=STEP_TIMEOUT_S)
     step = JOURNEY[0][0]
     try:
-        for number, (step, action) in enumerate(JOURNEY):
+        for number, (name, action) in enumerate(JOURNEY):
+            step = name  # the step a failure is recorded against
             if number and pacing.think_s:
                 await asyncio.sleep(rng.uniform(0, 2 * pacing.think_s))
             await action(app, result)
@@ -448,8 +447,8 @@ def step_table(records: list[SessionResult]) -> dict[str, dict]:
     table = {}
     for name in names:
         times = [record.steps[name] for record in records if name in record.steps]
-        table[name] = {"n": len(times), "p50_s": _round(percentile(times, 50)),
-                       "p95_s": _round(percentile(times, 95)), "max_s": _round(max(times))}
+        table[name] = {"n": len(times), "p50_s": round_or_none(percentile(times, 50)),
+                       "p95_s": round_or_none(percentile(times, 95)), "max_s": round_or_none(max(times))}
     return table
 
 
@@ -482,8 +481,8 @@ def round_row(index: int, item: dict, baseline_mb: float) -> dict:
                    "after_next_visit": item["after_next_visit_mb"],
                    "growth_over_baseline": round(item["after_mb"] - baseline_mb, 1)},
         "rss_series_after_close": item["rss_series"],
-        "health": {"probes": len(health), "failures": len(probe.failures), "p95_ms": _round(percentile(health, 95), 1),
-                   "max_ms": _round(max(health) if health else None, 1)},
+        "health": {"probes": len(health), "failures": len(probe.failures), "p95_ms": round_or_none(percentile(health, 95), 1),
+                   "max_ms": round_or_none(max(health) if health else None, 1)},
         "streamlit_metrics_after_settle": item["metrics"],
     }
 
@@ -518,8 +517,8 @@ def summarize(sessions: int, done: list[dict], *, warm: dict[str, Any], baseline
         "sessions_total": len(records), "succeeded_total": sum(r.ok for r in records),
         "warmup": warm, "stagger_seconds": pacing.stagger_s, "think_seconds_mean": pacing.think_s,
         "page_steps": list(PAGE_STEPS),
-        "page_load_p50_s": _round(percentile(page_loads, 50)), "page_load_p95_s": _round(percentile(page_loads, 95)),
-        "page_load_max_s": _round(max(page_loads) if page_loads else None),
+        "page_load_p50_s": round_or_none(percentile(page_loads, 50)), "page_load_p95_s": round_or_none(percentile(page_loads, 95)),
+        "page_load_max_s": round_or_none(max(page_loads) if page_loads else None),
         "steps": step_table(records), "failures_by_step": failures_by_step(records),
         "trouble_texts": sorted({x for r in records for x in r.trouble}),
         "lock_errors": [r.error for r in records if r.error and any(w in r.error.lower() for w in lock_words)],

@@ -380,7 +380,8 @@ class StreamlitClient:
             raise ProtocolError("not connected")
         await self._ws.send(msg.SerializeToString())
 
-    def _client_state(self, *, page_script_hash: str, page_name: str, widgets: list[WidgetState]) -> ClientState:
+    def client_state(self, *, page_script_hash: str, page_name: str, widgets: list[WidgetState]) -> ClientState:
+        """What the frontend sends with a rerun: the URL, the page, the widget values and the cached messages."""
         state = ClientState(query_string=self.query_string, page_script_hash=page_script_hash, page_name=page_name)
         state.widget_states.widgets.extend(widgets)
         state.cached_message_hashes.extend(self._cache)
@@ -395,7 +396,7 @@ class StreamlitClient:
                      timeout_s: float | None = None) -> float:
         """Send rerun_script and wait for the run chain to end (through any st.rerun() follow-up runs)."""
         msg = BackMsg()
-        msg.rerun_script.CopyFrom(self._client_state(
+        msg.rerun_script.CopyFrom(self.client_state(
             page_script_hash=self.page_script_hash if page_script_hash is None else page_script_hash,
             page_name=page_name, widgets=widgets))
         self._chain_end = asyncio.get_running_loop().create_future()
@@ -429,7 +430,7 @@ class StreamlitClient:
                 self.bytes_received += len(data)
                 msg = ForwardMsg()
                 msg.ParseFromString(data)
-                self._handle(msg)
+                self.handle(msg)
         except ConnectionClosed as exc:
             self.closed_reason = f"websocket closed: {exc}"
         except Exception as exc:  # noqa: BLE001 - a broken reader must fail the waiting action, not hang it
@@ -443,7 +444,9 @@ class StreamlitClient:
             if future is not None and not future.done():
                 future.set_exception(error)
 
-    def _handle(self, msg: ForwardMsg) -> None:
+    def handle(self, msg: ForwardMsg) -> None:
+        """Apply one message from the server to this client's view of the page (the read loop's work; a test
+        feeds hand-made messages through it)."""
         if msg.WhichOneof("type") == "ref_hash":
             msg = self._from_cache(msg)
         elif msg.metadata.cacheable:

@@ -3,8 +3,8 @@
 Why: on a laptop the app listens on 127.0.0.1 and needs no login, so it is off by
 default. A team instance behind a reverse proxy must show nothing — no dataset
 name, no number — to someone who has not signed in. Every page calls
-``lib.ui.bootstrap``, which calls :func:`gate` before it draws the sidebar, so one
-check covers every page, including cold deep links.
+``lib.ui.bootstrap``, which calls ``lib.ui.login_gate`` before it draws the sidebar,
+so one check covers every page, including cold deep links.
 
 Which mode is on is decided from configuration alone:
 
@@ -13,9 +13,10 @@ Which mode is on is decided from configuration alone:
   variable ``GROWTH_PLANNER_PASSWORD`` → a shared password form;
 * else no login.
 
-The decision and the password check are plain functions (testable without a
-browser); only :func:`gate` touches Streamlit, imported when it is called so
-the rest of ``lib`` stays importable by the CLI.
+The decision, the password check and the identity's reading are plain functions
+here (testable without a browser, importable by the CLI); drawing the prompt and
+the "signed in as" panel is Streamlit's part and lives in ``lib.ui``
+(``login_gate``, ``account_panel``), the only module that imports Streamlit.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import os
 import re
 import secrets as _secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 AuthMode = Literal["oidc", "password"]
@@ -83,8 +84,8 @@ def proof_is_valid(proof: object, expected: str) -> bool:
 
 def oidc_providers(auth_section: Mapping[str, Any]) -> list[str | None]:
     """Named providers (``[auth.google]`` …) in order, or ``[None]`` for the unnamed default provider."""
-    named = [key for key, value in auth_section.items()
-             if isinstance(value, Mapping) and key not in _SHARED_OIDC_SETTINGS]
+    named: list[str | None] = [key for key, value in auth_section.items()
+                               if isinstance(value, Mapping) and key not in _SHARED_OIDC_SETTINGS]
     return named or [None]
 
 
@@ -100,48 +101,6 @@ def token_expired(claims: Mapping[str, Any], now: float | None = None) -> bool:
     return expiry <= (time.time() if now is None else now)
 
 
-def gate(t: Callable[..., str]) -> bool:
-    """Let the session through, or draw the login prompt and return False (the caller then stops the page).
-
-    ``t`` is the page's translator (``lib.i18n.Translator``).
-    """
-    import streamlit as st
-
-    config = _secrets_config(st)
-    mode = login_required(config)
-    if mode is None:
-        return True
-    if mode == "oidc":
-        return _oidc_gate(st, t, config["auth"])
-    return _password_gate(st, t, shared_password(config) or "")
-
-
-def account_panel(t: Callable[..., str]) -> None:
-    """Who is signed in and a "Sign out" button (sidebar); nothing when login is off."""
-    import streamlit as st
-
-    mode = login_required(_secrets_config(st))
-    if mode is None:
-        return
-    st.divider()
-    if mode == "oidc":
-        claims = st.user.to_dict()
-        who = display_name(claims) or str(claims.get("sub") or "?")
-        st.caption(t("auth.signed_in_as", who=_MARKDOWN_SPECIAL.sub(r"\\\1", who)))  # the provider's text, as text
-        if st.button(t("auth.sign_out"), key="auth.sign_out", icon=":material/logout:"):
-            st.logout()
-        return
-    st.caption(t("auth.signed_in_password"))
-    if st.button(t("auth.sign_out"), key="auth.sign_out", icon=":material/logout:"):
-        st.session_state.pop(SESSION_KEY, None)
-        st.rerun()
-
-
-def _secrets_config(st: Any) -> Mapping[str, Any]:
-    """``.streamlit/secrets.toml`` (or ``--secrets.files``) when there is one, else nothing."""
-    return st.secrets if st.secrets.load_if_toml_exists() else {}
-
-
 def display_name(claims: Mapping[str, Any]) -> str:
     """How to name a signed-in person: name and e-mail when both are known, else whichever exists."""
     name = str(claims.get("name") or "").strip()
@@ -151,43 +110,13 @@ def display_name(claims: Mapping[str, Any]) -> str:
     return name or email
 
 
-def _oidc_gate(st: Any, t: Callable[..., str], auth_section: Mapping[str, Any]) -> bool:
-    user = st.user
-    if getattr(user, "is_logged_in", False):
-        if token_expired(user.to_dict()):
-            st.logout()  # clears st.user and sends the browser through the provider's logout
-            return False
-        return True
-    st.title(t("auth.title"))
-    st.caption(t("auth.oidc_prompt"))
-    for provider in oidc_providers(auth_section):
-        label = t("auth.oidc_button") if provider is None else t("auth.oidc_button_named", provider=provider)
-        if st.button(label, key=f"auth.login.{provider or 'default'}", type="primary"):
-            if provider is None:
-                st.login()
-            else:
-                st.login(provider)
-    return False
-
-
-def _password_gate(st: Any, t: Callable[..., str], expected: str) -> bool:
-    if proof_is_valid(st.session_state.get(SESSION_KEY), expected):
-        return True
-    st.title(t("auth.title"))
-    st.caption(t("auth.password_prompt"))
-    with st.form("auth.form", clear_on_submit=True):
-        given = st.text_input(t("auth.password"), type="password", key="auth.password_input")
-        submitted = st.form_submit_button(t("auth.sign_in"), type="primary")
-    if submitted:
-        if password_matches(given or "", expected):
-            st.session_state[SESSION_KEY] = password_proof(expected)
-            st.rerun()
-        time.sleep(FAILED_ATTEMPT_DELAY_S)
-        st.error(t("auth.wrong_password"))
-    return False
+def markdown_text(text: str) -> str:
+    """``text`` (e.g. a name from the identity provider) escaped so that Markdown shows it as typed."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 __all__ = [
-    "AuthMode", "FAILED_ATTEMPT_DELAY_S", "PASSWORD_ENV", "account_panel", "display_name", "gate",
-    "login_required", "oidc_providers", "password_matches", "password_proof", "proof_is_valid", "shared_password", "token_expired",
+    "AuthMode", "FAILED_ATTEMPT_DELAY_S", "PASSWORD_ENV", "SESSION_KEY", "display_name", "login_required",
+    "markdown_text", "oidc_providers", "password_matches", "password_proof", "proof_is_valid", "shared_password",
+    "token_expired",
 ]

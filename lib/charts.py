@@ -20,7 +20,7 @@ TREND_METRICS: tuple[str, ...] = ("net_sales", "gmv", "orders", "new_customers",
 
 def weekly_trend_chart(
     weekly: pd.DataFrame, metric: str, t: Translator, highlight: tuple[date, date] | None = None
-) -> alt.Chart:
+) -> alt.TopLevelMixin:
     """The chosen weekly metric as an area, with the selected period shaded and partial weeks marked.
 
     A week the data covers only in part (the export starts or stops mid-week) gets a
@@ -64,7 +64,7 @@ def weekly_trend_chart(
     return alt.layer(*layers).properties(height=280, title=t("chart.weekly_title", metric=label))
 
 
-def channel_mix_chart(mix: pd.DataFrame, t: Translator) -> alt.Chart:
+def channel_mix_chart(mix: pd.DataFrame, t: Translator) -> alt.TopLevelMixin:
     """Share of GMV per channel as bars in the channel's colour; share of spend as a black tick."""
     frame = mix.copy()
     frame["channel_label"] = [display_channel(str(c), t.lang) for c in frame["channel"]]

@@ -221,19 +221,20 @@ def cmd_segments(args: argparse.Namespace) -> int:
         raise CliError("--export must end in .xlsx or .csv")
     if args.engine != "duckdb" and not args.parquet:
         raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
-    conn: Any = _parquet_engine(args) if args.parquet else _open(args)
+    engine = _parquet_engine(args) if args.parquet else None
+    conn: Workspace | Engine = engine if engine is not None else _open(args)
     try:
-        if args.parquet:
-            source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=conn)
+        if engine is not None:
+            source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=engine)
             settings, name = segments.SegmentSettings(), Path(args.parquet).name or args.parquet
-        else:
+        elif isinstance(conn, Workspace):  # (always, without --parquet)
             # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
             try:
-                source = conn.dataset_id(args.dataset)
+                dataset_id: int = conn.dataset_id(args.dataset)
             except WorkspaceError as exc:
                 raise CliError(str(exc)) from exc
-            name = args.dataset
-            settings = segments.load_settings(conn, source)
+            source, name = dataset_id, args.dataset
+            settings = segments.load_settings(conn, dataset_id)
         settings = replace(
             settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
         )

@@ -13,7 +13,7 @@ default is CNY.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -59,12 +59,12 @@ def use_currency(code: object) -> Iterator[str]:
         _current_currency.reset(token)
 
 
-def guess_currency(samples: object) -> str | None:
+def guess_currency(samples: Iterable[object] | None) -> str | None:
     """The currency a file's amount texts are written in ("$1,234.50", "£12", "€ 3,00", "¥88"), if one dominates."""
     marks = {"$": "USD", "US$": "USD", "£": "GBP", "€": "EUR", "¥": "CNY", "￥": "CNY", "元": "CNY", "HK$": "HKD",
              "NT$": "TWD", "₩": "KRW", "RMB": "CNY", "CNY": "CNY", "USD": "USD", "EUR": "EUR", "GBP": "GBP"}
     votes: dict[str, int] = {}
-    for value in samples or ():  # type: ignore[union-attr]
+    for value in samples or ():
         if not isinstance(value, str):
             continue
         text = value.upper()

@@ -37,11 +37,15 @@ customer id) are orders and sales but belong to no customer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lib import inplace
 from lib.i18n import t
 from lib.inplace import ParquetOrders
+from lib.workspace import Workspace
+
+if TYPE_CHECKING:
+    from lib.sql_engine import QueryTarget
 
 # --------------------------------------------------------------------------------------
 # The ledger
@@ -130,13 +134,12 @@ def dataset_ledger(dataset_param: str = "ds", source: ParquetOrders | None = Non
     return ledger_sql(workspace_base_sql(dataset_param, source))
 
 
-def order_source(conn: Any, dataset_id: int) -> ParquetOrders | None:
+def order_source(conn: QueryTarget, dataset_id: int) -> ParquetOrders | None:
     """Where a dataset's orders live: its Parquet files when read in place, else None (the ``orders`` table).
 
-    ``conn`` is a :class:`lib.workspace.Workspace` (anything else has no in-place datasets).
+    Only a :class:`lib.workspace.Workspace` has in-place datasets; a bare connection or an engine has none.
     """
-    lookup = getattr(conn, "parquet_orders", None)
-    return lookup(int(dataset_id)) if callable(lookup) else None
+    return conn.parquet_orders(int(dataset_id)) if isinstance(conn, Workspace) else None
 
 
 def source_params(dataset_param: str, source: ParquetOrders | None) -> dict[str, Any]:

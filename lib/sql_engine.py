@@ -258,15 +258,15 @@ def to_spark_sql(sql: str, params: Mapping[str, Any], register_parquet: Any = No
         if str(call.name).lower() in {"list_extract", "list_element", "array_extract"}:
             # 1-based on both sides; sqlglot leaves the name as it is (Spark's a[i] would be 0-based)
             call.replace(exp.Anonymous(this="element_at", expressions=[e.copy() for e in call.expressions]))
-    for node in list(tree.walk()):
-        if not _is_parquet_reader(node):
+    for reader in list(tree.walk()):
+        if not _is_parquet_reader(reader):
             continue
-        path, options = _reader_options(node)
+        path, options = _reader_options(reader)
         if not isinstance(path, exp.Literal) or not path.is_string or register_parquet is None:
             raise NotPortable("read_parquet needs a path parameter and an engine that can register it")
         view = register_parquet(path.this, options.get("filename", False), options.get("file_row_number", False),
                                 union_by_name=options.get("union_by_name", False))
-        table = node.parent if isinstance(node.parent, exp.Table) else None
+        table = reader.parent if isinstance(reader.parent, exp.Table) else None
         replacement = exp.to_table(view)
         if table is not None:
             alias = table.args.get("alias")
@@ -274,7 +274,7 @@ def to_spark_sql(sql: str, params: Mapping[str, Any], register_parquet: Any = No
                 replacement.set("alias", alias.copy())
             table.replace(replacement)
         else:
-            node.replace(replacement)
+            reader.replace(replacement)
     names = [cte.alias for cte in tree.find_all(exp.CTE)]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -463,7 +463,7 @@ def query_errors() -> tuple[type[BaseException], ...]:
     else:
         errors.append(PySparkException)
     try:
-        from py4j.protocol import Py4JError  # type: ignore[import-untyped]
+        from py4j.protocol import Py4JError
     except ImportError:
         pass
     else:

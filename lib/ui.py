@@ -14,10 +14,12 @@ import gc
 import hashlib
 import importlib
 import threading
+import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,7 +102,7 @@ def current_lang() -> str:
     if LANG_KEY not in st.session_state:
         locale = getattr(st.context, "locale", None)
         st.session_state[LANG_KEY] = normalize_lang(locale)
-    return st.session_state[LANG_KEY]
+    return str(st.session_state[LANG_KEY])
 
 
 def _set_lang() -> None:
@@ -177,7 +179,11 @@ def _ensure_sample(ws: Workspace, t: Translator) -> None:
     with _SAMPLE_LOCK, placeholder.status(t("sample.loading"), expanded=False):
         if _needs_sample(ws):  # another session may have loaded it while we waited
             bar = st.progress(0.0)
-            load_sample_store(ws, progress=lambda f, _msg: bar.progress(min(1.0, f)))
+
+            def _progress(fraction: float, _message: str) -> None:
+                bar.progress(min(1.0, fraction))
+
+            load_sample_store(ws, progress=_progress)
     placeholder.empty()  # the page itself now shows the data; no leftover status box
 
 
@@ -205,7 +211,7 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
             st.switch_page(PRESENT_PAGE, query_params=_carried_params())
         except st.errors.StreamlitAPIException:
             pass  # page run on its own (tests): stay here
-    if not auth.gate(t):  # a team instance with a login: nothing of the workspace before sign-in
+    if not login_gate(t):  # a team instance with a login: nothing of the workspace before sign-in
         st.stop()
     try:
         ws = workspace()
@@ -223,8 +229,82 @@ def bootstrap(page_title_key: str, *, wide: bool = True, presentation: bool = Fa
     dataset = _sidebar(t, lang, datasets)
     formatting.set_currency(dataset.currency if dataset else formatting.DEFAULT_CURRENCY)
     with st.sidebar:
-        auth.account_panel(t)
+        account_panel(t)
     return PageContext(ws=ws, lang=lang, t=t, datasets=datasets, dataset=dataset)
+
+
+def _secrets_config() -> Mapping[str, Any]:
+    """``.streamlit/secrets.toml`` (or ``--secrets.files``) when there is one, else nothing."""
+    return st.secrets if st.secrets.load_if_toml_exists() else {}
+
+
+def login_gate(t: Translator) -> bool:
+    """Let the session through, or draw the login prompt and return False (the caller then stops the page).
+
+    Which login (none, OIDC, a shared password) is ``lib.auth``'s decision, from the configuration.
+    """
+    config = _secrets_config()
+    mode = auth.login_required(config)
+    if mode is None:
+        return True
+    if mode == "oidc":
+        return _oidc_gate(t, config["auth"])
+    return _password_gate(t, auth.shared_password(config) or "")
+
+
+def account_panel(t: Translator) -> None:
+    """Who is signed in and a "Sign out" button (sidebar); nothing when login is off."""
+    mode = auth.login_required(_secrets_config())
+    if mode is None:
+        return
+    st.divider()
+    if mode == "oidc":
+        claims = st.user.to_dict()
+        who = auth.display_name(claims) or str(claims.get("sub") or "?")
+        st.caption(t("auth.signed_in_as", who=auth.markdown_text(who)))  # the provider's text, as text
+        if st.button(t("auth.sign_out"), key="auth.sign_out", icon=":material/logout:"):
+            st.logout()
+        return
+    st.caption(t("auth.signed_in_password"))
+    if st.button(t("auth.sign_out"), key="auth.sign_out", icon=":material/logout:"):
+        st.session_state.pop(auth.SESSION_KEY, None)
+        st.rerun()
+
+
+def _oidc_gate(t: Translator, auth_section: Mapping[str, Any]) -> bool:
+    user = st.user
+    if getattr(user, "is_logged_in", False):
+        if auth.token_expired(user.to_dict()):
+            st.logout()  # clears st.user and sends the browser through the provider's logout
+            return False
+        return True
+    st.title(t("auth.title"))
+    st.caption(t("auth.oidc_prompt"))
+    for provider in auth.oidc_providers(auth_section):
+        label = t("auth.oidc_button") if provider is None else t("auth.oidc_button_named", provider=provider)
+        if st.button(label, key=f"auth.login.{provider or 'default'}", type="primary"):
+            if provider is None:
+                st.login()
+            else:
+                st.login(provider)
+    return False
+
+
+def _password_gate(t: Translator, expected: str) -> bool:
+    if auth.proof_is_valid(st.session_state.get(auth.SESSION_KEY), expected):
+        return True
+    st.title(t("auth.title"))
+    st.caption(t("auth.password_prompt"))
+    with st.form("auth.form", clear_on_submit=True):
+        given = st.text_input(t("auth.password"), type="password", key="auth.password_input")
+        submitted = st.form_submit_button(t("auth.sign_in"), type="primary")
+    if submitted:
+        if auth.password_matches(given or "", expected):
+            st.session_state[auth.SESSION_KEY] = auth.password_proof(expected)
+            st.rerun()
+        time.sleep(auth.FAILED_ATTEMPT_DELAY_S)  # read at call time: tests set it to 0
+        st.error(t("auth.wrong_password"))
+    return False
 
 
 def _sidebar(t: Translator, lang: str, datasets: list[Dataset]) -> Dataset | None:
@@ -239,7 +319,7 @@ def _sidebar(t: Translator, lang: str, datasets: list[Dataset]) -> Dataset | Non
         labels = {"en": "English", "zh": "简体中文"}
         st.session_state["ui.lang_widget"] = lang
         st.segmented_control(
-            t("sidebar.language"), options=list(LANGUAGES), format_func=labels.get,
+            t("sidebar.language"), options=list(LANGUAGES), format_func=lambda code: labels[code],
             key="ui.lang_widget", on_change=_set_lang, selection_mode="single",
         )
         names = [d.name for d in datasets]
@@ -331,7 +411,8 @@ def _query_choice(column: Any, param: str, options: list[str | None], label: str
         else:
             st.query_params[param] = value
 
-    return column.selectbox(label, options, key=key, format_func=format_func, on_change=_write)
+    choice: str | None = column.selectbox(label, options, key=key, format_func=format_func, on_change=_write)
+    return choice
 
 
 def present_link(ctx: PageContext, *, scenario: str | None = None, plan: str | None = None) -> None:
@@ -373,17 +454,18 @@ def friendly_errors(ctx: PageContext) -> Iterator[None]:
     """Turn any failure into one sentence in the user's language; details in an expander, no traceback."""
     try:
         yield
-    except st.runtime.scriptrunner.StopException:  # type: ignore[attr-defined]
+    except st.runtime.scriptrunner.StopException:
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence before the browser
         if type(exc).__name__ in {"StopException", "RerunException"}:
             raise
+        explain = getattr(exc, "message", None) if isinstance(exc, ValueError) else None
         if isinstance(exc, ImportFailed):
             st.error(import_error_text(exc, ctx.t))
         elif isinstance(exc, WorkspaceError):
             st.error(ctx.t("error.workspace", detail=str(exc)))
-        elif isinstance(exc, ValueError) and callable(getattr(exc, "message", None)):
-            st.error(exc.message(ctx.lang))  # lib errors that explain themselves in the user's language
+        elif callable(explain):
+            st.error(str(explain(ctx.lang)))  # lib errors that explain themselves in the user's language
         else:
             st.error(ctx.t("error.unexpected"))
             with st.expander(ctx.t("error.details")):
@@ -423,7 +505,7 @@ def cached(func: Callable[..., Any], dataset: Dataset, *args: Any, **kwargs: Any
 
 
 @st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
-def _cached_call(path: str, cache_key: tuple[int, int, str], args: tuple, kwargs: tuple) -> Any:
+def _cached_call(path: str, cache_key: tuple[int, int, str], args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> Any:
     module_name, qualname = path.split(":")
     func = getattr(importlib.import_module(module_name), qualname)
     with formatting.use_currency(cache_key[2]):  # texts it formats are in the dataset's currency
@@ -478,10 +560,8 @@ def lazy_tabs(labels: list[str], *, key: str) -> list[Any]:
     return list(st.tabs(labels, key=key, on_change="rerun"))
 
 
-def date_param(name: str):
+def date_param(name: str) -> date | None:
     """A date from the URL (``?as_of=2026-09-30``), or None when absent or not a date."""
-    from datetime import date
-
     try:
         return date.fromisoformat(st.query_params.get(name, ""))
     except ValueError:
@@ -511,20 +591,24 @@ def chart(build: Callable[..., Any], *args: Any, key: str | None = None,
     drawn at the container's width and the chart's own height (``chart_specs.vega_lite_spec``).
     ``theme=None`` keeps the chart's own fonts and colours (the Gantt's label column is measured in them).
     """
-    spec = _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())),
+    st.vega_lite_chart(chart_spec(build, *args, **kwargs), width="stretch", key=key, theme=theme)
+
+
+def chart_spec(build: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """What :func:`chart` draws: the spec of ``build(*args, **kwargs)`` in the current currency, cached per input."""
+    return _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())),
                         formatting.current_currency())
-    st.vega_lite_chart(spec, width="stretch", key=key, theme=theme)
 
 
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})
-def _cached_spec(path: str, args: tuple, kwargs: tuple, currency: str) -> dict[str, Any]:
+def _cached_spec(path: str, args: tuple[Any, ...], kwargs: tuple[Any, ...], currency: str) -> dict[str, Any]:
     module_name, qualname = path.split(":")
     build = getattr(importlib.import_module(module_name), qualname)
     with formatting.use_currency(currency):  # labels and tooltips in the dataset's currency (part of the key)
-        return _streamlit_spec(build(*args, **dict(kwargs)))
+        return streamlit_spec(build(*args, **dict(kwargs)))
 
 
-def _streamlit_spec(altair_chart: Any) -> dict[str, Any]:
+def streamlit_spec(altair_chart: Any) -> dict[str, Any]:
     """The chart's spec with each dataset already in the Arrow bytes Streamlit sends (what st.altair_chart does)."""
     spec = chart_specs.vega_lite_spec(altair_chart)
     spec["datasets"] = {

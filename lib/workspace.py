@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import duckdb
+import pandas as pd
 
 from lib import inplace
 from lib.inplace import ParquetOrders
@@ -181,6 +182,12 @@ def _write_failure(exc: duckdb.Error) -> WriteFailed | None:
     return None
 
 
+#: Bound parameters of a query: positional (``?``) as a list or tuple, named (``$name``) as a dict.
+QueryParams: TypeAlias = list[Any] | tuple[Any, ...] | dict[str, Any] | None
+#: A dataset's counts: orders, customers, first and last order, channel rows, first and last channel period.
+DatasetCounts: TypeAlias = tuple[int, int, date | None, date | None, int, date | None, date | None]
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A named collection of orders and channel data inside the workspace."""
@@ -253,7 +260,7 @@ class Workspace:
         # updating the same rows would otherwise meet DuckDB's write-write conflicts.
         self._write_lock = threading.RLock()
         self._stats_lock = threading.Lock()
-        self._dataset_stats: dict[tuple[int, int], tuple] = {}  # (dataset id, data version) → counts
+        self._dataset_stats: dict[tuple[int, int], DatasetCounts] = {}  # (dataset id, data version) → counts
         self._parquet_lock = threading.Lock()
         self._parquet: dict[int, ParquetOrders] = {}  # in-place datasets (lib.inplace)
         self._parquet_checked: dict[int, float] = {}  # dataset id → time.monotonic() of the last fingerprint
@@ -340,12 +347,12 @@ class Workspace:
             finally:
                 cur.close()
 
-    def query_df(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None):
+    def query_df(self, sql: str, params: QueryParams = None) -> pd.DataFrame:
         """Run a read query with bound parameters and return a pandas DataFrame."""
         with self.cursor() as cur:
             return cur.execute(sql, params or []).df()
 
-    def query_rows(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> list[tuple]:
+    def query_rows(self, sql: str, params: QueryParams = None) -> list[tuple[Any, ...]]:
         """Run a read query with bound parameters and return all rows."""
         with self.cursor() as cur:
             return cur.execute(sql, params or []).fetchall()
@@ -548,7 +555,8 @@ class Workspace:
             for dataset_id, version in list(self._dataset_stats):
                 if dataset_id not in version_of or version < version_of[dataset_id]:
                     del self._dataset_stats[(dataset_id, version)]
-        return [Dataset(*row[:4], *stats[(row[0], row[3])], currency=row[4] or DEFAULT_CURRENCY) for row in catalog]
+        return [Dataset(row[0], row[1], row[2], row[3], *stats[(row[0], row[3])], currency=row[4] or DEFAULT_CURRENCY)
+                for row in catalog]
 
     def set_currency(self, dataset_id: int, code: str) -> str:
         """Show this dataset's amounts in ``code`` (ISO 4217, one of ``formatting.CURRENCIES``); returns it."""
@@ -560,7 +568,7 @@ class Workspace:
         self.set_setting(int(dataset_id), CURRENCY_SETTING, clean)
         return clean
 
-    def _count_in_place(self, dataset_id: int, source: ParquetOrders) -> tuple:
+    def _count_in_place(self, dataset_id: int, source: ParquetOrders) -> DatasetCounts:
         """A dataset read in place, counted from its files; files that cannot be read count as no orders.
 
         One damaged or vanished folder must not break the dataset list of every page: the
@@ -579,17 +587,17 @@ class Workspace:
             return dict(self._parquet)
 
     @classmethod
-    def _count_datasets(cls, cur: duckdb.DuckDBPyConnection, dataset_ids: list[int]) -> dict[int, tuple]:
+    def _count_datasets(cls, cur: duckdb.DuckDBPyConnection, dataset_ids: list[int]) -> dict[int, DatasetCounts]:
         """Orders, buyers and date spans of the given datasets of the ``orders`` table (one scan when several)."""
         return cls._count_one(cur, dataset_ids[0], None) if len(dataset_ids) == 1 else cls._count_all(cur, dataset_ids)
 
     @staticmethod
-    def _count_one(cur: duckdb.DuckDBPyConnection, dataset_id: int, source: ParquetOrders | None) -> dict[int, tuple]:
+    def _count_one(cur: duckdb.DuckDBPyConnection, dataset_id: int, source: ParquetOrders | None) -> dict[int, DatasetCounts]:
         return Workspace._count_all(cur, [dataset_id], source)
 
     @staticmethod
     def _count_all(cur: duckdb.DuckDBPyConnection, dataset_ids: list[int],
-                   source: ParquetOrders | None = None) -> dict[int, tuple]:
+                   source: ParquetOrders | None = None) -> dict[int, DatasetCounts]:
         from lib.metrics import ledger_sql, source_params, workspace_base_sql
 
         only_one = len(dataset_ids) == 1
@@ -728,7 +736,7 @@ class Workspace:
                 [source_key, kind, json.dumps(mapping, ensure_ascii=False), datetime.now()],
             )
 
-    def import_history(self, dataset_id: int):
+    def import_history(self, dataset_id: int) -> pd.DataFrame:
         return self.query_df(
             "SELECT kind, file_name, mode, rows_read, rows_accepted, rows_rejected, imported_at "
             "FROM import_log WHERE dataset_id = ? ORDER BY imported_at DESC",

@@ -1,4 +1,4 @@
-"""Shared test fixtures: the project root on sys.path, a throw-away workspace, clean caches.
+"""Shared test fixtures: a throw-away workspace, clean caches, the shared reference data.
 
 Why: AppTest runs page files in this process, so Streamlit caches (and the
 cached Workspace) would leak from one test to the next; every test that touches
@@ -8,14 +8,12 @@ the app gets a fresh workspace file and empty caches.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
+# The repository root is on sys.path through pyproject.toml's pytest `pythonpath`, not patched in here.
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 # The app serialises charts without schema validation (lib.chart_specs.vega_lite_spec); under test every
 # chart a page draws (AppTest, and the browser tests' server, which inherits this) is validated.

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_segment_benchmark_engine_and_pandas_agree(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "bench/bench_segments.py", "--sizes", "20000", "--keep", str(tmp_path)],
+        [sys.executable, "-m", "bench.bench_segments", "--sizes", "20000", "--keep", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -28,7 +28,7 @@ def test_segment_benchmark_engine_and_pandas_agree(tmp_path):
 
 
 def test_optimizer_benchmark_runs():
-    proc = subprocess.run([sys.executable, "bench/bench_optimizer.py"], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "bench.bench_optimizer"], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "SLSQP" in proc.stdout
@@ -36,7 +36,7 @@ def test_optimizer_benchmark_runs():
 
 def test_clv_benchmark_runs_and_agrees_with_lifetimes_when_present():
     proc = subprocess.run(
-        [sys.executable, "bench/bench_clv.py", "--customers", "20000", "--lifetimes-customers", "5000"],
+        [sys.executable, "-m", "bench.bench_clv", "--customers", "20000", "--lifetimes-customers", "5000"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -47,7 +47,7 @@ def test_clv_benchmark_runs_and_agrees_with_lifetimes_when_present():
 
 def test_mmm_benchmark_runs_against_its_robyn_style_baseline():
     proc = subprocess.run(
-        [sys.executable, "bench/bench_mmm.py", "--channels", "3", "--weeks", "80", "--n-boot", "20",
+        [sys.executable, "-m", "bench.bench_mmm", "--channels", "3", "--weeks", "80", "--n-boot", "20",
          "--draws", "100", "--accuracy-seeds", "1", "--coverage", "0", "--repeat", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
@@ -57,7 +57,7 @@ def test_mmm_benchmark_runs_against_its_robyn_style_baseline():
 
 def test_exports_benchmark_runs_and_matches_pandas():
     proc = subprocess.run(
-        [sys.executable, "bench/bench_exports.py", "--orders", "20000", "--customers", "5000",
+        [sys.executable, "-m", "bench.bench_exports", "--orders", "20000", "--customers", "5000",
          "--workbook-customers", "0"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
@@ -68,7 +68,7 @@ def test_exports_benchmark_runs_and_matches_pandas():
 def test_import_benchmark_runs_and_both_sides_import_every_row(tmp_path):
     out = tmp_path / "import.json"
     proc = subprocess.run(
-        [sys.executable, "bench/bench_import.py", "--rows", "20000", "--repeat", "1", "--out", str(out)],
+        [sys.executable, "-m", "bench.bench_import", "--rows", "20000", "--repeat", "1", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -241,7 +241,6 @@ def test_a_workspace_in_use_by_the_app_is_a_clear_error(tmp_path, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent("""
             import sys, time
-            sys.path.insert(0, ".")
             from lib.workspace import Workspace
             ws = Workspace(sys.argv[1])
             print("ready", flush=True)

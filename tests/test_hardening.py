@@ -36,7 +36,7 @@ from lib import auth, backup
 from lib.backup import BackupError
 from lib.cli import main
 from lib.importing import import_file
-from lib.workspace import SCHEMA_VERSION, Workspace, WorkspaceError, WriteFailed
+from lib.workspace import SCHEMA_VERSION, Workspace, WriteFailed
 
 APP = str(ROOT / "app.py")
 APP_SOURCES = sorted([*ROOT.glob("lib/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"])
@@ -269,8 +269,7 @@ def test_restore_discards_the_old_write_ahead_log(tmp_path):
     result = python(
         """
         import os, sys
-        sys.path.insert(0, "."); sys.path.insert(0, "tests")
-        import fixtures as fx
+        from tests import fixtures as fx
         from lib.importing import import_file
         from lib.workspace import Workspace
         ws = Workspace(sys.argv[1])
@@ -293,7 +292,7 @@ def test_backup_and_restore_refuse_a_workspace_held_by_another_process(tmp_path,
     seeded(Workspace(db)).close()
     backup.backup(db, bak)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; sys.path.insert(0, '.'); from lib.workspace import Workspace; "
+        [sys.executable, "-c", "import sys, time; from lib.workspace import Workspace; "
          "ws = Workspace(sys.argv[1]); print('READY', flush=True); time.sleep(60)", str(db)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -314,8 +313,7 @@ def test_backup_and_restore_refuse_a_workspace_held_by_another_process(tmp_path,
 
 DISK_FULL_CHILD = """
 import json, os, resource, signal, sys
-sys.path.insert(0, "."); sys.path.insert(0, "tests")
-import fixtures as fx
+from tests import fixtures as fx
 from lib import importing
 from lib.workspace import Workspace, WorkspaceError
 
@@ -429,6 +427,32 @@ def _module_string_constants(module: ast.Module) -> set[str]:
     return {stmt.targets[0].id for stmt in module.body
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
             and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)}
+
+
+def _streamlit_imports(tree: ast.AST) -> list[int]:
+    """Line numbers of every ``import streamlit…`` / ``from streamlit… import`` anywhere in a module (also inside
+    functions, where a lazy import would hide it)."""
+    lines = []
+    for node in ast.walk(tree):
+        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        if any(name == "streamlit" or name.startswith("streamlit.") for name in names):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_streamlit_is_imported_only_by_the_ui_layer():
+    """lib/ is pure logic that the CLI and the benchmarks import without Streamlit; lib/ui.py is its one door."""
+    offenders = {}
+    for path in sorted((ROOT / "lib").rglob("*.py")):
+        if path == ROOT / "lib" / "ui.py":
+            continue
+        lines = _streamlit_imports(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            offenders[str(path.relative_to(ROOT))] = lines
+    assert not offenders, f"Streamlit imported outside lib/ui.py (file: lines): {offenders}"
+    assert _streamlit_imports(ast.parse("def gate():\n    import streamlit as st\n")) == [2], "the lint sees lazy imports"
+    assert _streamlit_imports(ast.parse((ROOT / "lib" / "ui.py").read_text(encoding="utf-8"))), "ui.py is the door"
 
 
 def test_no_html_rendering_of_anything_but_literals():

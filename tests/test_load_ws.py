@@ -109,7 +109,7 @@ def _feed(client: StreamlitClient, path: list[int], fill) -> ForwardMsg:
     msg = ForwardMsg()
     msg.metadata.delta_path.extend(path)
     fill(msg.delta.new_element)
-    client._handle(msg)
+    client.handle(msg)
     return msg
 
 
@@ -117,13 +117,13 @@ def _start_run(client: StreamlitClient, run_id: str) -> None:
     msg = ForwardMsg()
     msg.metadata.run.script_run_id = run_id
     msg.new_session.initialize.session_id = "s1"
-    client._handle(msg)
+    client.handle(msg)
 
 
 def _finish_run(client: StreamlitClient) -> None:
     msg = ForwardMsg()
     msg.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
-    client._handle(msg)
+    client.handle(msg)
 
 
 def _client() -> StreamlitClient:
@@ -197,11 +197,11 @@ def test_a_cached_message_is_resolved_from_the_clients_cache():
     client = _client()
     original = _feed(client, [0, 0], lambda e: setattr(e.markdown, "body", "big table"))
     original.hash, original.metadata.cacheable = "h1", True
-    client._handle(original)
-    assert "h1" in client._client_state(page_script_hash="", page_name="", widgets=[]).cached_message_hashes
+    client.handle(original)
+    assert "h1" in client.client_state(page_script_hash="", page_name="", widgets=[]).cached_message_hashes
     ref = ForwardMsg()
     ref.ref_hash = "h1"
     ref.metadata.delta_path.extend([0, 1])
-    client._handle(ref)
+    client.handle(ref)
     assert [n.element.markdown.body for n in client.nodes("main")] == ["big table", "big table"]
     assert client.cache_hits == 1 and not client.protocol_errors

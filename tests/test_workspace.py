@@ -264,7 +264,6 @@ def test_a_second_process_gets_a_clear_workspace_error(ws):
     result = _python(
         """
         import sys, duckdb
-        sys.path.insert(0, ".")
         from lib.workspace import Workspace, WorkspaceError
         try:
             Workspace(sys.argv[1])
@@ -286,9 +285,8 @@ def test_a_second_process_gets_a_clear_workspace_error(ws):
 
 CRASH_CHILD = """
 import sys, time
-sys.path.insert(0, "."); sys.path.insert(0, "tests")
 import numpy as np, pandas as pd
-import fixtures as fx
+from tests import fixtures as fx
 from lib import importing
 from lib.workspace import Workspace
 

@@ -16,23 +16,12 @@ except under CI (``CI=true``), where a missing browser is a failure.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .driver import ROOT, AppPage, StreamlitServer
-
-#: Debian's chromium; overridable for machines that keep it elsewhere.
-CHROMIUM = Path(os.environ.get("GROWTH_PLANNER_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
-VIEWPORT = {"width": 1440, "height": 900}
-ARTIFACTS = ROOT / "tests" / "artifacts"
-DEFAULT_TIMEOUT_MS = 60_000
+from .driver import CHROMIUM, CHROMIUM_ARGS, AppPage, StreamlitServer, keep_log, new_app_page
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,23 +62,13 @@ def playwright_browser(chromium_executable: str):
         browser.close()
 
 
-def _start_server(name: str, workdir: Path) -> StreamlitServer:
-    return StreamlitServer(name, workdir).start()
-
-
-def _keep_log(server: StreamlitServer) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    if server.log_path.exists():
-        shutil.copyfile(server.log_path, ARTIFACTS / f"streamlit-{server.name}.log")
-
-
 @pytest.fixture(scope="session")
 def server(chromium_executable: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer]:
     """The app, shared by every browser test of the session, on a workspace that starts empty."""
-    app = _start_server("session", tmp_path_factory.mktemp("browser-session"))
+    app = StreamlitServer("session", tmp_path_factory.mktemp("browser-session")).start()
     yield app
     app.stop()
-    _keep_log(app)  # a failing test's report already carries the log tail (pytest_runtest_makereport below)
+    keep_log(app)  # a failing test's report already carries the log tail (pytest_runtest_makereport below)
 
 
 @pytest.fixture
@@ -103,30 +82,23 @@ def fresh_server(server: StreamlitServer, tmp_path: Path) -> Iterator[StreamlitS
     if not server.visited:
         yield server
         return
-    app = _start_server("fresh", tmp_path / "fresh")
+    app = StreamlitServer("fresh", tmp_path / "fresh").start()
     yield app
     app.stop()
-    _keep_log(app)
-
-
-def _new_app_page(browser, server: StreamlitServer, locale: str = "en-US") -> tuple[AppPage, object]:
-    context = browser.new_context(viewport=VIEWPORT, locale=locale, accept_downloads=True)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    page = context.new_page()
-    return AppPage(page, server), context
+    keep_log(app)
 
 
 @pytest.fixture
 def app(playwright_browser, server: StreamlitServer) -> Iterator[AppPage]:
     """A new browser session (its own context: cookies, Streamlit session) on the shared server."""
-    app_page, context = _new_app_page(playwright_browser, server)
+    app_page, context = new_app_page(playwright_browser, server)
     yield app_page
     context.close()
 
 
 @pytest.fixture
 def fresh_app(playwright_browser, fresh_server: StreamlitServer) -> Iterator[AppPage]:
-    app_page, context = _new_app_page(playwright_browser, fresh_server)
+    app_page, context = new_app_page(playwright_browser, fresh_server)
     yield app_page
     context.close()
 

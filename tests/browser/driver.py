@@ -7,12 +7,19 @@ must wait for the *app* to be idle (no run in flight, no spinner, a heading in t
 main block), and take screenshots of the whole scrollable page rather than the
 first 900 pixels. This module holds that knowledge so the test files read like
 what a user does.
+
+An action waits for the *state* it produces (``AppPage.act(..., until=...)``: the new
+page's title, the language's text, a report on screen), never for a run event that may
+already have happened before the wait began. Its public names (``__all__``) are shared
+with the benchmarks (``bench/bench_browser.py``, ``bench/load_test.py``, ``bench/load_ws.py``):
+the server process, the browser's launch settings, a new browser session.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,10 +35,27 @@ from urllib.parse import parse_qs, urlencode, urlparse
 from .probes import IDLE_SCRIPT, RUN_COUNTER_SCRIPT, SETTLE_MS, RunEnds
 
 if TYPE_CHECKING:  # playwright may be absent: the conftest then skips (or fails in CI) with a message
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page
+
+__all__ = [
+    "ARTIFACTS", "CHROMIUM", "CHROMIUM_ARGS", "DEFAULT_TIMEOUT_MS", "FIRST_LOAD_TIMEOUT_MS", "ROOT", "RUN_TIMEOUT_MS",
+    "SCREENSHOT_DIR", "VIEWPORT", "AppPage", "State", "StreamlitServer", "free_port", "keep_log", "new_app_page",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT_DIR = ROOT / "tests" / "artifacts" / "screenshots"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENSHOT_DIR = ARTIFACTS / "screenshots"
+
+#: Debian's chromium (``playwright install`` cannot download browsers here); overridable for other machines.
+CHROMIUM = Path(os.environ.get("GROWTH_PLANNER_CHROMIUM", "/usr/bin/chromium"))
+#: How the tests and the browser benchmarks launch it: headless, no sandbox, nothing fetched in the background.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+VIEWPORT = {"width": 1440, "height": 900}
+#: Playwright's own waits (a click on a covered button, an ``expect``).
+DEFAULT_TIMEOUT_MS = 60_000
 
 SERVER_START_TIMEOUT_S = 60.0
 #: The first page of a fresh workspace imports the bundled sample store (~20-30 s here).
@@ -127,6 +151,45 @@ class StreamlitServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def keep_log(server: StreamlitServer) -> None:
+    """Copy the server's log into ``tests/artifacts`` (CI keeps the folder), named after the server."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if server.log_path.exists():
+        shutil.copyfile(server.log_path, ARTIFACTS / f"streamlit-{server.name}.log")
+
+
+def new_app_page(browser: Browser, server: StreamlitServer, locale: str = "en-US",
+                 viewport: dict[str, int] | None = None) -> tuple[AppPage, BrowserContext]:
+    """A new browser session on ``server`` (its own context: cookies, websocket, Streamlit session).
+
+    The caller closes the returned context.
+    """
+    context = browser.new_context(viewport=viewport or VIEWPORT, locale=locale, accept_downloads=True)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    return AppPage(context.new_page(), server), context
+
+
+class State:
+    """A state of the page an action should produce, named for the failure message.
+
+    ``check`` must answer at once (no Playwright auto-wait): it is polled. A read that
+    fails because the page is navigating counts as "not yet".
+    """
+
+    def __init__(self, description: str, check: Callable[[], bool]) -> None:
+        self.description = description
+        self._check = check
+
+    def reached(self) -> bool:
+        try:
+            return bool(self._check())
+        except Exception:  # noqa: BLE001 - e.g. "execution context was destroyed" during a navigation
+            return False
+
+    def __and__(self, other: State) -> State:
+        return State(f"{self.description} and {other.description}", lambda: self.reached() and other.reached())
+
+
 class AppPage:
     """A Playwright page on the app, with the waits and reads a test needs."""
 
@@ -143,7 +206,9 @@ class AppPage:
         """A cold load of ``path`` or a full URL (a deep link), waiting until the first run is over."""
         url = path if path.startswith("http") else self.server.url(path, **params)
         self.server.visited = True
+        ran = self.run_finished()
         self.page.goto(url, wait_until="domcontentloaded")
+        self.wait_until(ran, timeout_ms=timeout_ms)
         self.wait_idle(timeout_ms=timeout_ms)
         return self
 
@@ -163,28 +228,55 @@ class AppPage:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the app did not settle within {timeout_ms} ms")
 
-    def act(self, action: Callable[[], object], *, timeout_ms: int = RUN_TIMEOUT_MS, heading: bool = True,
-            until: Callable[[], bool] | None = None) -> None:
-        """Do something that makes Streamlit rerun, and wait for that rerun to finish.
+    def act(self, action: Callable[[], object], *, until: State, timeout_ms: int = RUN_TIMEOUT_MS,
+            heading: bool = True) -> None:
+        """Do something that makes Streamlit rerun, wait until the page shows what it causes, then until idle.
 
-        ``until`` names the state change the action causes (e.g. the URL's ``lang``): the wait
-        ends when a new run has started, the server has finished one, *or* that state is
-        reached, so a run that finished before the counter was read — or one too fast for the
-        page to show it running, or a reload that reset the counter — is not waited for in
-        vain. Then the app must be idle.
+        ``until`` is the state the action produces: content only the new run draws (the new
+        page's title, the new language's heading, a report). The wait also needs the server to
+        have finished a run since the action (``run_finished``, a count taken before it), so a
+        state the page already showed cannot end the wait before the rerun. Both are states:
+        they hold however early or late the run happened. A run *event* (the page's script
+        state flipping to "running") can be over before the wait starts, or too fast to be
+        seen — waiting for one made the language switch time out on a busy machine.
         """
-        before = self.runs_started()
-        ended_before = self.run_ends.count
+        ran = self.run_finished()
         action()
-        deadline = time.monotonic() + timeout_ms / 1000
-        while True:
-            started = self.page.evaluate("() => (window.__stRuns && window.__stRuns.started) || 0")
-            if started > before or self.run_ends.count > ended_before or (until is not None and until()):
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no rerun within {timeout_ms} ms after the action")
-            self.page.wait_for_timeout(50)
+        self.wait_until(until & ran, timeout_ms=timeout_ms)
         self.wait_idle(timeout_ms=timeout_ms, heading=heading)
+
+    def wait_until(self, state: State, *, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
+        """Poll ``state`` (something a server run draws) until it holds; fail with its description after ``timeout_ms``.
+
+        Once it holds, a run has happened in this document even if it was too fast for the page's
+        run counter to see it running, and the idle probe (which waits for a first run) counts it.
+        """
+        deadline = time.monotonic() + timeout_ms / 1000
+        while not state.reached():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"within {timeout_ms} ms the page did not show: {state.description} "
+                                     f"({self.page.url})")
+            self.page.wait_for_timeout(50)  # also lets Playwright deliver websocket frames (run_finished)
+        self.page.evaluate("() => { if (window.__stRuns && window.__stRuns.started < 1) window.__stRuns.started = 1; }")
+
+    # ---- states an action produces --------------------------------------------------------
+    def shows(self, locator: Locator, description: str) -> State:
+        """At least one element of ``locator`` is visible."""
+        return State(description, lambda: locator.filter(visible=True).count() > 0)
+
+    def on_page(self, title: str, paths: set[str] | None = None, description: str | None = None) -> State:
+        """The browser title (set by the page's own run) starts with ``title``, and the URL is one of ``paths``."""
+        return State(description or f"the page {title!r}" + (f" at {sorted(paths)}" if paths else ""),
+                     lambda: (paths is None or self.path() in paths) and self.page.title().startswith(title))
+
+    def run_finished(self) -> State:
+        """The server has finished a script run since this call (taken *before* an action).
+
+        The count comes from the server's ``script_finished`` messages (``probes.RunEnds``),
+        which every run sends however fast it is, so once it has moved it stays moved.
+        """
+        ended_before = self.run_ends.count
+        return State("a script run finished on the server", lambda: self.run_ends.count > ended_before)
 
     # ---- reading -------------------------------------------------------------------------
     @property
@@ -201,6 +293,12 @@ class AppPage:
     def heading(self) -> str:
         """The page's title heading (the first h1 of the main block)."""
         return self.main.locator("h1").first.inner_text().strip()
+
+    def heading_now(self) -> str:
+        """The title heading as shown right now, "" while there is none (no auto-wait: for ``State`` checks)."""
+        return str(self.page.evaluate(
+            """() => { const h = document.querySelector('[data-testid="stMain"] h1');
+                       return h ? h.innerText.trim() : ''; }"""))
 
     def query(self) -> dict[str, str]:
         return {k: v[-1] for k, v in parse_qs(urlparse(self.page.url).query).items()}

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 def test_browser_benchmark_measures_a_page_and_the_hello_floor(chromium_executable):
     tag = "pytest-smoke"
     proc = subprocess.run(
-        [sys.executable, "bench/bench_browser.py", "--runs", "1", "--cold-runs", "1", "--pages", "scenarios",
+        [sys.executable, "-m", "bench.bench_browser", "--runs", "1", "--cold-runs", "1", "--pages", "scenarios",
          "--tag", tag],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )

@@ -23,8 +23,9 @@ def test_the_segment_workbook_downloads_and_opens(app: AppPage, tmp_path):
     label = t("segments_page.export_xlsx", "en")
     prepare = app.main.get_by_role("button", name=t("export.prepare", "en", what=label))
     prepare.scroll_into_view_if_needed()
-    app.act(prepare.click, timeout_ms=180_000)  # builds the workbook, then offers it
-    app.wait_idle(timeout_ms=180_000)
+    offered = app.main.locator('[data-testid="stDownloadButton"]').filter(has_text=label)
+    app.act(prepare.click, until=app.shows(offered, "the workbook's download button"),
+            timeout_ms=180_000)  # builds the workbook, then offers it
     button = app.main.get_by_role("button", name=label)
     button.scroll_into_view_if_needed()
     with app.page.expect_download(timeout=60_000) as download_info:

@@ -17,8 +17,7 @@ import pytest
 
 from lib.i18n import t
 
-from .conftest import VIEWPORT, _keep_log
-from .driver import AppPage, StreamlitServer, free_port
+from .driver import VIEWPORT, AppPage, StreamlitServer, free_port, keep_log
 from .oidc_provider import USER, OidcProvider
 
 pytestmark = pytest.mark.browser
@@ -39,7 +38,7 @@ def oidc_app(playwright_browser, tmp_path: Path) -> Iterator[tuple[AppPage, Oidc
         finally:
             context.close()
             server.stop()
-            _keep_log(server)
+            keep_log(server)
 
 
 def test_oidc_sign_in_shows_the_workspace_and_sign_out_hides_it(oidc_app):
@@ -52,8 +51,9 @@ def test_oidc_sign_in_shows_the_workspace_and_sign_out_hides_it(oidc_app):
 
     app.main.get_by_role("button", name=t("auth.oidc_button", "en")).click()
     app.page.wait_for_url(lambda url: "/oauth2callback" not in url and "/auth/login" not in url, timeout=60_000)
-    app.page.get_by_text(t("auth.signed_in_as", "en", who=f"{USER['name']} ({USER['email']})")).wait_for(
-        timeout=180_000)  # the first signed-in view also loads the bundled sample store
+    signed_in = app.page.get_by_text(t("auth.signed_in_as", "en", who=f"{USER['name']} ({USER['email']})"))
+    app.wait_until(app.shows(signed_in, "the signed-in name in the sidebar"),
+                   timeout_ms=180_000)  # the first signed-in view also loads the bundled sample store
     app.wait_idle(timeout_ms=180_000)
     app.assert_healthy()
     assert ["GET /authorize", "POST /token", "GET /jwks"] == [
@@ -64,8 +64,8 @@ def test_oidc_sign_in_shows_the_workspace_and_sign_out_hides_it(oidc_app):
     assert app.sidebar_dataset(), "the sidebar names the dataset"
     app.screenshot("login_oidc_signed_in_en")
 
-    app.sidebar.get_by_role("button", name=t("auth.sign_out", "en")).click()
-    app.page.get_by_role("button", name=t("auth.oidc_button", "en")).wait_for(timeout=60_000)
-    app.wait_idle()
+    sign_in = app.page.get_by_role("button", name=t("auth.oidc_button", "en"))
+    app.act(app.sidebar.get_by_role("button", name=t("auth.sign_out", "en")).click,
+            until=app.shows(sign_in, "the sign-in button again"))
     assert app.heading() == t("auth.title", "en")
     assert not app.metrics()

@@ -18,7 +18,7 @@ from lib.i18n import catalogs, t
 from lib.sample_store import SAMPLE_DATASET_NAME
 from lib.ui import PAGES, PRESENT_PAGE
 
-from .driver import AppPage
+from .driver import AppPage, State
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +33,7 @@ def _english_only_phrases() -> set[str]:
     cats = catalogs()
     chinese_texts = {text.strip() for text in cats["zh"].values()}  # e.g. "LTV / CAC" is Chinese text too
     phrases = set()
-    for key, english in cats["en"].items():
-        chinese = cats["zh"].get(key, "")
+    for english in cats["en"].values():
         plain = english.strip()
         if "{" in plain or "*" in plain or plain in chinese_texts or len(plain.split()) < 3:
             continue
@@ -60,6 +59,19 @@ def deep_link(entry: tuple[str, str, str, str]) -> str:
 def _paths_of(entry: tuple[str, str, str, str]) -> set[str]:
     """Where a page may live: its url path, and "/" for the default page."""
     return {f"/{entry[1]}", "/"} if entry == DEFAULT_PAGE else {f"/{entry[1]}"}
+
+
+def in_language(app: AppPage, entry: tuple[str, str, str, str], lang: str) -> State:
+    """What a run of ``entry`` in ``lang`` draws: that page's browser title and a heading in that language.
+
+    The state a language switch or a page change waits for — it holds once the new run has
+    drawn it, however early or late that run started.
+    """
+    def heading_in_lang() -> bool:
+        heading = app.heading_now()
+        return bool(heading) and bool(CJK.search(heading)) == (lang == "zh")
+
+    return app.on_page(t(entry[2], lang), _paths_of(entry)) & State(f"a heading in {lang}", heading_in_lang)
 
 
 def assert_page_shown(app: AppPage, entry: tuple[str, str, str, str], lang: str) -> None:
@@ -121,12 +133,12 @@ def test_sidebar_links_reach_every_page(app: AppPage):
     for entry in [*working, DEFAULT_PAGE, next(e for e in PAGES if e[0] == PRESENT_PAGE)]:
         link = app.nav_link(t(entry[2], lang))
         expect(link).to_have_count(1)
-        app.act(link.click)
+        app.act(link.click, until=in_language(app, entry, lang))
         assert app.path() in _paths_of(entry), f"the link {t(entry[2], lang)!r} went to {app.page.url}"
         assert app.query().get("lang") == lang, f"the language was dropped from the URL: {app.page.url}"
         assert_page_shown(app, entry, lang)
     assert not app.page.locator('[data-testid="stSidebar"]').is_visible(), "presentation mode hides the sidebar"
-    app.act(app.main.get_by_role("link", name=t("present.exit", lang)).click)
+    app.act(app.main.get_by_role("link", name=t("present.exit", lang)).click, until=in_language(app, DEFAULT_PAGE, lang))
     assert app.path() in _paths_of(DEFAULT_PAGE) and app.query().get("lang") == lang
 
 
@@ -136,13 +148,13 @@ def test_language_switch_survives_a_page_change(app: AppPage):
     app.open(deep_link(first))  # no ?lang: the browser says en-US
     assert_page_shown(app, first, "en")
 
-    app.act(language_option(app, "zh").click, until=lambda: app.query().get("lang") == "zh")
+    app.act(language_option(app, "zh").click, until=in_language(app, first, "zh"))
     assert app.query().get("lang") == "zh"
     assert_page_shown(app, first, "zh")
     expect(language_option(app, "zh")).to_have_attribute("aria-checked", "true")
     app.screenshot("language_switched_zh")
 
-    app.act(app.nav_link(t(second[2], "zh")).click)
+    app.act(app.nav_link(t(second[2], "zh")).click, until=in_language(app, second, "zh"))
     assert app.path() in _paths_of(second)
     assert_page_shown(app, second, "zh")
     expect(language_option(app, "zh")).to_have_attribute("aria-checked", "true")
@@ -150,7 +162,7 @@ def test_language_switch_survives_a_page_change(app: AppPage):
     app.open(app.page.url)  # a reload (or a shared link) keeps the choice too
     assert_page_shown(app, second, "zh")
 
-    app.act(language_option(app, "en").click, until=lambda: app.query().get("lang") == "en")
+    app.act(language_option(app, "en").click, until=in_language(app, second, "en"))
     assert app.query().get("lang") == "en"
     assert_page_shown(app, second, "en")
 
@@ -164,11 +176,14 @@ def test_every_tab_opens_in_the_browser(app: AppPage, url_path, prefix, lang):
     for key in keys:
         tab = app.main.get_by_role("tab", name=t(key, lang), exact=True)
         expect(tab).to_have_count(1)
+        panel = app.main.locator('[role="tabpanel"]:visible')
         if tab.get_attribute("aria-selected") != "true":  # the open tab does not rerun when clicked
-            app.act(tab.click)
+            filled = State(f"the tab {key} open and filled", lambda tab=tab, panel=panel: tab.get_attribute("aria-selected") == "true"
+                           and (any(text.strip() for text in panel.all_inner_texts())
+                                or panel.locator("canvas, svg").count() > 0))
+            app.act(tab.click, until=filled)
         expect(tab).to_have_attribute("aria-selected", "true")
         app.assert_healthy()
-        panel = app.main.locator('[role="tabpanel"]:visible')
         assert panel.inner_text().strip() or panel.locator("canvas, svg").count(), f"{key}: an empty tab"
         app.screenshot(f"{url_path}_tab_{key.rsplit('.', 1)[-1]}_{lang}")
     assert not app.page_errors, app.page_errors[:5]

@@ -19,9 +19,8 @@ from playwright.sync_api import expect
 
 from lib.i18n import t
 
-from .conftest import _new_app_page
-from .driver import FIRST_LOAD_TIMEOUT_MS, AppPage
-from .test_upload import ORDER_COUNT, button, chinese_order_export, upload
+from .driver import AppPage, new_app_page
+from .test_upload import ORDER_COUNT, check, chinese_order_export, confirm_import, upload
 
 pytestmark = pytest.mark.browser
 
@@ -30,12 +29,12 @@ def _stage(app: AppPage, name: str, seed: int, lang: str) -> None:
     """Open the Data page, choose a file and check it (staged, not imported)."""
     app.open("/data", lang=lang)
     upload(app, f"{name}.csv", chinese_order_export(seed).data)
-    app.act(button(app, t("data.check", lang)).click)
+    check(app, lang)
     app.assert_healthy()
 
 
 def test_staged_uploads_and_language_stay_private_while_imports_are_shared(app: AppPage, playwright_browser, server):
-    other, context = _new_app_page(playwright_browser, server)
+    other, context = new_app_page(playwright_browser, server)
     try:
         _stage(app, "a_staged_orders", seed=1, lang="en")
         _stage(other, "b_staged_orders", seed=2, lang="zh")
@@ -47,14 +46,14 @@ def test_staged_uploads_and_language_stay_private_while_imports_are_shared(app: 
 
         confirm = app.main.locator("button").filter(has_text="“a_staged_orders”").filter(visible=True)
         expect(confirm).to_have_count(1)
-        app.act(confirm.click, timeout_ms=FIRST_LOAD_TIMEOUT_MS)
+        confirm_import(app, confirm)
         expect(app.main.locator('[data-testid="stAlertContentSuccess"]').first).to_be_visible()
         assert "a_staged_orders" in app.sidebar_dataset()
 
         # B's staged file and report are untouched by A's import, and B still reads Chinese.
         # B's own next run: B checks the staged file again. (Streamlit's "r" shortcut proved unreliable
         # from a background browser context: the key press sometimes starts no run.)
-        other.act(button(other, t("data.check", "zh")).click)
+        check(other, "zh")  # the report is on screen already: the wait is for B's new run to finish
         other.assert_healthy()
         assert "b_staged_orders" in other.main.inner_text(), "B's staged upload was lost when A imported"
         assert not other.heading().isascii()

@@ -82,9 +82,9 @@ def test_a_start_week_of_20_typed_in_the_editor_is_reported_not_clamped(app: App
     app.page.keyboard.type("20")
     app.page.wait_for_timeout(300)
     grid.screenshot(path=str(SCREENSHOT_DIR / "timeline_typing_20_en.png"))
-    app.page.keyboard.press("Enter")
-    app.page.wait_for_timeout(2000)  # the editor commits, then the app reruns
-    app.wait_idle()
+    reported = app.main.locator('[data-testid="stAlert"]').filter(has_text=t("timeline.ui.has_errors", "en", count=2))
+    app.act(lambda: app.page.keyboard.press("Enter"),  # the editor commits, then the app reruns
+            until=app.shows(reported, "the editor's two problems reported"))
     app.assert_healthy()
     alerts = " ".join(a.inner_text() for a in app.main.locator('[data-testid="stAlert"]').all())
     # Two problems: the week is outside the plan, and P1 now ends (week 2) before it starts.

@@ -82,16 +82,34 @@ def tiny_png() -> bytes:
 
 
 def upload(app: AppPage, name: str, data: bytes, mime: str = "text/csv") -> None:
-    """Choose a file in the visible tab's uploader, as a user does through the file dialog."""
+    """Choose a file in the visible tab's uploader, as a user does through the file dialog.
+
+    Done when the page answers the file: with its "Check" button (in either language) or an error.
+    """
     dropzone = app.main.locator('[data-testid="stFileUploaderDropzone"]').filter(visible=True).first
     expect(dropzone).to_be_visible()
     with app.page.expect_file_chooser() as chooser:
         dropzone.click()
-    app.act(lambda: chooser.value.set_files(files=[{"name": name, "mimeType": mime, "buffer": data}]))
+    answered = app.main.locator('[data-testid="stAlertContentError"]').or_(
+        button(app, t("data.check", "en"))).or_(button(app, t("data.check", "zh")))
+    app.act(lambda: chooser.value.set_files(files=[{"name": name, "mimeType": mime, "buffer": data}]),
+            until=app.shows(answered, f"the page's answer to {name}: its check button or an error"))
 
 
 def button(app: AppPage, label: str):
     return app.main.locator("button").filter(has_text=label).filter(visible=True)
+
+
+def check(app: AppPage, lang: str) -> None:
+    """Click "Check" on the Data page; done when the report's "rows read" card is drawn by the run it starts."""
+    report = app.main.locator('[data-testid="stMetricLabel"]').filter(has_text=t("data.rows_read", lang))
+    app.act(button(app, t("data.check", lang)).click, until=app.shows(report, "the check's report"))
+
+
+def confirm_import(app: AppPage, confirm) -> None:
+    """Click the import's confirm button; done when the success (or an error) message is drawn."""
+    outcome = app.main.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentError"]')
+    app.act(confirm.click, until=app.shows(outcome, "the import's outcome message"), timeout_ms=FIRST_LOAD_TIMEOUT_MS)
 
 
 def test_upload_chinese_orders_and_see_the_overview_change(app: AppPage):
@@ -105,7 +123,7 @@ def test_upload_chinese_orders_and_see_the_overview_change(app: AppPage):
     assert sample_note in app.main.inner_text(), "the overview does not say it shows the sample store"
     assert sample_kpis.get(t("kpi.orders", lang)), f"no orders KPI on the overview: {sample_kpis}"
 
-    app.act(app.nav_link(t("nav.data", lang)).click)
+    app.act(app.nav_link(t("nav.data", lang)).click, until=app.on_page(t("nav.data", lang), {DATA_PAGE}))
     assert app.path() == DATA_PAGE
     app.assert_healthy()
     app.screenshot("upload_1_data_page_zh")
@@ -115,7 +133,7 @@ def test_upload_chinese_orders_and_see_the_overview_change(app: AppPage):
     expect(button(app, t("data.check", lang))).to_be_visible()
     app.screenshot("upload_2_file_chosen_zh")
 
-    app.act(button(app, t("data.check", lang)).click)
+    check(app, lang)
     app.assert_healthy()
     report = app.metrics()
     assert report[t("data.rows_read", lang)] == formatting.count(ORDER_COUNT, lang), report
@@ -128,13 +146,13 @@ def test_upload_chinese_orders_and_see_the_overview_change(app: AppPage):
                       name=NEW_DATASET)
     confirm = button(app, confirm_label)
     expect(confirm).to_have_count(1)
-    app.act(confirm.click, timeout_ms=FIRST_LOAD_TIMEOUT_MS)
+    confirm_import(app, confirm)
     app.assert_healthy()
     expect(app.main.locator('[data-testid="stAlertContentSuccess"]').first).to_be_visible()
     assert NEW_DATASET in app.sidebar_dataset()
     app.screenshot("upload_4_imported_zh")
 
-    app.act(app.nav_link(t("nav.overview", lang)).click)
+    app.act(app.nav_link(t("nav.overview", lang)).click, until=app.on_page(t("nav.overview", lang)))
     app.assert_healthy()
     assert NEW_DATASET in app.sidebar_dataset(), "the overview does not show the imported dataset"
     assert app.query().get("dataset") == NEW_DATASET
