@@ -124,7 +124,7 @@ _warm_up_started = False
 _PAGE_LIBRARIES = (
     "lib.segments", "lib.segment_charts", "lib.playbooks", "lib.channels", "lib.channel_charts",
     "lib.scenarios", "lib.scenario_charts", "lib.curves", "lib.optimizer", "lib.timeline",
-    "lib.timeline_charts", "lib.exports", "lib.timeline_exports", "lib.review_pack", "lib.kpis",
+    "lib.timeline_charts", "lib.exports", "lib.timeline_exports", "lib.review", "lib.kpis",
 )
 
 
@@ -302,7 +302,7 @@ def story_picker(ctx: PageContext, dataset: Dataset) -> tuple[str | None, str | 
     this picker writes them, :func:`present_link` sets them, and a shared link carries
     them — so a link and the picker always agree.
     """
-    from lib import review_pack  # the story's module; only the pages that tell it load it
+    from lib import review as review_pack  # the story's module; only the pages that tell it load it
 
     scenarios, plans = review_pack.story_choices(ctx.ws, dataset.dataset_id)
     left, right = st.columns(2)

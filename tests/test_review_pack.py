@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from lib import review_pack as rp
+from lib import review as rp
 from lib import scenarios as sc
 from lib import timeline as tl
 from lib.formatting import count, money_compact, pct

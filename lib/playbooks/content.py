@@ -4,7 +4,7 @@ Why this module exists: the plan's "分层运营策略" (domain brief §3) is a 
 needs and plays per tier; the marketing team needs it tied to their own
 customers (how many, how valuable, growing or shrinking) and to money (what a
 campaign returns at the plan's response rates and incentives), edited to their
-own numbers and kept per dataset. The content is data (``playbook_defaults.json``,
+own numbers and kept per dataset. The content is data (``defaults.json``,
 versioned, English and Chinese), never code, so the page, the CLI and the export
 all read the same plays; this module adds the pure campaign calculator, the tier
 profiles (computed in DuckDB through :mod:`lib.segments`' classification, so
@@ -85,7 +85,7 @@ from lib.timeline import DEFAULT_WEEKS, Task, list_plans, load_plan
 # --------------------------------------------------------------------------------------
 
 SETTINGS_KEY = "playbooks.content"
-DEFAULTS_PATH = Path(__file__).resolve().parent / "playbook_defaults.json"
+DEFAULTS_PATH = Path(__file__).resolve().parent / "defaults.json"
 POINT_VALUE_CNY = 0.01
 PLAN_WEEKS = DEFAULT_WEEKS
 #: The "change against four weeks earlier" compares with this many days before the as-of date.
@@ -95,7 +95,7 @@ SILENT_DAYS = 90
 #: The window a play's response rate and the tier's baseline purchase rate refer to (a four-week campaign):
 #: the baseline is the share of the tier's members this many days before the as-of date who ordered since.
 BASELINE_DAYS = CHANGE_DAYS
-#: Defaults of the playbook's campaign assumptions (``playbook_defaults.json`` may set others).
+#: Defaults of the playbook's campaign assumptions (``defaults.json`` may set others).
 DEFAULT_GROSS_MARGIN = 0.5
 DEFAULT_HOLDOUT_SHARE = 0.10
 #: How ROI is written everywhere: lib.metrics defines ``roi`` as a percentage (ROAS is the multiple).
@@ -626,7 +626,7 @@ def _defaults_data() -> dict[str, Any]:
 
 
 def default_playbook() -> Playbook:
-    """The plan's playbooks as shipped in ``playbook_defaults.json`` (parsed once; every call gets its own
+    """The plan's playbooks as shipped in ``defaults.json`` (parsed once; every call gets its own
     ``groups`` dict, and the content objects are frozen)."""
     cached = _parsed_defaults()
     return replace(cached, groups=dict(cached.groups))
