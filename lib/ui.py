@@ -500,7 +500,8 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwargs: Any) -> None:
+def chart(build: Callable[..., Any], *args: Any, key: str | None = None,
+          style: Callable[[dict[str, Any]], dict[str, Any]] | None = None, **kwargs: Any) -> None:
     """Draw ``build(*args, **kwargs)``, building and serialising it once per distinct input.
 
     Building an Altair chart (20–40 ms for the R×F heat map) and serialising it cost
@@ -508,23 +509,35 @@ def chart(build: Callable[..., Any], *args: Any, key: str | None = None, **kwarg
     The arguments are hashed by Streamlit (data frames by content, a translator by
     its language), so new data, settings or language build a new chart. The spec is
     drawn at the container's width and the chart's own height (``chart_specs.vega_lite_spec``).
+    ``style`` rewrites the finished spec (presentation mode: ``review.projector_spec``'s projector fonts).
     """
-    spec = _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())),
-                        formatting.current_currency())
+    spec = _cached_spec(_path(build), args, tuple(sorted(kwargs.items())),
+                        formatting.current_currency(), _path(style) if style else None)
     st.vega_lite_chart(spec, width="stretch", key=key)
 
 
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})
-def _cached_spec(path: str, args: tuple, kwargs: tuple, currency: str) -> dict[str, Any]:
-    module_name, qualname = path.split(":")
-    build = getattr(importlib.import_module(module_name), qualname)
+def _cached_spec(path: str, args: tuple, kwargs: tuple, currency: str, style: str | None = None) -> dict[str, Any]:
+    build = _resolve(path)
     with formatting.use_currency(currency):  # labels and tooltips in the dataset's currency (part of the key)
-        return _streamlit_spec(build(*args, **dict(kwargs)))
+        return _streamlit_spec(build(*args, **dict(kwargs)), _resolve(style) if style else None)
 
 
-def _streamlit_spec(altair_chart: Any) -> dict[str, Any]:
+def _path(func: Callable[..., Any]) -> str:
+    """A module-level function as ``module:qualname`` (what the chart cache keys on and resolves)."""
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def _resolve(path: str) -> Any:
+    module_name, qualname = path.split(":")
+    return getattr(importlib.import_module(module_name), qualname)
+
+
+def _streamlit_spec(altair_chart: Any, style: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
     """The chart's spec with each dataset already in the Arrow bytes Streamlit sends (what st.altair_chart does)."""
     spec = chart_specs.vega_lite_spec(altair_chart)
+    if style is not None:
+        spec = style(spec)
     spec["datasets"] = {
         name: dataframe_util.convert_anything_to_arrow_bytes(pd.DataFrame.from_records(rows))
         for name, rows in spec.get("datasets", {}).items()

@@ -45,10 +45,8 @@ with ui.friendly_errors(ctx):
     if view.numbers:
         for column, number in zip(st.columns(len(view.numbers)), view.numbers):
             column.metric(number.label, number.value, help=number.detail or None, border=True)
-    if view.chart is not None:
-        spec = review.projector_spec(view.chart)
-        spec["autosize"] = {"type": "fit-x", "contains": "padding"}  # full width, the chart's own height
-        st.vega_lite_chart(spec, width="stretch")
+    if view.recipe is not None:  # the pages' one chart path, at the pack's projector font sizes
+        ui.chart(view.recipe.build, *view.recipe.args, style=review.projector_spec, **view.recipe.kwargs)
     with st.expander(view.table.title, expanded=False):
         st.dataframe(view.table.frame, hide_index=True, width="stretch")
     with st.expander(t("present.notes")):
