@@ -67,21 +67,17 @@ def _predicted_value(dataset, settings: segments.SegmentSettings, scheme: str, t
     except clv.ModelUnsupported as exc:
         st.caption(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
         return
-    members = ui.cached(segments.segment_customers, dataset, settings, pred.as_of)
-    column = "tier" if scheme == "plan" else "segment"
-    in_tier = members.loc[members[column].astype(str) == tier, ["customer_id", column]]
-    values = prediction.tier_values(pred, in_tier, column)
-    if values.empty:
+    value = ui.cached(playbooks.group_values, dataset, pred, settings, scheme).get(tier)  # every tier at once
+    if value is None:
         return
-    row = values.iloc[0]
+    row = value.totals
     st.caption(t("playbooks_page.predicted", value=formatting.money_compact(row["predicted_value"], ctx.lang),
                  per=ctx.money(row["predicted_value_per_customer"], decimals=0), horizon=max(pred.horizons),
                  alive=ctx.count(row["expected_alive"]), members=ctx.count(row["customers"]),
                  at_risk=ctx.count(row["at_risk"])))
-    first = prediction.contact_first(pred, in_tier["customer_id"], limit=10)
-    if len(first):
-        with st.expander(t("playbooks_page.contact_first", n=len(first))):
-            ui.customer_value_table(first, pred.value_column, max(pred.horizons), t)
+    if len(value.contact_first):
+        with st.expander(t("playbooks_page.contact_first", n=len(value.contact_first))):
+            ui.customer_value_table(value.contact_first, pred.value_column, max(pred.horizons), t)
 
 
 with ui.friendly_errors(ctx):

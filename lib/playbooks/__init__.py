@@ -15,7 +15,8 @@ workbook (through :mod:`lib.exports`' safe writer).
 The package, bottom to top: ``content`` (the content model and its constants),
 ``checks`` (why an edit cannot be used), ``defaults`` (reading ``defaults.json`` and
 saved content), ``editing`` (edits and per-dataset storage), ``economics`` (the pure
-campaign calculator), ``profiles`` (the tier query), ``results`` (money per play and
+campaign calculator), ``profiles`` (the tier query), ``predicted`` (each tier's
+predicted value and whom to contact first), ``results`` (money per play and
 tier), ``weeks`` (when plays run), ``tables`` (the page's and the export's tables),
 ``export`` (the operations workbook). Callers use only the names below
 (``from lib import playbooks; playbooks.tier_summary(...)``).
@@ -81,12 +82,14 @@ from lib.playbooks.editing import (
     update_play,
 )
 from lib.playbooks.export import playbook_workbook, write_playbook_export
+from lib.playbooks.predicted import CONTACT_FIRST, GroupValue, group_values
 from lib.playbooks.profiles import TierProfile, all_tier_profiles, tier_profile
 from lib.playbooks.results import PlayResult, TierSummary, play_audience, play_baseline, play_economics, tier_summary
 from lib.playbooks.tables import FORMULA_KEYS, PLAYBOOK_COLUMNS, TIER_COLUMNS, column_label, playbook_table, tier_table
 from lib.playbooks.weeks import PlayWeeks, group_tier, plan_tasks, play_weeks
 
 __all__ = [
+    "CONTACT_FIRST", "GroupValue", "group_values",
     "all_tier_profiles", "AMOUNT_FIELDS", "ASSUMPTION_FIELDS", "AUDIENCE_BASES", "BASELINE_DAYS", "CALCULATOR_FIELDS",
     "CalculatorInputs", "campaign_economics", "CampaignAssumptions", "CampaignEconomics", "CHANGE_DAYS",
     "column_label", "cost_per_responder", "DEFAULT_GROSS_MARGIN", "DEFAULT_HOLDOUT_SHARE", "default_playbook",
