@@ -139,11 +139,6 @@ def playbook_workbook(
         raise ValueError(f"unknown scheme {scheme!r}")
     playbook = playbook or load_playbook(ws, dataset_id)
     as_of_d = seg.resolve_as_of(ws, seg.as_source(dataset_id, ws), as_of)
-    if dataset_name is None:
-        try:
-            dataset_name = ws.get_dataset(dataset_id).name
-        except Exception:  # a plain connection or an unknown id: name it by its id
-            dataset_name = str(dataset_id)
     if tasks is None:
         found = plan_tasks(ws, dataset_id, plan_name)
         if found is not None:
@@ -155,32 +150,12 @@ def playbook_workbook(
     )
     profiles = all_tier_profiles(ws, dataset_id, scheme, as_of_d, settings)
     warnings = seg.data_warnings(ws, dataset_id, as_of_d, settings, lang)
-
-    column = "tier" if scheme == "plan" else "segment"
-    members = (
-        seg.segment_members(ws, dataset_id, settings, as_of_d, scheme=scheme, order_by="window_revenue", limit=None)
-        if as_of_d is not None
-        else pd.DataFrame()
-    )
-    notes: list[str] = []
-    member_sheets: list[SheetSpec] = []
-    for group in playbook.groups_for(scheme):
-        label = group.label(lang)
-        part = members[members[column] == group.key] if len(members) else members
-        if len(part) > MAX_DATA_ROWS:
-            notes.append(t("playbooks.about.truncated", lang, sheet=label, shown=f"{MAX_DATA_ROWS:,}", total=f"{len(part):,}"))
-            part = part.head(MAX_DATA_ROWS)
-        if len(part):
-            frame, formats = localised_customers(part, lang)
-        else:
-            frame, formats = localised_customers(_empty_members(), lang)
-        member_sheets.append(SheetSpec(title=label, frame=frame, formats=formats))
-
+    member_sheets, notes = _member_sheets(ws, dataset_id, settings, as_of_d, scheme, playbook, lang)
     table = playbook_table(playbook, profiles, lang, scheme=scheme, tasks=tasks, settings=settings, localised=True)
     tiers = tier_table(playbook, profiles, lang, scheme=scheme, localised=True)
     about = _about_rows(
         lang=lang,
-        dataset_name=dataset_name,
+        dataset_name=dataset_name if dataset_name is not None else _dataset_name(ws, dataset_id),
         as_of=as_of_d,
         settings=settings,
         scheme=scheme,
@@ -206,6 +181,35 @@ def playbook_workbook(
         *member_sheets,
     ]
     return workbook_bytes(sheets)
+
+
+def _dataset_name(ws: Workspace, dataset_id: int) -> str:
+    try:
+        return ws.get_dataset(dataset_id).name
+    except Exception:  # a plain connection or an unknown id: name it by its id
+        return str(dataset_id)
+
+
+def _member_sheets(ws: Workspace, dataset_id: int, settings: seg.SegmentSettings, as_of: date | None, scheme: str,
+                   playbook: Playbook, lang: str) -> tuple[list[SheetSpec], list[str]]:
+    """One member list per group (by spend in the window; headers only when empty), and a note per list cut short."""
+    column = "tier" if scheme == "plan" else "segment"
+    members = (
+        seg.segment_members(ws, dataset_id, settings, as_of, scheme=scheme, order_by="window_revenue", limit=None)
+        if as_of is not None
+        else pd.DataFrame()
+    )
+    notes: list[str] = []
+    sheets: list[SheetSpec] = []
+    for group in playbook.groups_for(scheme):
+        label = group.label(lang)
+        part = members[members[column] == group.key] if len(members) else members
+        if len(part) > MAX_DATA_ROWS:
+            notes.append(t("playbooks.about.truncated", lang, sheet=label, shown=f"{MAX_DATA_ROWS:,}", total=f"{len(part):,}"))
+            part = part.head(MAX_DATA_ROWS)
+        frame, formats = localised_customers(part if len(part) else _empty_members(), lang)
+        sheets.append(SheetSpec(title=label, frame=frame, formats=formats))
+    return sheets, notes
 
 
 def _empty_members() -> pd.DataFrame:

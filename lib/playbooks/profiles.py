@@ -161,64 +161,67 @@ def _profile_rows(ws: QueryTarget, src: seg.OrderSource, settings: seg.SegmentSe
         "silent_days": SILENT_DAYS,
     }
     df = seg.run_query(
-        ws,
-        f"""
-    WITH now_c AS ({sql_now}),
-    now_f AS ({sql_now_frozen}),
-    before_c AS ({sql_before}),
-    silent_c AS ({sql_silent}),
-    silent_b AS ({sql_silent_before}),
-    activity AS (
-        -- per customer known at the compare date: ordered in the baseline window (compare date,
-        -- as-of date] (their last order by the as-of date is after the compare date), and silent
-        -- for 90 days at the compare date (the silent audience's baseline)
-        SELECT b.customer_id, c.last_order_date > CAST($as_of_b4 AS DATE) AS bought,
-               b.days_since_last_order < $silent_days AS active_before
-        FROM before_c AS b JOIN now_c AS c USING (customer_id)
-    ),
-    grp AS (SELECT unnest(CAST($profile_groups AS VARCHAR[])) AS g),
-    stats AS (
-        SELECT "{column}" AS g, count(*) AS members, sum(window_revenue) AS window_revenue,
-               sum(revenue) AS revenue, sum(orders) AS orders,
-               count(*) FILTER (WHERE window_orders >= 2) AS repeaters,
-               median(days_since_last_order) AS median_days
-        FROM now_c GROUP BY ALL
-    ),
-    nf AS (SELECT "{column}" AS g, count(*) AS n FROM now_f GROUP BY ALL),
-    bf AS (
-        SELECT b."{column}" AS g, count(*) AS n, count(*) FILTER (WHERE a.bought) AS buyers
-        FROM before_c AS b LEFT JOIN activity AS a USING (customer_id)
-        GROUP BY ALL
-    ),
-    sl AS (
-        SELECT s."{column}" AS g, count(*) AS n
-        FROM silent_c AS s JOIN now_c AS c ON s.customer_id = c.customer_id
-        WHERE c.days_since_last_order >= $silent_days
-        GROUP BY ALL
-    ),
-    sb AS (
-        SELECT s."{column}" AS g, count(*) AS n, count(*) FILTER (WHERE a.bought) AS buyers
-        FROM silent_b AS s LEFT JOIN activity AS a USING (customer_id)
-        WHERE NOT coalesce(a.active_before, FALSE)
-        GROUP BY ALL
-    )
-    SELECT grp.g,
-           coalesce(stats.members, 0) AS members, coalesce(stats.window_revenue, 0) AS window_revenue,
-           coalesce(stats.revenue, 0) AS revenue, coalesce(stats.orders, 0) AS orders,
-           coalesce(stats.repeaters, 0) AS repeaters, stats.median_days,
-           coalesce(nf.n, 0) AS members_now_frozen, coalesce(bf.n, 0) AS members_before,
-           coalesce(sl.n, 0) AS silent, coalesce(bf.buyers, 0) AS baseline_buyers,
-           coalesce(sb.n, 0) AS silent_baseline_customers, coalesce(sb.buyers, 0) AS silent_baseline_buyers
-    FROM grp
-    LEFT JOIN stats ON stats.g = grp.g
-    LEFT JOIN nf ON nf.g = grp.g
-    LEFT JOIN bf ON bf.g = grp.g
-    LEFT JOIN sl ON sl.g = grp.g
-    LEFT JOIN sb ON sb.g = grp.g
-        """,
-        params,
+        ws, _profile_sql(column, sql_now, sql_now_frozen, sql_before, sql_silent, sql_silent_before), params,
     )
     return {str(r["g"]): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
+
+
+def _profile_sql(column: str, now: str, now_frozen: str, before: str, silent: str, silent_before: str) -> str:
+    """Counts per group from the five classifications (``column`` is "tier" or "segment", never user text)."""
+    return f"""
+        WITH now_c AS ({now}),
+        now_f AS ({now_frozen}),
+        before_c AS ({before}),
+        silent_c AS ({silent}),
+        silent_b AS ({silent_before}),
+        activity AS (
+            -- per customer known at the compare date: ordered in the baseline window (compare date,
+            -- as-of date] (their last order by the as-of date is after the compare date), and silent
+            -- for 90 days at the compare date (the silent audience's baseline)
+            SELECT b.customer_id, c.last_order_date > CAST($as_of_b4 AS DATE) AS bought,
+                   b.days_since_last_order < $silent_days AS active_before
+            FROM before_c AS b JOIN now_c AS c USING (customer_id)
+        ),
+        grp AS (SELECT unnest(CAST($profile_groups AS VARCHAR[])) AS g),
+        stats AS (
+            SELECT "{column}" AS g, count(*) AS members, sum(window_revenue) AS window_revenue,
+                   sum(revenue) AS revenue, sum(orders) AS orders,
+                   count(*) FILTER (WHERE window_orders >= 2) AS repeaters,
+                   median(days_since_last_order) AS median_days
+            FROM now_c GROUP BY ALL
+        ),
+        nf AS (SELECT "{column}" AS g, count(*) AS n FROM now_f GROUP BY ALL),
+        bf AS (
+            SELECT b."{column}" AS g, count(*) AS n, count(*) FILTER (WHERE a.bought) AS buyers
+            FROM before_c AS b LEFT JOIN activity AS a USING (customer_id)
+            GROUP BY ALL
+        ),
+        sl AS (
+            SELECT s."{column}" AS g, count(*) AS n
+            FROM silent_c AS s JOIN now_c AS c ON s.customer_id = c.customer_id
+            WHERE c.days_since_last_order >= $silent_days
+            GROUP BY ALL
+        ),
+        sb AS (
+            SELECT s."{column}" AS g, count(*) AS n, count(*) FILTER (WHERE a.bought) AS buyers
+            FROM silent_b AS s LEFT JOIN activity AS a USING (customer_id)
+            WHERE NOT coalesce(a.active_before, FALSE)
+            GROUP BY ALL
+        )
+        SELECT grp.g,
+               coalesce(stats.members, 0) AS members, coalesce(stats.window_revenue, 0) AS window_revenue,
+               coalesce(stats.revenue, 0) AS revenue, coalesce(stats.orders, 0) AS orders,
+               coalesce(stats.repeaters, 0) AS repeaters, stats.median_days,
+               coalesce(nf.n, 0) AS members_now_frozen, coalesce(bf.n, 0) AS members_before,
+               coalesce(sl.n, 0) AS silent, coalesce(bf.buyers, 0) AS baseline_buyers,
+               coalesce(sb.n, 0) AS silent_baseline_customers, coalesce(sb.buyers, 0) AS silent_baseline_buyers
+        FROM grp
+        LEFT JOIN stats ON stats.g = grp.g
+        LEFT JOIN nf ON nf.g = grp.g
+        LEFT JOIN bf ON bf.g = grp.g
+        LEFT JOIN sl ON sl.g = grp.g
+        LEFT JOIN sb ON sb.g = grp.g
+    """
 
 
 def _profile(key: str, scheme: str, r: dict[str, Any], as_of: date | None, compare: date | None,

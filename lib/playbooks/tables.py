@@ -8,16 +8,17 @@ format for the workbook.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from lib import segments as seg
 from lib.i18n import normalize_lang, t
-from lib.playbooks.content import CALCULATOR_FIELDS, ROI_FORMAT_KIND, Playbook
+from lib.playbooks.content import CALCULATOR_FIELDS, ROI_FORMAT_KIND, GroupContent, Play, Playbook
 from lib.playbooks.economics import flag_reasons
 from lib.playbooks.profiles import TierProfile
-from lib.playbooks.results import tier_summary
-from lib.playbooks.weeks import play_weeks
+from lib.playbooks.results import PlayResult, tier_summary
+from lib.playbooks.weeks import PlayWeeks, play_weeks
 from lib.timeline import Task
 
 # --------------------------------------------------------------------------------------
@@ -130,60 +131,69 @@ def playbook_table(
     """
     settings = settings or seg.SegmentSettings()
     weeks = play_weeks(playbook, tasks)
-    sep = _list_sep(lang)
     rows = []
     for group in playbook.groups_for(scheme):
-        summary = tier_summary(playbook, profiles, group.key)
-        for result in summary.plays:
-            play, econ = result.play, result.economics
-            w = weeks[group.key][play.id]
-            rows.append(
-                {
-                    "group": group.label(lang),
-                    "need": group.need.get(lang),
-                    "signal": group.signal_text(lang, settings.thresholds, settings.window_days),
-                    "channels": sep.join(group.channel_names(lang)),
-                    "formats": sep.join(group.format_names(lang)),
-                    "play": play.name.get(lang),
-                    "description": play.description.get(lang),
-                    "origin": t(f"playbooks.origin.{play.origin}", lang),
-                    "kpi": play.kpi.get(lang),
-                    "kpi_target": play.kpi_target.text.get(lang),
-                    "target_source": t(f"playbooks.target_source.{play.kpi_target.source}", lang),
-                    "weeks": w.text(lang),
-                    "weeks_source": t(f"playbooks.weeks_source.{w.source}", lang),
-                    "audience": result.audience,
-                    "held_out": econ.held_out,
-                    "contacted": econ.contacted,
-                    "aov": result.aov,
-                    "baseline_rate": econ.baseline_rate,
-                    "lift": econ.lift,
-                    "gross_margin": econ.gross_margin,
-                    "holdout_share": econ.holdout_share,
-                    **{name: getattr(play.calculator, name) for name in CALCULATOR_FIELDS},
-                    "responders": econ.responders,
-                    "incremental_responders": econ.incremental_responders,
-                    "incremental_revenue": econ.incremental_revenue,
-                    "incremental_profit": econ.incremental_profit,
-                    "gross_revenue": econ.gross_revenue,
-                    "incentive_cost": econ.incentive_cost,
-                    "points_cost": econ.points_cost,
-                    "contact_cost_total": econ.contact_cost,
-                    "total_cost": econ.total_cost,
-                    "net": econ.net,
-                    "roi": econ.roi,
-                    "cost_per_responder": econ.cost_per_responder,
-                    "cost_cap": econ.cost_cap,
-                    "over_cost_cap": t("playbooks.over_cap_flag", lang, multiple=f"{group.cost_cap_multiple:g}")
-                    if econ.over_cost_cap
-                    else "",
-                    "warnings": " ".join(flag_reasons(econ, lang)),
-                }
-            )
+        for result in tier_summary(playbook, profiles, group.key).plays:
+            span = weeks[group.key][result.play.id]
+            rows.append({**_content_cells(group, result.play, span, settings, lang), **_money_cells(group, result, lang)})
     frame = pd.DataFrame(rows, columns=[k for k, _ in PLAYBOOK_COLUMNS])
     if localised:
         frame.columns = [column_label(k, lang) for k, _ in PLAYBOOK_COLUMNS]
     return frame
+
+
+def _content_cells(group: GroupContent, play: Play, span: PlayWeeks, settings: seg.SegmentSettings,
+                   lang: str) -> dict[str, Any]:
+    """What a play is: its tier's need, signal and channels, the play, its KPI and target, its weeks."""
+    sep = _list_sep(lang)
+    return {
+        "group": group.label(lang),
+        "need": group.need.get(lang),
+        "signal": group.signal_text(lang, settings.thresholds, settings.window_days),
+        "channels": sep.join(group.channel_names(lang)),
+        "formats": sep.join(group.format_names(lang)),
+        "play": play.name.get(lang),
+        "description": play.description.get(lang),
+        "origin": t(f"playbooks.origin.{play.origin}", lang),
+        "kpi": play.kpi.get(lang),
+        "kpi_target": play.kpi_target.text.get(lang),
+        "target_source": t(f"playbooks.target_source.{play.kpi_target.source}", lang),
+        "weeks": span.text(lang),
+        "weeks_source": t(f"playbooks.weeks_source.{span.source}", lang),
+    }
+
+
+def _money_cells(group: GroupContent, result: PlayResult, lang: str) -> dict[str, Any]:
+    """What a play costs and adds: its audience, inputs, results and the reasons to check it."""
+    play, econ = result.play, result.economics
+    return {
+        "audience": result.audience,
+        "held_out": econ.held_out,
+        "contacted": econ.contacted,
+        "aov": result.aov,
+        "baseline_rate": econ.baseline_rate,
+        "lift": econ.lift,
+        "gross_margin": econ.gross_margin,
+        "holdout_share": econ.holdout_share,
+        **{name: getattr(play.calculator, name) for name in CALCULATOR_FIELDS},
+        "responders": econ.responders,
+        "incremental_responders": econ.incremental_responders,
+        "incremental_revenue": econ.incremental_revenue,
+        "incremental_profit": econ.incremental_profit,
+        "gross_revenue": econ.gross_revenue,
+        "incentive_cost": econ.incentive_cost,
+        "points_cost": econ.points_cost,
+        "contact_cost_total": econ.contact_cost,
+        "total_cost": econ.total_cost,
+        "net": econ.net,
+        "roi": econ.roi,
+        "cost_per_responder": econ.cost_per_responder,
+        "cost_cap": econ.cost_cap,
+        "over_cost_cap": t("playbooks.over_cap_flag", lang, multiple=f"{group.cost_cap_multiple:g}")
+        if econ.over_cost_cap
+        else "",
+        "warnings": " ".join(flag_reasons(econ, lang)),
+    }
 
 
 def tier_table(

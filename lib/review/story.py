@@ -7,6 +7,7 @@ order the meeting walks through.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
@@ -199,17 +200,9 @@ _PLAY_DETAIL_COLUMNS: tuple[str, ...] = (
 _PLAYBOOK_KINDS: dict[str | None, str] = {"int": "count", "money": "money", "percent": "percent", "number": "number"}
 
 
-def playbooks_view(facts: StoryFacts, lang: str = "en") -> StoryView:
-    """Each tier's plays through the calculator: what they add over what the tier buys anyway, what they cost,
-    which tier pays most, and which plays show figures to check before anyone counts on them."""
-    lang = normalize_lang(lang)
-    playbook, profiles = facts.playbook, facts.profiles
-    groups = playbook.groups_for("plan")
-    summaries = [pb.tier_summary(playbook, profiles, g.key) for g in groups]
-    total = pb.sum_economics([s.total for s in summaries])
-    plays = sum(len(s.plays) for s in summaries)
-    roi_kind = METRICS["roi"].format_kind
-    economics = pd.DataFrame({
+def _tier_economics(groups: Sequence[pb.GroupContent], summaries: Sequence[pb.TierSummary], lang: str) -> pd.DataFrame:
+    """Per tier: its label, members, baseline and its plays' combined economics (what the chart draws)."""
+    return pd.DataFrame({
         "key": [s.group for s in summaries],
         "label": [g.label(lang) for g in groups],
         "members": [s.profile.members if s.profile else 0 for s in summaries],
@@ -220,6 +213,9 @@ def playbooks_view(facts: StoryFacts, lang: str = "en") -> StoryView:
         "roi": [s.total.roi for s in summaries],
         "flagged": [len(s.flagged) for s in summaries],
     })
+
+
+def _tier_economics_table(economics: pd.DataFrame, lang: str) -> StoryTable:
     keys = ("group", "members", "baseline_rate", "incremental_revenue", "total_cost", "net", "roi", "flagged_plays")
     col = {k: pb.column_label(k, lang) for k in keys}
     frame = pd.DataFrame({
@@ -229,16 +225,35 @@ def playbooks_view(facts: StoryFacts, lang: str = "en") -> StoryView:
         col["flagged_plays"]: economics["flagged"],
     })
     kinds = {col["members"]: "count", col["baseline_rate"]: "percent", col["incremental_revenue"]: "money",
-             col["total_cost"]: "money", col["net"]: "money", col["roi"]: roi_kind, col["flagged_plays"]: "count"}
-    table = StoryTable("playbooks", t("review.sheet.playbooks", lang), frame, kinds)
+             col["total_cost"]: "money", col["net"]: "money", col["roi"]: METRICS["roi"].format_kind,
+             col["flagged_plays"]: "count"}
+    return StoryTable("playbooks", t("review.sheet.playbooks", lang), frame, kinds)
 
-    detail = pb.playbook_table(playbook, profiles, lang, tasks=list(facts.tasks), settings=facts.settings)
+
+def _plays_table(facts: StoryFacts, lang: str) -> StoryTable:
+    """Every play's inputs and economics (the workbook's detail sheet)."""
+    detail = pb.playbook_table(facts.playbook, facts.profiles, lang, tasks=list(facts.tasks), settings=facts.settings)
     detail = detail[list(_PLAY_DETAIL_COLUMNS)]
     formats = dict(pb.PLAYBOOK_COLUMNS)
     detail_kinds = {pb.column_label(k, lang): _PLAYBOOK_KINDS.get(formats.get(k), "text") for k in _PLAY_DETAIL_COLUMNS}
     detail_kinds[pb.column_label("lift", lang)] = "points"
     detail.columns = [pb.column_label(k, lang) for k in _PLAY_DETAIL_COLUMNS]
-    plays_table = StoryTable("plays", t("review.sheet.plays", lang), detail, detail_kinds)
+    return StoryTable("plays", t("review.sheet.plays", lang), detail, detail_kinds)
+
+
+def playbooks_view(facts: StoryFacts, lang: str = "en") -> StoryView:
+    """Each tier's plays through the calculator: what they add over what the tier buys anyway, what they cost,
+    which tier pays most, and which plays show figures to check before anyone counts on them."""
+    lang = normalize_lang(lang)
+    playbook, profiles = facts.playbook, facts.profiles
+    groups = playbook.groups_for("plan")
+    summaries = [pb.tier_summary(playbook, profiles, g.key) for g in groups]
+    total = pb.sum_economics([s.total for s in summaries])
+    plays = sum(len(s.plays) for s in summaries)
+    roi_kind = METRICS["roi"].format_kind
+    economics = _tier_economics(groups, summaries, lang)
+    table = _tier_economics_table(economics, lang)
+    plays_table = _plays_table(facts, lang)
 
     numbers: tuple[KeyNumber, ...] = (
         KeyNumber(t("review.playbooks.revenue", lang), money_compact(total.incremental_revenue, lang)),
