@@ -517,7 +517,7 @@ def chart(build: Callable[..., Any], *args: Any, key: str | None = None,
 
 
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})
-def _cached_spec(path: str, args: tuple, kwargs: tuple, currency: str, style: str | None = None) -> dict[str, Any]:
+def _cached_spec(path: str, args: tuple[Any, ...], kwargs: tuple[Any, ...], currency: str, style: str | None = None) -> dict[str, Any]:
     build = _resolve(path)
     with formatting.use_currency(currency):  # labels and tooltips in the dataset's currency (part of the key)
         return _streamlit_spec(build(*args, **dict(kwargs)), _resolve(style) if style else None)
