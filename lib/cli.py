@@ -393,7 +393,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def cmd_review_pack(args: argparse.Namespace) -> int:
-    from lib import review_pack
+    from lib import review as review_pack
 
     ws = _open(args)
     try:

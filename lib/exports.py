@@ -199,7 +199,7 @@ def sanitize_sheet_name(name: Any, taken: set[str] | None = None) -> str:
 
 @dataclass(frozen=True)
 class SheetImage:
-    """A PNG placed on a sheet (e.g. a chart rendered by ``lib.timeline_exports.chart_png``).
+    """A PNG placed on a sheet (e.g. a chart rendered by ``lib.timeline.exports.chart_png``).
 
     ``anchor`` is the top-left cell ("H2"); None puts it two columns right of the
     table, on row 2. ``scale`` is the PNG's pixel density: a chart rendered at

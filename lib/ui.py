@@ -126,7 +126,7 @@ _warm_up_started = False
 _PAGE_LIBRARIES = (
     "lib.segments", "lib.segment_charts", "lib.playbooks", "lib.channels", "lib.channel_charts",
     "lib.scenarios", "lib.scenario_charts", "lib.curves", "lib.optimizer", "lib.timeline",
-    "lib.timeline.charts", "lib.exports", "lib.timeline.exports", "lib.review_pack", "lib.kpis",
+    "lib.timeline.charts", "lib.exports", "lib.timeline.exports", "lib.review", "lib.kpis",
 )
 
 
@@ -382,7 +382,7 @@ def story_picker(ctx: PageContext, dataset: Dataset) -> tuple[str | None, str | 
     this picker writes them, :func:`present_link` sets them, and a shared link carries
     them — so a link and the picker always agree.
     """
-    from lib import review_pack  # the story's module; only the pages that tell it load it
+    from lib import review as review_pack  # the story's module; only the pages that tell it load it
 
     scenarios, plans = review_pack.story_choices(ctx.ws, dataset.dataset_id)
     left, right = st.columns(2)
@@ -581,7 +581,8 @@ def file_digest(data: bytes) -> str:
 
 
 def chart(build: Callable[..., Any], *args: Any, key: str | None = None,
-          theme: Literal["streamlit"] | None = "streamlit", **kwargs: Any) -> None:
+          theme: Literal["streamlit"] | None = "streamlit",
+          style: Callable[[dict[str, Any]], dict[str, Any]] | None = None, **kwargs: Any) -> None:
     """Draw ``build(*args, **kwargs)``, building and serialising it once per distinct input.
 
     Building an Altair chart (20–40 ms for the R×F heat map) and serialising it cost
@@ -589,28 +590,42 @@ def chart(build: Callable[..., Any], *args: Any, key: str | None = None,
     The arguments are hashed by Streamlit (data frames by content, a translator by
     its language), so new data, settings or language build a new chart. The spec is
     drawn at the container's width and the chart's own height (``chart_specs.vega_lite_spec``).
-    ``theme=None`` keeps the chart's own fonts and colours (the Gantt's label column is measured in them).
+    ``theme=None`` keeps the chart's own fonts and colours (the Gantt's label column is measured in them);
+    ``style`` rewrites the finished spec (presentation mode: ``review.projector_spec``'s projector fonts).
     """
-    st.vega_lite_chart(chart_spec(build, *args, **kwargs), width="stretch", key=key, theme=theme)
+    st.vega_lite_chart(chart_spec(build, *args, style=style, **kwargs), width="stretch", key=key, theme=theme)
 
 
-def chart_spec(build: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+def chart_spec(build: Callable[..., Any], *args: Any,
+               style: Callable[[dict[str, Any]], dict[str, Any]] | None = None, **kwargs: Any) -> dict[str, Any]:
     """What :func:`chart` draws: the spec of ``build(*args, **kwargs)`` in the current currency, cached per input."""
-    return _cached_spec(f"{build.__module__}:{build.__qualname__}", args, tuple(sorted(kwargs.items())),
-                        formatting.current_currency())
+    return _cached_spec(_path(build), args, tuple(sorted(kwargs.items())),
+                        formatting.current_currency(), _path(style) if style else None)
 
 
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False, hash_funcs={Translator: lambda tr: tr.lang})
-def _cached_spec(path: str, args: tuple[Any, ...], kwargs: tuple[Any, ...], currency: str) -> dict[str, Any]:
-    module_name, qualname = path.split(":")
-    build = getattr(importlib.import_module(module_name), qualname)
+def _cached_spec(path: str, args: tuple[Any, ...], kwargs: tuple[Any, ...], currency: str,
+                 style: str | None = None) -> dict[str, Any]:
+    build = _resolve(path)
     with formatting.use_currency(currency):  # labels and tooltips in the dataset's currency (part of the key)
-        return streamlit_spec(build(*args, **dict(kwargs)))
+        return streamlit_spec(build(*args, **dict(kwargs)), _resolve(style) if style else None)
 
 
-def streamlit_spec(altair_chart: Any) -> dict[str, Any]:
+def _path(func: Callable[..., Any]) -> str:
+    """A module-level function as ``module:qualname`` (what the chart cache keys on and resolves)."""
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def _resolve(path: str) -> Any:
+    module_name, qualname = path.split(":")
+    return getattr(importlib.import_module(module_name), qualname)
+
+
+def streamlit_spec(altair_chart: Any, style: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
     """The chart's spec with each dataset already in the Arrow bytes Streamlit sends (what st.altair_chart does)."""
     spec = chart_specs.vega_lite_spec(altair_chart)
+    if style is not None:
+        spec = style(spec)
     spec["datasets"] = {
         name: dataframe_util.convert_anything_to_arrow_bytes(pd.DataFrame.from_records(rows))
         for name, rows in spec.get("datasets", {}).items()

@@ -8,6 +8,16 @@ from lib import clv, formatting, playbooks, prediction, segments, ui
 ctx = ui.bootstrap("nav.playbooks")
 t = ctx.t
 EDITABLE = ("response_rate", "incentive", "redemption_rate", "points_per_responder", "contact_cost", "aov_multiplier")
+#: The tier overview on screen (the workbook has every column of playbooks.TIER_COLUMNS): fits 1440 px in both languages.
+OVERVIEW = ("group", "members", "member_change", "share_customers", "share_revenue", "incremental_revenue", "total_cost",
+            "net", "roi", "flagged_plays")
+#: Width of the play-name column: with it every table of plays fits 1440 px in both languages.
+PLAY_NAME_PX = 300
+#: Headers the page shortens so every table fits its width; the full label is the column's tooltip.
+SHORT = {"member_change", "share_customers", "share_revenue", "flagged_plays", "baseline_rate", "held_out"}
+#: Page labels (playbooks_page.*) of the overview's money columns, as the per-play results name them.
+PAGE_LABELS = {"incremental_revenue": "playbooks_page.short.revenue", "total_cost": "playbooks_page.cost",
+               "net": "playbooks_page.net", "roi": "playbooks_page.roi"}
 
 
 def _playbook(dataset_id: int) -> playbooks.Playbook:
@@ -27,6 +37,21 @@ def _roi(value) -> str:
     return formatting.by_kind(value, playbooks.ROI_FORMAT_KIND, ctx.lang)
 
 
+def _header(key: str) -> st.column_config.Column:
+    """A table column headed by a short label, the full one as its tooltip (playbooks.column_label)."""
+    full = playbooks.column_label(key, ctx.lang)
+    if key in SHORT:
+        return st.column_config.Column(t(f"playbooks_page.short.{key}"), help=full)
+    if key in PAGE_LABELS:
+        return st.column_config.Column(t(PAGE_LABELS[key]), help=full)
+    return st.column_config.Column(full)
+
+
+def _play_column() -> st.column_config.Column:
+    """The play's name, one width in every table of plays (the longest names end in "…"; "What we do" has them whole)."""
+    return st.column_config.TextColumn(t("playbooks_page.play"), width=PLAY_NAME_PX)
+
+
 def _formatted(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     """Every column written with the app's formatter (separators, fixed decimals); text columns as they are."""
     out = frame.copy()
@@ -42,21 +67,17 @@ def _predicted_value(dataset, settings: segments.SegmentSettings, scheme: str, t
     except clv.ModelUnsupported as exc:
         st.caption(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
         return
-    members = ui.cached(segments.segment_customers, dataset, settings, pred.as_of)
-    column = "tier" if scheme == "plan" else "segment"
-    in_tier = members.loc[members[column].astype(str) == tier, ["customer_id", column]]
-    values = prediction.tier_values(pred, in_tier, column)
-    if values.empty:
+    value = ui.cached(playbooks.group_values, dataset, pred, settings, scheme).get(tier)  # every tier at once
+    if value is None:
         return
-    row = values.iloc[0]
+    row = value.totals
     st.caption(t("playbooks_page.predicted", value=formatting.money_compact(row["predicted_value"], ctx.lang),
                  per=ctx.money(row["predicted_value_per_customer"], decimals=0), horizon=max(pred.horizons),
                  alive=ctx.count(row["expected_alive"]), members=ctx.count(row["customers"]),
                  at_risk=ctx.count(row["at_risk"])))
-    first = prediction.contact_first(pred, in_tier["customer_id"], limit=10)
-    if len(first):
-        with st.expander(t("playbooks_page.contact_first", n=len(first))):
-            ui.customer_value_table(first, pred.value_column, max(pred.horizons), t)
+    if len(value.contact_first):
+        with st.expander(t("playbooks_page.contact_first", n=len(value.contact_first))):
+            ui.customer_value_table(value.contact_first, pred.value_column, max(pred.horizons), t)
 
 
 with ui.friendly_errors(ctx):
@@ -85,12 +106,11 @@ with ui.friendly_errors(ctx):
     if flagged:
         st.warning(t("playbooks_page.flagged_summary", count=flagged))
 
-    overview = playbooks.tier_table(playbook, profiles, ctx.lang, scheme=scheme)
+    overview = playbooks.tier_table(playbook, profiles, ctx.lang, scheme=scheme)[list(OVERVIEW)]
     kinds = {"int": "count", "percent": "percent", "money": "money", "number": "number"}
     st.dataframe(
-        _formatted(overview, {key: kinds[kind] for key, kind in playbooks.TIER_COLUMNS if kind}),
-        hide_index=True, width="stretch",
-        column_config={key: playbooks.column_label(key, ctx.lang) for key, _ in playbooks.TIER_COLUMNS},
+        _formatted(overview, {key: kinds[kind] for key, kind in playbooks.TIER_COLUMNS if kind and key in OVERVIEW}),
+        hide_index=True, width="stretch", column_config={key: _header(key) for key in OVERVIEW},
     )
     st.caption(t("playbooks_page.overview_caption"))
 
@@ -167,23 +187,23 @@ with ui.friendly_errors(ctx):
         except playbooks.PlaybookError as exc:
             problems.extend(exc.messages(ctx.lang))
 
-    inputs = pd.DataFrame([{"play": r.play.id, "name": r.play.name.get(ctx.lang), "audience": r.audience,
+    inputs = pd.DataFrame([{"play": r.play.id, "name": r.play.name.get(ctx.lang),
                             **{f: getattr(r.play.calculator, f) for f in EDITABLE}} for r in summary.plays])
-    labels = {f: playbooks.field_label(f, ctx.lang) for f in EDITABLE}
+    # Short headers (the full field name is each column's tooltip), so the editor fits 1440 px in both languages.
+    short = {f: {"label": t(f"playbooks_page.short.{f}"), "help": playbooks.field_label(f, ctx.lang)} for f in EDITABLE}
     edited = st.data_editor(
-        inputs, hide_index=True, width="stretch", disabled=["play", "name", "audience"],
+        inputs, hide_index=True, width="stretch", disabled=["play", "name"],
         key=f"playbooks.editor.{scheme}.{tier}.{st.session_state.get('playbooks.round', 0)}",
         column_config={
-            "play": None, "name": t("playbooks_page.play"),
-            "audience": ui.count_column(t("playbooks_page.audience")),
-            "response_rate": st.column_config.NumberColumn(labels["response_rate"], min_value=0.0, max_value=1.0,
+            "play": None, "name": _play_column(),
+            "response_rate": st.column_config.NumberColumn(**short["response_rate"], min_value=0.0, max_value=1.0,
                                                            step=0.005, format="percent"),
-            "incentive": ui.money_column(labels["incentive"], min_value=0.0),
-            "redemption_rate": st.column_config.NumberColumn(labels["redemption_rate"], min_value=0.0, max_value=1.0,
+            "incentive": ui.money_column(**short["incentive"], min_value=0.0),
+            "redemption_rate": st.column_config.NumberColumn(**short["redemption_rate"], min_value=0.0, max_value=1.0,
                                                              step=0.05, format="percent"),
-            "points_per_responder": st.column_config.NumberColumn(labels["points_per_responder"], min_value=0.0),
-            "contact_cost": ui.money_column(labels["contact_cost"], decimals=2, min_value=0.0),
-            "aov_multiplier": st.column_config.NumberColumn(labels["aov_multiplier"], min_value=0.0, step=0.05,
+            "points_per_responder": st.column_config.NumberColumn(**short["points_per_responder"], min_value=0.0),
+            "contact_cost": ui.money_column(**short["contact_cost"], decimals=2, min_value=0.0),
+            "aov_multiplier": st.column_config.NumberColumn(**short["aov_multiplier"], min_value=0.0, step=0.05,
                                                             format="%.2f×"),
         },
     )
@@ -209,40 +229,39 @@ with ui.friendly_errors(ctx):
         st.caption(t("playbooks_page.baseline_unknown", days=playbooks.BASELINE_DAYS))
 
     st.markdown(f"**{t('playbooks_page.assumptions_title')}**")
+    # Who each play reaches (its audience, of whom the holdout is not contacted) and what it assumes; the
+    # contact cost is in the editor above and the holdout share in its input, so neither is repeated here.
     assumptions = pd.DataFrame([{
-        "name": r.play.name.get(ctx.lang), "baseline_rate": r.economics.baseline_rate,
-        "response_rate": r.economics.response_rate, "lift": r.economics.lift, "gross_margin": r.economics.gross_margin,
-        "contact_cost": r.play.calculator.contact_cost, "holdout_share": r.economics.holdout_share,
-        "held_out": r.economics.held_out,
+        "name": r.play.name.get(ctx.lang), "audience": r.audience, "held_out": r.economics.held_out,
+        "baseline_rate": r.economics.baseline_rate, "response_rate": r.economics.response_rate,
+        "lift": r.economics.lift, "gross_margin": r.economics.gross_margin,
     } for r in summary.plays])
     st.dataframe(
-        _formatted(assumptions, {"baseline_rate": "percent", "response_rate": "percent", "lift": "points",
-                                 "gross_margin": "percent", "contact_cost": "money", "holdout_share": "percent",
-                                 "held_out": "count"}),
+        _formatted(assumptions, {"audience": "count", "held_out": "count", "baseline_rate": "percent",
+                                 "response_rate": "percent", "lift": "points", "gross_margin": "percent"}),
         hide_index=True, width="stretch",
-        column_config={"name": t("playbooks_page.play"),
-                       **{k: playbooks.column_label(k, ctx.lang) for k in assumptions.columns if k != "name"}},
+        column_config={"name": _play_column(), "audience": t("playbooks_page.audience"),
+                       **{k: _header(k) for k in assumptions.columns if k not in ("name", "audience")}},
     )
 
     st.markdown(f"**{t('playbooks_page.results_title')}**")
-    results = pd.DataFrame([{
-        "name": r.play.name.get(ctx.lang), "contacted": r.economics.contacted,
+    results = pd.DataFrame([{  # a play to check before use is marked ⚠ (the warnings below say why)
+        "name": ("⚠ " if r.economics.flags or r.play.id in summary.over_cap else "") + r.play.name.get(ctx.lang),
         "incremental_buyers": r.economics.incremental_responders, "revenue": r.economics.incremental_revenue,
         "profit": r.economics.incremental_profit, "cost": r.economics.total_cost, "net": r.economics.net,
         "roi": r.economics.roi, "gross_revenue": r.economics.gross_revenue, "cost_per": r.economics.cost_per_responder,
-        "flag": "⚠" if r.economics.flags or r.play.id in summary.over_cap else "",
     } for r in summary.plays])
     st.dataframe(
-        _formatted(results, {"contacted": "count", "incremental_buyers": "count", "revenue": "money",
+        _formatted(results, {"incremental_buyers": "count", "revenue": "money",
                              "profit": "money", "cost": "money", "net": "money", "roi": playbooks.ROI_FORMAT_KIND,
                              "gross_revenue": "money", "cost_per": "money"}),
         hide_index=True, width="stretch",
         column_config={
-            "name": t("playbooks_page.play"), "contacted": playbooks.column_label("contacted", ctx.lang),
-            "incremental_buyers": t("playbooks_page.incremental_buyers"), "revenue": t("playbooks_page.revenue"),
-            "profit": t("playbooks_page.profit"), "cost": t("playbooks_page.cost"), "net": t("playbooks_page.net"),
-            "roi": t("playbooks_page.roi"), "gross_revenue": t("playbooks_page.gross_revenue"),
-            "cost_per": t("playbooks_page.cost_per"), "flag": t("playbooks_page.check"),
+            "name": _play_column(),
+            **{key: st.column_config.Column(t(f"playbooks_page.short.{key}"), help=t(f"playbooks_page.{key}"))
+               for key in ("incremental_buyers", "revenue", "profit", "gross_revenue", "cost_per")},
+            "cost": t("playbooks_page.cost"), "net": t("playbooks_page.net"),
+            "roi": st.column_config.Column(t("playbooks_page.short.roi"), help=t("playbooks_page.roi")),
         },
     )
     for r in summary.plays:

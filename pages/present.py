@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lib import review_pack, ui
+from lib import review, ui
 
 ctx = ui.bootstrap("nav.present", presentation=True)
 t = ctx.t
@@ -18,8 +18,8 @@ with ui.friendly_errors(ctx):
     scenario = st.query_params.get("scenario") or None
     plan = st.query_params.get("plan") or None
     with st.spinner(t("present.loading")):
-        facts = ui.cached(review_pack.gather_facts, dataset, scenario=scenario, plan=plan)
-        views = review_pack.story(ctx.ws, dataset.dataset_id, ctx.lang, facts=facts)
+        facts = ui.cached(review.gather_facts, dataset, scenario=scenario, plan=plan)
+        views = review.story(ctx.ws, dataset.dataset_id, ctx.lang, facts=facts)
     count = len(views)
     try:
         wanted = int(st.query_params.get("view", st.session_state.get("present.view", 0) + 1)) - 1
@@ -45,10 +45,8 @@ with ui.friendly_errors(ctx):
     if view.numbers:
         for column, number in zip(st.columns(len(view.numbers)), view.numbers):
             column.metric(number.label, number.value, help=number.detail or None, border=True)
-    if view.chart is not None:
-        spec = review_pack.projector_spec(view.chart)
-        spec["autosize"] = {"type": "fit-x", "contains": "padding"}  # full width, the chart's own height
-        st.vega_lite_chart(spec, width="stretch")
+    if view.recipe is not None:  # the pages' one chart path, at the pack's projector font sizes
+        ui.chart(view.recipe.build, *view.recipe.args, style=review.projector_spec, **view.recipe.kwargs)
     with st.expander(view.table.title, expanded=False):
         st.dataframe(view.table.frame, hide_index=True, width="stretch")
     with st.expander(t("present.notes")):
@@ -58,19 +56,19 @@ with ui.friendly_errors(ctx):
     with st.expander(t("present.pick.title"), icon=":material/tune:"):
         ui.story_picker(ctx, dataset)  # writes ?scenario= / ?plan=, which the story above reads on the rerun
     pack_cols = st.columns(2)
-    stem = review_pack.pack_file_stem(dataset.name, ctx.lang)
+    stem = review.pack_file_stem(dataset.name, ctx.lang)
     signature = (dataset.cache_key, ctx.lang, scenario, plan)
     with pack_cols[0]:
         ui.download(
             t("present.download_deck"), key="present.deck", icon=":material/slideshow:", signature=signature,
-            build=lambda: review_pack.review_deck(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario, plan=plan),
+            build=lambda: review.review_deck(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario, plan=plan),
             file_name=f"{stem}.pptx",
             mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
         )
     with pack_cols[1]:
         ui.download(
             t("present.download_workbook"), key="present.workbook", icon=":material/table:", signature=signature,
-            build=lambda: review_pack.review_workbook(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario,
+            build=lambda: review.review_workbook(ctx.ws, dataset.dataset_id, ctx.lang, scenario=scenario,
                                                       plan=plan),
             file_name=f"{stem}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -680,3 +680,20 @@ def test_a_large_upload_is_previewed_checked_whole_and_its_progress_does_not_sta
     assert_clean(at)
     assert {m.label: m.value for m in at.metric}["Rows read"] == "70,000"
     assert not [p for p in at.get("progress") if p.proto.value < 100], "a progress bar was left part-way"
+
+
+def test_presentation_draws_each_chart_through_the_pages_chart_path_at_projector_sizes(app_env):
+    """The story's chart goes through ui.chart (the cached spec path) with the pack's projector font sizes."""
+    import json
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["view"] = "4"  # playbooks: the story's own tier-economics chart
+    at.run()
+    at.switch_page("pages/present.py").run()
+    assert_clean(at)
+    specs = chart_specs(at)
+    assert len(specs) == 1, "one chart per view"
+    spec = json.loads(specs[0])
+    assert spec["config"]["axis"]["labelFontSize"] == 16 and spec["config"]["title"]["fontSize"] == 20
+    assert spec["autosize"]["type"] == "fit-x", "the chart fills the projector's width"
+    assert spec["title"] == t("review.playbooks.chart_title", "en"), "the view's own chart, not another page's"

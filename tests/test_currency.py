@@ -81,7 +81,8 @@ def test_every_amount_on_a_page_is_in_the_datasets_currency(pounds, page):
 def test_the_review_pack_and_the_cli_use_the_datasets_currency(pounds, tmp_path, capsys):
     from openpyxl import load_workbook
 
-    from lib import cli, review_pack
+    from lib import cli
+    from lib import review as review_pack
 
     ws = Workspace(pounds)
     try:

@@ -18,7 +18,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from lib import kpis, metrics, review_pack, scenarios, segments
+from lib import kpis, metrics, scenarios, segments
+from lib import review as review_pack
 from lib.cli import main
 from lib.importing import import_file
 from lib.workspace import Workspace

@@ -21,7 +21,8 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from lib import review_pack as rp
+from lib import metrics
+from lib import review as rp
 from lib import scenarios as sc
 from lib import timeline as tl
 from lib.formatting import count, money_compact, pct
@@ -303,7 +304,7 @@ def test_workbook_has_every_table_and_every_chart(xlsx_zh, pack_zh):
                 "情景对比", "执行计划阶段", "执行计划任务", "指标词典"]
     assert book.sheetnames == expected
     glossary = [row for row in book["指标词典"].iter_rows(min_row=2, values_only=True)]
-    assert [row[0] for row in glossary] == [m["name"] for m in rp.glossary("zh")]
+    assert [row[0] for row in glossary] == [m["name"] for m in metrics.glossary("zh")]
     net = next(row for row in glossary if row[0] == "净销售额")
     assert net[1] == "扣除退款后的净额" and "GMV − 退款 = 净销售额" in net[2]
     with_images = [sheet.title for sheet in book.worksheets if sheet._images]
@@ -395,7 +396,7 @@ def test_deck_text_is_large_and_chinese_runs_name_an_east_asian_font(pptx_zh):
 
 
 def test_write_review_pack_writes_both_files(sample_ws, monkeypatch, tmp_path):
-    monkeypatch.setattr(rp, "chart_png", lambda spec, scale=2.0: _tiny_png())  # rendering is tested above
+    monkeypatch.setattr("lib.review.charts.chart_png", lambda spec, scale=2.0: _tiny_png())  # rendering is tested above
     paths = rp.write_review_pack(sample_ws, "Sample store", tmp_path / "out", "en", scenario="conservative")
     assert [p.name for p in paths] == ["review-pack_Sample_store_en.xlsx", "review-pack_Sample_store_en.pptx"]
     deck = _open_deck(paths[1].read_bytes())
