@@ -40,7 +40,7 @@ bench: setup
 	$(PY) bench/run_all.py
 
 sample: setup
-	$(PY) -m lib.sample_store
+	$(PY) -m lib.importing.sample_store
 
 clean:
 	rm -rf $(VENV) data tests/artifacts

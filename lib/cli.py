@@ -78,7 +78,7 @@ def cmd_import_channels(args: argparse.Namespace) -> int:
 
 def cmd_add_parquet(args: argparse.Namespace) -> int:
     """Register a Parquet file or folder as a dataset whose orders are read in place (lib.inplace)."""
-    from lib import inplace
+    from lib.importing import inplace
 
     # The command line is the administrator's tool: it may register any folder (the workspace is opened
     # unlocked for this one write); the app, locked, may then read the folders registered here.

@@ -63,7 +63,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from lib import customer_attributes
+from lib.importing import attributes as customer_attributes
 from lib.i18n import normalize_lang, t
 from lib.sql_engine import Engine
 from lib.workspace import scratch_connection

@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 
-from lib import inplace
-from lib.inplace import ParquetOrders
+from lib.importing import inplace
+from lib.importing.inplace import ParquetOrders
 
 SCHEMA_VERSION = 5
 DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workspace.duckdb"

@@ -5,10 +5,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lib import customer_attributes, exports, formatting, importing, inplace, scenarios, ui
+from lib import exports, formatting, importing, scenarios, ui
+from lib.importing import attributes as customer_attributes
+from lib.importing import inplace
 from lib.i18n import Translator
 from lib.importing import load_sample_store
-from lib.sample_store import SAMPLE_DATASET_NAME
+from lib.importing.sample_store import SAMPLE_DATASET_NAME
 
 ctx = ui.bootstrap("nav.data")
 t = ctx.t
@@ -52,7 +54,7 @@ def _read_upload(kind: str, uploaded) -> importing.RawTable | None:
     if staged and staged["digest"] == digest:
         return staged["raw"]
     st.session_state.pop(f"data.report.{kind}", None)
-    bar, progress = _progress_bar(len(data) > importing.PROGRESS_THRESHOLD_BYTES)
+    bar, progress = _progress_bar(len(data) > importing.limits.PROGRESS_THRESHOLD_BYTES)
     if kind == "orders":
         upload = importing.stage_upload(data, uploaded.name, progress)
         raw = upload.raw

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lib import importing, staging
+from lib import importing
+from lib.importing import staging
 from lib.importing import ImportFailed, import_file, prepare_orders, prepare_orders_file, read_table, suggest_mapping
 import fixtures as fx
 
@@ -110,9 +111,9 @@ def test_sql_and_pandas_parse_money_and_dates_the_same_way():
         con.register("m", pd.DataFrame({"amount": money, "quantity": None, "unit_price": None}))
         con.execute("CREATE VIEW fields AS SELECT amount, quantity::VARCHAR AS quantity, "
                     "unit_price::VARCHAR AS unit_price FROM m")
-        sql_money = [r[0] for r in con.execute(staging._money_sql("fields")).fetchdf()[["amount_value"]].values]
+        sql_money = [r[0] for r in con.execute(staging.money_sql("fields")).fetchdf()[["amount_value"]].values]
         sql_dates = [r[0] for r in con.execute("SELECT gp_ts(d, $f) FROM unnest($v) AS t(d)",
-                                               {"f": staging._DATE_FORMATS, "v": dates}).fetchall()]
+                                               {"f": staging.DATE_FORMATS, "v": dates}).fetchall()]
     finally:
         con.close()
     pandas_money = importing.parse_money(pd.Series(money)).tolist()
@@ -159,7 +160,7 @@ def test_a_parquet_bomb_is_refused_from_its_footer_on_the_streaming_path(tmp_pat
         prepare_orders_file(path, path.name, max_rows=4999)
     assert caught.value.code == "too_many_rows"
     before = ws.table_counts()
-    monkeypatch.setattr(importing, "MAX_STREAM_ROWS", 10)
+    monkeypatch.setattr(importing.limits, "MAX_STREAM_ROWS", 10)
     with pytest.raises(ImportFailed) as caught:
         import_file(ws, path, path.name, "orders", "Bomb")
     assert caught.value.code == "too_many_rows_stream" and "segments --parquet" in str(caught.value)
@@ -175,7 +176,7 @@ def test_an_upload_over_the_row_limit_is_refused_with_a_pointer_to_the_cli(tmp_p
     rows = [["order_id", "order_date", "amount"]] + [[f"A{i}", "2024-03-01", "5"] for i in range(150_000)]
     upload = importing.stage_upload(fx.csv_text(rows).encode(), "orders.csv")  # big: previewed from a sample
     assert upload.sampled
-    monkeypatch.setattr(importing, "MAX_IMPORT_ROWS", 149_999)
+    monkeypatch.setattr(importing.limits, "MAX_IMPORT_ROWS", 149_999)
     with pytest.raises(ImportFailed) as caught:
         importing.prepare_upload(ws, upload, suggest_mapping(upload.raw.columns, "orders"), "Shop")
     assert caught.value.code == "too_many_rows"
@@ -253,7 +254,7 @@ def test_garbage_read_in_place_gets_the_same_code_and_changes_nothing(tmp_path, 
 def test_bombs_and_a_200_kb_cell_on_the_streaming_path(tmp_path, ws, monkeypatch):
     bomb = tmp_path / "bomb.xlsx"
     bomb.write_bytes(fx.zip_bomb_xlsx(600_000))
-    monkeypatch.setattr(importing, "MAX_XLSX_UNCOMPRESSED", 500_000)
+    monkeypatch.setattr(importing.limits, "MAX_XLSX_UNCOMPRESSED", 500_000)
     with pytest.raises(ImportFailed) as caught:
         import_file(ws, bomb, bomb.name, "orders", "Bomb")
     assert caught.value.code == "bomb"
@@ -262,7 +263,7 @@ def test_bombs_and_a_200_kb_cell_on_the_streaming_path(tmp_path, ws, monkeypatch
     with pytest.raises(ImportFailed) as caught:
         import_file(ws, laughs, laughs.name, "orders", "Bomb")
     assert caught.value.code == "bomb"
-    monkeypatch.setattr(importing, "MAX_GZIP_UNCOMPRESSED", 10_000)
+    monkeypatch.setattr(importing.limits, "MAX_GZIP_UNCOMPRESSED", 10_000)
     packed = tmp_path / "big.csv.gz"
     packed.write_bytes(gzip.compress(b"order_id,order_date,amount\n" + b"1,2024-01-01,2\n" * 10_000))
     with pytest.raises(ImportFailed) as caught:

@@ -12,7 +12,7 @@ parameters stay in ``SampleStore.truth`` so tests can check that a curve fitter
 recovers them.
 
 Everything is vectorised with numpy and driven by one ``numpy.random.Generator``, so
-the same seed gives byte-identical files (``python -m lib.sample_store`` regenerates them).
+the same seed gives byte-identical files (``python -m lib.importing.sample_store`` regenerates them).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pandas as pd
 SAMPLE_DATASET_NAME = "Sample store"
 DEFAULT_SEED = 20261122
 
-SAMPLE_DATA_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE_DATA_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 ORDERS_FILENAME = "orders.csv.gz"
 CHANNELS_FILENAME = "channels.csv"
 SAMPLE_ORDERS_PATH = SAMPLE_DATA_DIR / ORDERS_FILENAME

@@ -34,8 +34,19 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from lib.importing import MAX_CELL_CHARS
-from lib.workspace import scratch_connection
+from lib.importing import limits
+from lib.importing.reading import (
+    _CP936_EURO,
+    _NOT_TABLE_MAGIC,
+    ImportFailed,
+    _cell_text,
+    _check_row_count,
+    _detect_delimiter,
+    _looks_binary,
+    check_xlsx_archive,
+    decode_text,
+    normalize_headers,
+)
 
 # DuckDB's share of an import; the rest of the process (Python, Arrow batches) stays well under another 500 MB.
 IMPORT_MEMORY_LIMIT = "600MB"
@@ -48,7 +59,7 @@ _XLSX_BATCH_ROWS = 50_000
 # row's padding is NULL.
 _NO_NULL = "\x01\x02growth-planner-no-null"
 
-_DATE_FORMATS = [
+DATE_FORMATS = [
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S.%f",
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d", "%Y%m%d%H%M%S",
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d",
@@ -82,7 +93,7 @@ _MACROS = (
 
 
 
-def _money_sql(source: str) -> str:
+def money_sql(source: str) -> str:
     """A SELECT over ``source`` adding ``<field>_value`` for each money field, one step per nesting level.
 
     "¥1,234.50", "$1,234.50", "(12.00)" (−12), "1.2万" (12000) → DOUBLE; anything else → NULL. Plain numbers
@@ -108,7 +119,7 @@ def _money_sql(source: str) -> str:
             f"(SELECT *, {first} FROM {source})))")
 
 
-_MONEY_VIEW_SQL = "CREATE OR REPLACE TEMP VIEW money AS " + _money_sql("fields")
+_MONEY_VIEW_SQL = "CREATE OR REPLACE TEMP VIEW money AS " + money_sql("fields")
 
 # One row per order: a file of orders as it is, an order-line file's lines summed per order id. Then refunds are
 # decided per order: a status that says so, a C-invoice, a negative total or quantity; a refund-status order
@@ -169,6 +180,8 @@ _REFUND_PATTERN = "退款|已退|退货|取消|关闭|作废|cancel|refund|retur
 
 def import_connection(temp_dir: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
     """A private DuckDB for one import: bounded memory, spilling to a temporary directory, never the workspace."""
+    from lib.workspace import scratch_connection  # lib.workspace imports this package (inplace): not at the top
+
     con = scratch_connection(memory_limit=IMPORT_MEMORY_LIMIT)
     if temp_dir is not None:
         con.execute("SET temp_directory = $dir", {"dir": str(temp_dir)})
@@ -203,16 +216,12 @@ def _read_sample(path: Path) -> bytes:
             with gzip.open(path, "rb") as gz:
                 return gz.read(SAMPLE_BYTES)
         except (OSError, EOFError, zlib.error) as exc:
-            from lib.importing import ImportFailed
-
             raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged_gzip") from exc
     return head
 
 
 def _sample_encoding(sample: bytes, complete: bool) -> tuple[str, str]:
     """The encoding the whole file will be read with, chosen on its first megabyte, and that sample's text."""
-    from lib.importing import _CP936_EURO, ImportFailed, _looks_binary, decode_text
-
     if complete:
         text, encoding = decode_text(sample)
         return encoding, text
@@ -264,8 +273,6 @@ def _stream_utf8(path: Path, encoding: str, out_dir: Path) -> _Text:
     :func:`_read_csv`). Anything else is decoded in strict mode with the encoding chosen
     on the sample, and refused at the first byte that encoding cannot decode.
     """
-    from lib.importing import _CP936_EURO, MAX_GZIP_UNCOMPRESSED, ImportFailed
-
     with open(path, "rb") as handle:
         plain = encoding in ("utf-8", "utf-8-sig") and handle.read(2) != b"\x1f\x8b"
     newlines, tail = 0, b""
@@ -287,7 +294,7 @@ def _stream_utf8(path: Path, encoding: str, out_dir: Path) -> _Text:
             except (OSError, EOFError, zlib.error) as exc:
                 raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged_gzip") from exc
             total += len(chunk)
-            if total > MAX_GZIP_UNCOMPRESSED:
+            if total > limits.MAX_GZIP_UNCOMPRESSED:
                 raise ImportFailed("bomb", "The compressed file expands to more than 1 GB; it was not opened.")
             try:
                 text = decoder.decode(chunk, final=not chunk)
@@ -334,8 +341,6 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_d
     That reader (:func:`lib.importing.read_table`) is kept for what DuckDB's reader would
     number differently or cannot split: whitespace-separated text and blank lines between rows.
     """
-    from lib.importing import _NOT_TABLE_MAGIC, ImportFailed, _detect_delimiter
-
     if path.stat().st_size == 0:
         raise ImportFailed("empty_file", "The file is empty.")
     sample = _read_sample(path)
@@ -357,8 +362,6 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_d
     if delimiter is None:
         return None
     header, header_lines = _header_span(text, delimiter)
-    from lib.importing import normalize_headers
-
     columns = normalize_headers(header)
     if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
         raise ImportFailed("one_column", "The file could not be split into columns; check its delimiter.")
@@ -366,7 +369,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_d
     width = len(columns)
     types = {f"c{i}": "VARCHAR" for i in range(width + _OVERHANG)}
     params = {"path": str(source.path), "skip": header_lines, "columns": types, "delim": delimiter, "nostr": _NO_NULL,
-              "max_line": MAX_CELL_CHARS * 2}
+              "max_line": limits.MAX_CELL_CHARS * 2}
     sql = (
         "CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM read_csv($path, auto_detect = false, header = false, "
         "skip = $skip, columns = $columns, delim = $delim, quote = '\"', escape = '\"', strict_mode = false, "
@@ -441,8 +444,6 @@ def _number_csv_rows(con: duckdb.DuckDBPyConnection, width: int, header_lines: i
 
 
 def _check_rows(rows: int, max_rows: int) -> None:
-    from lib.importing import ImportFailed, _check_row_count
-
     if rows == 0:
         raise ImportFailed("no_rows", "The file has a header but no rows.")
     _check_row_count(rows, max_rows)
@@ -450,8 +451,6 @@ def _check_rows(rows: int, max_rows: int) -> None:
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, max_rows: int) -> Source:
     import pyarrow.parquet as pq
-
-    from lib.importing import ImportFailed, normalize_headers
 
     try:
         rows = pq.ParquetFile(path).metadata.num_rows  # from the footer: a "bomb" is refused before it expands
@@ -485,8 +484,6 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, max_rows: int) -> Sou
     """The first sheet with data, streamed row by row into DuckDB in Arrow batches (never a whole DataFrame)."""
     import pyarrow as pa
     from python_calamine import CalamineWorkbook
-
-    from lib.importing import ImportFailed, _cell_text, check_xlsx_archive, normalize_headers
 
     with open(path, "rb") as handle:
         check_xlsx_archive(handle)
@@ -621,7 +618,7 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
         "true AS has_oid" if has_order_id else "false AS has_oid",
     ]
     select_list = ", ".join(parts)
-    params = {"formats": _DATE_FORMATS, "refund": _REFUND_PATTERN, **({} if has_order_id else {"stem": file_stem})}
+    params = {"formats": DATE_FORMATS, "refund": _REFUND_PATTERN, **({} if has_order_id else {"stem": file_stem})}
     con.execute(_MONEY_VIEW_SQL)
     con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {select_list} FROM money", params)
     n, c_invoices = con.execute("SELECT count(*), coalesce(bool_or(by_id), false) FROM parsed").fetchall()[0]
@@ -722,8 +719,8 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
 
 def _stage_attributes(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str, Any],
                       index: dict[str, int]) -> tuple[Any, list[str]]:
-    """The file's unmapped columns kept per customer (lib.customer_attributes), from the accepted rows in SQL."""
-    from lib import customer_attributes
+    """The file's unmapped columns kept per customer (lib.importing.attributes), from the accepted rows in SQL."""
+    from lib.importing import attributes as customer_attributes
 
     if not mapping.get("customer_id"):
         return None, []
