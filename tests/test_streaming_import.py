@@ -290,3 +290,42 @@ def test_extra_columns_read_in_place_are_kept_per_customer_like_the_in_memory_pa
     import_file(ws, fx.csv_text(rows).encode(), "crm.csv", "orders", "Bytes")
     assert ws.query_rows("SELECT customer_id, a.name, value FROM customer_attributes a JOIN datasets d USING "
                          "(dataset_id) WHERE d.name = 'Bytes' ORDER BY 1, position", []) == kept
+
+
+def test_orders_committed_in_several_parts_arrive_whole_and_in_file_order(tmp_path, ws, monkeypatch):
+    """A big file is handed to the workspace a chunk at a time: every order lands once, in the file's order."""
+    monkeypatch.setattr(staging, "COMMIT_CHUNK_ROWS", 2)
+    ids = [f"A{i:02d}" for i in range(7)]
+    path = tmp_path / "orders.csv"
+    path.write_bytes(fx.orders_csv(ids))
+    report = prepare_orders_file(path, path.name)
+    assert [len(part) for part in report.staged.chunks()] == [2, 2, 2, 1]
+    importing.commit_import(ws, report, "Shop")
+    assert ws.query_rows("SELECT order_id FROM orders ORDER BY rowid", []) == [(i,) for i in ids]
+
+
+def test_a_commit_failing_after_some_parts_leaves_the_workspace_as_it_was(tmp_path, ws, monkeypatch):
+    import_file(ws, fx.orders_csv(["X"]), "x.csv", "orders", "Shop")
+    before = ws.table_counts()
+    monkeypatch.setattr(staging, "COMMIT_CHUNK_ROWS", 2)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importing.attributes, "commit", broken)  # fails after every part was inserted
+    path = tmp_path / "orders.csv"
+    path.write_bytes(fx.orders_csv([f"B{i}" for i in range(5)]))
+    with pytest.raises(RuntimeError):
+        import_file(ws, path, path.name, "orders", "Shop")
+    assert ws.table_counts() == before
+    assert ws.query_rows("SELECT order_id FROM orders", []) == [("X",)]
+
+
+def test_a_file_without_order_ids_keeps_its_line_numbers_in_rejects_and_ids(tmp_path):
+    """Without an order id column the id is made from the line: the rows are numbered as they are read."""
+    lines = ["买家ID,下单时间,实付金额", "c1,2024-10-07,5", "c2,soon,5", "c3,2024-10-08,\"¥1,234.50\""]
+    in_memory, streamed = _both(tmp_path, ("\n".join(lines) + "\n").encode())
+    _same(in_memory, streamed)
+    assert streamed.rejected.values.tolist() == [[3, "下单时间", "soon", "bad_date"]]
+    ids = streamed.staged.con.execute("SELECT order_id FROM staged_orders").fetchall()
+    assert ids == [("orders#2",), ("orders#4",)]

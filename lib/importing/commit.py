@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pandas as pd
 
 from lib.importing import attributes
@@ -75,54 +76,20 @@ def commit_import(
     if mode not in ("replace", "append"):
         raise ImportFailed("bad_mode", f"Unknown import mode {mode!r}.")
     table = _TABLE_FOR_KIND[report.kind]
-    # Orders read in place arrive as Arrow batches from their scratch database, never as one DataFrame.
-    staged_ids = report.staged.order_ids() if report.staged is not None and mode == "append" else None
-    frame = report.staged.batches() if report.staged is not None else report.prepared.copy()
-    if report.staged is None and report.kind == "orders" and "original_order_id" not in frame:
-        frame["original_order_id"] = None  # a report prepared before refunds could name their order
+    frame = None
+    if report.staged is None:
+        frame = report.prepared.copy()
+        if report.kind == "orders" and "original_order_id" not in frame:
+            frame["original_order_id"] = None  # a report prepared before refunds could name their order
     with ws.transaction() as cur:
         dataset_id = ws.ensure_dataset(cur, dataset_name, is_sample=is_sample)
         if mode == "replace":
             cur.execute(f'DELETE FROM "{table}" WHERE dataset_id = ?', [dataset_id])
         else:
-            if staged_ids is not None:
-                cur.register("incoming", staged_ids)
-            else:
-                cur.register("incoming", frame)
-            if report.kind == "orders":
-                clash = cur.execute(
-                    "SELECT count(*) FROM orders o JOIN incoming i USING (order_id) WHERE o.dataset_id = ?",
-                    [dataset_id],
-                ).fetchall()[0][0]
-            else:
-                clash = cur.execute(
-                    "SELECT count(*) FROM channel_spend c JOIN incoming i "
-                    "ON c.period_start = i.period_start AND c.channel = i.channel WHERE c.dataset_id = ?",
-                    [dataset_id],
-                ).fetchall()[0][0]
-            cur.unregister("incoming")
-            if clash:
-                raise ImportFailed(
-                    "conflict",
-                    f"{clash} rows already exist in the dataset (another import may have just added them). "
-                    "Check the file again.",
-                    count=int(clash),
-                )
-        cur.register("incoming", frame)
-        if report.kind == "orders":
-            cur.execute(
-                "INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, "
-                "is_refund, original_order_id) SELECT ?, order_id::VARCHAR, customer_id::VARCHAR, "
-                "order_ts::TIMESTAMP, amount::DOUBLE, quantity::DOUBLE, channel::VARCHAR, status::VARCHAR, "
-                "is_refund::BOOLEAN, original_order_id::VARCHAR FROM incoming", [dataset_id]
-            )
-        else:
-            cur.execute(
-                "INSERT INTO channel_spend SELECT ?, period_start::DATE, channel::VARCHAR, spend::DOUBLE, "
-                "impressions::DOUBLE, clicks::DOUBLE, new_customers::DOUBLE, orders::DOUBLE, revenue::DOUBLE "
-                "FROM incoming", [dataset_id]
-            )
-        cur.unregister("incoming")
+            _refuse_clashes(cur, report, frame, dataset_id)
+        # Orders read in place arrive as Arrow tables from their scratch database, never as one DataFrame.
+        for part in (report.staged.chunks() if report.staged is not None else [frame]):
+            _insert_rows(cur, report.kind, part, dataset_id)
         if report.kind == "channels":
             _commit_outcomes(cur, dataset_id, report.outcomes, replace=mode == "replace")
         else:
@@ -139,6 +106,50 @@ def commit_import(
         report.staged.close()  # committed: the scratch copy is no longer needed
         report.staged = None
     return dataset_id
+
+
+def _refuse_clashes(cur: duckdb.DuckDBPyConnection, report: ImportReport, frame: pd.DataFrame | None,
+                    dataset_id: int) -> None:
+    """An append's rows already in the dataset (another session may have just added them) stop the transaction."""
+    cur.register("incoming", report.staged.order_ids() if report.staged is not None else frame)
+    if report.kind == "orders":
+        clash = cur.execute(
+            "SELECT count(*) FROM orders o JOIN incoming i USING (order_id) WHERE o.dataset_id = ?",
+            [dataset_id],
+        ).fetchall()[0][0]
+    else:
+        clash = cur.execute(
+            "SELECT count(*) FROM channel_spend c JOIN incoming i "
+            "ON c.period_start = i.period_start AND c.channel = i.channel WHERE c.dataset_id = ?",
+            [dataset_id],
+        ).fetchall()[0][0]
+    cur.unregister("incoming")
+    if clash:
+        raise ImportFailed(
+            "conflict",
+            f"{clash} rows already exist in the dataset (another import may have just added them). "
+            "Check the file again.",
+            count=int(clash),
+        )
+
+
+def _insert_rows(cur: duckdb.DuckDBPyConnection, kind: Kind, rows: Any, dataset_id: int) -> None:
+    """One part of the file's rows (a DataFrame or an Arrow table) into the dataset's table."""
+    cur.register("incoming", rows)
+    if kind == "orders":
+        cur.execute(
+            "INSERT INTO orders (dataset_id, order_id, customer_id, order_ts, amount, quantity, channel, status, "
+            "is_refund, original_order_id) SELECT ?, order_id::VARCHAR, customer_id::VARCHAR, "
+            "order_ts::TIMESTAMP, amount::DOUBLE, quantity::DOUBLE, channel::VARCHAR, status::VARCHAR, "
+            "is_refund::BOOLEAN, original_order_id::VARCHAR FROM incoming", [dataset_id]
+        )
+    else:
+        cur.execute(
+            "INSERT INTO channel_spend SELECT ?, period_start::DATE, channel::VARCHAR, spend::DOUBLE, "
+            "impressions::DOUBLE, clicks::DOUBLE, new_customers::DOUBLE, orders::DOUBLE, revenue::DOUBLE "
+            "FROM incoming", [dataset_id]
+        )
+    cur.unregister("incoming")
 
 
 def _commit_outcomes(cur: Any, dataset_id: int, outcomes: pd.DataFrame | None, *, replace: bool) -> None:

@@ -297,76 +297,99 @@ def _detect_delimiter(lines: list[str]) -> str | None:
     return ","
 
 
+@dataclass
+class _Rows:
+    """A text file's rows as they are read: each kept row with its line, each malformed line with why."""
+
+    header: list[str] | None = None
+    rows: list[list[str]] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+
+    def keep(self, number: int, cells: list[str]) -> None:
+        self.rows.append(cells)
+        self.line_numbers.append(number)
+        if len(self.rows) > limits.MAX_IMPORT_ROWS:
+            _check_row_count(len(self.rows))
+
+    def refuse(self, number: int, found: int) -> None:
+        self.malformed.append((number, f"expected {len(self.header or [])} fields, found {found}"))
+
+
 def _read_delimited(text: str, file_name: str, encoding: str) -> RawTable:
     sample_lines = [line for line in text[:200_000].splitlines() if line.strip()][:50]
     if not sample_lines:
         raise ImportFailed("empty_file", "The file is empty.")
     delimiter = _detect_delimiter(sample_lines)
-    rows: list[list[str]] = []
-    line_numbers: list[int] = []
-    malformed: list[tuple[int, str]] = []
-    header: list[str] | None = None
-    if delimiter is None:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            cells = line.split()
-            if header is None:
-                header = cells
-                continue
-            if len(cells) != len(header):
-                malformed.append((number, f"expected {len(header)} fields, found {len(cells)}"))
-                continue
-            rows.append(cells)
-            line_numbers.append(number)
-            if len(rows) > limits.MAX_IMPORT_ROWS:
-                _check_row_count(len(rows))
-    else:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-        physical_lines: list[str] | None = None
-        start_line = 1
-        for cells in reader:
-            line_no = start_line
-            start_line = reader.line_num + 1
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            if header is None:
-                header = cells
-                continue
-            fitted = _fit_row(cells, len(header))
-            if fitted is not None:
-                rows.append(fitted)
-                line_numbers.append(line_no)
-                if len(rows) > limits.MAX_IMPORT_ROWS:
-                    _check_row_count(len(rows))
-            elif reader.line_num > line_no:
-                # A stray quote joined this line to the following ones (possibly to the
-                # end of the file): judge each of those physical lines on its own.
-                if physical_lines is None:
-                    physical_lines = io.StringIO(text, newline="").readlines()
-                for number, line in enumerate(physical_lines[line_no - 1 : reader.line_num], start=line_no):
-                    alone = next(csv.reader([line], delimiter=delimiter, strict=False), [])
-                    if not alone or all(not c.strip() for c in alone):
-                        continue
-                    fitted = _fit_row(alone, len(header))
-                    if fitted is None:
-                        malformed.append((number, f"expected {len(header)} fields, found {len(alone)}"))
-                    else:
-                        rows.append(fitted)
-                        line_numbers.append(number)
-            else:
-                malformed.append((line_no, f"expected {len(header)} fields, found {len(cells)}"))
-    if header is None:
+    read = _read_words(text) if delimiter is None else _read_csv_rows(text, delimiter)
+    if read.header is None:
         raise ImportFailed("empty_file", "The file is empty.")
-    columns = normalize_headers(header)
+    columns = normalize_headers(read.header)
     if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
         raise ImportFailed("one_column", "The file could not be split into columns; check its delimiter.")
-    if not rows:
-        if malformed:
+    if not read.rows:
+        if read.malformed:
             raise ImportFailed("no_valid_rows", "No row has the same number of fields as the header.")
         raise ImportFailed("no_rows", "The file has a header but no rows.")
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    return RawTable(frame, np.asarray(line_numbers), file_name, "csv", encoding=encoding, malformed=malformed)
+    frame = pd.DataFrame(read.rows, columns=columns, dtype=object)
+    return RawTable(frame, np.asarray(read.line_numbers), file_name, "csv", encoding=encoding,
+                    malformed=read.malformed)
+
+
+def _read_words(text: str) -> _Rows:
+    """Whitespace-separated text: each non-blank line split on runs of spaces."""
+    read = _Rows()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        cells = line.split()
+        if read.header is None:
+            read.header = cells
+        elif len(cells) != len(read.header):
+            read.refuse(number, len(cells))
+        else:
+            read.keep(number, cells)
+    return read
+
+
+def _read_csv_rows(text: str, delimiter: str) -> _Rows:
+    """Delimited text read by Python's csv module, each row with the physical line it starts on."""
+    read = _Rows()
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    physical_lines: list[str] | None = None
+    start_line = 1
+    for cells in reader:
+        line_no = start_line
+        start_line = reader.line_num + 1
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if read.header is None:
+            read.header = cells
+            continue
+        fitted = _fit_row(cells, len(read.header))
+        if fitted is not None:
+            read.keep(line_no, fitted)
+        elif reader.line_num > line_no:
+            # A stray quote joined this line to the following ones (possibly to the
+            # end of the file): judge each of those physical lines on its own.
+            if physical_lines is None:
+                physical_lines = io.StringIO(text, newline="").readlines()
+            _read_lines_alone(read, physical_lines[line_no - 1 : reader.line_num], line_no, delimiter)
+        else:
+            read.refuse(line_no, len(cells))
+    return read
+
+
+def _read_lines_alone(read: _Rows, lines: list[str], first_line: int, delimiter: str) -> None:
+    for number, line in enumerate(lines, start=first_line):
+        alone = next(csv.reader([line], delimiter=delimiter, strict=False), [])
+        if not alone or all(not c.strip() for c in alone):
+            continue
+        fitted = _fit_row(alone, len(read.header or []))
+        if fitted is None:
+            read.refuse(number, len(alone))
+        else:
+            read.keep(number, fitted)
 
 
 def _fit_row(cells: list[str], width: int) -> list[str] | None:

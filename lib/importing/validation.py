@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -180,7 +181,8 @@ def prepare_orders(
     con = staging.import_connection(work_dir)
     try:
         staging.load_frame(con, raw.frame, raw.line_numbers, raw.malformed)
-        counts = staging.stage_orders(con, raw.columns, mapping, Path(raw.file_name).stem, existing_order_ids)
+        source = staging.Source(raw.columns, raw.file_format, raw.encoding, raw.sheet)
+        counts = staging.stage_orders(con, source, mapping, Path(raw.file_name).stem, existing_order_ids)
         if progress:
             progress(0.6, "aggregating")
         report = _orders_report(con, counts, raw.columns, mapping, raw.file_name, raw.file_format, raw.encoding,
@@ -236,49 +238,77 @@ def prepare_orders_file(
     max_rows = limits.MAX_STREAM_ROWS if max_rows is None else max_rows
     if progress:
         progress(0.05, "reading")
-    work_dir = staging.new_work_dir()
+    work_dir = staging.new_work_dir()  # where DuckDB spills, never the current folder
     con = staging.import_connection(work_dir)
     try:
-        source = staging.read_file(con, path, file_name, work_dir, max_rows)
-        if source is None:
-            con.close()
-            shutil.rmtree(work_dir, ignore_errors=True)
-            if path.stat().st_size > limits.MAX_FILE_BYTES:
-                raise ImportFailed(
-                    "too_large",
-                    "This file needs the exact line-by-line reader (blank lines between rows, or columns separated "
-                    f"by spaces), which takes up to {limits.MAX_FILE_BYTES / 1e6:.0f} MB. Remove the blank lines or save it "
-                    "as CSV.",
-                    size_mb=round(path.stat().st_size / 1e6), limit_mb=round(limits.MAX_FILE_BYTES / 1e6),
-                )
-            raw = read_table(path.read_bytes(), file_name)
-            if existing_order_ids is not None and not isinstance(existing_order_ids, set):
-                existing_order_ids = {str(v) for v in existing_order_ids.column(0).to_pylist()}
-            if mapping is None:
-                mapping = (ws.get_mapping(raw.source_key, "orders") if ws else None) or suggest_mapping(raw.columns, "orders")
-            return prepare_orders(raw, mapping, existing_order_ids=existing_order_ids, progress=progress)
-        if progress:
-            progress(0.3, "parsing")
-        source_key = _source_key(source.columns)
-        if mapping is None:
-            mapping = (ws.get_mapping(source_key, "orders") if ws else None) or suggest_mapping(source.columns, "orders")
-        check_mapping(mapping, "orders", source.columns)
-        counts = staging.stage_orders(con, source.columns, mapping, Path(file_name).stem, existing_order_ids)
-        if progress:
-            progress(0.6, "aggregating")
-        report = _orders_report(con, counts, source.columns, mapping, file_name, source.file_format, source.encoding,
-                                source.sheet, source_key)
-        report.prepared = con.execute("SELECT * FROM staged_orders LIMIT 1000").fetchdf()
-        report.staged = staging.StagedOrders(con, work_dir, report.stats["orders"])
+        report = _stage_file(con, work_dir, path, file_name, mapping, ws=ws, existing_order_ids=existing_order_ids,
+                             max_rows=max_rows, progress=progress)
+    except staging.NeedsExactReader:
+        _discard(con, work_dir)
+        return _prepare_exactly(path, file_name, mapping, ws=ws, existing_order_ids=existing_order_ids,
+                                progress=progress)
     except BaseException:
-        try:
-            con.close()
-        finally:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        _discard(con, work_dir)
         raise
     if progress:
         progress(0.8, "validated")
     return report
+
+
+def _discard(con: duckdb.DuckDBPyConnection, work_dir: Path) -> None:
+    try:
+        con.close()
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _saved_or_suggested(ws: Workspace | None, source_key: str, columns: list[str]) -> dict[str, Any]:
+    """The mapping saved in the workspace for this header, else the suggestion."""
+    return (ws.get_mapping(source_key, "orders") if ws else None) or suggest_mapping(columns, "orders")
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, work_dir: Path, path: Path, file_name: str,
+                mapping: dict[str, Any] | None, *, ws: Workspace | None, existing_order_ids: Any, max_rows: int,
+                progress: Progress | None) -> ImportReport:
+    """Read and type the file in the scratch database; the report keeps it (``staged``) until the commit."""
+    source = staging.read_file(con, path, file_name, work_dir, max_rows)
+    if source is None:
+        raise staging.NeedsExactReader()
+    if progress:
+        progress(0.3, "parsing")
+    source_key = _source_key(source.columns)
+    mapping = mapping if mapping is not None else _saved_or_suggested(ws, source_key, source.columns)
+    try:
+        check_mapping(mapping, "orders", source.columns)
+    except ImportFailed:
+        staging.require_rows(con, source)  # a file without rows says so before any word about its columns
+        raise
+    counts = staging.stage_orders(con, source, mapping, Path(file_name).stem, existing_order_ids, max_rows)
+    if progress:
+        progress(0.6, "aggregating")
+    report = _orders_report(con, counts, source.columns, mapping, file_name, source.file_format, source.encoding,
+                            source.sheet, source_key)
+    report.prepared = con.execute("SELECT * FROM staged_orders LIMIT 1000").fetchdf()
+    report.staged = staging.StagedOrders(con, work_dir, report.stats["orders"])
+    return report
+
+
+def _prepare_exactly(path: Path, file_name: str, mapping: dict[str, Any] | None, *, ws: Workspace | None,
+                     existing_order_ids: Any, progress: Progress | None) -> ImportReport:
+    """A file only the exact Python reader splits right, within the upload limits."""
+    if path.stat().st_size > limits.MAX_FILE_BYTES:
+        raise ImportFailed(
+            "too_large",
+            "This file needs the exact line-by-line reader (blank lines between rows, or columns separated "
+            f"by spaces), which takes up to {limits.MAX_FILE_BYTES / 1e6:.0f} MB. Remove the blank lines or save it "
+            "as CSV.",
+            size_mb=round(path.stat().st_size / 1e6), limit_mb=round(limits.MAX_FILE_BYTES / 1e6),
+        )
+    raw = read_table(path.read_bytes(), file_name)
+    if existing_order_ids is not None and not isinstance(existing_order_ids, set):
+        existing_order_ids = {str(v) for v in existing_order_ids.column(0).to_pylist()}
+    mapping = mapping if mapping is not None else _saved_or_suggested(ws, raw.source_key, raw.columns)
+    return prepare_orders(raw, mapping, existing_order_ids=existing_order_ids, progress=progress)
 
 
 def parse_periods(values: pd.Series) -> pd.Series:
@@ -293,7 +323,8 @@ def parse_periods(values: pd.Series) -> pd.Series:
             format="%G-W%V-%u", errors="coerce",
         )
         parsed.loc[has_week] = weeks.where((weeks >= _EARLIEST_DATE) & (weeks < _LATEST_DATE)).astype("datetime64[ns]")
-    return parsed.dt.normalize()
+    normalized: pd.Series = parsed.dt.normalize()
+    return normalized
 
 
 def prepare_channels(
@@ -313,26 +344,47 @@ def prepare_channels(
     period = parse_periods(df[mapping["period"]])
     bad_period = period.isna()
     rejects.append(_rejects(lines, bad_period, mapping["period"], df[mapping["period"]], "bad_date"))
+    long, problems = _checked_channel_values(_channel_values(df, mapping), bad_period, lines, mapping)
+    rejects.append(problems)
+    prepared, duplicates = _drop_existing_periods(_channel_rows(long, period), existing_keys)
+    rejects.append(duplicates)
+    outcomes = _outcome_rows(df, mapping, period, bad_period)
+    if progress:
+        progress(0.8, "validated")
+    return ImportReport(
+        kind="channels", file_name=raw.file_name, file_format=raw.file_format, encoding=raw.encoding,
+        rows_read=len(df) + len(raw.malformed), rows_accepted=int(len(set(long["row"].tolist()))),
+        rejected=_reject_frame(rejects), prepared=prepared, stats=_channel_stats(raw, mapping, prepared, outcomes),
+        mapping=mapping, source_key=raw.source_key, outcomes=outcomes,
+    )
 
+
+_BLANK_CELLS = ["", "na", "NA", "N/A", "-", "null", "NULL", "None", "nan"]
+
+
+def _channel_values(df: pd.DataFrame, mapping: dict[str, Any]) -> pd.DataFrame:
+    """One row per file row, channel and measure (``row, channel, measure, source_column, raw``), either layout."""
+    parts = []
     if mapping.get("layout") == "wide":
-        parts = []
         for column, (channel_name, measure) in mapping["wide_columns"].items():
             parts.append(pd.DataFrame({
                 "row": np.arange(len(df)), "channel": channel_name, "measure": measure,
                 "source_column": column, "raw": df[column].to_numpy(),
             }))
-        long = pd.concat(parts, ignore_index=True)
     else:
-        parts = []
         for measure in CHANNEL_MEASURES:
             if mapping.get(measure):
                 parts.append(pd.DataFrame({
                     "row": np.arange(len(df)), "channel": df[mapping["channel"]].astype(str).str.strip().to_numpy(),
                     "measure": measure, "source_column": mapping[measure], "raw": df[mapping[measure]].to_numpy(),
                 }))
-        long = pd.concat(parts, ignore_index=True)
-    raw_text = long["raw"].astype(str).str.strip()
-    blank = raw_text.isin(["", "na", "NA", "N/A", "-", "null", "NULL", "None", "nan"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _checked_channel_values(long: pd.DataFrame, bad_period: pd.Series, lines: np.ndarray, mapping: dict[str, Any]
+                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The values parsed as money, and the file rows turned away (one entry per row: its first problem)."""
+    blank = long["raw"].astype(str).str.strip().isin(_BLANK_CELLS)
     long["value"] = parse_money(long["raw"])
     long.loc[blank, "value"] = np.nan
     row_ok = ~bad_period.to_numpy()[long["row"].to_numpy()]
@@ -348,14 +400,16 @@ def prepare_channels(
         long.loc[negative].assign(reason="negative_value"),
         long.loc[missing_spend].assign(reason="missing_spend"),
     ]).drop_duplicates("row")
-    if len(problems):
-        rejects.append(pd.DataFrame({
-            "line": lines[problems["row"].to_numpy()].astype(int), "column": problems["source_column"].to_numpy(),
-            "value": problems["raw"].astype(str).to_numpy(), "reason": problems["reason"].to_numpy(),
-        }))
-    keep = row_ok & ~long["row"].isin(bad_rows)
-    long = long[keep]
-    long["period_start"] = period.to_numpy()[long["row"].to_numpy()]
+    rejected = pd.DataFrame({
+        "line": lines[problems["row"].to_numpy()].astype(int), "column": problems["source_column"].to_numpy(),
+        "value": problems["raw"].astype(str).to_numpy(), "reason": problems["reason"].to_numpy(),
+    }) if len(problems) else pd.DataFrame(columns=REJECT_COLUMNS)
+    return long[row_ok & ~long["row"].isin(bad_rows)], rejected
+
+
+def _channel_rows(long: pd.DataFrame, period: pd.Series) -> pd.DataFrame:
+    """One row per period and channel with every measure summed; a measure no row gave stays missing."""
+    long = long.assign(period_start=period.to_numpy()[long["row"].to_numpy()])
     wide = long.pivot_table(
         index=["period_start", "channel"], columns="measure", values="value", aggfunc="sum", dropna=False,
     )
@@ -371,27 +425,36 @@ def prepare_channels(
     wide = wide[wide["spend"].notna()]
     prepared = wide[["period_start", "channel", *CHANNEL_MEASURES]].copy()
     prepared["period_start"] = pd.to_datetime(prepared["period_start"]).dt.date
+    return prepared
+
+
+def _drop_existing_periods(prepared: pd.DataFrame, existing_keys: set[tuple[str, str]] | None
+                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An append's periods and channels the dataset already has, turned away (``duplicate_period``)."""
+    rejected = pd.DataFrame(columns=REJECT_COLUMNS)
     if existing_keys:
         keys = list(zip(prepared["period_start"].astype(str), prepared["channel"]))
         dup = pd.Series([k in existing_keys for k in keys], index=prepared.index)
         if dup.any():
-            rejects.append(pd.DataFrame({
+            rejected = pd.DataFrame({
                 "line": 0, "column": "", "value": [f"{p} / {c}" for p, c in np.array(keys, dtype=object)[dup.to_numpy()]],
                 "reason": "duplicate_period",
-            }))
+            })
             prepared = prepared[~dup]
-    prepared = prepared.sort_values(["period_start", "channel"]).reset_index(drop=True)
-    rejected = _reject_frame(rejects)
-    accepted_rows = int(len(set(long["row"].tolist())))
+    return prepared.sort_values(["period_start", "channel"]).reset_index(drop=True), rejected
+
+
+def _channel_stats(raw: RawTable, mapping: dict[str, Any], prepared: pd.DataFrame, outcomes: pd.DataFrame | None
+                   ) -> dict[str, Any]:
+    """The check's summary of a channel file: channels, grain (day or week), spend, dates, what was left out."""
     gaps = pd.Series(sorted(set(prepared["period_start"]))).diff().dropna()
-    grain = "week" if len(gaps) and gaps.median() >= pd.Timedelta(days=6) else "day"
+    median_gap: Any = gaps.median()  # a Timedelta (pandas' stubs say float)
     mapped = (set(v for k, v in mapping.items() if isinstance(v, str)) | set((mapping.get("wide_columns") or {}).keys())
               | set(mapping.get("controls") or []))
-    outcomes = _outcome_rows(df, mapping, period, bad_period)
-    stats = {
+    return {
         "rows": int(len(prepared)),
         "channels": sorted(prepared["channel"].unique().tolist()),
-        "grain": grain,
+        "grain": "week" if len(gaps) and median_gap >= pd.Timedelta(days=6) else "day",
         "spend": float(prepared["spend"].sum()),
         "first_date": str(prepared["period_start"].min()) if len(prepared) else None,
         "last_date": str(prepared["period_start"].max()) if len(prepared) else None,
@@ -403,13 +466,6 @@ def prepare_channels(
         "outcome_weeks": int((outcomes["role"] == "outcome").sum()) if outcomes is not None else 0,
         "controls": list(mapping.get("controls") or []),
     }
-    if progress:
-        progress(0.8, "validated")
-    return ImportReport(
-        kind="channels", file_name=raw.file_name, file_format=raw.file_format, encoding=raw.encoding,
-        rows_read=len(df) + len(raw.malformed), rows_accepted=accepted_rows, rejected=rejected,
-        prepared=prepared, stats=stats, mapping=mapping, source_key=raw.source_key, outcomes=outcomes,
-    )
 
 
 def _outcome_rows(df: pd.DataFrame, mapping: dict[str, Any], period: pd.Series, bad_period: pd.Series
@@ -428,7 +484,7 @@ def _outcome_rows(df: pd.DataFrame, mapping: dict[str, Any], period: pd.Series, 
     ok = ~bad_period.to_numpy()
     for column, role in columns:
         text = df[column].astype(str).str.strip()
-        blank = text.isin(["", "na", "NA", "N/A", "-", "null", "NULL", "None", "nan"]).to_numpy()
+        blank = text.isin(_BLANK_CELLS).to_numpy()
         value = parse_money(df[column]).to_numpy(dtype=float)
         if role == "control":
             words = np.isnan(value) & ~blank
