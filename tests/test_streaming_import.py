@@ -292,27 +292,27 @@ def test_extra_columns_read_in_place_are_kept_per_customer_like_the_in_memory_pa
                          "(dataset_id) WHERE d.name = 'Bytes' ORDER BY 1, position", []) == kept
 
 
-def test_orders_committed_in_several_parts_arrive_whole_and_in_file_order(tmp_path, ws, monkeypatch):
-    """A big file is handed to the workspace a chunk at a time: every order lands once, in the file's order."""
-    monkeypatch.setattr(staging, "COMMIT_CHUNK_ROWS", 2)
+def test_orders_streamed_into_the_workspace_in_many_batches_arrive_whole_and_in_file_order(tmp_path, ws, monkeypatch):
+    """A big file reaches the workspace as a stream of batches: every order lands once, in the file's order."""
+    monkeypatch.setattr(staging, "COMMIT_BATCH_ROWS", 2)
     ids = [f"A{i:02d}" for i in range(7)]
     path = tmp_path / "orders.csv"
     path.write_bytes(fx.orders_csv(ids))
     report = prepare_orders_file(path, path.name)
-    assert [len(part) for part in report.staged.chunks()] == [2, 2, 2, 1]
+    assert [batch.num_rows for batch in report.staged.batches()] == [2, 2, 2, 1]
     importing.commit_import(ws, report, "Shop")
     assert ws.query_rows("SELECT order_id FROM orders ORDER BY rowid", []) == [(i,) for i in ids]
 
 
-def test_a_commit_failing_after_some_parts_leaves_the_workspace_as_it_was(tmp_path, ws, monkeypatch):
+def test_a_commit_failing_after_the_orders_were_inserted_leaves_the_workspace_as_it_was(tmp_path, ws, monkeypatch):
     import_file(ws, fx.orders_csv(["X"]), "x.csv", "orders", "Shop")
     before = ws.table_counts()
-    monkeypatch.setattr(staging, "COMMIT_CHUNK_ROWS", 2)
+    monkeypatch.setattr(staging, "COMMIT_BATCH_ROWS", 2)
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importing.attributes, "commit", broken)  # fails after every part was inserted
+    monkeypatch.setattr(importing.attributes, "commit", broken)  # fails once every batch was inserted
     path = tmp_path / "orders.csv"
     path.write_bytes(fx.orders_csv([f"B{i}" for i in range(5)]))
     with pytest.raises(RuntimeError):

@@ -87,9 +87,8 @@ def commit_import(
             cur.execute(f'DELETE FROM "{table}" WHERE dataset_id = ?', [dataset_id])
         else:
             _refuse_clashes(cur, report, frame, dataset_id)
-        # Orders read in place arrive as Arrow tables from their scratch database, never as one DataFrame.
-        for part in (report.staged.chunks() if report.staged is not None else [frame]):
-            _insert_rows(cur, report.kind, part, dataset_id)
+        # Orders read in place arrive as a stream of Arrow batches from their scratch database, never as a DataFrame.
+        _insert_rows(cur, report.kind, report.staged.batches() if report.staged is not None else frame, dataset_id)
         if report.kind == "channels":
             _commit_outcomes(cur, dataset_id, report.outcomes, replace=mode == "replace")
         else:
@@ -134,7 +133,7 @@ def _refuse_clashes(cur: duckdb.DuckDBPyConnection, report: ImportReport, frame:
 
 
 def _insert_rows(cur: duckdb.DuckDBPyConnection, kind: Kind, rows: Any, dataset_id: int) -> None:
-    """One part of the file's rows (a DataFrame or an Arrow table) into the dataset's table."""
+    """The file's rows (a DataFrame, or a stream of Arrow batches) into the dataset's table."""
     cur.register("incoming", rows)
     if kind == "orders":
         cur.execute(
