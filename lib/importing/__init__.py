@@ -8,7 +8,8 @@ Why a package: importing is one room with four steps a newcomer can follow by fi
 workspace). Beside them: :mod:`~lib.importing.attributes` (a file's extra columns kept per
 customer), :mod:`~lib.importing.inplace` (a Parquet folder used as a dataset without
 importing it) and :mod:`~lib.importing.sample_store` (the bundled demo shop,
-``python -m lib.importing.sample_store`` rewrites its files).
+``python -m lib.importing.sample_store`` rewrites its files; not loaded with the package, so the
+command runs it fresh).
 
 Callers write ``from lib import importing; importing.import_file(...)``; the names below
 are the whole public surface (a test lowers a limit on ``importing.limits``, which every step
@@ -18,7 +19,7 @@ the workspace imports :mod:`~lib.importing.inplace`, so this package must load f
 
 from __future__ import annotations
 
-from lib.importing import attributes, inplace, limits, sample_store, staging
+from lib.importing import attributes, inplace, limits, staging
 from lib.importing.commit import (
     commit_import,
     existing_channel_keys,
@@ -88,6 +89,6 @@ __all__ = [
     "detect_wide_columns", "existing_channel_keys", "existing_order_id_table", "existing_order_ids", "import_file",
     "inplace", "limits", "load_mapping_file", "load_sample_store", "missing_required", "normalize_header", "normalize_headers",
     "parse_datetimes", "parse_money", "parse_periods", "prepare", "prepare_channels", "prepare_orders",
-    "prepare_orders_file", "prepare_upload", "read_table", "sample_store", "stage_upload", "staging",
+    "prepare_orders_file", "prepare_upload", "read_table", "stage_upload", "staging",
     "suggest_mapping",
 ]
