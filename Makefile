@@ -49,7 +49,7 @@ bench: setup
 	$(PY) -m bench.run_all
 
 sample: setup
-	$(PY) -m lib.sample_store
+	$(PY) -m lib.importing.sample_store
 
 clean:
 	rm -rf $(VENV) data tests/artifacts

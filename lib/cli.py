@@ -23,7 +23,7 @@ from lib.formatting import CURRENCIES
 from lib.workspace import Workspace, WorkspaceError, resolve_db_path
 
 if TYPE_CHECKING:
-    from lib.inplace import ParquetOrders
+    from lib.importing.inplace import ParquetOrders
     from lib.sql_engine import Engine
 
 
@@ -81,8 +81,8 @@ def cmd_import_channels(args: argparse.Namespace) -> int:
 
 
 def cmd_add_parquet(args: argparse.Namespace) -> int:
-    """Register a Parquet file or folder as a dataset whose orders are read in place (lib.inplace)."""
-    from lib import inplace
+    """Register a Parquet file or folder as a dataset whose orders are read in place (lib.importing.inplace)."""
+    from lib.importing import inplace
 
     # The command line is the administrator's tool: it may register any folder (the workspace is opened
     # unlocked for this one write); the app, locked, may then read the folders registered here.
@@ -154,7 +154,7 @@ def _parquet_engine(args: argparse.Namespace) -> Engine:
 
 def _kpi_orders(args: argparse.Namespace, engine: Engine) -> tuple[ParquetOrders, str]:
     """The Parquet orders of ``kpis --parquet`` (mapped as ``datasets add-parquet`` maps them) and their name."""
-    from lib import inplace
+    from lib.importing import inplace
 
     pattern = inplace.ParquetOrders(args.parquet).pattern
     columns = engine.parquet_columns(pattern)

@@ -63,7 +63,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from lib import customer_attributes
+from lib.importing import attributes as customer_attributes
 from lib.i18n import normalize_lang, t
 from lib.sql_engine import Engine
 from lib.workspace import scratch_connection
@@ -1217,7 +1217,7 @@ def _segment_table_sql(
     """The localised customer table of the export as SQL (one column per :data:`_SEGMENT_COLUMNS` entry).
 
     ``attributes`` = (dataset id, names): the customers' kept attributes
-    (:mod:`lib.customer_attributes`) follow as text columns headed by their names.
+    (:mod:`lib.importing.attributes`) follow as text columns headed by their names.
 
     Returns SQL, parameters, headers and formats. Rows are sorted by spend in the
     window (then customer id), as :func:`lib.segments.segment_members` sorts them.

@@ -8,7 +8,7 @@ texts (the glossary) say exactly what is computed.
 
 Where the orders are: every query function takes a query target and a dataset
 (:data:`Orders`): a workspace dataset by id (its ``orders`` table or its files read in
-place, and its channel spend), or a :class:`lib.inplace.ParquetOrders` — a Parquet path
+place, and its channel spend), or a :class:`lib.importing.inplace.ParquetOrders` — a Parquet path
 and column mapping — on a :class:`lib.sql_engine.Engine`, where the same DuckDB text runs
 on an in-memory DuckDB or, transpiled, on Spark SQL (``cli kpis --parquet``). Orders read
 that way have no channel data: spend, CAC and ROAS are None.
@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from lib.inplace import ParquetOrders
+from lib.importing.inplace import ParquetOrders
 from lib.metrics import METRICS, dataset_ledger, first_orders_sql, order_source, period_facts_sql, source_params
 from lib.sql_engine import QueryTarget, query_frame, query_records
 

@@ -39,9 +39,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from lib import inplace
+from lib.importing import inplace
 from lib.i18n import t
-from lib.inplace import ParquetOrders
+from lib.importing.inplace import ParquetOrders
 from lib.workspace import Workspace
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from lib import auth, chart_specs, formatting
 from lib.i18n import LANGUAGES, Translator, normalize_lang
 from lib.importing import ImportFailed
 from lib.importing import load_sample_store
-from lib.sample_store import SAMPLE_DATASET_NAME
+from lib.importing.sample_store import SAMPLE_DATASET_NAME
 from lib.workspace import Dataset, Workspace, WorkspaceError, resolve_db_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ from typing import Any, TypeAlias
 import duckdb
 import pandas as pd
 
-from lib import inplace
-from lib.inplace import ParquetOrders
+from lib.importing import inplace
+from lib.importing.inplace import ParquetOrders
 
 SCHEMA_VERSION = 5
 DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workspace.duckdb"
@@ -111,7 +111,7 @@ _MIGRATIONS: list[list[str]] = [
             value DOUBLE NOT NULL
         )""",
     ],
-    # 4: datasets whose orders are read in place from Parquet (lib.inplace): the path, the field → column
+    # 4: datasets whose orders are read in place from Parquet (lib.importing.inplace): the path, the field → column
     # mapping and the fingerprint of the files last seen (a change bumps the dataset's data version).
     [
         """CREATE TABLE IF NOT EXISTS parquet_sources (
@@ -122,7 +122,7 @@ _MIGRATIONS: list[list[str]] = [
             registered_at TIMESTAMP NOT NULL
         )""",
     ],
-    # 5: an order file's columns that map to no field, kept per customer (lib.customer_attributes): the latest
+    # 5: an order file's columns that map to no field, kept per customer (lib.importing.attributes): the latest
     # non-empty value by order time, carried into the segment lists and exports after the standard columns.
     [
         """CREATE TABLE IF NOT EXISTS customer_attributes (
@@ -262,7 +262,7 @@ class Workspace:
         self._stats_lock = threading.Lock()
         self._dataset_stats: dict[tuple[int, int], DatasetCounts] = {}  # (dataset id, data version) → counts
         self._parquet_lock = threading.Lock()
-        self._parquet: dict[int, ParquetOrders] = {}  # in-place datasets (lib.inplace)
+        self._parquet: dict[int, ParquetOrders] = {}  # in-place datasets (lib.importing.inplace)
         self._parquet_checked: dict[int, float] = {}  # dataset id → time.monotonic() of the last fingerprint
         self._migrate()
         self._load_parquet_sources()
@@ -290,7 +290,7 @@ class Workspace:
             if locked and external:
                 raise WorkspaceError("The workspace's configuration was locked with file access still enabled.")
             if not locked:
-                # In-place datasets (lib.inplace) may be read from these folders only.
+                # In-place datasets (lib.importing.inplace) may be read from these folders only.
                 roots = inplace.allowed_roots(self.path, [src.path for src in self._parquet.values()])
                 cur.execute("SET allowed_directories = $roots", {"roots": roots})
                 cur.execute("SET enable_external_access = false")
@@ -416,7 +416,7 @@ class Workspace:
                     [str(version + 1)],
                 )
 
-    # -- datasets read in place (lib.inplace) ------------------------------------
+    # -- datasets read in place (lib.importing.inplace) ------------------------------------
 
     #: Seconds between two fingerprints of one in-place dataset's files (every page run asks).
     PARQUET_CHECK_SECONDS = 1.0

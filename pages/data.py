@@ -5,10 +5,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lib import customer_attributes, exports, formatting, importing, inplace, scenarios, ui
+from lib import exports, formatting, importing, scenarios, ui
+from lib.importing import attributes as customer_attributes
+from lib.importing import inplace
 from lib.i18n import Translator
 from lib.importing import load_sample_store
-from lib.sample_store import SAMPLE_DATASET_NAME
+from lib.importing.sample_store import SAMPLE_DATASET_NAME
 
 ctx = ui.bootstrap("nav.data")
 t = ctx.t
@@ -52,7 +54,7 @@ def _read_upload(kind: str, uploaded) -> importing.RawTable | None:
     if staged and staged["digest"] == digest:
         return staged["raw"]
     st.session_state.pop(f"data.report.{kind}", None)
-    bar, progress = _progress_bar(len(data) > importing.PROGRESS_THRESHOLD_BYTES)
+    bar, progress = _progress_bar(len(data) > importing.limits.PROGRESS_THRESHOLD_BYTES)
     if kind == "orders":
         upload = importing.stage_upload(data, uploaded.name, progress)
         raw = upload.raw
@@ -233,6 +235,29 @@ def _import_panel(kind: str) -> None:
     if raw is None:
         return
     upload = st.session_state[f"data.staged.{kind}"].get("upload")
+    _file_summary(raw, upload)
+    mapping = _mapping_editor(kind, raw)
+    missing = importing.missing_required(mapping, kind)
+    if missing:
+        st.warning(t("data.map_required", fields=", ".join(t(f"field.{f}") for f in missing)))
+        return
+    chosen = _target_and_mode(kind, uploaded.name)
+    if chosen is None:
+        return
+    target, name, mode = chosen
+    currency = _currency_choice(kind, raw, mapping, None if target == "__new__" else target)
+    report = _checked_report(kind, raw, upload, mapping, name, mode)
+    if report is None:
+        return
+    _show_report(report)
+    if not report.can_commit:
+        st.error(t("data.nothing_valid"))
+        return
+    _confirm_import(kind, report, target, name, mode, currency)
+
+
+def _file_summary(raw: importing.RawTable, upload: importing.Upload | None) -> None:
+    """What was read: rows (of the sample, for a big upload), columns, format, encoding, sheet; and a preview."""
     details = t(
         "data.file_summary.sample" if upload is not None and upload.sampled else "data.file_summary",
         rows=ctx.count(len(raw.frame)), columns=len(raw.columns),
@@ -243,16 +268,14 @@ def _import_panel(kind: str) -> None:
     st.caption(details)
     with st.expander(t("data.preview"), expanded=False):
         st.dataframe(raw.frame.head(20), hide_index=True, width="stretch")
-    mapping = _mapping_editor(kind, raw)
-    missing = importing.missing_required(mapping, kind)
-    if missing:
-        st.warning(t("data.map_required", fields=", ".join(t(f"field.{f}") for f in missing)))
-        return
 
+
+def _target_and_mode(kind: str, file_name: str) -> tuple[str, str, importing.Mode] | None:
+    """The dataset the file goes into (``__new__`` or a name), its name, and replace or append; None when refused."""
     names = [d.name for d in ctx.datasets]
     target_col, mode_col = st.columns(2)
     with target_col:
-        default_new = Path(uploaded.name).name.split(".")[0][:60]
+        default_new = Path(file_name).name.split(".")[0][:60]
         choices = ["__new__", *names]
         active = ctx.dataset.name if ctx.dataset else "__new__"
         target = st.selectbox(
@@ -264,6 +287,7 @@ def _import_panel(kind: str) -> None:
         else:
             name = target
     with mode_col:
+        mode: importing.Mode
         if target == "__new__":
             mode = "replace"
             st.caption(t("data.mode_new"))
@@ -274,14 +298,17 @@ def _import_panel(kind: str) -> None:
             )
     if target == "__new__" and name.strip() in names:
         st.warning(t("data.name_taken", name=name.strip()))
-        return
+        return None
     in_place = next((d for d in ctx.datasets if d.name == name and ctx.ws.parquet_orders(d.dataset_id)), None)
     if kind == "orders" and in_place is not None:
         st.warning(t("inplace.err.import_into", name=name))
-        return
+        return None
+    return target, name, mode
 
-    currency = _currency_choice(kind, raw, mapping, None if target == "__new__" else target)
 
+def _checked_report(kind: str, raw: importing.RawTable, upload: importing.Upload | None, mapping: dict, name: str,
+                    mode: importing.Mode) -> importing.ImportReport | None:
+    """The check's report for these choices (kept while they stay the same); None until the user asks for it."""
     digest = st.session_state[f"data.staged.{kind}"]["digest"]
     signature = (digest, raw.source_key, repr(sorted(mapping.items(), key=str)), name, mode, len(raw.frame))
     report_state = st.session_state.get(f"data.report.{kind}")
@@ -301,36 +328,39 @@ def _import_panel(kind: str) -> None:
         st.session_state[f"data.report.{kind}"] = report_state
     if not report_state:
         st.caption(t("data.check_hint"))
-        return
-    report: importing.ImportReport = report_state["report"]
-    _show_report(report)
-    if not report.can_commit:
-        st.error(t("data.nothing_valid"))
-        return
+        return None
+    checked: importing.ImportReport = report_state["report"]
+    return checked
+
+
+def _confirm_import(kind: str, report: importing.ImportReport, target: str, name: str, mode: importing.Mode,
+                    currency: str) -> None:
+    """The confirm button: the checked rows written in one transaction, then the page shows the new dataset."""
     unit = t("data.unit.orders") if kind == "orders" else t("data.unit.rows")
     # Orders: the orders that count (the refund rows come with them), the number the Overview will show.
     count_text = ctx.count(report.stats["counted_orders"] if kind == "orders" else len(report.prepared))
     label = t("data.confirm.new" if target == "__new__" else f"data.confirm.{mode}", count=count_text, unit=unit,
               name=name)
-    if st.button(label, key=f"data.confirm.{kind}", type="primary", icon=":material/database_upload:"):
-        with st.status(t("data.importing"), expanded=False) as status:
-            bar, progress = _progress_bar(True)
-            progress(0.85, "writing")
-            importing.commit_import(ctx.ws, report, name, mode=mode)
-            ctx.ws.set_currency(ctx.ws.get_dataset(name).dataset_id, currency)
-            progress(1.0, "done")
-            imported = ctx.ws.get_dataset(name)
-            if imported.orders and imported.channel_rows:
-                status.update(label=t("data.fitting"))
-                _fit_for_scenarios(imported)
-            status.update(label=t("data.imported"), state="complete")
-        for suffix in ("staged", "report"):
-            st.session_state.pop(f"data.{suffix}.{kind}", None)
-        st.session_state[ui.DATASET_KEY] = name
-        st.query_params["dataset"] = name
-        st.session_state["data.flash"] = t("data.done", count=count_text, unit=unit, name=name)
-        st.session_state[f"data.upload_round.{kind}"] = st.session_state.get(f"data.upload_round.{kind}", 0) + 1
-        st.rerun()
+    if not st.button(label, key=f"data.confirm.{kind}", type="primary", icon=":material/database_upload:"):
+        return
+    with st.status(t("data.importing"), expanded=False) as status:
+        bar, progress = _progress_bar(True)
+        progress(0.85, "writing")
+        importing.commit_import(ctx.ws, report, name, mode=mode)
+        ctx.ws.set_currency(ctx.ws.get_dataset(name).dataset_id, currency)
+        progress(1.0, "done")
+        imported = ctx.ws.get_dataset(name)
+        if imported.orders and imported.channel_rows:
+            status.update(label=t("data.fitting"))
+            _fit_for_scenarios(imported)
+        status.update(label=t("data.imported"), state="complete")
+    for suffix in ("staged", "report"):
+        st.session_state.pop(f"data.{suffix}.{kind}", None)
+    st.session_state[ui.DATASET_KEY] = name
+    st.query_params["dataset"] = name
+    st.session_state["data.flash"] = t("data.done", count=count_text, unit=unit, name=name)
+    st.session_state[f"data.upload_round.{kind}"] = st.session_state.get(f"data.upload_round.{kind}", 0) + 1
+    st.rerun()
 
 
 def _currency_choice(kind: str, raw: importing.RawTable, mapping: dict, target: str | None) -> str:

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import clv, customer_attributes, exports, formatting, prediction, prediction_charts, segment_charts, segments, ui
+from lib import clv, exports, formatting, prediction, prediction_charts, segment_charts, segments, ui
+from lib.importing import attributes as customer_attributes
 
 ctx = ui.bootstrap("nav.segments")
 t = ctx.t

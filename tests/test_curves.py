@@ -322,7 +322,7 @@ def test_fit_all_ten_channels_by_104_weeks_takes_seconds_not_hours():
 
 def test_fit_recovers_the_sample_stores_true_curves():
     """The shipped sample store was simulated from known curves; the fit must find them."""
-    from lib import sample_store
+    from lib.importing import sample_store
 
     store = sample_store.generate()
     fits = fit_all(store.channels, response_column="new_customers")

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from lib import customer_attributes as CA
+from lib.importing import attributes as CA
 from lib import exports as E
 from lib import segments as S
 from lib.importing import import_file

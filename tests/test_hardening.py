@@ -39,7 +39,7 @@ from lib.importing import import_file
 from lib.workspace import SCHEMA_VERSION, Workspace, WriteFailed
 
 APP = str(ROOT / "app.py")
-APP_SOURCES = sorted([*ROOT.glob("lib/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"])
+APP_SOURCES = sorted([*ROOT.glob("lib/**/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"])
 
 
 def rel(path: Path) -> str:
@@ -528,10 +528,10 @@ SQL_FSTRING_ALLOWED = {
     ("lib/exports.py", "exprs"): "per-column CSV expressions of those aliases (exports._csv_sql: fixed SQL only)",
     ("lib/exports.py", "sql_literal(_BOM + header_line)"): "the CSV header as one string literal, quotes doubled",
     ("lib/exports.py", "sql_literal(str(target))"): "the output file's path as one string literal, quotes doubled",
-    ("lib/staging.py", "select_list"): "an import's projection of code-made positions and aliases (#1, c0, …) onto the "
+    ("lib/importing/staging.py", "select_list"): "an import's projection of code-made positions and aliases (#1, c0, …) onto the "
                                        "fixed field names; the file's own column names never reach SQL text",
-    ("lib/customer_attributes.py", "renamed"): "code-made aliases a0, a1, … renaming the staged columns by position",
-    ("lib/customer_attributes.py", "as_text"): "CAST(a<i> AS VARCHAR) AS a<i> of those code-made aliases",
+    ("lib/importing/attributes.py", "renamed"): "code-made aliases a0, a1, … renaming the staged columns by position",
+    ("lib/importing/attributes.py", "as_text"): "CAST(a<i> AS VARCHAR) AS a<i> of those code-made aliases",
 }
 # lib.metrics' builders return fixed SQL (the ledger and the facts every number is computed from), with every
 # value a $parameter: interpolating what they return is interpolating code.

@@ -180,7 +180,7 @@ def test_zip_bomb_workbook_is_refused_before_it_is_opened(ws, monkeypatch):
     assert read_table(bomb, "fine.xlsx").frame.values.tolist() == [["1", "5", "2024-01-01"]]
 
     before = seed_workspace(ws)
-    monkeypatch.setattr(importing, "MAX_XLSX_UNCOMPRESSED", 500_000)
+    monkeypatch.setattr(importing.limits, "MAX_XLSX_UNCOMPRESSED", 500_000)
     opened = []
     monkeypatch.setattr("python_calamine.CalamineWorkbook.from_filelike", lambda *a, **k: opened.append(1))
     with pytest.raises(ImportFailed) as caught:
@@ -191,7 +191,7 @@ def test_zip_bomb_workbook_is_refused_before_it_is_opened(ws, monkeypatch):
 
 
 def test_gzip_bomb_is_refused(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_GZIP_UNCOMPRESSED", 10_000)
+    monkeypatch.setattr(importing.limits, "MAX_GZIP_UNCOMPRESSED", 10_000)
     packed = gzip.compress(b"order_id,amount\n" + b"1,2\n" * 10_000)
     with pytest.raises(ImportFailed) as caught:
         read_table(packed, "big.csv.gz")
@@ -199,7 +199,7 @@ def test_gzip_bomb_is_refused(monkeypatch):
 
 
 def test_oversize_file_is_refused_with_its_size(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_FILE_BYTES", 1_000_000)
+    monkeypatch.setattr(importing.limits, "MAX_FILE_BYTES", 1_000_000)
     with pytest.raises(ImportFailed) as caught:
         read_table(b"a,b\n" + b"1,2\n" * 400_000, "big.csv")
     assert caught.value.code == "too_large"
@@ -218,7 +218,7 @@ def test_every_error_a_user_can_hit_reads_well_in_both_languages(case, ws, monke
         commit_import(ws, report, "Shop", mode="append")
         error = _raised(lambda: commit_import(ws, report, "Shop", mode="append"))
     elif case == "too large":
-        monkeypatch.setattr(importing, "MAX_FILE_BYTES", 10)
+        monkeypatch.setattr(importing.limits, "MAX_FILE_BYTES", 10)
         error = _raised(lambda: read_table(b"a,b\n1,2\n3,4\n", "x.csv"))
     else:
         error = _raised(lambda: read_table(GARBAGE[case][0](), "x.csv"))
@@ -803,7 +803,7 @@ def test_a_parquet_bomb_is_refused_from_its_footer_and_nothing_changes(ws, tmp_p
 def test_a_csv_longer_than_the_import_limit_is_refused(monkeypatch):
     from lib import importing
 
-    monkeypatch.setattr(importing, "MAX_IMPORT_ROWS", 5)
+    monkeypatch.setattr(importing.limits, "MAX_IMPORT_ROWS", 5)
     data = fx.orders_csv([str(i) for i in range(6)])
     with pytest.raises(importing.ImportFailed) as caught:
         importing.read_table(data, "long.csv")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -14,7 +13,8 @@ import pyarrow.parquet as pq
 import pandas as pd
 import pytest
 
-from lib import inplace, kpis, segments
+from lib import kpis, segments
+from lib.importing import inplace
 from lib.workspace import Workspace
 
 ORDER_COLUMNS = "order_id, customer_id, order_ts, amount, channel, is_refund, original_order_id"
@@ -25,7 +25,7 @@ def _export_orders(db: Path, dataset_name: str, folder: Path) -> pa.Table:
     con = duckdb.connect(str(db), read_only=True)
     try:
         table = con.execute(
-            f"""SELECT order_id AS 订单号, customer_id AS 买家ID, order_ts AS 付款时间, amount AS 实付金额,
+            """SELECT order_id AS 订单号, customer_id AS 买家ID, order_ts AS 付款时间, amount AS 实付金额,
                        channel AS 渠道, is_refund, original_order_id AS 原订单号, year(order_ts) AS year
                 FROM orders JOIN datasets USING (dataset_id) WHERE name = ?""",
             [dataset_name],

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import sample_store as ss
+from lib.importing import sample_store as ss
 
 
 @pytest.fixture(scope="module")

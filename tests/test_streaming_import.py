@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lib import importing, staging
+from lib import importing
+from lib.importing import staging
 from lib.importing import ImportFailed, import_file, prepare_orders, prepare_orders_file, read_table, suggest_mapping
 import fixtures as fx
 
@@ -110,9 +111,9 @@ def test_sql_and_pandas_parse_money_and_dates_the_same_way():
         con.register("m", pd.DataFrame({"amount": money, "quantity": None, "unit_price": None}))
         con.execute("CREATE VIEW fields AS SELECT amount, quantity::VARCHAR AS quantity, "
                     "unit_price::VARCHAR AS unit_price FROM m")
-        sql_money = [r[0] for r in con.execute(staging._money_sql("fields")).fetchdf()[["amount_value"]].values]
+        sql_money = [r[0] for r in con.execute(staging.money_sql("fields")).fetchdf()[["amount_value"]].values]
         sql_dates = [r[0] for r in con.execute("SELECT gp_ts(d, $f) FROM unnest($v) AS t(d)",
-                                               {"f": staging._DATE_FORMATS, "v": dates}).fetchall()]
+                                               {"f": staging.DATE_FORMATS, "v": dates}).fetchall()]
     finally:
         con.close()
     pandas_money = importing.parse_money(pd.Series(money)).tolist()
@@ -159,7 +160,7 @@ def test_a_parquet_bomb_is_refused_from_its_footer_on_the_streaming_path(tmp_pat
         prepare_orders_file(path, path.name, max_rows=4999)
     assert caught.value.code == "too_many_rows"
     before = ws.table_counts()
-    monkeypatch.setattr(importing, "MAX_STREAM_ROWS", 10)
+    monkeypatch.setattr(importing.limits, "MAX_STREAM_ROWS", 10)
     with pytest.raises(ImportFailed) as caught:
         import_file(ws, path, path.name, "orders", "Bomb")
     assert caught.value.code == "too_many_rows_stream" and "segments --parquet" in str(caught.value)
@@ -175,7 +176,7 @@ def test_an_upload_over_the_row_limit_is_refused_with_a_pointer_to_the_cli(tmp_p
     rows = [["order_id", "order_date", "amount"]] + [[f"A{i}", "2024-03-01", "5"] for i in range(150_000)]
     upload = importing.stage_upload(fx.csv_text(rows).encode(), "orders.csv")  # big: previewed from a sample
     assert upload.sampled
-    monkeypatch.setattr(importing, "MAX_IMPORT_ROWS", 149_999)
+    monkeypatch.setattr(importing.limits, "MAX_IMPORT_ROWS", 149_999)
     with pytest.raises(ImportFailed) as caught:
         importing.prepare_upload(ws, upload, suggest_mapping(upload.raw.columns, "orders"), "Shop")
     assert caught.value.code == "too_many_rows"
@@ -253,7 +254,7 @@ def test_garbage_read_in_place_gets_the_same_code_and_changes_nothing(tmp_path, 
 def test_bombs_and_a_200_kb_cell_on_the_streaming_path(tmp_path, ws, monkeypatch):
     bomb = tmp_path / "bomb.xlsx"
     bomb.write_bytes(fx.zip_bomb_xlsx(600_000))
-    monkeypatch.setattr(importing, "MAX_XLSX_UNCOMPRESSED", 500_000)
+    monkeypatch.setattr(importing.limits, "MAX_XLSX_UNCOMPRESSED", 500_000)
     with pytest.raises(ImportFailed) as caught:
         import_file(ws, bomb, bomb.name, "orders", "Bomb")
     assert caught.value.code == "bomb"
@@ -262,7 +263,7 @@ def test_bombs_and_a_200_kb_cell_on_the_streaming_path(tmp_path, ws, monkeypatch
     with pytest.raises(ImportFailed) as caught:
         import_file(ws, laughs, laughs.name, "orders", "Bomb")
     assert caught.value.code == "bomb"
-    monkeypatch.setattr(importing, "MAX_GZIP_UNCOMPRESSED", 10_000)
+    monkeypatch.setattr(importing.limits, "MAX_GZIP_UNCOMPRESSED", 10_000)
     packed = tmp_path / "big.csv.gz"
     packed.write_bytes(gzip.compress(b"order_id,order_date,amount\n" + b"1,2024-01-01,2\n" * 10_000))
     with pytest.raises(ImportFailed) as caught:
@@ -289,3 +290,42 @@ def test_extra_columns_read_in_place_are_kept_per_customer_like_the_in_memory_pa
     import_file(ws, fx.csv_text(rows).encode(), "crm.csv", "orders", "Bytes")
     assert ws.query_rows("SELECT customer_id, a.name, value FROM customer_attributes a JOIN datasets d USING "
                          "(dataset_id) WHERE d.name = 'Bytes' ORDER BY 1, position", []) == kept
+
+
+def test_orders_streamed_into_the_workspace_in_many_batches_arrive_whole_and_in_file_order(tmp_path, ws, monkeypatch):
+    """A big file reaches the workspace as a stream of batches: every order lands once, in the file's order."""
+    monkeypatch.setattr(staging, "COMMIT_BATCH_ROWS", 2)
+    ids = [f"A{i:02d}" for i in range(7)]
+    path = tmp_path / "orders.csv"
+    path.write_bytes(fx.orders_csv(ids))
+    report = prepare_orders_file(path, path.name)
+    assert [batch.num_rows for batch in report.staged.batches()] == [2, 2, 2, 1]
+    importing.commit_import(ws, report, "Shop")
+    assert ws.query_rows("SELECT order_id FROM orders ORDER BY rowid", []) == [(i,) for i in ids]
+
+
+def test_a_commit_failing_after_the_orders_were_inserted_leaves_the_workspace_as_it_was(tmp_path, ws, monkeypatch):
+    import_file(ws, fx.orders_csv(["X"]), "x.csv", "orders", "Shop")
+    before = ws.table_counts()
+    monkeypatch.setattr(staging, "COMMIT_BATCH_ROWS", 2)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importing.attributes, "commit", broken)  # fails once every batch was inserted
+    path = tmp_path / "orders.csv"
+    path.write_bytes(fx.orders_csv([f"B{i}" for i in range(5)]))
+    with pytest.raises(RuntimeError):
+        import_file(ws, path, path.name, "orders", "Shop")
+    assert ws.table_counts() == before
+    assert ws.query_rows("SELECT order_id FROM orders", []) == [("X",)]
+
+
+def test_a_file_without_order_ids_keeps_its_line_numbers_in_rejects_and_ids(tmp_path):
+    """Without an order id column the id is made from the line: the rows are numbered as they are read."""
+    lines = ["买家ID,下单时间,实付金额", "c1,2024-10-07,5", "c2,soon,5", "c3,2024-10-08,\"¥1,234.50\""]
+    in_memory, streamed = _both(tmp_path, ("\n".join(lines) + "\n").encode())
+    _same(in_memory, streamed)
+    assert streamed.rejected.values.tolist() == [[3, "下单时间", "soon", "bad_date"]]
+    ids = streamed.staged.con.execute("SELECT order_id FROM staged_orders").fetchall()
+    assert ids == [("orders#2",), ("orders#4",)]

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lib.i18n import catalogs, t
-from lib.sample_store import SAMPLE_DATASET_NAME
+from lib.importing.sample_store import SAMPLE_DATASET_NAME
 from lib.ui import PAGES, PRESENT_PAGE
 
 from .driver import AppPage, State

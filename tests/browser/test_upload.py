@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from lib import formatting
 from lib.i18n import t
-from lib.sample_store import SAMPLE_DATASET_NAME, SAMPLE_ORDERS_PATH
+from lib.importing.sample_store import SAMPLE_DATASET_NAME, SAMPLE_ORDERS_PATH
 
 from .driver import FIRST_LOAD_TIMEOUT_MS, AppPage
 

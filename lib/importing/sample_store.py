@@ -12,7 +12,7 @@ parameters stay in ``SampleStore.truth`` so tests can check that a curve fitter
 recovers them.
 
 Everything is vectorised with numpy and driven by one ``numpy.random.Generator``, so
-the same seed gives byte-identical files (``python -m lib.sample_store`` regenerates them).
+the same seed gives byte-identical files (``python -m lib.importing.sample_store`` regenerates them).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pandas as pd
 SAMPLE_DATASET_NAME = "Sample store"
 DEFAULT_SEED = 20261122
 
-SAMPLE_DATA_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE_DATA_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 ORDERS_FILENAME = "orders.csv.gz"
 CHANNELS_FILENAME = "channels.csv"
 SAMPLE_ORDERS_PATH = SAMPLE_DATA_DIR / ORDERS_FILENAME
@@ -204,7 +204,8 @@ def geometric_adstock(spend: np.ndarray, theta: float) -> np.ndarray:
 def hill_response(adstocked: np.ndarray | float, alpha: float, gamma: float, beta: float) -> np.ndarray:
     """Hill saturation ``beta * a**alpha / (a**alpha + gamma**alpha)`` (gamma in the units of ``a``)."""
     a = np.maximum(np.asarray(adstocked, dtype=float), 0.0)
-    return beta / (1.0 + (gamma / np.maximum(a, 1e-12)) ** alpha)
+    response: np.ndarray = beta / (1.0 + (gamma / np.maximum(a, 1e-12)) ** alpha)
+    return response
 
 
 # ----------------------------------------------------------------------------- calendar
@@ -322,7 +323,8 @@ def _days_in_weeks(rng: np.random.Generator, weeks: np.ndarray, demand: np.ndarr
     cdf = np.cumsum(per_week, axis=1) / per_week.sum(axis=1, keepdims=True)
     u = rng.random(weeks.size)
     offset = (u[:, None] > cdf[weeks]).sum(axis=1)
-    return weeks * 7 + np.minimum(offset, 6)
+    days: np.ndarray = weeks * 7 + np.minimum(offset, 6)
+    return days
 
 
 def generate(seed: int = DEFAULT_SEED) -> SampleStore:
@@ -346,16 +348,16 @@ def generate(seed: int = DEFAULT_SEED) -> SampleStore:
     acquired_week: list[np.ndarray] = []
     acquired_channel: list[np.ndarray] = []
     paid_counts: dict[str, np.ndarray] = {}
-    for code, channel in enumerate(CHANNELS):
-        truth = CHANNEL_TRUTH[channel]
-        adstocked = geometric_adstock(spend[channel], truth.theta)
-        expected = truth.expected_new_customers(adstocked)
-        counts = rng.poisson(expected * rng.lognormal(0.0, truth.noise_sigma, n_weeks))
-        paid_counts[channel] = counts
+    for code, channel_name in enumerate(CHANNELS):
+        known = CHANNEL_TRUTH[channel_name]
+        adstocked = geometric_adstock(spend[channel_name], known.theta)
+        expected = known.expected_new_customers(adstocked)
+        counts = rng.poisson(expected * rng.lognormal(0.0, known.noise_sigma, n_weeks))
+        paid_counts[channel_name] = counts
         acquired_week.append(np.repeat(np.arange(n_weeks), counts))
         acquired_channel.append(np.full(counts.sum(), code))
         expected_rows.append(pd.DataFrame({
-            "week": week_starts, "channel": channel, "spend": spend[channel][window_week],
+            "week": week_starts, "channel": channel_name, "spend": spend[channel_name][window_week],
             "adstocked_spend": adstocked[window_week], "expected_new_customers": expected[window_week],
         }))
 
@@ -483,11 +485,11 @@ def generate(seed: int = DEFAULT_SEED) -> SampleStore:
     window_index = week_index[window_week] / np.median(week_index)
     channel_frames = []
     for code, name in enumerate(CHANNELS):
-        truth = CHANNEL_TRUTH[name]
+        known = CHANNEL_TRUTH[name]
         window_spend = spend[name][window_week]
         # Auctions get dearer in promo weeks.
-        cpm = np.clip(truth.cpm * window_index ** 0.3 * rng.lognormal(0.0, 0.08, N_WEEKS), 20.0, 80.0)
-        ctr = np.clip(truth.ctr * rng.lognormal(0.0, 0.1, N_WEEKS), 0.005, 0.03)
+        cpm = np.clip(known.cpm * window_index ** 0.3 * rng.lognormal(0.0, 0.08, N_WEEKS), 20.0, 80.0)
+        ctr = np.clip(known.ctr * rng.lognormal(0.0, 0.1, N_WEEKS), 0.005, 0.03)
         impressions = np.round(window_spend / cpm * 1000).astype(np.int64)
         clicks = np.round(impressions * ctr).astype(np.int64)
         channel_frames.append(pd.DataFrame({

@@ -134,7 +134,7 @@ def is_under(path: str | os.PathLike[str], roots: Iterable[str]) -> bool:
 
 def suggest_mapping(columns: list[str]) -> dict[str, str]:
     """The importer's header suggestion for the fields an in-place dataset uses, plus an ``is_refund`` column."""
-    from lib.importing import suggest_mapping as suggest_orders
+    from lib.importing.mapping import suggest_mapping as suggest_orders
 
     guess = suggest_orders(list(columns), "orders")
     mapping = {k: str(v) for k, v in guess.items() if k in FIELDS}

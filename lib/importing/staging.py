@@ -2,14 +2,17 @@
 
 Why: the first importer read a file into bytes, decoded it, split it with Python's csv
 module and parsed it with pandas — about 8× DuckDB's own ``read_csv`` and 1 GB per
-million rows. Here a file is read by DuckDB's vectorised readers into a private
-scratch database (``read_csv`` all-text, ``read_parquet``; an XLSX sheet streamed row
-by row in Arrow batches), with a memory limit and a temporary directory so it spills
-instead of growing. The text cells are then typed in SQL — money such as ``¥1,234.50``
-and ``(12.00)``, Chinese and ISO dates, refund statuses, ids cleaned of a spreadsheet's
-``.0`` — with each row's source line kept, so rejected rows are reported exactly as
-before. The same SQL types the small tables the Data page and the tests hand in
-(:func:`stage_raw_table`), so there is one definition of every parsing rule.
+million rows. Here a file is read by DuckDB's vectorised readers in a private scratch
+database with a memory limit and a temporary directory, so it spills instead of growing.
+A CSV is typed in the same statement that reads it: ``read_csv`` feeds one projection
+that parses money such as ``¥1,234.50`` and ``(12.00)``, Chinese and ISO dates, refund
+statuses and ids cleaned of a spreadsheet's ``.0``, checks every row, and keeps the
+file's text only for the rows it turns away — so rejects keep their line and value
+without the file ever being stored as a table of text. A row's line is its position
+(DuckDB keeps the file's order); a file whose rows span lines (quoted line breaks) is
+numbered by the breaks instead. Workbooks (streamed row by row in Arrow batches),
+Parquet files and the small tables the Python reader makes go through the same
+projection (:func:`load_frame`), so there is one definition of every parsing rule.
 
 Text that is not UTF-8 is transcoded to a temporary UTF-8 file in chunks through
 Python's incremental decoder in strict mode; the encoding is chosen on a sample
@@ -27,15 +30,27 @@ import os
 import shutil
 import tempfile
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from lib.importing import MAX_CELL_CHARS
-from lib.workspace import scratch_connection
+from lib.importing import limits
+from lib.importing.reading import (
+    _CP936_EURO,
+    _NOT_TABLE_MAGIC,
+    ImportFailed,
+    _cell_text,
+    _check_row_count,
+    _detect_delimiter,
+    _looks_binary,
+    check_xlsx_archive,
+    decode_text,
+    normalize_headers,
+)
 
 # DuckDB's share of an import; the rest of the process (Python, Arrow batches) stays well under another 500 MB.
 IMPORT_MEMORY_LIMIT = "600MB"
@@ -44,11 +59,14 @@ CHUNK_BYTES = 4 * 1024 * 1024
 # Extra columns read past the header's width, so a row with too many fields is seen (and reported) rather than cut.
 _OVERHANG = 4
 _XLSX_BATCH_ROWS = 50_000
+# Orders per Arrow batch streamed into the workspace at commit. One stream, one INSERT: Arrow tables of a million
+# rows inserted in parallel took no less CPU and 0.7 GB more memory at ten million orders.
+COMMIT_BATCH_ROWS = 100_000
 # Stands for "missing" in DuckDB's CSV reader: no real cell holds it, so an empty cell stays "" and only a short
 # row's padding is NULL.
 _NO_NULL = "\x01\x02growth-planner-no-null"
 
-_DATE_FORMATS = [
+DATE_FORMATS = [
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S.%f",
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d", "%Y%m%d%H%M%S",
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d",
@@ -76,13 +94,14 @@ _MACROS = (
     # 9999-12-31 are not order dates.
     "CREATE OR REPLACE TEMP MACRO gp_iso(x) AS CASE WHEN (length(x) = 19 AND substr(x, 11, 1) = ' ' OR length(x) = 10) "
     "AND substr(x, 5, 1) = '-' THEN TRY_CAST(x AS TIMESTAMP) END",
-    "CREATE OR REPLACE TEMP MACRO gp_ts(x, formats) AS gp_in_range(CASE WHEN gp_iso(x) IS NOT NULL THEN gp_iso(x) "
-    "ELSE try_strptime(gp_ts_text(x), formats) END)",
+    # Unchecked for range: the import applies gp_in_range one projection later, so the cast runs once per cell.
+    "CREATE OR REPLACE TEMP MACRO gp_ts_any(x, formats) AS coalesce(gp_iso(x), try_strptime(gp_ts_text(x), formats))",
+    "CREATE OR REPLACE TEMP MACRO gp_ts(x, formats) AS gp_in_range(gp_ts_any(x, formats))",
 )
 
 
 
-def _money_sql(source: str) -> str:
+def money_sql(source: str) -> str:
     """A SELECT over ``source`` adding ``<field>_value`` for each money field, one step per nesting level.
 
     "¥1,234.50", "$1,234.50", "(12.00)" (−12), "1.2万" (12000) → DOUBLE; anything else → NULL. Plain numbers
@@ -108,7 +127,6 @@ def _money_sql(source: str) -> str:
             f"(SELECT *, {first} FROM {source})))")
 
 
-_MONEY_VIEW_SQL = "CREATE OR REPLACE TEMP VIEW money AS " + _money_sql("fields")
 
 # One row per order: a file of orders as it is, an order-line file's lines summed per order id. Then refunds are
 # decided per order: a status that says so, a C-invoice, a negative total or quantity; a refund-status order
@@ -149,11 +167,6 @@ _FLOAT_IDS_SQL = {
     f: f"SELECT coalesce(bool_and(regexp_full_match(trim({f}), '-?\\d+\\.0+')) FILTER (WHERE trim({f}) <> ''), false) "
     "FROM fields" for f in _ID_FIELDS
 }
-_NUMERIC_IDS_SQL = (
-    "SELECT count(*) FILTER (WHERE regexp_full_match(CASE WHEN $strip THEN regexp_replace(trim(order_id), "
-    "'\\.0+$', '') ELSE trim(order_id) END, '\\d+')) FROM fields"
-)
-
 # Ids trimmed, empty → missing; and, where every value of the column is an integral float, without ".0".
 _ID_EXPR = {
     strip: {f: (f"nullif(regexp_replace(trim({f}), '\\.0+$', ''), '')" if strip else f"nullif(trim({f}), '')")
@@ -161,7 +174,8 @@ _ID_EXPR = {
     for strip in (False, True)
 }
 _C_INVOICE_EXPR = (
-    "coalesce(lower(left(trim(order_id), 1)) = 'c' AND regexp_full_match(trim(order_id), '[Cc]\\d+'), false) AS by_id"
+    "coalesce((starts_with(ltrim(order_id), 'C') OR starts_with(ltrim(order_id), 'c')) "
+    "AND regexp_full_match(trim(order_id), '[Cc]\\d+'), false) AS by_id"
 )
 
 _REFUND_PATTERN = "退款|已退|退货|取消|关闭|作废|cancel|refund|return|void|chargeback"
@@ -169,6 +183,8 @@ _REFUND_PATTERN = "退款|已退|退货|取消|关闭|作废|cancel|refund|retur
 
 def import_connection(temp_dir: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
     """A private DuckDB for one import: bounded memory, spilling to a temporary directory, never the workspace."""
+    from lib.workspace import scratch_connection  # lib.workspace imports this package (inplace): not at the top
+
     con = scratch_connection(memory_limit=IMPORT_MEMORY_LIMIT)
     if temp_dir is not None:
         con.execute("SET temp_directory = $dir", {"dir": str(temp_dir)})
@@ -179,15 +195,28 @@ def import_connection(temp_dir: str | os.PathLike[str] | None = None) -> duckdb.
 
 
 @dataclass
+class CsvFile:
+    """A delimited text file DuckDB reads in place: UTF-8 (transcoded when it was not), its header skipped."""
+
+    path: Path
+    delimiter: str
+    header_lines: int
+    lines: int  # physical lines up to the last one with content
+    width: int  # the header's number of fields
+
+
+@dataclass
 class Source:
-    """A file read into the scratch table ``raw`` (``line``, then ``c0`` … ``c{n-1}`` as text) and ``malformed``."""
+    """A file ready for :func:`stage_orders`: a CSV read in place (``csv``) or rows in the scratch table ``raw_read``.
+
+    ``raw_read`` holds ``line`` then ``c0`` … ``c{n-1}`` as text, beside the table ``malformed``.
+    """
 
     columns: list[str]
     file_format: str
     encoding: str | None = None
     sheet: str | None = None
-    rows: int = 0
-    temp_files: list[Path] = field(default_factory=list)
+    csv: CsvFile | None = None
 
 
 # --------------------------------------------------------------------------
@@ -203,16 +232,12 @@ def _read_sample(path: Path) -> bytes:
             with gzip.open(path, "rb") as gz:
                 return gz.read(SAMPLE_BYTES)
         except (OSError, EOFError, zlib.error) as exc:
-            from lib.importing import ImportFailed
-
             raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged_gzip") from exc
     return head
 
 
 def _sample_encoding(sample: bytes, complete: bool) -> tuple[str, str]:
     """The encoding the whole file will be read with, chosen on its first megabyte, and that sample's text."""
-    from lib.importing import _CP936_EURO, ImportFailed, _looks_binary, decode_text
-
     if complete:
         text, encoding = decode_text(sample)
         return encoding, text
@@ -246,7 +271,7 @@ def _sample_encoding(sample: bytes, complete: bool) -> tuple[str, str]:
 def _open_bytes(path: Path) -> io.BufferedIOBase:
     with open(path, "rb") as handle:
         gzipped = handle.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gzipped else open(path, "rb")  # type: ignore[return-value]
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
 @dataclass
@@ -264,8 +289,6 @@ def _stream_utf8(path: Path, encoding: str, out_dir: Path) -> _Text:
     :func:`_read_csv`). Anything else is decoded in strict mode with the encoding chosen
     on the sample, and refused at the first byte that encoding cannot decode.
     """
-    from lib.importing import _CP936_EURO, MAX_GZIP_UNCOMPRESSED, ImportFailed
-
     with open(path, "rb") as handle:
         plain = encoding in ("utf-8", "utf-8-sig") and handle.read(2) != b"\x1f\x8b"
     newlines, tail = 0, b""
@@ -287,7 +310,7 @@ def _stream_utf8(path: Path, encoding: str, out_dir: Path) -> _Text:
             except (OSError, EOFError, zlib.error) as exc:
                 raise ImportFailed("not_a_table", "The compressed file is damaged.", what="damaged_gzip") from exc
             total += len(chunk)
-            if total > MAX_GZIP_UNCOMPRESSED:
+            if total > limits.MAX_GZIP_UNCOMPRESSED:
                 raise ImportFailed("bomb", "The compressed file expands to more than 1 GB; it was not opened.")
             try:
                 text = decoder.decode(chunk, final=not chunk)
@@ -329,13 +352,15 @@ def _header_span(text: str, delimiter: str) -> tuple[list[str], int]:
 
 def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_dir: Path,
               max_rows: int) -> Source | None:
-    """Read a file into the scratch tables ``raw`` and ``malformed``; None when only the exact Python reader will do.
+    """Prepare a file for :func:`stage_orders`; None when only the exact Python reader will do.
 
-    That reader (:func:`lib.importing.read_table`) is kept for what DuckDB's reader would
-    number differently or cannot split: whitespace-separated text and blank lines between rows.
+    A CSV is not read here: its text is typed straight from ``read_csv`` in one pass
+    (:func:`stage_orders`), so the file's cells are never stored as a table of text.
+    Workbooks and Parquet files are read into the scratch table ``raw_read``. The
+    Python reader (:func:`lib.importing.read_table`) is kept for what DuckDB's reader
+    would number differently or cannot split: whitespace-separated text and blank lines
+    between rows.
     """
-    from lib.importing import _NOT_TABLE_MAGIC, ImportFailed, _detect_delimiter
-
     if path.stat().st_size == 0:
         raise ImportFailed("empty_file", "The file is empty.")
     sample = _read_sample(path)
@@ -348,8 +373,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_d
     for magic, (what, english) in _NOT_TABLE_MAGIC.items():
         if sample.startswith(magic):
             raise ImportFailed("not_a_table", f"This is a {english}, not a table.", what=what)
-    complete = len(sample) < SAMPLE_BYTES
-    encoding, text = _sample_encoding(sample, complete)
+    encoding, text = _sample_encoding(sample, len(sample) < SAMPLE_BYTES)
     sample_lines = [line for line in text[:200_000].splitlines() if line.strip()][:50]
     if not sample_lines:
         raise ImportFailed("empty_file", "The file is empty.")
@@ -357,28 +381,92 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_d
     if delimiter is None:
         return None
     header, header_lines = _header_span(text, delimiter)
-    from lib.importing import normalize_headers
-
     columns = normalize_headers(header)
     if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
         raise ImportFailed("one_column", "The file could not be split into columns; check its delimiter.")
-    source = _stream_utf8(path, encoding, work_dir)
-    width = len(columns)
-    types = {f"c{i}": "VARCHAR" for i in range(width + _OVERHANG)}
-    params = {"path": str(source.path), "skip": header_lines, "columns": types, "delim": delimiter, "nostr": _NO_NULL,
-              "max_line": MAX_CELL_CHARS * 2}
-    sql = (
-        "CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM read_csv($path, auto_detect = false, header = false, "
-        "skip = $skip, columns = $columns, delim = $delim, quote = '\"', escape = '\"', strict_mode = false, "
-        "null_padding = true, nullstr = $nostr, max_line_size = $max_line, parallel = $parallel)"
-    )
+    text_file = _stream_utf8(path, encoding, work_dir)
+    if text_file.lines <= header_lines:
+        raise ImportFailed("no_rows", "The file has a header but no rows.")
+    csv_file = CsvFile(text_file.path, delimiter, header_lines, text_file.lines, len(columns))
+    return Source(columns, "csv", encoding=encoding, csv=csv_file)
+
+
+def _csv_params(csv_file: CsvFile, parallel: bool) -> dict[str, Any]:
+    return {"path": str(csv_file.path), "skip": csv_file.header_lines, "delim": csv_file.delimiter,
+            "columns": {f"c{i}": "VARCHAR" for i in range(csv_file.width + _OVERHANG)}, "nostr": _NO_NULL,
+            "max_line": limits.MAX_CELL_CHARS * 2, "parallel": parallel}
+
+
+_READ_CSV = (
+    "read_csv($path, auto_detect = false, header = false, skip = $skip, columns = $columns, delim = $delim, "
+    "quote = '\"', escape = '\"', strict_mode = false, null_padding = true, nullstr = $nostr, "
+    "max_line_size = $max_line, parallel = $parallel)"
+)
+
+
+def _row_flags(width: int) -> list[str]:
+    """Per row of ``c0`` … (the header's width plus the overhang): its field count, whether it fits, whether blank.
+
+    Code-made column names (c0, c1, …) and integers: nothing from the file reaches this SQL text. Cheap tests
+    first (a NULL test is free, a first character is cheaper than a trim): OR/AND stop early.
+    """
+    cells = [f"c{i}" for i in range(width + _OVERHANG)]
+    present = " + ".join(f"({c} IS NOT NULL)::INT" for c in cells)
+    overhang = f"{cells[width]} IS NULL OR (" + " AND ".join(f"coalesce({c}, '') = ''" for c in cells[width:]) + ")"
+    # Blank: every cell empty or spaces. Almost every row has a first cell that starts with a visible character
+    # (a byte test); only the others are trimmed cell by cell.
+    blank = ("CASE WHEN c0 <> '' AND NOT starts_with(c0, ' ') AND NOT starts_with(c0, chr(9)) THEN false ELSE "
+             "NOT coalesce(" + " OR ".join(f"trim({c}) <> ''" for c in cells) + ", false) END")
+    fits = f"c{width - 1} IS NOT NULL AND ({overhang})"
+    why = (f"CASE WHEN NOT ({fits}) THEN 'expected {width} fields, found ' || CASE WHEN {present} >= "
+           f"{width + _OVERHANG} THEN 'more' ELSE ({present})::VARCHAR END END AS why")
+    return [f"({fits}) AS fits", f"({blank}) AS blank", why]
+
+
+def _csv_relation(csv_file: CsvFile, numbered: bool) -> str:
+    """The file's rows straight from ``read_csv``; ``numbered``: with their line (one physical line per row).
+
+    Numbering in the projection reads the file in one thread; without it DuckDB reads in parallel.
+    """
+    line = [f"{csv_file.header_lines} + row_number() OVER () AS line"] if numbered else []
+    select_list = ", ".join([*line, *_row_flags(csv_file.width), *(f"c{i}" for i in range(csv_file.width))])
+    return f"SELECT {select_list} FROM {_READ_CSV}"
+
+
+def _read_csv_table(con: duckdb.DuckDBPyConnection, csv_file: CsvFile) -> bool:
+    """The slow path: the file's text into ``raw_read``, each row numbered by the line breaks before it.
+
+    For a file whose rows do not each sit on one line (line breaks inside quoted cells):
+    a row starts one line after the previous one plus the line breaks inside that row's
+    cells. False when DuckDB cannot split the file or even that does not add up (blank
+    lines between rows, which DuckDB skips): the exact Python reader decides.
+    """
+    sql = f"CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM {_READ_CSV}"
+    if _run_read_csv(con, sql, csv_file) is None:
+        return False
+    width = csv_file.width
+    cells = [f"c{i}" for i in range(width + _OVERHANG)]
+    breaks = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cells)
+    select_list = ", ".join([
+        f"{csv_file.header_lines + 1} + rowid + coalesce(sum({breaks}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED "
+        f"PRECEDING AND 1 PRECEDING), 0) AS line", f"{breaks} AS breaks", *_row_flags(width), *cells[:width]])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE numbered_rows AS SELECT {select_list} FROM raw_read")
+    con.execute("DROP TABLE raw_read")
+    last_line = con.execute("SELECT max(line + breaks) FROM numbered_rows").fetchall()[0][0]
+    return bool(last_line == csv_file.lines)
+
+
+def _run_read_csv(con: duckdb.DuckDBPyConnection, sql: str, csv_file: CsvFile,
+                  extra: dict[str, Any] | None = None) -> list[Any] | None:
+    """Run a statement reading the CSV (in parallel, else in one pass); None when DuckDB cannot split the file."""
     try:
         try:
-            con.execute(sql, {**params, "parallel": True})
+            return con.execute(sql, {**_csv_params(csv_file, True), **(extra or {})}).fetchall()
         except duckdb.Error as exc:
             if "parallel" not in str(exc):
                 raise
-            con.execute(sql, {**params, "parallel": False})  # quoted line breaks: read in one pass
+            # quoted line breaks: read in one pass
+            return con.execute(sql, {**_csv_params(csv_file, False), **(extra or {})}).fetchall()
     except duckdb.Error as exc:
         if "Invalid unicode" in str(exc):  # chosen on the sample, kept for the whole file: never re-read as GB18030
             raise ImportFailed(
@@ -387,62 +475,9 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, work_d
                 "Save it as UTF-8 CSV and try again.",
             ) from exc
         return None  # a file DuckDB cannot split (a stray quote, an overlong line): the exact Python reader decides
-    if not _number_csv_rows(con, width, header_lines, source.lines):
-        return None
-    if not con.execute("SELECT count(*) FROM raw").fetchall()[0][0]:
-        if con.execute("SELECT count(*) FROM malformed").fetchall()[0][0]:
-            raise ImportFailed("no_valid_rows", "No row has the same number of fields as the header.")
-        raise ImportFailed("no_rows", "The file has a header but no rows.")
-    rows = con.execute("SELECT count(*) FROM raw_read").fetchall()[0][0]
-    _check_rows(rows, max_rows)
-    return Source(columns, "csv", encoding=encoding, rows=rows)
-
-
-def _number_csv_rows(con: duckdb.DuckDBPyConnection, width: int, header_lines: int, file_lines: int) -> bool:
-    """View ``raw``: each row with its file line; table ``malformed``: rows whose field count differs.
-
-    DuckDB keeps the file's order (``rowid``). When the file has exactly one line per row,
-    a row's line is its position after the header; otherwise a row starts one line after the
-    previous one plus the line breaks inside that row's quoted cells. False when even that
-    does not add up (blank lines between rows, which DuckDB skips): the caller falls back.
-    """
-    cells = [f"c{i}" for i in range(width + _OVERHANG)]
-    rows = con.execute("SELECT count(*) FROM raw_read").fetchall()[0][0]
-    # Code-made column names (c0, c1, …) and integers: nothing from the file reaches this SQL text.
-    present = " + ".join(f"({c} IS NOT NULL)::INT" for c in cells)
-    # Cheap tests first (a NULL test is free, a first character is cheaper than a trim): OR/AND stop early.
-    overhang = f"{cells[width]} IS NULL OR (" + " AND ".join(f"coalesce({c}, '') = ''" for c in cells[width:]) + ")"
-    blank = "NOT coalesce(" + " OR ".join(
-        f"left({c}, 1) NOT IN ('', ' ', chr(9)) OR trim({c}) <> ''" for c in cells) + ", false)"
-    fits = f"c{width - 1} IS NOT NULL AND ({overhang})"
-    flags = [f"{present} AS fields", f"({fits}) AS fits", f"({blank}) AS blank", "*"]
-    if header_lines + rows == file_lines:
-        select_list = ", ".join([f"{header_lines + 1} + rowid AS line", *flags])
-        con.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS SELECT {select_list} FROM raw_read")
-    else:
-        breaks = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cells)
-        select_list = ", ".join([
-            f"{header_lines + 1} + rowid + coalesce(sum({breaks}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED "
-            f"PRECEDING AND 1 PRECEDING), 0) AS line", f"{breaks} AS breaks", *flags])
-        con.execute(f"CREATE OR REPLACE TEMP TABLE numbered_rows AS SELECT {select_list} FROM raw_read")
-        last_line = con.execute("SELECT max(line + breaks) FROM numbered_rows").fetchall()[0][0]
-        con.execute("DROP TABLE raw_read")
-        con.execute("ALTER TABLE numbered_rows RENAME TO raw_read")
-        if last_line != file_lines:
-            return False
-        con.execute("CREATE OR REPLACE TEMP VIEW numbered AS SELECT * FROM raw_read")
-    select_list = ", ".join(["line", *cells[:width]])
-    con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT {select_list} FROM numbered WHERE NOT blank AND fits")
-    select_list = (f"line, 'expected {width} fields, found ' || "
-                   f"CASE WHEN fields >= {width + _OVERHANG} THEN 'more' ELSE fields::VARCHAR END AS why")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE malformed AS SELECT {select_list} FROM numbered "
-                "WHERE NOT blank AND NOT fits")
-    return True
 
 
 def _check_rows(rows: int, max_rows: int) -> None:
-    from lib.importing import ImportFailed, _check_row_count
-
     if rows == 0:
         raise ImportFailed("no_rows", "The file has a header but no rows.")
     _check_row_count(rows, max_rows)
@@ -450,8 +485,6 @@ def _check_rows(rows: int, max_rows: int) -> None:
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, max_rows: int) -> Source:
     import pyarrow.parquet as pq
-
-    from lib.importing import ImportFailed, normalize_headers
 
     try:
         rows = pq.ParquetFile(path).metadata.num_rows  # from the footer: a "bomb" is refused before it expands
@@ -476,80 +509,77 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, max_rows: int) -> 
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE raw_read AS SELECT {select_list} FROM read_parquet($p, file_row_number = true)",
         {"p": str(path)})
-    con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_read")
     con.execute("CREATE OR REPLACE TEMP TABLE malformed (line BIGINT, why VARCHAR)")
-    return Source(normalize_headers([str(d[0]) for d in described]), "parquet", rows=rows)
+    return Source(normalize_headers([str(d[0]) for d in described]), "parquet")
 
 
 def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, max_rows: int) -> Source:
     """The first sheet with data, streamed row by row into DuckDB in Arrow batches (never a whole DataFrame)."""
-    import pyarrow as pa
     from python_calamine import CalamineWorkbook
-
-    from lib.importing import ImportFailed, _cell_text, check_xlsx_archive, normalize_headers
 
     with open(path, "rb") as handle:
         check_xlsx_archive(handle)
     try:
         book = CalamineWorkbook.from_path(str(path))
-        chosen = None
-        for sheet_name in book.sheet_names:
-            sheet = book.get_sheet_by_name(sheet_name)
-            rows_iter = sheet.iter_rows()
-            offset = sheet.start[0] if sheet.start else 0
-            for index, row in enumerate(rows_iter):
-                if any(_cell_text(v) for v in row):
-                    chosen = (sheet_name, sheet, offset + index, row)
-                    break
-            if chosen:
-                break
-        if chosen is None:
-            raise ImportFailed("empty_file", "The workbook has no data.")
-        sheet_name, sheet, header_index, header_row = chosen
+        sheet_name, sheet, header_index, header_row = _first_sheet_with_data(book)
         columns = normalize_headers([_cell_text(v) for v in header_row])
-        width = len(columns)
-        aliases = [f"c{i}" for i in range(width)]
-        schema = pa.schema([("line", pa.int64())] + [(a, pa.string()) for a in aliases])
-        con.register("xlsx_batch", schema.empty_table())
-        con.execute("CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM xlsx_batch")
-        con.unregister("xlsx_batch")
-        batch: list[list[Any]] = [[] for _ in range(width + 1)]
-        rows = 0
-
-        def flush() -> None:
-            table = pa.Table.from_arrays([pa.array(col, type=t.type) for col, t in zip(batch, schema)], schema=schema)
-            con.register("xlsx_batch", table)
-            con.execute("INSERT INTO raw_read SELECT * FROM xlsx_batch")
-            con.unregister("xlsx_batch")
-            for col in batch:
-                col.clear()
-
-        for index, row in enumerate(sheet.iter_rows()):
-            line = (sheet.start[0] if sheet.start else 0) + index + 1
-            if line <= header_index + 1:
-                continue
-            cells = [_cell_text(v) for v in row]
-            if not any(cells):
-                continue
-            cells = (cells + [""] * width)[:width]
-            batch[0].append(line)
-            for i, value in enumerate(cells, start=1):
-                batch[i].append(value)
-            rows += 1
-            if rows > max_rows:
-                _check_rows(rows, max_rows)
-            if len(batch[0]) >= _XLSX_BATCH_ROWS:
-                flush()
-        if batch[0]:
-            flush()
+        rows = _stream_sheet(con, sheet, header_index, len(columns), max_rows)
     except ImportFailed:
         raise
     except Exception as exc:  # calamine raises its own error types for damaged books
         raise ImportFailed("not_a_table", f"The workbook could not be read: {exc}", what="damaged_workbook") from exc
     _check_rows(rows, max_rows)
-    con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_read")
     con.execute("CREATE OR REPLACE TEMP TABLE malformed (line BIGINT, why VARCHAR)")
-    return Source(columns, "xlsx", sheet=sheet_name, rows=rows)
+    return Source(columns, "xlsx", sheet=sheet_name)
+
+
+def _first_sheet_with_data(book: Any) -> tuple[str, Any, int, list[Any]]:
+    """The first sheet with a non-empty row: its name, the sheet, that row's index (the header) and cells."""
+    for sheet_name in book.sheet_names:
+        sheet = book.get_sheet_by_name(sheet_name)
+        offset = sheet.start[0] if sheet.start else 0
+        for index, row in enumerate(sheet.iter_rows()):
+            if any(_cell_text(v) for v in row):
+                return sheet_name, sheet, offset + index, row
+    raise ImportFailed("empty_file", "The workbook has no data.")
+
+
+def _stream_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, header_index: int, width: int, max_rows: int) -> int:
+    """The sheet's rows after the header into ``raw_read`` (``line``, ``c0`` …), in Arrow batches; their count."""
+    import pyarrow as pa
+
+    schema = pa.schema([("line", pa.int64())] + [(f"c{i}", pa.string()) for i in range(width)])
+    con.register("xlsx_batch", schema.empty_table())
+    con.execute("CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM xlsx_batch")
+    con.unregister("xlsx_batch")
+    batch: list[list[Any]] = [[] for _ in range(width + 1)]
+
+    def flush() -> None:
+        table = pa.Table.from_arrays([pa.array(col, type=t.type) for col, t in zip(batch, schema)], schema=schema)
+        con.register("xlsx_batch", table)
+        con.execute("INSERT INTO raw_read SELECT * FROM xlsx_batch")
+        con.unregister("xlsx_batch")
+        for col in batch:
+            col.clear()
+
+    rows = 0
+    first_line = (sheet.start[0] if sheet.start else 0) + 1
+    for index, row in enumerate(sheet.iter_rows()):
+        line = first_line + index
+        cells = [_cell_text(v) for v in row]
+        if line <= header_index + 1 or not any(cells):
+            continue
+        batch[0].append(line)
+        for i, value in enumerate((cells + [""] * width)[:width], start=1):
+            batch[i].append(value)
+        rows += 1
+        if rows > max_rows:
+            _check_rows(rows, max_rows)
+        if len(batch[0]) >= _XLSX_BATCH_ROWS:
+            flush()
+    if batch[0]:
+        flush()
+    return rows
 
 
 def load_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, lines: Any,
@@ -560,7 +590,6 @@ def load_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, lines: Any,
     con.register("raw_frame", text)
     con.execute("CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM raw_frame")
     con.unregister("raw_frame")
-    con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_read")
     bad = pd.DataFrame({"line": pd.Series([n for n, _ in malformed], dtype="int64"),
                         "why": pd.Series([w for _, w in malformed], dtype=object)})
     con.register("malformed_frame", bad)
@@ -575,41 +604,144 @@ def load_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, lines: Any,
 
 _TEXT_FIELDS = ("order_id", "customer_id", "order_time", "amount", "quantity", "unit_price", "channel", "status",
                 "original_order_id")
+# Rows from a table already read (workbooks, Parquet, the Python reader): every one fits and none is blank. A row is
+# typed when "fits AND NOT blank"; a CSV row with the wrong number of fields is malformed, a blank one skipped.
+_TABLE_RELATION = "SELECT *, true AS fits, false AS blank, NULL::VARCHAR AS why FROM raw_read"
 
 
-def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str, Any], file_stem: str,
-                 existing_ids: Any) -> dict[str, Any]:
-    """Type ``raw`` under ``mapping`` into ``staged_orders`` (one row per order) and ``rejects``.
+class NeedsExactReader(Exception):
+    """DuckDB's reader cannot split or number this file's rows: the exact Python reader decides."""
 
+
+def stage_orders(con: duckdb.DuckDBPyConnection, source: Source, mapping: dict[str, Any], file_stem: str,
+                 existing_ids: Any, max_rows: int | None = None) -> dict[str, Any]:
+    """Type the file's rows under ``mapping`` into ``staged_orders`` (one row per order) and ``rejects``.
+
+    One pass: a CSV's cells go from ``read_csv`` through the parsing rules into the
+    table ``parsed`` — typed values, each row's checks, and the file's text only for the
+    rows turned away (so rejects keep their line and value without a second read).
     Returns the counts the report needs: rows read, rows accepted, and whether the
     file lists order lines (several rows per order id).
     """
-    index = {name: i for i, name in enumerate(columns)}
-    parts = []
+    index = {name: i for i, name in enumerate(source.columns)}
+    attributes = _attribute_names(source.columns, mapping)
+    parse_params = {"formats": DATE_FORMATS, "refund": _REFUND_PATTERN,
+                    **({} if mapping.get("order_id") else {"stem": file_stem})}
+    if source.csv:
+        strip = _type_csv(con, source.csv, mapping, index, attributes, parse_params)
+    else:
+        fields = _fields_sql(_TABLE_RELATION, mapping, index, attributes, with_line=True)
+        strip = _float_id_columns(fields, lambda sql: con.execute(sql).fetchall())
+        con.execute(_create_parsed_sql(fields, mapping, strip, attributes, with_line=True), parse_params)
+        con.execute("CREATE OR REPLACE TEMP VIEW parsed AS SELECT * FROM parsed_rows")
+    n, malformed_rows = _check_counts(con, max_rows)
+    _decide_c_invoices(con, strip["order_id"], n)
+    _accept(con, existing_ids)
+    _collect_rejects(con, mapping)
+    # One row per order (an order-line file's lines summed), refunds decided as lib.importing documents.
+    lines_count, distinct_orders = con.execute(
+        "SELECT count(*), count(DISTINCT oid) FROM accepted WHERE NOT duplicate").fetchall()[0]
+    staged_attributes = _stage_attributes(con, attributes)
+    one_row_per_order = lines_count == distinct_orders
+    if one_row_per_order:  # a view over the parsed rows: the orders are not copied once more
+        con.execute(_STAGED_FROM_LINES.replace("CREATE OR REPLACE TEMP TABLE", "CREATE OR REPLACE TEMP VIEW", 1))
+    else:
+        con.execute(_STAGED_FROM_GROUPS)
+        con.execute("DROP TABLE accepted" if existing_ids is not None and len(existing_ids) else "DROP VIEW accepted")
+        con.execute("DROP VIEW parsed")
+        con.execute("DROP TABLE parsed_rows")
+    for leftover in ("raw_read", "numbered_rows"):  # the file's text: only the typed orders stay until confirmed
+        con.execute(f"DROP TABLE IF EXISTS {leftover}")
+    return {"rows_read": n + malformed_rows, "rows_accepted": int(lines_count),
+            "line_level": int(distinct_orders) < int(lines_count), "lines": int(lines_count),
+            "attributes": staged_attributes, "attribute_columns": attributes}
+
+
+def _type_csv(con: duckdb.DuckDBPyConnection, csv_file: CsvFile, mapping: dict[str, Any], index: dict[str, int],
+              attributes: list[str], parse_params: dict[str, Any]) -> dict[str, bool]:
+    """Type a CSV straight from ``read_csv`` into ``parsed_rows``; returns which id columns lose a ".0".
+
+    DuckDB reads in parallel and keeps the file's order, so when every row sits on one
+    line a row's line is its position (``rowid``) and need not be stored. A file without
+    an order id column numbers its rows in the projection instead (the id is made from the
+    line). When the rows do not add up to the file's lines (line breaks inside quoted
+    cells), the text is read into a table and each row numbered by the breaks before it.
+    """
+    def run(sql: str, extra: dict[str, Any] | None = None) -> list[Any]:
+        rows = _run_read_csv(con, sql, csv_file, extra)
+        if rows is None:
+            raise NeedsExactReader()
+        return rows
+
+    numbered = not mapping.get("order_id")
+    fields = _fields_sql(_csv_relation(csv_file, numbered), mapping, index, attributes, with_line=numbered)
+    strip = _float_id_columns(fields, run)
+    con.execute("CREATE OR REPLACE TEMP TABLE malformed (line BIGINT, why VARCHAR)")
+    if _run_read_csv(con, _create_parsed_sql(fields, mapping, strip, attributes, with_line=numbered), csv_file,
+                     parse_params) is not None and _numbered_right(con, csv_file):
+        select_list = "*" if numbered else f"{csv_file.header_lines} + 1 + rowid AS line, *"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW parsed AS SELECT {select_list} FROM parsed_rows")
+        return strip
+    if not _read_csv_table(con, csv_file):
+        raise NeedsExactReader()
+    fields = _fields_sql("SELECT * FROM numbered_rows", mapping, index, attributes, with_line=True)
+    con.execute(_create_parsed_sql(fields, mapping, strip, attributes, with_line=True), parse_params)
+    con.execute("CREATE OR REPLACE TEMP VIEW parsed AS SELECT * FROM parsed_rows")
+    return strip
+
+
+def _create_parsed_sql(fields: str, mapping: dict[str, Any], strip: dict[str, bool], attributes: list[str], *,
+                       with_line: bool) -> str:
+    return "CREATE OR REPLACE TEMP TABLE parsed_rows AS " + _parse_sql(fields, mapping, strip, len(attributes),
+                                                                        with_line=with_line)
+
+
+def _attribute_names(columns: list[str], mapping: dict[str, Any]) -> list[str]:
+    """The file's unmapped columns kept per customer (lib.importing.attributes): none without a customer id."""
+    from lib.importing import attributes as customer_attributes
+
+    return customer_attributes.attribute_columns(columns, mapping) if mapping.get("customer_id") else []
+
+
+def _fields_sql(relation: str, mapping: dict[str, Any], index: dict[str, int], attributes: list[str], *,
+                with_line: bool) -> str:
+    """The source's rows with the mapped columns named by field (code-made positions: c<i> is the i-th column)."""
+    parts = ["line", "fits", "blank", "why"] if with_line else ["fits", "blank", "why"]
     for name in _TEXT_FIELDS:
         column = mapping.get(name)
         parts.append(f"c{index[column]} AS {name}" if column else f"NULL::VARCHAR AS {name}")
+    parts += [f"c{index[name]} AS a{i}" for i, name in enumerate(attributes)]
     select_list = ", ".join(parts)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW fields AS SELECT line, {select_list} FROM raw")
+    return f"SELECT {select_list} FROM ({relation})"
 
-    # Column-wide facts: ids a spreadsheet wrote as 17850.0 (every value: checked in full only when the first
-    # rows all are), and whether ids are mostly numbers (then a C-prefixed id is a cancellation; counted only
-    # when such an id exists).
-    sample = con.execute(_FLOAT_SAMPLE_SQL).fetchall()[0]
-    strip = {name: bool(sample[i]) and bool(con.execute(_FLOAT_IDS_SQL[name]).fetchall()[0][0])
-             for i, name in enumerate(_ID_FIELDS)}
 
-    has_amount = bool(mapping.get("amount"))
-    has_quantity = bool(mapping.get("quantity"))
+def _float_id_columns(fields: str, run: Callable[[str], list[Any]]) -> dict[str, bool]:
+    """Id columns a spreadsheet wrote as 17850.0 (every value: checked in full only when the first rows all are)."""
+    where = f"SELECT * FROM ({fields}) WHERE fits AND NOT blank"
+    sample = run(_FLOAT_SAMPLE_SQL.replace("FROM fields", f"FROM ({where})"))[0]
+    return {name: bool(sample[i]) and bool(run(_FLOAT_IDS_SQL[name].replace("FROM fields", f"FROM ({where})"))[0][0])
+            for i, name in enumerate(_ID_FIELDS)}
+
+
+def _parse_sql(fields: str, mapping: dict[str, Any], strip: dict[str, bool], attributes: int, *,
+               with_line: bool) -> str:
+    """Each cell parsed once, then cheap checks over the parsed values, in one projection.
+
+    The projection is chosen here from fixed fragments (a CASE on a parameter would cost
+    DuckDB as much as the parsing itself). The file's text is kept only where a row is
+    turned away (for its reject) and, for accepted rows, in the attribute columns.
+    """
+    has_amount, has_quantity = bool(mapping.get("amount")), bool(mapping.get("quantity"))
     has_order_id = bool(mapping.get("order_id"))
-    amount_column = mapping["amount"] if has_amount else f"{mapping.get('quantity')} × {mapping.get('unit_price')}"
-    # Each cell parsed once (materialised), then cheap flags over the parsed values. The projection is chosen
-    # here from fixed fragments (a CASE on a parameter would cost DuckDB as much as the parsing itself).
+
     def ident(field_name: str) -> str:
         return _ID_EXPR[strip[field_name]][field_name]
 
-    parts = [
-        "line", "gp_ts(order_time, $formats) AS ts",
+    attribute_list = [f"a{i}" for i in range(attributes)]
+    line = ["line"] if with_line else []
+    values = ", ".join([
+        *line, "fits", "blank", "why", "order_time", "amount", "quantity", "unit_price", "order_id",
+        *attribute_list, "gp_ts_any(order_time, $formats) AS ts_any",
         "quantity_value AS qty" if has_quantity else "NULL::DOUBLE AS qty",
         "coalesce(trim(quantity) <> '', false) AS qty_given" if has_quantity else "false AS qty_given",
         "amount_value AS amt" if has_amount else "quantity_value * unit_price_value AS amt",
@@ -619,122 +751,143 @@ def stage_orders(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: di
         "coalesce(regexp_matches(status, $refund, 'i'), false) AS by_status",
         _C_INVOICE_EXPR if has_order_id else "false AS by_id",
         "true AS has_oid" if has_order_id else "false AS has_oid",
-    ]
-    select_list = ", ".join(parts)
-    params = {"formats": _DATE_FORMATS, "refund": _REFUND_PATTERN, **({} if has_order_id else {"stem": file_stem})}
-    con.execute(_MONEY_VIEW_SQL)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {select_list} FROM money", params)
-    n, c_invoices = con.execute("SELECT count(*), coalesce(bool_or(by_id), false) FROM parsed").fetchall()[0]
-    # A C-invoice is a cancellation only in a file whose invoice numbers are mostly plain numbers.
-    if c_invoices:
-        numeric = con.execute(_NUMERIC_IDS_SQL, {"strip": strip["order_id"]}).fetchall()[0][0]
-        if numeric / n <= 0.5:
-            con.execute("UPDATE parsed SET by_id = false WHERE by_id")
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP VIEW typed AS
-        WITH flagged AS (
+    ])
+    amount_text = ("amount" if has_amount
+                   else "coalesce(quantity, 'None') || ' × ' || coalesce(unit_price, 'None')")
+    kept = ", ".join([
+        *line, "fits", "blank", "why", "ts", "qty", "amt", "oid", "customer_id", "channel", "status",
+        "original_order_id", "by_status", "by_id", "ok", "bad_ts", "bad_amount", "bad_qty", "missing_id", "lost_id",
+        "CASE WHEN NOT ok THEN order_time END AS t_time", f"CASE WHEN NOT ok THEN {amount_text} END AS t_amount",
+        "CASE WHEN NOT ok THEN quantity END AS t_quantity", "CASE WHEN NOT ok THEN order_id END AS t_order",
+        *(f"CASE WHEN ok THEN {a} END AS {a}" for a in attribute_list),
+    ])
+    return f"""
+        WITH typed AS ({money_sql(f"({fields})")}),
+        parsed AS (SELECT * EXCLUDE (ts_any), gp_in_range(ts_any) AS ts FROM (SELECT {values} FROM typed)),
+        flagged AS (
             SELECT *, ts IS NULL AS bad_ts, amt IS NULL AND ts IS NOT NULL AS bad_amount,
                    qty_given AND qty IS NULL AND ts IS NOT NULL AND amt IS NOT NULL AS bad_qty
             FROM parsed
         ), checked AS (
-            SELECT *, has_oid AND oid IS NULL AND NOT (bad_ts OR bad_amount OR bad_qty) AS missing_id,
-                   has_oid AND contains(lower(oid), 'e+') AND regexp_full_match(oid, '\\d(\\.\\d+)?[eE]\\+\\d+')
-                       AND NOT bad_ts AS lost_id
+            SELECT *, coalesce(has_oid AND oid IS NULL AND NOT (bad_ts OR bad_amount OR bad_qty), false) AS missing_id,
+                   coalesce(has_oid AND contains(lower(oid), 'e+') AND regexp_full_match(oid, '\\d(\\.\\d+)?[eE]\\+\\d+')
+                       AND NOT bad_ts, false) AS lost_id
             FROM flagged
+        ), judged AS (
+            SELECT *, fits AND NOT blank AND NOT (bad_ts OR bad_amount OR bad_qty OR missing_id OR lost_id) AS ok
+            FROM checked
         )
-        SELECT *, NOT (bad_ts OR bad_amount OR bad_qty OR coalesce(missing_id, false) OR coalesce(lost_id, false)) AS ok
-        FROM checked
+        SELECT {kept} FROM judged
+    """
+
+
+def _numbered_right(con: duckdb.DuckDBPyConnection, csv_file: CsvFile) -> bool:
+    """Whether each row sat on one line (so its position is its line); else the rows are numbered again."""
+    rows = con.execute("SELECT count(*) FROM parsed_rows").fetchall()[0][0]
+    return bool(csv_file.header_lines + rows == csv_file.lines)
+
+
+def require_rows(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Refuse a file with no row to type, as the typing would (for a check that comes first: the mapping's)."""
+    if source.csv:
+        rows = _run_read_csv(con, f"SELECT count(*) FILTER (WHERE fits AND NOT blank), count(*) FILTER (WHERE NOT blank) "
+                             f"FROM ({_csv_relation(source.csv, False)})", source.csv)
+        if rows is None:
+            return
+        typed, malformed = rows[0][0], rows[0][1] - rows[0][0]
+    else:
+        typed = con.execute("SELECT count(*) FROM raw_read").fetchall()[0][0]
+        malformed = con.execute("SELECT count(*) FROM malformed").fetchall()[0][0]
+    _refuse_empty(int(typed), int(malformed))
+
+
+def _refuse_empty(typed: int, malformed: int) -> None:
+    if not typed:
+        if malformed:
+            raise ImportFailed("no_valid_rows", "No row has the same number of fields as the header.")
+        raise ImportFailed("no_rows", "The file has a header but no rows.")
+
+
+def _check_counts(con: duckdb.DuckDBPyConnection, max_rows: int | None) -> tuple[int, int]:
+    """Rows to type and malformed rows; a file without rows, or with more than ``max_rows``, is refused."""
+    n, malformed = con.execute(
+        "SELECT count(*) FILTER (WHERE fits AND NOT blank), count(*) FILTER (WHERE NOT blank AND NOT fits) FROM parsed"
+    ).fetchall()[0]
+    malformed += con.execute("SELECT count(*) FROM malformed").fetchall()[0][0]
+    _refuse_empty(int(n), int(malformed))
+    if max_rows is not None:
+        _check_rows(n + malformed, max_rows)
+    return int(n), int(malformed)
+
+
+def _decide_c_invoices(con: duckdb.DuckDBPyConnection, strip: bool, n: int) -> None:
+    """A C-invoice is a cancellation only in a file whose invoice numbers are mostly plain numbers."""
+    if not con.execute("SELECT coalesce(bool_or(by_id), false) FROM parsed WHERE ok").fetchall()[0][0]:
+        return
+    numeric = con.execute("SELECT count(*) FILTER (WHERE regexp_full_match(oid, '\\d+')) FROM parsed "
+                          "WHERE fits AND NOT blank").fetchall()[0][0]
+    if numeric / n <= 0.5:
+        con.execute("UPDATE parsed_rows SET by_id = false WHERE by_id")
+
+
+def _accept(con: duckdb.DuckDBPyConnection, existing_ids: Any) -> None:
+    """``accepted``: the rows that passed, each marked when the dataset already has its order id (an append)."""
+    if existing_ids is None or not len(existing_ids):
+        con.execute("CREATE OR REPLACE TEMP VIEW accepted AS SELECT *, false AS duplicate FROM parsed WHERE ok")
+        return
+    existing = (pd.DataFrame({"order_id": pd.Series(sorted(existing_ids), dtype=object)})
+                if isinstance(existing_ids, set) else existing_ids)  # a Python set, or an Arrow table of ids
+    con.register("existing_ids", existing)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE accepted AS
+        SELECT t.*, e.order_id IS NOT NULL AS duplicate FROM parsed AS t
+        LEFT JOIN (SELECT DISTINCT order_id::VARCHAR AS order_id FROM existing_ids) AS e ON t.oid = e.order_id
+        WHERE t.ok
         """
     )
-    if existing_ids is not None and len(existing_ids):
-        existing = (pd.DataFrame({"order_id": pd.Series(sorted(existing_ids), dtype=object)})
-                    if isinstance(existing_ids, set) else existing_ids)  # a Python set, or an Arrow table of ids
-        con.register("existing_ids", existing)
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE accepted AS
-            SELECT t.*, e.order_id IS NOT NULL AS duplicate FROM typed AS t
-            LEFT JOIN (SELECT DISTINCT order_id::VARCHAR AS order_id FROM existing_ids) AS e ON t.oid = e.order_id
-            WHERE t.ok
-            """
-        )
-        con.unregister("existing_ids")
-    else:
-        con.execute("CREATE OR REPLACE TEMP VIEW accepted AS SELECT *, false AS duplicate FROM typed WHERE ok")
-    names = {
-        "c_time": mapping["order_time"], "c_amount": amount_column, "c_quantity": mapping.get("quantity") or "",
-        "c_order": mapping.get("order_id") or "", "has_amount": has_amount,
-    }
-    # The turned-away rows with their text as the file held it (few rows: joined back to the file by line).
-    con.execute("CREATE OR REPLACE TEMP TABLE bad_lines AS SELECT line FROM typed WHERE NOT ok")
+    con.unregister("existing_ids")
+
+
+def _collect_rejects(con: duckdb.DuckDBPyConnection, mapping: dict[str, Any]) -> None:
+    """``rejects``: every row turned away, with its line, the column, the file's text and a reason code."""
+    amount_column = (mapping["amount"] if mapping.get("amount")
+                     else f"{mapping.get('quantity')} × {mapping.get('unit_price')}")
+    names = {"c_time": mapping["order_time"], "c_amount": amount_column, "c_quantity": mapping.get("quantity") or "",
+             "c_order": mapping.get("order_id") or ""}
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE rejects AS
-        WITH bad AS (
-            SELECT t.line, t.bad_ts, t.bad_amount, t.bad_qty, coalesce(t.missing_id, false) AS missing_id,
-                   coalesce(t.lost_id, false) AS lost_id, f.order_time, f.quantity, f.order_id,
-                   CASE WHEN $has_amount THEN f.amount
-                        ELSE coalesce(f.quantity, 'None') || ' × ' || coalesce(f.unit_price, 'None') END AS amount_text
-            FROM (SELECT * FROM typed WHERE line IN (SELECT line FROM bad_lines)) AS t
-            JOIN (SELECT * FROM fields WHERE line IN (SELECT line FROM bad_lines)) AS f USING (line)
-        )
+        WITH bad AS (SELECT * FROM parsed WHERE fits AND NOT blank AND NOT ok)
         SELECT line::BIGINT AS line, "column", value, reason FROM (
             SELECT line, 0 AS k, '' AS "column", '' AS value, 'malformed_row: ' || why AS reason FROM malformed
-            UNION ALL SELECT line, 1, $c_time, left(coalesce(order_time, ''), 200), 'bad_date' FROM bad WHERE bad_ts
-            UNION ALL SELECT line, 2, $c_amount, left(coalesce(amount_text, ''), 200), 'bad_amount'
+            UNION ALL SELECT line, 0, '', '', 'malformed_row: ' || why FROM parsed WHERE NOT blank AND NOT fits
+            UNION ALL SELECT line, 1, $c_time, left(coalesce(t_time, ''), 200), 'bad_date' FROM bad WHERE bad_ts
+            UNION ALL SELECT line, 2, $c_amount, left(coalesce(t_amount, ''), 200), 'bad_amount'
                 FROM bad WHERE bad_amount
-            UNION ALL SELECT line, 3, $c_quantity, left(coalesce(quantity, ''), 200), 'bad_quantity'
+            UNION ALL SELECT line, 3, $c_quantity, left(coalesce(t_quantity, ''), 200), 'bad_quantity'
                 FROM bad WHERE bad_qty
-            UNION ALL SELECT line, 4, $c_order, left(coalesce(order_id, ''), 200), 'missing_order_id'
+            UNION ALL SELECT line, 4, $c_order, left(coalesce(t_order, ''), 200), 'missing_order_id'
                 FROM bad WHERE missing_id
-            UNION ALL SELECT line, 5, $c_order, left(coalesce(order_id, ''), 200), 'id_precision_lost'
+            UNION ALL SELECT line, 5, $c_order, left(coalesce(t_order, ''), 200), 'id_precision_lost'
                 FROM bad WHERE lost_id
             UNION ALL SELECT line, 6, $c_order, oid, 'duplicate_order' FROM accepted WHERE duplicate
         ) ORDER BY line, k
         """,
         names,
     )
-    # One row per order (an order-line file's lines summed), refunds decided as lib.importing documents.
-    lines_count, distinct_orders = con.execute(
-        "SELECT count(*), count(DISTINCT oid) FROM accepted WHERE NOT duplicate").fetchall()[0]
-    attributes, attribute_names = _stage_attributes(con, columns, mapping, index)
-    one_row_per_order = lines_count == distinct_orders
-    if one_row_per_order:  # a view over the parsed rows: the orders are not copied once more
-        con.execute(_STAGED_FROM_LINES.replace("CREATE OR REPLACE TEMP TABLE", "CREATE OR REPLACE TEMP VIEW", 1))
-    else:
-        con.execute(_STAGED_FROM_GROUPS)
-    malformed_rows = con.execute("SELECT count(*) FROM malformed").fetchall()[0][0]
-    con.execute("DROP TABLE bad_lines")
-    if not one_row_per_order:
-        con.execute("DROP VIEW typed")
-        con.execute("DROP TABLE parsed")
-        con.execute("DROP TABLE accepted" if existing_ids is not None and len(existing_ids) else "DROP VIEW accepted")
-    con.execute("DROP VIEW money")
-    con.execute("DROP VIEW fields")
-    con.execute("DROP VIEW raw")
-    con.execute("DROP VIEW IF EXISTS numbered")
-    con.execute("DROP TABLE raw_read")  # the file's text: only the typed orders stay until the import is confirmed
-    return {"rows_read": n + int(malformed_rows), "rows_accepted": int(lines_count),
-            "line_level": int(distinct_orders) < int(lines_count), "lines": int(lines_count),
-            "attributes": attributes, "attribute_columns": attribute_names}
 
 
-def _stage_attributes(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str, Any],
-                      index: dict[str, int]) -> tuple[Any, list[str]]:
-    """The file's unmapped columns kept per customer (lib.customer_attributes), from the accepted rows in SQL."""
-    from lib import customer_attributes
+def _stage_attributes(con: duckdb.DuckDBPyConnection, attributes: list[str]) -> Any:
+    """The file's unmapped columns kept per customer (lib.importing.attributes), from the accepted rows in SQL."""
+    from lib.importing import attributes as customer_attributes
 
-    if not mapping.get("customer_id"):
-        return None, []
-    names = customer_attributes.attribute_columns(columns, mapping)
-    if not names:
-        return None, names
-    # Code-made positions: the file's i-th column is c<i>; nothing from the file reaches this SQL text.
-    select_list = ", ".join(["a.customer_id", "a.ts AS order_ts", "a.line",
-                             *(f"r.c{index[name]} AS a{i}" for i, name in enumerate(names))])
-    rows = con.sql(f"SELECT {select_list} FROM accepted AS a JOIN raw AS r USING (line) WHERE NOT a.duplicate")
-    return customer_attributes.stage(con, rows, names), names
+    if not attributes:
+        return None
+    # Code-made aliases a0, a1, … (the parsed rows carry them): nothing from the file reaches this SQL text.
+    select_list = ", ".join(["customer_id", "ts AS order_ts", "line", *(f"a{i}" for i in range(len(attributes)))])
+    rows = con.sql(f"SELECT {select_list} FROM accepted WHERE NOT duplicate")
+    return customer_attributes.stage(con, rows, attributes)
 
 
 def order_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -796,9 +949,9 @@ class StagedOrders:
     work_dir: Path
     rows: int
 
-    def batches(self, size: int = 100_000) -> Any:
-        """The orders as Arrow record batches, for the workspace to insert without a DataFrame in between."""
-        return self.con.sql("SELECT * FROM staged_orders").to_arrow_reader(size)
+    def batches(self) -> Any:
+        """The orders as a stream of Arrow record batches, for the workspace to insert without a DataFrame."""
+        return self.con.sql("SELECT * FROM staged_orders").to_arrow_reader(COMMIT_BATCH_ROWS)
 
     def order_ids(self) -> Any:
         """The staged order ids as an Arrow table (an append checks them again inside its transaction)."""
