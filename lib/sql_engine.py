@@ -20,7 +20,7 @@ ENUM(…))`` (Spark has no ENUM: the labels stay strings), ``read_parquet(path,
 filename = true, file_row_number = true)`` (a view with ``filename`` and
 ``file_row_number`` columns from Spark's ``_metadata``; ``union_by_name = true`` is Spark's
 ``mergeSchema``; Spark always reads ``key=value`` folders as partitions, as DuckDB's
-``hive_partitioning``), ``COLUMNS($names)`` with a one-name list (how :mod:`lib.inplace` binds a
+``hive_partitioning``), ``COLUMNS($names)`` with a one-name list (how :mod:`lib.importing.inplace` binds a
 mapped column's name: a quoted column reference, escaped by sqlglot), ``quantile_cont(x, p)``
 (sqlglot writes a two-argument ``percentile_cont`` that Spark refuses; Spark's
 ``percentile(x, p)`` interpolates linearly, the same), ``list_extract`` (1-based, as

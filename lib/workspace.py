@@ -442,7 +442,7 @@ class Workspace:
     def parquet_columns(self, path: str | os.PathLike[str]) -> tuple[str, list[str]]:
         """The resolved path and the column names of the Parquet files there (partition keys included).
 
-        Raises :class:`lib.inplace.InPlaceError` when the path lies outside the folders
+        Raises :class:`lib.importing.inplace.InPlaceError` when the path lies outside the folders
         this workspace may read (checked first, so nothing outside is even looked at),
         does not exist, holds no Parquet file or cannot be read.
         """
@@ -464,7 +464,7 @@ class Workspace:
     def register_parquet(self, name: str, path: str | os.PathLike[str], mapping: dict[str, Any]) -> int:
         """Make ``name`` a dataset whose orders are read in place from ``path``; returns its id.
 
-        Checks first (raising :class:`lib.inplace.InPlaceError`): the path exists, holds
+        Checks first (raising :class:`lib.importing.inplace.InPlaceError`): the path exists, holds
         Parquet files, lies in a folder this workspace may read, and has the mapped
         columns. A dataset that already holds imported orders is refused; re-registering
         an in-place dataset replaces its path and mapping. Channel data may be imported

@@ -377,7 +377,7 @@ def _currency_choice(kind: str, raw: importing.RawTable, mapping: dict, target: 
 
 
 def _inplace_panel() -> None:
-    """Orders read in place: a Parquet file or folder on the server becomes a dataset (lib.inplace)."""
+    """Orders read in place: a Parquet file or folder on the server becomes a dataset (lib.importing.inplace)."""
     st.caption(t("inplace.intro"))
     roots = ctx.ws.readable_roots()
     path = st.text_input(

@@ -1,4 +1,4 @@
-"""Orders read in place (lib.inplace): a Parquet folder as a dataset, equal to the same orders imported, refreshed on change."""
+"""Orders read in place (lib.importing.inplace): a Parquet folder as a dataset, equal to the same orders imported, refreshed on change."""
 
 from __future__ import annotations
 

@@ -155,7 +155,7 @@ def test_comparison_periods_and_how_much_of_them_the_data_covers():
 def test_parquet_orders_on_an_engine_give_the_workspace_numbers_without_spend(ws, tmp_path):
     """The hand-computed case read in place from a Parquet file by a private DuckDB (what ``cli kpis --parquet`` runs)."""
     from lib import sql_engine
-    from lib.inplace import ParquetOrders
+    from lib.importing.inplace import ParquetOrders
 
     rows = [
         ("1", "a", "2024-01-05", 100.0, False), ("2", "a", "2024-02-03", 50.0, False),

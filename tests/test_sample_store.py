@@ -27,7 +27,7 @@ def store() -> ss.SampleStore:
 @pytest.fixture(scope="module")
 def shipped_orders_text() -> bytes:
     if not ss.SAMPLE_ORDERS_PATH.exists():
-        pytest.fail(f"{ss.SAMPLE_ORDERS_PATH} is missing: run `python -m lib.sample_store`")
+        pytest.fail(f"{ss.SAMPLE_ORDERS_PATH} is missing: run `python -m lib.importing.sample_store`")
     return gzip.decompress(ss.SAMPLE_ORDERS_PATH.read_bytes())
 
 

@@ -27,10 +27,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from lib import inplace, kpis, metrics, sql_engine
+from lib import kpis, metrics, sql_engine
+from lib.importing import inplace
 from lib.cli import main
 from lib.i18n import t
-from lib.sample_store import SAMPLE_DATASET_NAME
+from lib.importing.sample_store import SAMPLE_DATASET_NAME
 
 HAS_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
 needs_java = pytest.mark.skipif(

@@ -1,6 +1,6 @@
 """Streaming import: order files read in place by DuckDB give what the in-memory reader gave, at any size.
 
-Why: ``lib.staging`` replaced Python's csv module and pandas for order files (8× slower
+Why: ``lib.importing.staging`` replaced Python's csv module and pandas for order files (8× slower
 than DuckDB, 1 GB per million rows). A user must not be able to tell which path read
 their file — the same orders, the same rejects on the same lines, the same refusals —
 and the hostile-file guarantees hold on the new path too: a UTF-8 file with one bad
