@@ -157,71 +157,74 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_segments(args: argparse.Namespace) -> int:
+def _segments_engine(args: argparse.Namespace) -> Any:
+    """Where ``segments`` computes: the workspace, or for ``--parquet`` an engine of its own.
+
+    Orders too big to import are read in place by a private in-memory DuckDB or Spark
+    (the workspace's own connection refuses file access once it is locked down).
+    """
+    from lib import sql_engine
+
+    if args.engine != "duckdb" and not args.parquet:
+        raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
+    if not args.parquet:
+        return _open(args)
+    remote = "://" in args.parquet  # s3a://, hdfs://, abfss://…: only Spark can look
+    if not remote and not Path(args.parquet).exists() and not any(ch in args.parquet for ch in "*?["):
+        raise CliError(f"no such Parquet file or folder: {args.parquet}")
+    if remote and args.engine != "spark":
+        raise CliError(f"{args.parquet} is not a local path: use --engine spark")
+    try:
+        return sql_engine.open_engine(args.engine, master=args.spark_master)
+    except sql_engine.EngineUnavailable as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _segments_run(args: argparse.Namespace, conn: Any) -> tuple[Any, Any, str, date]:
+    """The order source, the settings (saved ones, then the command's overrides), a name and the as-of date."""
     from dataclasses import replace
 
-    from lib import exports, segments
+    from lib import segments
 
-    from lib import sql_engine
+    if args.parquet:
+        source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=conn)
+        settings, name = segments.SegmentSettings(), Path(args.parquet).name or args.parquet
+    else:
+        # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
+        try:
+            source = conn.dataset_id(args.dataset)
+        except WorkspaceError as exc:
+            raise CliError(str(exc)) from exc
+        name = args.dataset
+        settings = segments.load_settings(conn, source)
+    settings = replace(
+        settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
+    )
+    as_of = _parse_date(args.as_of) or segments.default_as_of(conn, source)
+    if as_of is None:
+        raise CliError(f"dataset {name!r} has no orders")
+    return source, settings, name, as_of
+
+
+def cmd_segments(args: argparse.Namespace) -> int:
+    """Export a segment list. Only DuckDB, pyarrow and the segment package are imported on the CSV path."""
+    from lib import segments, sql_engine
 
     target = Path(args.export)
     if target.suffix.lower() not in (".xlsx", ".csv"):
         raise CliError("--export must end in .xlsx or .csv")
-    if args.engine != "duckdb" and not args.parquet:
-        raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
-    if args.parquet:
-        # Orders too big to import: read in place by an engine of their own, a private in-memory
-        # DuckDB or Spark (the workspace's own connection refuses file access once it is locked down).
-        location = Path(args.parquet)
-        remote = "://" in args.parquet  # s3a://, hdfs://, abfss://…: only Spark can look
-        if not remote and not location.exists() and not any(ch in args.parquet for ch in "*?["):
-            raise CliError(f"no such Parquet file or folder: {args.parquet}")
-        if remote and args.engine != "spark":
-            raise CliError(f"{args.parquet} is not a local path: use --engine spark")
-        try:
-            conn: Any = sql_engine.open_engine(args.engine, master=args.spark_master)
-        except sql_engine.EngineUnavailable as exc:
-            raise CliError(str(exc)) from exc
-    else:
-        conn = _open(args)
+    conn = _segments_engine(args)
     try:
-        if args.parquet:
-            source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=conn)
-            settings, name = segments.SegmentSettings(), location.name or args.parquet
-        else:
-            # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
-            try:
-                source = conn.dataset_id(args.dataset)
-            except WorkspaceError as exc:
-                raise CliError(str(exc)) from exc
-            name = args.dataset
-            settings = segments.load_settings(conn, source)
-        settings = replace(
-            settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
-        )
-        as_of = _parse_date(args.as_of) or segments.default_as_of(conn, source)
-        if as_of is None:
-            raise CliError(f"dataset {name!r} has no orders")
-        if args.engine != "duckdb":  # another engine hands back rows: the file is written here
-            if target.suffix.lower() == ".xlsx":
-                payload = exports.segment_workbook(conn, source, settings, as_of=as_of, lang=args.lang,
-                                                   scheme=settings.scheme, dataset_name=name)
-            else:
-                payload = exports.segment_csv(conn, source, settings, as_of=as_of, lang=args.lang,
-                                              scheme=settings.scheme, group=args.group)
+        source, settings, name, as_of = _segments_run(args, conn)
+        # Both files stream to disk from the classification query (rows from DuckDB or Spark alike).
+        if target.suffix.lower() == ".xlsx":
+            segments.write_segment_workbook(conn, source, target, settings, as_of=as_of, lang=args.lang,
+                                            scheme=settings.scheme, dataset_name=name)
             summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
-            counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(payload)
-        # DuckDB streams both files to disk from one classification; the CSV counts its rows by group on the way.
-        elif target.suffix.lower() == ".xlsx":
-            exports.write_segment_workbook(conn, source, target, settings, as_of=as_of, lang=args.lang,
-                                           scheme=settings.scheme, dataset_name=name)
-            summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
-            counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
-        else:
-            counts = exports.export_segment_csv(conn, source, target, settings, as_of=as_of, lang=args.lang,
-                                                scheme=settings.scheme, group=args.group)
+            counts = {str(g): int(n) for g, n in zip(summary["group"], summary["customers"])}
+        else:  # one pass: the CSV's rows are counted by group on their way to the file
+            counts = segments.export_segment_csv(conn, source, target, settings, as_of=as_of, lang=args.lang,
+                                                 scheme=settings.scheme, group=args.group)
     except sql_engine.query_errors() as exc:  # a Parquet file without the needed columns, a corrupt file...
         raise CliError(f"could not read the orders: {' '.join(str(exc).split())[:300]}") from exc
     finally:

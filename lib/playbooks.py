@@ -73,11 +73,12 @@ from typing import Any
 import pandas as pd
 
 from lib import segments as seg
-from lib.exports import MAX_DATA_ROWS, SheetSpec, localised_customers, workbook_bytes
+from lib.exports import MAX_DATA_ROWS, SheetSpec, workbook_bytes
 from lib.formatting import money, pct, points
 from lib.i18n import display_channel, normalize_lang, t
 from lib.metrics import metric
 from lib.palette import SEGMENT_ORDER, TIER_ORDER
+from lib.segments import localised_customers
 from lib.timeline import DEFAULT_WEEKS, Task, list_plans, load_plan
 
 # --------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from lib.i18n import LocalizedError, Translator, display_channel, normalize_lang
 from lib.metrics import METRICS, glossary
 from lib.palette import OPACITY_LEGEND, TIER_COLORS, TIER_ORDER
 from lib.prediction_charts import tier_value_chart, tier_value_frame
-from lib.segment_charts import share_chart
+from lib.segments.charts import share_chart
 from lib.timeline_charts import gantt_chart
 from lib.timeline_exports import chart_png
 
