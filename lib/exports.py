@@ -46,6 +46,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -57,10 +58,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from lib.sql_engine import Engine
 from lib.workspace import scratch_connection
@@ -84,10 +81,34 @@ NUMBER_FORMATS: dict[str, str] = {
     "text": "@",
 }
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
-_KEY_FONT = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class _OpenpyxlStyles:
+    header_font: Any
+    header_fill: Any
+    wrap: Any
+
+
+@lru_cache(maxsize=1)
+def _openpyxl_styles() -> _OpenpyxlStyles:
+    """openpyxl's style objects, made on first use: openpyxl is imported only when an openpyxl workbook is written
+    (a CSV export, e.g. ``cli segments --export x.csv``, never loads it)."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    return _OpenpyxlStyles(Font(bold=True), PatternFill("solid", fgColor="F2F2F2"),
+                           Alignment(wrap_text=True, vertical="top"))
+
+
+def _column_letter(index: int) -> str:
+    """Excel's column name of a 1-based column index: 1 → "A", 27 → "AA" (openpyxl's, without importing it)."""
+    if index < 1:
+        raise ValueError(f"column index {index} is below 1")
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 # --------------------------------------------------------------------------------------
@@ -273,11 +294,13 @@ class _CellMaker:
             NUMBER_FORMATS["date"], NUMBER_FORMATS["datetime"]) else NUMBER_FORMATS["datetime"]
 
     def _new(self) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
         cell = WriteOnlyCell(self.ws)
         if self.bold:
-            cell.font = _HEADER_FONT
+            cell.font = _openpyxl_styles().header_font
         if self.wrap:
-            cell.alignment = _WRAP
+            cell.alignment = _openpyxl_styles().wrap
         return cell
 
     def __call__(self, value: Any) -> Any:
@@ -397,15 +420,15 @@ def _write_frame(ws: Any, spec: SheetSpec) -> None:
         columns.append(_column_values(series, kind))
     widths = _column_widths(header, columns, kinds)
     for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
+        ws.column_dimensions[_column_letter(i)].width = width
     ncols = len(header)
     if ncols:
         ws.freeze_panes = "A2"
-        ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{len(frame) + 1}"
+        ws.auto_filter.ref = f"A1:{_column_letter(ncols)}{len(frame) + 1}"
     header_cells = []
     for name in header:
         maker = _CellMaker(ws, bold=True)
-        maker._text.fill = maker._quoted.fill = _HEADER_FILL
+        maker._text.fill = maker._quoted.fill = _openpyxl_styles().header_fill
         header_cells.append(maker(name))
     ws.append(header_cells)
     makers = [_CellMaker(ws, NUMBER_FORMATS.get(k) if k else None) for k in kinds]
@@ -420,7 +443,7 @@ def _write_rows(ws: Any, spec: SheetSpec) -> None:
         values = [r[c] for r in rows if len(r) > c and len(r) > 1]
         widest = max([_shown_width(v, None) for v in values] or [8])
         cap = 40 if c < ncols - 1 else 100
-        ws.column_dimensions[get_column_letter(c + 1)].width = float(min(max(widest + 2, 10), cap))
+        ws.column_dimensions[_column_letter(c + 1)].width = float(min(max(widest + 2, 10), cap))
     heading = _CellMaker(ws, bold=True)
     makers = [_CellMaker(ws, bold=(i == 0), wrap=(i == ncols - 1)) for i in range(ncols)]
     for row in rows:
@@ -440,7 +463,7 @@ def _add_images(ws: Any, spec: SheetSpec) -> None:
         used_columns = len(spec.frame.columns)
     else:
         used_columns = max((len(r) for r in spec.rows or []), default=0)
-    default_anchor = f"{get_column_letter(used_columns + 2)}2"
+    default_anchor = f"{_column_letter(used_columns + 2)}2"
     for item in spec.images:
         image = Image(io.BytesIO(item.png))
         if item.scale and item.scale != 1.0:
@@ -452,6 +475,8 @@ def _add_images(ws: Any, spec: SheetSpec) -> None:
 def workbook_bytes(sheets: Sequence[SheetSpec]) -> bytes:
     """An .xlsx file (bytes) with one sheet per spec: frozen bold header, autofilter, widths from content
     (CJK counts double), number and date formats, sanitised unique sheet names, and no formula anywhere."""
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     taken: set[str] = set()
     for spec in sheets or [SheetSpec("Sheet", rows=[])]:
@@ -574,7 +599,7 @@ def _base_type(typ: pa.DataType) -> pa.DataType:
 
 
 def _is_text_type(typ: pa.DataType) -> bool:
-    return pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ)
+    return bool(pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ))
 
 
 def _csv_sql(column: str, typ: pa.DataType, money: bool) -> str:
@@ -749,15 +774,17 @@ class _Looks:
 
     def __init__(self, book: StreamingWorkbook, number_format: str | None = None, *, bold: bool = False,
                  wrap: bool = False, fill: bool = False) -> None:
-        base = {"bold": bold, "wrap": wrap}
         decorated = bold or wrap
-        self.text = book.style(_Look(**base, fill=fill))
-        self.quoted = book.style(_Look(**base, fill=fill, quote=True))
-        self.value = book.style(_Look(**base, num_format=number_format)) if number_format or decorated else None
-        self.date = book.style(_Look(**base, num_format=number_format if number_format in _DATE_FORMATS
-                                     else NUMBER_FORMATS["date"]))
-        self.datetime = book.style(_Look(**base, num_format=number_format if number_format in _DATE_FORMATS
-                                         else NUMBER_FORMATS["datetime"]))
+
+        def look(*, fill: bool = False, quote: bool = False, num_format: str | None = None) -> int | None:
+            return book.style(_Look(bold=bold, wrap=wrap, fill=fill, quote=quote, num_format=num_format))
+
+        self.text = look(fill=fill)
+        self.quoted = look(fill=fill, quote=True)
+        self.value = look(num_format=number_format) if number_format or decorated else None
+        dated = number_format if number_format in _DATE_FORMATS else None
+        self.date = look(num_format=dated or NUMBER_FORMATS["date"])
+        self.datetime = look(num_format=dated or NUMBER_FORMATS["datetime"])
 
 
 def _style_attr(style: int | None) -> str:
@@ -972,7 +999,7 @@ class StreamingWorkbook:
             if look.num_format:
                 props["num_format"] = look.num_format
             fmt = self._formats[look] = self._wb.add_format(props)
-        return fmt._get_xf_index()
+        return int(fmt._get_xf_index())
 
     def add_sheet(self, title: Any) -> _XlsxSheet:
         name = sanitize_sheet_name(title, self._taken)
@@ -1006,7 +1033,7 @@ class StreamingWorkbook:
 
 def _fast_header(sheet: _XlsxSheet, header: Sequence[str]) -> None:
     looks = _Looks(sheet.book, bold=True, fill=True)
-    cells = [_cell_xml(f"{get_column_letter(i)}1", name, looks) for i, name in enumerate(header, start=1)]
+    cells = [_cell_xml(f"{_column_letter(i)}1", name, looks) for i, name in enumerate(header, start=1)]
     sheet.write(f'<row r="1">{"".join(c for c in cells if c)}</row>', 1, len(header))
 
 
@@ -1017,7 +1044,7 @@ class TableSheet:
         self.sheet = sheet
         self.header = [str(h) for h in header]
         self.kinds = list(kinds)
-        self.letters = [get_column_letter(i) for i in range(1, len(self.header) + 1)]
+        self.letters = [_column_letter(i) for i in range(1, len(self.header) + 1)]
         self.looks = [_Looks(sheet.book, NUMBER_FORMATS.get(k) if k else None) for k in self.kinds]
         self.sample: list[list[Any]] = [[] for _ in self.header]
         self.rows = 0
@@ -1098,10 +1125,10 @@ def _fast_rows(sheet: _XlsxSheet, spec: SheetSpec) -> None:
     parts = []
     for n, row in enumerate(rows, start=1):
         if len(row) == 1:
-            cells = [_cell_xml(f"A{n}", row[0], heading)]
+            made = [_cell_xml(f"A{n}", row[0], heading)]
         else:
-            cells = [_cell_xml(f"{get_column_letter(i + 1)}{n}", v, looks[i]) for i, v in enumerate(row)]
-        cells = [c for c in cells if c]
+            made = [_cell_xml(f"{_column_letter(i + 1)}{n}", v, looks[i]) for i, v in enumerate(row)]
+        cells = [c for c in made if c]
         if cells:
             parts.append(f'<row r="{n}">{"".join(cells)}</row>')
     sheet.write("".join(parts), len(rows), ncols)

@@ -183,7 +183,13 @@ def date_params(as_of: date, window_days: int, sfx: str = "") -> dict[str, Any]:
     }
 
 
+def _cut_list(cuts: tuple[float, ...]) -> list[float | None]:
+    """Quintile edges as a SQL list parameter; ``[NULL]`` when there are none (an empty list has no type)."""
+    return [float(v) for v in cuts] or [None]
+
+
 def threshold_params(settings: SegmentSettings, cuts: FrozenCuts | None) -> dict[str, Any]:
+    """The classification's band, grid and score parameters; ``cuts`` freezes the M and quintile edges."""
     th = settings.thresholds
     if cuts is not None:
         m_high, m_mid = cuts.m_high_min, cuts.m_mid_min
@@ -203,9 +209,9 @@ def threshold_params(settings: SegmentSettings, cuts: FrozenCuts | None) -> dict
     }
     if cuts is not None:
         params.update(
-            r_cuts=[float(v) for v in cuts.r_cuts] or [None],
-            f_cuts=[float(v) for v in cuts.f_cuts] or [None],
-            m_cuts=[float(v) for v in cuts.m_cuts] or [None],
+            r_cuts=_cut_list(cuts.r_cuts),
+            f_cuts=_cut_list(cuts.f_cuts),
+            m_cuts=_cut_list(cuts.m_cuts),
         )
     return params
 
@@ -232,128 +238,11 @@ def classify_sql(
     Only fixed SQL fragments are chosen here; all values are bound parameters.
     """
     if weekly:
-        # Per customer: purchase days as +events and their exits from the window
-        # (day + window_days) as −events; running totals over the events hold from
-        # one event to the next. Each such span is expanded with unnest(range(...))
-        # into the week ends it covers, so every (customer, week end) row is
-        # produced once, without a join. Amounts are summed as whole micro-units in
-        # DOUBLE (exact below 2^53), so "running total − total at the window's
-        # edge" is exact and matches the single-date path after rounding.
-        base = f"""
-        dates AS (
-            SELECT CAST(d AS DATE) AS as_of
-            FROM unnest(generate_series(CAST($first_as_of AS DATE), CAST($last_as_of AS DATE), INTERVAL 7 DAY)) AS g(d)
-        ),
-        days AS (
-            SELECT customer_id, CAST(order_ts AS DATE) AS d, count(*) FILTER (WHERE is_order) AS n,
-                   sum(round(amount * 1000000)) AS amt
-            FROM ({source.sql}) AS src
-            WHERE order_ts < $last_before_ts
-            GROUP BY ALL
-        ),
-        events AS (
-            SELECT customer_id, t, sum(dn) AS dn, sum(damt) AS damt, sum(wn) AS wn, sum(wamt) AS wamt,
-                   max(last_d) AS last_d
-            FROM (
-                SELECT customer_id, d AS t, n AS dn, amt AS damt, n AS wn, amt AS wamt,
-                       CASE WHEN n > 0 THEN d END AS last_d
-                FROM days
-                UNION ALL
-                SELECT customer_id, d + CAST($window_days AS INTEGER), 0, 0.0, -n, -amt, NULL FROM days
-                WHERE d + CAST($window_days AS INTEGER) <= CAST($last_as_of AS DATE)
-            )
-            GROUP BY ALL
-        ),
-        running AS (
-            SELECT customer_id, t,
-                   min(last_d) OVER w AS first_order_date,
-                   lead(t) OVER (PARTITION BY customer_id ORDER BY t) AS t_next,
-                   max(last_d) OVER w AS last_order_date,
-                   sum(dn) OVER w AS cum_n, sum(damt) OVER w AS cum_amt,
-                   sum(wn) OVER w AS win_n, sum(wamt) OVER w AS win_amt
-            FROM events
-            WINDOW w AS (PARTITION BY customer_id ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ),
-        spans AS (
-            SELECT *,
-                   greatest(0, CAST(ceil((t - CAST($first_as_of AS DATE)) / 7) AS BIGINT)) AS k_lo,
-                   CASE WHEN t_next IS NULL THEN CAST($n_weeks AS BIGINT)
-                        ELSE least(CAST($n_weeks AS BIGINT),
-                                   greatest(0, CAST(ceil((t_next - CAST($first_as_of AS DATE)) / 7) AS BIGINT)))
-                   END AS k_hi
-            FROM running
-        ),
-        expanded AS (
-            SELECT *, CAST(unnest(range(k_lo, k_hi)) AS INTEGER) AS k FROM spans WHERE k_hi > k_lo
-        ),
-        base AS (
-            SELECT CAST($first_as_of AS DATE) + 7 * k AS as_of, customer_id, first_order_date, last_order_date,
-                   CAST(cum_n AS BIGINT) AS orders,
-                   round(cum_amt / 1000000, 6) AS revenue,
-                   CAST(win_n AS BIGINT) AS window_orders,
-                   round(win_amt / 1000000, 6) AS window_revenue
-            FROM expanded
-            WHERE cum_n > 0
-        )"""
-        partition = "PARTITION BY as_of "
-        dates_rel = "dates"
+        base, partition, dates_rel = _weekly_base(source), "PARTITION BY as_of ", "dates"
     else:
-        # Revenue is rounded to 6 decimals so that the weekly path (exact running
-        # totals) and this one put a customer on the same side of an M cut-off.
-        # (CTE names stay distinct from the ledger's: Spark gets nested WITHs hoisted to one level.)
-        base = f"""
-        upto AS (
-            SELECT customer_id, order_ts, amount, is_order FROM ({source.sql}) AS src
-            WHERE order_ts < $before_ts{sfx}
-        ),
-        base AS (
-            SELECT CAST($as_of{sfx} AS DATE) AS as_of, customer_id,
-                   CAST(min(order_ts) FILTER (WHERE is_order) AS DATE) AS first_order_date,
-                   CAST(max(order_ts) FILTER (WHERE is_order) AS DATE) AS last_order_date,
-                   count(*) FILTER (WHERE is_order) AS orders,
-                   round(sum(amount), 6) AS revenue,
-                   count(*) FILTER (WHERE is_order AND order_ts >= $window_start_ts{sfx}) AS window_orders,
-                   round(coalesce(sum(amount) FILTER (WHERE order_ts >= $window_start_ts{sfx}), 0), 6) AS window_revenue
-            FROM upto
-            GROUP BY customer_id
-            HAVING count(*) FILTER (WHERE is_order) > 0
-        )"""
-        partition = ""
-        dates_rel = f"(SELECT CAST($as_of{sfx} AS DATE) AS as_of)"
-    if m_cut_mode == "params":
-        cuts = (
-            "SELECT as_of, CAST($m_high_min AS DOUBLE) AS m_high_min, CAST($m_mid_min AS DOUBLE) AS m_mid_min "
-            f"FROM {dates_rel}"
-        )
-    else:
-        cuts = """SELECT as_of,
-                   coalesce(CAST($m_high_min AS DOUBLE),
-                            quantile_cont(window_revenue, CAST(2 AS DOUBLE) / 3) FILTER (WHERE window_orders > 0)) AS m_high_min,
-                   coalesce(CAST($m_mid_min AS DOUBLE),
-                            quantile_cont(window_revenue, CAST(1 AS DOUBLE) / 3) FILTER (WHERE window_orders > 0)) AS m_mid_min
-            FROM base GROUP BY as_of"""
-    if score_mode == "rank":
-        # Quintiles by rank: equal values share the lowest rank of their group and so the
-        # same score (no tie is broken by customer id or row order). Integer division (//)
-        # keeps the bucket exact on any engine (Spark would divide 5.0 as a DECIMAL).
-        def quintile(order: str) -> str:
-            return (f"1 + CAST((5 * (rank() OVER ({partition}ORDER BY {order}) - 1)) "
-                    f"// count(*) OVER ({partition}) AS INTEGER)")
-
-        scores = f"""
-               {quintile("days_since_last_order DESC")} AS r_score,
-               {quintile("f_value")} AS f_score,
-               {quintile("m_value")} AS m_score"""
-    else:
-        def by_cuts(value: str, cut: str, less: bool) -> str:
-            op = "<" if less else ">"
-            terms = " + ".join(f"coalesce(CAST({value} {op} {cut}[{k}] AS INTEGER), 0)" for k in range(1, 5))
-            return f"1 + {terms}"
-
-        scores = f"""
-               {by_cuts("days_since_last_order", "$r_cuts", True)} AS r_score,
-               {by_cuts("f_value", "$f_cuts", False)} AS f_score,
-               {by_cuts("m_value", "$m_cuts", False)} AS m_score"""
+        base, partition, dates_rel = _single_base(source, sfx), "", f"(SELECT CAST($as_of{sfx} AS DATE) AS as_of)"
+    cuts = _m_cuts_sql(m_cut_mode, dates_rel)
+    scores = _scores_sql(score_mode, partition)
     return f"""
     WITH {base},
     cuts AS ({cuts}),
@@ -396,6 +285,138 @@ def classify_sql(
            list_extract($grid, (r_score - 1) * 5 + f_score) AS segment
     FROM tagged
     """
+
+
+def _weekly_base(source: OrderSource) -> str:
+    """CTEs ending in ``base``: one row per (week end, customer) with the running totals (see :func:`classify_sql`)."""
+    # Per customer: purchase days as +events and their exits from the window
+    # (day + window_days) as −events; running totals over the events hold from
+    # one event to the next. Each such span is expanded with unnest(range(...))
+    # into the week ends it covers, so every (customer, week end) row is
+    # produced once, without a join. Amounts are summed as whole micro-units in
+    # DOUBLE (exact below 2^53), so "running total − total at the window's
+    # edge" is exact and matches the single-date path after rounding.
+    return f"""
+    dates AS (
+        SELECT CAST(d AS DATE) AS as_of
+        FROM unnest(generate_series(CAST($first_as_of AS DATE), CAST($last_as_of AS DATE), INTERVAL 7 DAY)) AS g(d)
+    ),
+    days AS (
+        SELECT customer_id, CAST(order_ts AS DATE) AS d, count(*) FILTER (WHERE is_order) AS n,
+               sum(round(amount * 1000000)) AS amt
+        FROM ({source.sql}) AS src
+        WHERE order_ts < $last_before_ts
+        GROUP BY ALL
+    ),
+    events AS (
+        SELECT customer_id, t, sum(dn) AS dn, sum(damt) AS damt, sum(wn) AS wn, sum(wamt) AS wamt,
+               max(last_d) AS last_d
+        FROM (
+            SELECT customer_id, d AS t, n AS dn, amt AS damt, n AS wn, amt AS wamt,
+                   CASE WHEN n > 0 THEN d END AS last_d
+            FROM days
+            UNION ALL
+            SELECT customer_id, d + CAST($window_days AS INTEGER), 0, 0.0, -n, -amt, NULL FROM days
+            WHERE d + CAST($window_days AS INTEGER) <= CAST($last_as_of AS DATE)
+        )
+        GROUP BY ALL
+    ),
+    running AS (
+        SELECT customer_id, t,
+               min(last_d) OVER w AS first_order_date,
+               lead(t) OVER (PARTITION BY customer_id ORDER BY t) AS t_next,
+               max(last_d) OVER w AS last_order_date,
+               sum(dn) OVER w AS cum_n, sum(damt) OVER w AS cum_amt,
+               sum(wn) OVER w AS win_n, sum(wamt) OVER w AS win_amt
+        FROM events
+        WINDOW w AS (PARTITION BY customer_id ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    ),
+    spans AS (
+        SELECT *,
+               greatest(0, CAST(ceil((t - CAST($first_as_of AS DATE)) / 7) AS BIGINT)) AS k_lo,
+               CASE WHEN t_next IS NULL THEN CAST($n_weeks AS BIGINT)
+                    ELSE least(CAST($n_weeks AS BIGINT),
+                               greatest(0, CAST(ceil((t_next - CAST($first_as_of AS DATE)) / 7) AS BIGINT)))
+               END AS k_hi
+        FROM running
+    ),
+    expanded AS (
+        SELECT *, CAST(unnest(range(k_lo, k_hi)) AS INTEGER) AS k FROM spans WHERE k_hi > k_lo
+    ),
+    base AS (
+        SELECT CAST($first_as_of AS DATE) + 7 * k AS as_of, customer_id, first_order_date, last_order_date,
+               CAST(cum_n AS BIGINT) AS orders,
+               round(cum_amt / 1000000, 6) AS revenue,
+               CAST(win_n AS BIGINT) AS window_orders,
+               round(win_amt / 1000000, 6) AS window_revenue
+        FROM expanded
+        WHERE cum_n > 0
+    )"""
+
+
+def _single_base(source: OrderSource, sfx: str) -> str:
+    """CTEs ending in ``base``: one row per customer at ``$as_of{sfx}``."""
+    # Revenue is rounded to 6 decimals so that the weekly path (exact running
+    # totals) and this one put a customer on the same side of an M cut-off.
+    # (CTE names stay distinct from the ledger's: Spark gets nested WITHs hoisted to one level.)
+    return f"""
+    upto AS (
+        SELECT customer_id, order_ts, amount, is_order FROM ({source.sql}) AS src
+        WHERE order_ts < $before_ts{sfx}
+    ),
+    base AS (
+        SELECT CAST($as_of{sfx} AS DATE) AS as_of, customer_id,
+               CAST(min(order_ts) FILTER (WHERE is_order) AS DATE) AS first_order_date,
+               CAST(max(order_ts) FILTER (WHERE is_order) AS DATE) AS last_order_date,
+               count(*) FILTER (WHERE is_order) AS orders,
+               round(sum(amount), 6) AS revenue,
+               count(*) FILTER (WHERE is_order AND order_ts >= $window_start_ts{sfx}) AS window_orders,
+               round(coalesce(sum(amount) FILTER (WHERE order_ts >= $window_start_ts{sfx}), 0), 6) AS window_revenue
+        FROM upto
+        GROUP BY customer_id
+        HAVING count(*) FILTER (WHERE is_order) > 0
+    )"""
+
+
+def _m_cuts_sql(m_cut_mode: str, dates_rel: str) -> str:
+    """The ``cuts`` relation: M band edges per as-of date, bound (``params``) or tertiles of window spend (``data``)."""
+    if m_cut_mode == "params":
+        return (
+            "SELECT as_of, CAST($m_high_min AS DOUBLE) AS m_high_min, CAST($m_mid_min AS DOUBLE) AS m_mid_min "
+            f"FROM {dates_rel}"
+        )
+    return """SELECT as_of,
+               coalesce(CAST($m_high_min AS DOUBLE),
+                        quantile_cont(window_revenue, CAST(2 AS DOUBLE) / 3) FILTER (WHERE window_orders > 0)) AS m_high_min,
+               coalesce(CAST($m_mid_min AS DOUBLE),
+                        quantile_cont(window_revenue, CAST(1 AS DOUBLE) / 3) FILTER (WHERE window_orders > 0)) AS m_mid_min
+        FROM base GROUP BY as_of"""
+
+
+def _scores_sql(score_mode: str, partition: str) -> str:
+    """The R/F/M score columns: quintiles by rank (``rank``) or frozen edges applied by value (``cuts``)."""
+    if score_mode == "rank":
+        # Quintiles by rank: equal values share the lowest rank of their group and so the
+        # same score (no tie is broken by customer id or row order). Integer division (//)
+        # keeps the bucket exact on any engine (Spark would divide 5.0 as a DECIMAL).
+        def quintile(order: str) -> str:
+            return (f"1 + CAST((5 * (rank() OVER ({partition}ORDER BY {order}) - 1)) "
+                    f"// count(*) OVER ({partition}) AS INTEGER)")
+
+        return f"""
+               {quintile("days_since_last_order DESC")} AS r_score,
+               {quintile("f_value")} AS f_score,
+               {quintile("m_value")} AS m_score"""
+
+    def by_cuts(value: str, cut: str, less: bool) -> str:
+        op = "<" if less else ">"
+        terms = " + ".join(f"coalesce(CAST({value} {op} {cut}[{k}] AS INTEGER), 0)" for k in range(1, 5))
+        return f"1 + {terms}"
+
+    return f"""
+           {by_cuts("days_since_last_order", "$r_cuts", True)} AS r_score,
+           {by_cuts("f_value", "$f_cuts", False)} AS f_score,
+           {by_cuts("m_value", "$m_cuts", False)} AS m_score"""
 
 
 def _enum(column: str, keys: tuple[str, ...]) -> str:

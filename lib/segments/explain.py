@@ -16,7 +16,7 @@ import pandas as pd
 
 from lib.formatting import money
 from lib.i18n import t
-from lib.segments.engine import Connection, SourceLike, classified_query, prepare_run, run_query, to_date
+from lib.segments.engine import Connection, OrderSource, SourceLike, classified_query, prepare_run, run_query, to_date
 from lib.segments.labels import band_rules, segment_label, tier_label
 from lib.segments.settings import (
     F_COLLAPSE_SHARE,
@@ -56,67 +56,9 @@ def explain_customer(
     src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         return None
-    sql, params = classified_query(src, settings, as_of_d)
-    params["explain_customer"] = str(customer_id)
-    df = run_query(
-        ws,
-        f"""
-        WITH c AS ({sql}),
-        me AS (SELECT * FROM c WHERE customer_id = $explain_customer),
-        ranges AS (
-            SELECT 'r' AS dim, r_score AS score, min(days_since_last_order) AS lo, max(days_since_last_order) AS hi
-            FROM c WHERE r_score = (SELECT r_score FROM me) GROUP BY ALL
-            UNION ALL
-            SELECT 'f', f_score, min(f_value), max(f_value) FROM c WHERE f_score = (SELECT f_score FROM me) GROUP BY ALL
-            UNION ALL
-            SELECT 'm', m_score, min(m_value), max(m_value) FROM c WHERE m_score = (SELECT m_score FROM me) GROUP BY ALL
-        )
-        SELECT me.*, (SELECT list({{'dim': dim, 'lo': lo, 'hi': hi}}) FROM ranges) AS ranges FROM me
-        """,
-        params,
-    )
-    if df.empty:
+    row = _customer_row(ws, src, settings, as_of_d, customer_id)
+    if row is None:
         return None
-    row = df.iloc[0]
-    th = settings.thresholds
-    resolved = FrozenCuts(as_of=as_of_d, m_high_min=_num(row["m_high_min"]), m_mid_min=_num(row["m_mid_min"]))
-    rules = {r["key"]: r for r in band_rules(th, lang, window_days=settings.window_days, cuts=resolved)}
-    values = {
-        "r": int(row["days_since_last_order"]),
-        "f": int(row["window_orders"]),
-        "m": float(row["window_revenue"]),
-    }
-    rows = []
-    for dim, band_col, shown in (
-        ("r", "r_band", str(values["r"])),
-        ("f", "f_band", str(values["f"])),
-        ("m", "m_band", money(values["m"], lang, decimals=2)),
-    ):
-        rule = rules[f"{dim}.{row[band_col]}"]
-        rows.append(
-            {
-                "measure": t(f"segments.measure.{dim}", lang, days=settings.window_days),
-                "value": shown,
-                "band": rule["band"],
-                "rule": rule["rule"],
-            }
-        )
-    raw_ranges = row["ranges"]
-    ranges = {item["dim"]: item for item in (list(raw_ranges) if raw_ranges is not None else [])}
-    basis = "all_time" if settings.score_basis == "all_time" else "window"
-    score_rows = []
-    for dim in ("r", "f", "m"):
-        rng = ranges.get(dim, {})
-        lo, hi = rng.get("lo"), rng.get("hi")
-        fmt = (lambda v: money(v, lang, decimals=2)) if dim == "m" else (lambda v: f"{v:,.0f}")
-        score_rows.append(
-            {
-                "score": t(f"segments.score.{dim}", lang),
-                "value": int(row[f"{dim}_score"]),
-                "basis": t(f"segments.score_basis.{dim}.{basis}", lang, days=settings.window_days),
-                "range": t("segments.score_range", lang, lo=fmt(lo), hi=fmt(hi)) if lo is not None else "",
-            }
-        )
     tags = [k for k in TAG_KEYS if bool(row[f"tag_{k}"])]
     tier = str(row["tier"])
     reason = t(
@@ -136,10 +78,81 @@ def explain_customer(
         segment=str(row["segment"]),
         tags=tags,
         scores={"r": int(row["r_score"]), "f": int(row["f_score"]), "m": int(row["m_score"])},
-        rows=rows,
-        score_rows=score_rows,
+        rows=_band_rows(row, settings, as_of_d, lang),
+        score_rows=_score_rows(row, settings, lang),
         reason=reason,
     )
+
+
+def _customer_row(ws: Connection, src: OrderSource, settings: SegmentSettings, as_of: date,
+                  customer_id: str) -> pd.Series | None:
+    """The customer's classified row plus ``ranges``: the value range of each of their R/F/M scores."""
+    sql, params = classified_query(src, settings, as_of)
+    params["explain_customer"] = str(customer_id)
+    df = run_query(
+        ws,
+        f"""
+        WITH c AS ({sql}),
+        me AS (SELECT * FROM c WHERE customer_id = $explain_customer),
+        ranges AS (
+            SELECT 'r' AS dim, r_score AS score, min(days_since_last_order) AS lo, max(days_since_last_order) AS hi
+            FROM c WHERE r_score = (SELECT r_score FROM me) GROUP BY ALL
+            UNION ALL
+            SELECT 'f', f_score, min(f_value), max(f_value) FROM c WHERE f_score = (SELECT f_score FROM me) GROUP BY ALL
+            UNION ALL
+            SELECT 'm', m_score, min(m_value), max(m_value) FROM c WHERE m_score = (SELECT m_score FROM me) GROUP BY ALL
+        )
+        SELECT me.*, (SELECT list({{'dim': dim, 'lo': lo, 'hi': hi}}) FROM ranges) AS ranges FROM me
+        """,
+        params,
+    )
+    return None if df.empty else df.iloc[0]
+
+
+def _band_rows(row: pd.Series, settings: SegmentSettings, as_of: date, lang: str) -> list[dict[str, Any]]:
+    """R, F and M: the customer's value, the band it falls in and that band's rule."""
+    resolved = FrozenCuts(as_of=as_of, m_high_min=_num(row["m_high_min"]), m_mid_min=_num(row["m_mid_min"]))
+    rules = {r["key"]: r for r in band_rules(settings.thresholds, lang, window_days=settings.window_days,
+                                             cuts=resolved)}
+    shown = {
+        "r": str(int(row["days_since_last_order"])),
+        "f": str(int(row["window_orders"])),
+        "m": money(float(row["window_revenue"]), lang, decimals=2),
+    }
+    rows = []
+    for dim in ("r", "f", "m"):
+        rule = rules[f"{dim}.{row[f'{dim}_band']}"]
+        rows.append({
+            "measure": t(f"segments.measure.{dim}", lang, days=settings.window_days),
+            "value": shown[dim],
+            "band": rule["band"],
+            "rule": rule["rule"],
+        })
+    return rows
+
+
+def _score_rows(row: pd.Series, settings: SegmentSettings, lang: str) -> list[dict[str, Any]]:
+    """R, F and M scores with the basis they are computed on and the range of values sharing the score."""
+    raw_ranges = row["ranges"]
+    ranges = {item["dim"]: item for item in (list(raw_ranges) if raw_ranges is not None else [])}
+    basis = "all_time" if settings.score_basis == "all_time" else "window"
+    score_rows = []
+    for dim in ("r", "f", "m"):
+        rng = ranges.get(dim, {})
+        lo, hi = rng.get("lo"), rng.get("hi")
+
+        def fmt(v: Any, dim: str = dim) -> str:
+            return money(v, lang, decimals=2) if dim == "m" else f"{v:,.0f}"
+
+        score_rows.append(
+            {
+                "score": t(f"segments.score.{dim}", lang),
+                "value": int(row[f"{dim}_score"]),
+                "basis": t(f"segments.score_basis.{dim}.{basis}", lang, days=settings.window_days),
+                "range": t("segments.score_range", lang, lo=fmt(lo), hi=fmt(hi)) if lo is not None else "",
+            }
+        )
+    return score_rows
 
 
 def _num(value: Any) -> float | None:

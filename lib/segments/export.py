@@ -122,6 +122,28 @@ def _attributes_of(ws: Any, dataset_id: Any) -> tuple[int, list[str]] | None:
     return (int(dataset_id), names) if names else None
 
 
+def _label_columns(lang: str) -> list[str]:
+    """SQL for each :data:`EXPORT_COLUMNS` entry over the classified relation ``m``: keys turned into labels."""
+    tag_names = {k: tier_label(k, lang) for k in TAG_KEYS}
+    sep = "、" if normalize_lang(lang) == "zh" else ", "
+    exprs: list[str] = []
+    for key, _kind in EXPORT_COLUMNS:
+        if key == "tier":
+            expr = _label_sql("m.tier", {k: tier_label(k, lang) for k in group_order("plan")})
+        elif key == "segment":
+            expr = _label_sql("m.segment", {k: segment_label(k, lang) for k in group_order("rfm")})
+        elif key == "tags":
+            parts = ", ".join(f"CASE WHEN m.tag_{k} THEN {sql_literal(tag_names[k])} END" for k in TAG_KEYS)
+            expr = f"concat_ws({sql_literal(sep)}, {parts})"
+        elif key in ("r_band", "f_band", "m_band"):
+            bands = R_BANDS if key == "r_band" else FM_BANDS
+            expr = _label_sql(f"m.{key}", {b: t(f"segments.band.{key[0]}.{b}", lang) for b in bands})
+        else:
+            expr = f"m.{key}"
+        exprs.append(f"{expr} AS {key}")
+    return exprs
+
+
 def _segment_table_sql(
     src: OrderSource,
     settings: Any,
@@ -144,23 +166,7 @@ def _segment_table_sql(
     order first, adding an ``export_group`` column (the position in ``groups``) last.
     """
     sql, params = classified_query(src, settings, as_of)
-    tag_names = {k: tier_label(k, lang) for k in TAG_KEYS}
-    sep = "、" if normalize_lang(lang) == "zh" else ", "
-    exprs: list[str] = []
-    for key, _kind in EXPORT_COLUMNS:
-        if key == "tier":
-            expr = _label_sql("m.tier", {k: tier_label(k, lang) for k in group_order("plan")})
-        elif key == "segment":
-            expr = _label_sql("m.segment", {k: segment_label(k, lang) for k in group_order("rfm")})
-        elif key == "tags":
-            parts = ", ".join(f"CASE WHEN m.tag_{k} THEN {sql_literal(tag_names[k])} END" for k in TAG_KEYS)
-            expr = f"concat_ws({sql_literal(sep)}, {parts})"
-        elif key in ("r_band", "f_band", "m_band"):
-            bands = R_BANDS if key == "r_band" else FM_BANDS
-            expr = _label_sql(f"m.{key}", {b: t(f"segments.band.{key[0]}.{b}", lang) for b in bands})
-        else:
-            expr = f"m.{key}"
-        exprs.append(f"{expr} AS {key}")
+    exprs = _label_columns(lang)
     where, order = "TRUE", ""
     if group is not None:
         where = f'm."{column}" = $export_group'

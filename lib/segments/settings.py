@@ -110,7 +110,8 @@ class SegmentSettings:
         if not isinstance(data, Mapping):
             return cls()
         default = cls()
-        th_data = data.get("thresholds") if isinstance(data.get("thresholds"), Mapping) else {}
+        raw = data.get("thresholds")
+        th_data: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         known = {f for f in Thresholds.__dataclass_fields__}
         try:
             thresholds = Thresholds(**{k: v for k, v in th_data.items() if k in known})
@@ -121,8 +122,10 @@ class SegmentSettings:
         grid = data.get("grid")
         if not isinstance(grid, Mapping) or validate_grid(grid):
             grid = dict(DEFAULT_GRID)
-        scheme = data.get("scheme") if data.get("scheme") in SCHEMES else default.scheme
-        basis = data.get("score_basis") if data.get("score_basis") in SCORE_BASES else default.score_basis
+        scheme: Literal["plan", "rfm"] = data["scheme"] if data.get("scheme") in SCHEMES else default.scheme
+        basis: Literal["all_time", "window"] = (
+            data["score_basis"] if data.get("score_basis") in SCORE_BASES else default.score_basis
+        )
         try:
             window = int(data.get("window_days", DEFAULT_WINDOW_DAYS))
         except (TypeError, ValueError):
