@@ -88,14 +88,15 @@ def _tier_downloads(dataset, settings, as_of, scheme: str, order_keys: list[str]
     if not present:
         return
     one_click = int(sum(by_group["customers"].get(g, 0) for g in present)) <= ONE_CLICK_MAX_CUSTOMERS
+    # Every group's file from one classification and one cached value (a rerun hashes the settings once, not per group).
+    files = ui.cached(segments.segment_csvs, dataset, settings, as_of=as_of, lang=ctx.lang, scheme=scheme,
+                      groups=tuple(present)) if one_click else {}
     columns = st.columns(min(len(present), 5))
     for index, key in enumerate(present):
         label = t("segments_page.download_group", group=segments.group_label(key, scheme, ctx.lang))
         with columns[index % len(columns)]:
             if one_click:
-                data = ui.cached(segments.segment_csv, dataset, settings, as_of=as_of, lang=ctx.lang, scheme=scheme,
-                                 group=key)
-                st.download_button(label, data=data, file_name=f"{stem}_{key}.csv", mime="text/csv",
+                st.download_button(label, data=files[key], file_name=f"{stem}_{key}.csv", mime="text/csv",
                                    key=f"segments.dl_group.{key}", on_click="ignore", icon=":material/csv:",
                                    help=t("segments_page.download_group.help"))
             else:

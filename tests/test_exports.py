@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from lib import exports as E
 from lib import segments as S
 from lib.segments import export as segment_export
+from lib.i18n import t
 from lib.workspace import Workspace
 
 PAYLOADS = [
@@ -381,7 +382,7 @@ def _segment_csv_reference(ws, ds, *, lang="en", group=None, scheme=None, as_of=
     members = S.segment_members(ws, ds, settings, as_of, group=group, scheme=scheme or settings.scheme,
                                 order_by="window_revenue", limit=None)
     if members.empty:
-        return E.csv_bytes(pd.DataFrame(columns=[E.t(f"segments.col.{k}", lang) for k, _ in S.EXPORT_COLUMNS]))
+        return E.csv_bytes(pd.DataFrame(columns=[t(f"segments.col.{k}", lang) for k, _ in S.EXPORT_COLUMNS]))
     frame, formats = S.localised_customers(members, lang)
     for header, kind in formats.items():
         if kind == "money":
@@ -469,6 +470,25 @@ def test_rejected_rows_csv_stays_formula_safe() -> None:
 # The segment workbook (XlsxWriter, streamed) equals the openpyxl one, and splits at the row limit
 # ---------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("kwargs", [{}, {"lang": "zh", "scheme": "rfm"}, {"as_of": date(2020, 1, 1)}])
+def test_every_group_csv_from_one_classification_is_the_group_csv(ws: Workspace, monkeypatch, kwargs) -> None:
+    """The page's per-group downloads come from one query and are byte for byte each group's own file."""
+    ds = _hostile_dataset(ws)
+    as_of = kwargs.pop("as_of", date(2024, 6, 30))
+    scheme = kwargs.get("scheme", "plan")
+    calls = []
+    real = S.classified_query
+    monkeypatch.setattr(segment_export, "classified_query", lambda *a, **k: calls.append(1) or real(*a, **k))
+    files = S.segment_csvs(ws, ds, as_of=as_of, **kwargs)
+    assert len(calls) == 1, "one classification for every group's file"
+    monkeypatch.undo()
+    assert list(files) == list(S.group_order(scheme))
+    for key, data in files.items():
+        assert data == S.segment_csv(ws, ds, as_of=as_of, group=key, **kwargs), key
+    rows = sum(data.count(b"\r\n") - 1 for data in files.values())
+    assert rows == (0 if as_of.year == 2020 else len(S.segment_customers(ws, ds, S.SegmentSettings(), as_of)))
+
+
 XML_PAYLOAD = '<r><t>x</t></r></is></c><c r="B1"><f>1+1</f><v>2</v></c><c r="C1" t="inlineStr"><is><r><t>y</t></r>'
 
 
@@ -489,20 +509,20 @@ def _segment_workbook_reference(ws, ds, *, lang="en", scheme=None, groups=None, 
         if len(members):
             frame, formats = S.localised_customers(members, lang)
         else:
-            frame, formats = pd.DataFrame(columns=[E.t(f"segments.col.{k}", lang) for k, _ in S.EXPORT_COLUMNS]), {}
+            frame, formats = pd.DataFrame(columns=[t(f"segments.col.{k}", lang) for k, _ in S.EXPORT_COLUMNS]), {}
         sheets.append(E.SheetSpec(S.group_label(group, scheme, lang), frame, formats))
-    summary_frame = pd.DataFrame({E.t("segments.col.tier" if scheme == "plan" else "segments.col.segment", lang): [
+    summary_frame = pd.DataFrame({t("segments.col.tier" if scheme == "plan" else "segments.col.segment", lang): [
         S.group_label(g, scheme, lang) for g in summary["group"]]})
     summary_formats = {}
     for key, kind in S.SUMMARY_FORMATS.items():
-        summary_frame[E.t(f"segments.col.{key}", lang)] = summary[key].to_numpy()
-        summary_formats[E.t(f"segments.col.{key}", lang)] = kind
+        summary_frame[t(f"segments.col.{key}", lang)] = summary[key].to_numpy()
+        summary_formats[t(f"segments.col.{key}", lang)] = kind
     about = S.about_rows(
         lang=lang, dataset_name=ws.get_dataset(ds).name, as_of=as_of, settings=settings, scheme=scheme,
         cuts=S.resolve_cuts(ws, ds, settings, as_of), total_customers=int(summary["customers"].sum()),
         warnings=S.data_warnings(ws, ds, as_of, settings, lang), notes=[], generated_at=generated_at)
-    return E.workbook_bytes([E.SheetSpec(E.t("exports.sheet.about", lang), rows=about),
-                             E.SheetSpec(E.t("exports.sheet.summary", lang), summary_frame, summary_formats),
+    return E.workbook_bytes([E.SheetSpec(t("exports.sheet.about", lang), rows=about),
+                             E.SheetSpec(t("exports.sheet.summary", lang), summary_frame, summary_formats),
                              *sheets])
 
 

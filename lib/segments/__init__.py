@@ -89,6 +89,7 @@ from lib.segments.export import (
     export_segment_csv,
     localised_customers,
     segment_csv,
+    segment_csvs,
     segment_workbook,
     write_segment_export,
     write_segment_workbook,
@@ -162,6 +163,7 @@ __all__ = [
     # one customer, guards
     "CustomerExplanation", "data_warnings", "explain_customer",
     # exports
-    "EXPORT_COLUMNS", "SUMMARY_FORMATS", "about_rows", "export_segment_csv", "localised_customers", "segment_csv", "segment_workbook", "write_segment_export",
+    "EXPORT_COLUMNS", "SUMMARY_FORMATS", "about_rows", "export_segment_csv", "localised_customers", "segment_csv",
+    "segment_csvs", "segment_workbook", "write_segment_export",
     "write_segment_workbook",
 ]

@@ -45,6 +45,7 @@ from lib.segments.engine import (
 from lib.segments.explain import data_warnings
 from lib.segments.labels import band_rules, group_label, group_order, segment_definitions, segment_label, tier_definitions, tier_label
 from lib.segments.queries import resolve_cuts, segment_summary
+from lib.workspace import scratch_connection
 from lib.segments.settings import TAG_KEYS, SegmentSettings, check_settings, load_settings
 
 # Customer columns in export order, with their number formats.
@@ -456,9 +457,10 @@ def write_segment_workbook(
 
 def _segment_csv_query(
     ws: Any, dataset_id: Any, settings: Any, as_of: date | datetime | str | None, lang: str,
-    scheme: str | None, group: str | None,
+    scheme: str | None, group: str | None, groups: Sequence[str] | None = None,
 ) -> tuple[str, dict[str, Any], list[str], list[str], str]:
-
+    """The CSV's SQL, parameters, headers, money columns and the group column (``groups``: see
+    :func:`_segment_table_sql`)."""
     settings = settings or SegmentSettings()
     check_settings(settings)
     scheme = scheme or settings.scheme
@@ -467,10 +469,45 @@ def _segment_csv_query(
     as_of_d = resolve_as_of(ws, src, as_of)
     if as_of_d is None:
         as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
-    sql, params, headers, kinds = _segment_table_sql(src, settings, as_of_d, lang, column=column, group=group,
-                                                     attributes=_attributes_of(ws, dataset_id))
+    sql, params, headers, _kinds = _segment_table_sql(src, settings, as_of_d, lang, column=column, group=group,
+                                                      groups=groups, attributes=_attributes_of(ws, dataset_id))
     money = [key for key, kind in EXPORT_COLUMNS if kind == "money"]
     return sql, params, headers, money, column
+
+
+def segment_csvs(
+    ws: Any,
+    dataset_id: Any,
+    settings: SegmentSettings | None = None,
+    *,
+    as_of: date | datetime | str | None = None,
+    lang: str = "en",
+    scheme: str | None = None,
+    groups: Sequence[str] | None = None,
+) -> dict[str, bytes]:
+    """:func:`segment_csv` of each tier/segment in ``groups`` (default: all of the scheme's), from one classification.
+
+    What the Segments page's per-group download buttons need: the customers are
+    classified and labelled once, held as Arrow, and each group's file is written from
+    that table (byte for byte the file :func:`segment_csv` writes for the group), so
+    the page makes one query instead of one per group and caches one value.
+    """
+    chosen = list(groups) if groups is not None else list(group_order(scheme or (settings or SegmentSettings()).scheme))
+    sql, params, headers, money, _column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, None,
+                                                              groups=chosen)
+    with query_batches(ws, sql, params) as reader:
+        table = reader.read_all()
+    con = scratch_connection(memory_limit="1GB")
+    try:
+        con.register("classified_rows", table)  # a view of this connection only: the writer reads through a cursor
+        con.execute("CREATE TABLE classified AS SELECT * FROM classified_rows")
+        return {
+            key: query_csv_bytes(con, "SELECT * EXCLUDE (export_group) FROM classified WHERE export_group = $position",
+                                 {"position": position}, headers=headers, money=money)
+            for position, key in enumerate(chosen, start=1)
+        }
+    finally:
+        con.close()
 
 
 def segment_csv(
