@@ -50,7 +50,7 @@ Definitions (all dates are calendar days; an order's time of day is ignored):
   ``"R{r}F{f}"``). The widely used grid has no "Lost" cell; making R=1, F=1
   "Lost" is this product's choice.
 
-Rooms of the package (callers write ``from lib import segments; segments.summary…``
+Rooms of the package (callers write ``from lib import segments; segments.segment_summary(…)``
 and use only the names in ``__all__`` below):
 
 * :mod:`~lib.segments.settings` – definitions and the saved settings (thresholds, grid, checks);
