@@ -15,7 +15,7 @@ imports count on both sides; peak memory is that process's ``ru_maxrss``):
   (tiers, R/F/M scores, segments, labels, formula-safe ids, money to the cent,
   sorted by spend) and writing the same CSV with ``DataFrame.to_csv``; its file is
   compared with the CLI's, line by line;
-* ``lib.exports.write_segment_workbook`` for the sample store (~51k customers) and
+* ``lib.segments.write_segment_workbook`` for the sample store (~51k customers) and
   for ~1M customers.
 
 Orders come from ``bench_segments.generate`` (the segmentation benchmark's
@@ -145,7 +145,7 @@ def export_vocabulary(lang: str = "en") -> dict:
         "window_days": settings.window_days,
         "recent_max": th.recent_max_days, "lapsing_max": th.lapsing_max_days,
         "f_high_min": th.f_high_min, "f_mid_min": th.f_mid_min,
-        "grid": S._grid_list(settings.grid),
+        "grid": S.grid_list(settings.grid),
         "tags": [[k, S.tier_label(k, lang)] for k in S.TAG_KEYS],
         "tiers": {k: S.tier_label(k, lang) for k in S.group_order("plan")},
         "segments": {k: S.segment_label(k, lang) for k in S.group_order("rfm")},
@@ -290,14 +290,14 @@ def timed(command: list[str], env: dict | None = None) -> dict:
 
 
 def worker_workbook(db: str, dataset: str, out: str) -> dict:
-    from lib import exports
+    from lib import segments
     from lib.workspace import Workspace
 
     ws = Workspace(db)
     try:
         ds = ws.get_dataset(dataset)
         t0 = time.perf_counter()
-        exports.write_segment_workbook(ws, ds.dataset_id, out)
+        segments.write_segment_workbook(ws, ds.dataset_id, out)
         seconds = time.perf_counter() - t0
     finally:
         ws.close()

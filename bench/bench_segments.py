@@ -266,7 +266,7 @@ def pandas_segmentation(df, as_of: date, window_days: int = 365):
     for name, key in (("r", -days), ("f", base["orders"].to_numpy()), ("m", base["revenue"].to_numpy())):
         scores[name] = _rank_quintile(key)
         base[f"{name}_score"] = scores[name]
-    grid = S._grid_list(S.DEFAULT_GRID)
+    grid = S.grid_list(S.DEFAULT_GRID)
     base["segment"] = np.asarray(grid, dtype=object)[(scores["r"] - 1) * 5 + scores["f"] - 1]
     base["r_band"], base["f_band"], base["m_band"] = r_band, f_band, m_band
     return base.reset_index()

@@ -24,6 +24,7 @@ from lib.workspace import Workspace, WorkspaceError, resolve_db_path
 
 if TYPE_CHECKING:
     from lib.importing.inplace import ParquetOrders
+    from lib.segments import SegmentSettings, SourceLike
     from lib.sql_engine import Engine
 
 
@@ -209,58 +210,59 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_segments(args: argparse.Namespace) -> int:
+def _segments_engine(args: argparse.Namespace) -> Workspace | Engine:
+    """Where ``segments`` computes: the workspace, or for ``--parquet`` an engine of its own (:func:`_parquet_engine`)."""
+    if args.engine != "duckdb" and not args.parquet:
+        raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
+    return _parquet_engine(args) if args.parquet else _open(args)
+
+
+def _segments_run(args: argparse.Namespace, conn: Workspace | Engine) -> tuple[SourceLike, SegmentSettings, str, date]:
+    """The order source, the settings (saved ones, then the command's overrides), a name and the as-of date."""
     from dataclasses import replace
 
-    from lib import exports, segments
+    from lib import segments
 
-    from lib import sql_engine
+    source: segments.SourceLike
+    if not isinstance(conn, Workspace):  # --parquet: an engine of its own
+        source = segments.OrderSource.parquet(args.parquet, engine=conn)
+        settings, name = segments.SegmentSettings(), Path(args.parquet).name or args.parquet
+    else:
+        # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
+        try:
+            dataset_id = conn.dataset_id(args.dataset)
+        except WorkspaceError as exc:
+            raise CliError(str(exc)) from exc
+        source, name = dataset_id, args.dataset
+        settings = segments.load_settings(conn, dataset_id)
+    settings = replace(
+        settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
+    )
+    as_of = _parse_date(args.as_of) or segments.default_as_of(conn, source)
+    if as_of is None:
+        raise CliError(f"dataset {name!r} has no orders")
+    return source, settings, name, as_of
+
+
+def cmd_segments(args: argparse.Namespace) -> int:
+    """Export a segment list. Only DuckDB, pyarrow and the segment package are imported on the CSV path."""
+    from lib import segments, sql_engine
 
     target = Path(args.export)
     if target.suffix.lower() not in (".xlsx", ".csv"):
         raise CliError("--export must end in .xlsx or .csv")
-    if args.engine != "duckdb" and not args.parquet:
-        raise CliError(f"--engine {args.engine} reads orders in place: give --parquet (the workspace is DuckDB's)")
-    engine = _parquet_engine(args) if args.parquet else None
-    conn: Workspace | Engine = engine if engine is not None else _open(args)
+    conn = _segments_engine(args)
     try:
-        if engine is not None:
-            source: segments.SourceLike = segments.OrderSource.parquet(args.parquet, engine=engine)
-            settings, name = segments.SegmentSettings(), Path(args.parquet).name or args.parquet
-        elif isinstance(conn, Workspace):  # (always, without --parquet)
-            # The id from the catalogue only: counting the dataset's customers first would be one more full scan.
-            try:
-                dataset_id: int = conn.dataset_id(args.dataset)
-            except WorkspaceError as exc:
-                raise CliError(str(exc)) from exc
-            source, name = dataset_id, args.dataset
-            settings = segments.load_settings(conn, dataset_id)
-        settings = replace(
-            settings, scheme=args.scheme or settings.scheme, window_days=args.window_days or settings.window_days,
-        )
-        as_of = _parse_date(args.as_of) or segments.default_as_of(conn, source)
-        if as_of is None:
-            raise CliError(f"dataset {name!r} has no orders")
-        if args.engine != "duckdb":  # another engine hands back rows: the file is written here
-            if target.suffix.lower() == ".xlsx":
-                payload = exports.segment_workbook(conn, source, settings, as_of=as_of, lang=args.lang,
-                                                   scheme=settings.scheme, dataset_name=name)
-            else:
-                payload = exports.segment_csv(conn, source, settings, as_of=as_of, lang=args.lang,
-                                              scheme=settings.scheme, group=args.group)
+        source, settings, name, as_of = _segments_run(args, conn)
+        # Both files stream to disk from the classification query (rows from DuckDB or Spark alike).
+        if target.suffix.lower() == ".xlsx":
+            segments.write_segment_workbook(conn, source, target, settings, as_of=as_of, lang=args.lang,
+                                            scheme=settings.scheme, dataset_name=name)
             summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
-            counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(payload)
-        # DuckDB streams both files to disk from one classification; the CSV counts its rows by group on the way.
-        elif target.suffix.lower() == ".xlsx":
-            exports.write_segment_workbook(conn, source, target, settings, as_of=as_of, lang=args.lang,
-                                           scheme=settings.scheme, dataset_name=name)
-            summary = segments.segment_summary(conn, source, settings, as_of, by=settings.scheme)
-            counts = {row["group"]: int(row["customers"]) for _, row in summary.iterrows()}
-        else:
-            counts = exports.export_segment_csv(conn, source, target, settings, as_of=as_of, lang=args.lang,
-                                                scheme=settings.scheme, group=args.group)
+            counts = {str(g): int(n) for g, n in zip(summary["group"], summary["customers"])}
+        else:  # one pass: the CSV's rows are counted by group on their way to the file
+            counts = segments.export_segment_csv(conn, source, target, settings, as_of=as_of, lang=args.lang,
+                                                 scheme=settings.scheme, group=args.group)
     except sql_engine.query_errors() as exc:  # a Parquet file without the needed columns, a corrupt file...
         raise CliError(f"could not read the orders: {' '.join(str(exc).split())[:300]}") from exc
     finally:

@@ -1,4 +1,4 @@
-"""The one safe writer behind every Excel and CSV download (and the segment workbook built on it).
+"""The one safe writer behind every Excel and CSV download.
 
 Why this module exists: exported files carry text from user data (customer ids,
 channel names, campaign notes) into spreadsheet programs that will execute a cell
@@ -28,12 +28,11 @@ Two writers apply these rules, so that exports keep up with data of any size:
   Python: :func:`write_query_csv` / :func:`query_csv_bytes` run a query and let
   DuckDB write the CSV (byte for byte what :func:`csv_bytes` writes), and
   :func:`fast_workbook_bytes` writes :class:`SheetSpec` sheets with XlsxWriter in
-  constant-memory mode. The segment export (CSV and workbook) streams its
-  customers from the classification query through these; its workbook splits a
-  group longer than Excel's row limit across "Label", "Label (2)"… sheets.
+  constant-memory mode; :class:`StreamingWorkbook` / :func:`stream_workbook` let a
+  caller stream its own sheets (batches of Arrow rows from :func:`query_batches`).
 
-The writers take SQL or DataFrames and know nothing of segments; the segment
-export at the end of this module is the one place that builds segment SQL.
+The writers take SQL, Arrow batches or DataFrames and know nothing of what the rows
+mean: the segment export (:mod:`lib.segments.export`) is built on them.
 """
 
 from __future__ import annotations
@@ -45,8 +44,9 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -58,13 +58,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
-from lib.importing import attributes as customer_attributes
-from lib.i18n import normalize_lang, t
 from lib.sql_engine import Engine
 from lib.workspace import scratch_connection
 
@@ -87,10 +81,34 @@ NUMBER_FORMATS: dict[str, str] = {
     "text": "@",
 }
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
-_KEY_FONT = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class _OpenpyxlStyles:
+    header_font: Any
+    header_fill: Any
+    wrap: Any
+
+
+@lru_cache(maxsize=1)
+def _openpyxl_styles() -> _OpenpyxlStyles:
+    """openpyxl's style objects, made on first use: openpyxl is imported only when an openpyxl workbook is written
+    (a CSV export, e.g. ``cli segments --export x.csv``, never loads it)."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    return _OpenpyxlStyles(Font(bold=True), PatternFill("solid", fgColor="F2F2F2"),
+                           Alignment(wrap_text=True, vertical="top"))
+
+
+def _column_letter(index: int) -> str:
+    """Excel's column name of a 1-based column index: 1 → "A", 27 → "AA" (openpyxl's, without importing it)."""
+    if index < 1:
+        raise ValueError(f"column index {index} is below 1")
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 # --------------------------------------------------------------------------------------
@@ -276,11 +294,13 @@ class _CellMaker:
             NUMBER_FORMATS["date"], NUMBER_FORMATS["datetime"]) else NUMBER_FORMATS["datetime"]
 
     def _new(self) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
         cell = WriteOnlyCell(self.ws)
         if self.bold:
-            cell.font = _HEADER_FONT
+            cell.font = _openpyxl_styles().header_font
         if self.wrap:
-            cell.alignment = _WRAP
+            cell.alignment = _openpyxl_styles().wrap
         return cell
 
     def __call__(self, value: Any) -> Any:
@@ -400,15 +420,15 @@ def _write_frame(ws: Any, spec: SheetSpec) -> None:
         columns.append(_column_values(series, kind))
     widths = _column_widths(header, columns, kinds)
     for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
+        ws.column_dimensions[_column_letter(i)].width = width
     ncols = len(header)
     if ncols:
         ws.freeze_panes = "A2"
-        ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{len(frame) + 1}"
+        ws.auto_filter.ref = f"A1:{_column_letter(ncols)}{len(frame) + 1}"
     header_cells = []
     for name in header:
         maker = _CellMaker(ws, bold=True)
-        maker._text.fill = maker._quoted.fill = _HEADER_FILL
+        maker._text.fill = maker._quoted.fill = _openpyxl_styles().header_fill
         header_cells.append(maker(name))
     ws.append(header_cells)
     makers = [_CellMaker(ws, NUMBER_FORMATS.get(k) if k else None) for k in kinds]
@@ -423,7 +443,7 @@ def _write_rows(ws: Any, spec: SheetSpec) -> None:
         values = [r[c] for r in rows if len(r) > c and len(r) > 1]
         widest = max([_shown_width(v, None) for v in values] or [8])
         cap = 40 if c < ncols - 1 else 100
-        ws.column_dimensions[get_column_letter(c + 1)].width = float(min(max(widest + 2, 10), cap))
+        ws.column_dimensions[_column_letter(c + 1)].width = float(min(max(widest + 2, 10), cap))
     heading = _CellMaker(ws, bold=True)
     makers = [_CellMaker(ws, bold=(i == 0), wrap=(i == ncols - 1)) for i in range(ncols)]
     for row in rows:
@@ -443,7 +463,7 @@ def _add_images(ws: Any, spec: SheetSpec) -> None:
         used_columns = len(spec.frame.columns)
     else:
         used_columns = max((len(r) for r in spec.rows or []), default=0)
-    default_anchor = f"{get_column_letter(used_columns + 2)}2"
+    default_anchor = f"{_column_letter(used_columns + 2)}2"
     for item in spec.images:
         image = Image(io.BytesIO(item.png))
         if item.scale and item.scale != 1.0:
@@ -455,6 +475,8 @@ def _add_images(ws: Any, spec: SheetSpec) -> None:
 def workbook_bytes(sheets: Sequence[SheetSpec]) -> bytes:
     """An .xlsx file (bytes) with one sheet per spec: frozen bold header, autofilter, widths from content
     (CJK counts double), number and date formats, sanitised unique sheet names, and no formula anywhere."""
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     taken: set[str] = set()
     for spec in sheets or [SheetSpec("Sheet", rows=[])]:
@@ -550,7 +572,7 @@ def _bound(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 @contextmanager
-def _arrow_reader(conn: Any, sql: str, params: Mapping[str, Any] | None,
+def query_batches(conn: Any, sql: str, params: Mapping[str, Any] | None,
                   batch_rows: int = _BATCH_ROWS) -> Iterator[pa.RecordBatchReader]:
     """The rows of a read query as an Arrow stream, on a :class:`lib.workspace.Workspace`, a DuckDB connection
     or a :class:`lib.sql_engine.Engine` (the rows then come from DuckDB or Spark; the file is written here alike).
@@ -577,7 +599,7 @@ def _base_type(typ: pa.DataType) -> pa.DataType:
 
 
 def _is_text_type(typ: pa.DataType) -> bool:
-    return pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ)
+    return bool(pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ))
 
 
 def _csv_sql(column: str, typ: pa.DataType, money: bool) -> str:
@@ -685,7 +707,7 @@ def write_query_csv(
     os.close(handle)
     partial = Path(name)
     try:
-        with _arrow_reader(conn, sql, params) as reader:
+        with query_batches(conn, sql, params) as reader:
             if tally is not None:
                 reader = _tallied(reader, tally[0], tally[1])
             rows = _copy_csv(reader, partial, headers, frozenset(money))
@@ -750,17 +772,19 @@ class _Look:
 class _Looks:
     """The style ids one column's cells can take (None: the default style) — :class:`_CellMaker` as ids."""
 
-    def __init__(self, book: _XlsxBook, number_format: str | None = None, *, bold: bool = False,
+    def __init__(self, book: StreamingWorkbook, number_format: str | None = None, *, bold: bool = False,
                  wrap: bool = False, fill: bool = False) -> None:
-        base = {"bold": bold, "wrap": wrap}
         decorated = bold or wrap
-        self.text = book.style(_Look(**base, fill=fill))
-        self.quoted = book.style(_Look(**base, fill=fill, quote=True))
-        self.value = book.style(_Look(**base, num_format=number_format)) if number_format or decorated else None
-        self.date = book.style(_Look(**base, num_format=number_format if number_format in _DATE_FORMATS
-                                     else NUMBER_FORMATS["date"]))
-        self.datetime = book.style(_Look(**base, num_format=number_format if number_format in _DATE_FORMATS
-                                         else NUMBER_FORMATS["datetime"]))
+
+        def look(*, fill: bool = False, quote: bool = False, num_format: str | None = None) -> int | None:
+            return book.style(_Look(bold=bold, wrap=wrap, fill=fill, quote=quote, num_format=num_format))
+
+        self.text = look(fill=fill)
+        self.quoted = look(fill=fill, quote=True)
+        self.value = look(num_format=number_format) if number_format or decorated else None
+        dated = number_format if number_format in _DATE_FORMATS else None
+        self.date = look(num_format=dated or NUMBER_FORMATS["date"])
+        self.datetime = look(num_format=dated or NUMBER_FORMATS["datetime"])
 
 
 def _style_attr(style: int | None) -> str:
@@ -899,7 +923,7 @@ def _rows_xml(rows: pa.Array, cells: Sequence[pa.Array]) -> bytes | memoryview:
 class _XlsxSheet:
     """One worksheet whose rows arrive in order as ready-made XML."""
 
-    def __init__(self, book: _XlsxBook, worksheet: Any) -> None:
+    def __init__(self, book: StreamingWorkbook, worksheet: Any) -> None:
         self.book = book
         self.ws = worksheet
         self.next_row = 1  # 1-based number of the next row to write
@@ -934,7 +958,7 @@ class _XlsxSheet:
 _EXCEL_ROWS = 1_048_576
 
 
-class _XlsxBook:
+class StreamingWorkbook:
     """An XlsxWriter workbook in constant-memory mode, written to ``target`` (a path) or kept in memory."""
 
     def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
@@ -975,7 +999,7 @@ class _XlsxBook:
             if look.num_format:
                 props["num_format"] = look.num_format
             fmt = self._formats[look] = self._wb.add_format(props)
-        return fmt._get_xf_index()
+        return int(fmt._get_xf_index())
 
     def add_sheet(self, title: Any) -> _XlsxSheet:
         name = sanitize_sheet_name(title, self._taken)
@@ -984,6 +1008,20 @@ class _XlsxBook:
         if not hasattr(worksheet, "row_data_fh"):
             raise RuntimeError("this XlsxWriter version has no constant-memory row file; pin the tested one")
         return _XlsxSheet(self, worksheet)
+
+    def add_spec(self, spec: SheetSpec) -> None:
+        """A :class:`SheetSpec` sheet: a table from ``spec.frame``, else the free ``spec.rows`` (no images)."""
+        if spec.images:
+            raise ValueError("a streamed workbook does not place images; use workbook_bytes")
+        sheet = self.add_sheet(spec.title)
+        if spec.frame is not None:
+            _fast_frame(sheet, spec)
+        else:
+            _fast_rows(sheet, spec)
+
+    def add_table(self, title: Any, header: Sequence[str], kinds: Sequence[str | None]) -> TableSheet:
+        """A table sheet (bold header, widths, frozen header, autofilter) whose rows are appended in batches."""
+        return TableSheet(self.add_sheet(title), header, kinds)
 
     def close(self) -> bytes | None:
         try:
@@ -995,18 +1033,18 @@ class _XlsxBook:
 
 def _fast_header(sheet: _XlsxSheet, header: Sequence[str]) -> None:
     looks = _Looks(sheet.book, bold=True, fill=True)
-    cells = [_cell_xml(f"{get_column_letter(i)}1", name, looks) for i, name in enumerate(header, start=1)]
+    cells = [_cell_xml(f"{_column_letter(i)}1", name, looks) for i, name in enumerate(header, start=1)]
     sheet.write(f'<row r="1">{"".join(c for c in cells if c)}</row>', 1, len(header))
 
 
-class _TableWriter:
+class TableSheet:
     """A table sheet filled in batches: header first, column widths from the first rows, then the layout."""
 
     def __init__(self, sheet: _XlsxSheet, header: Sequence[str], kinds: Sequence[str | None]) -> None:
         self.sheet = sheet
         self.header = [str(h) for h in header]
         self.kinds = list(kinds)
-        self.letters = [get_column_letter(i) for i in range(1, len(self.header) + 1)]
+        self.letters = [_column_letter(i) for i in range(1, len(self.header) + 1)]
         self.looks = [_Looks(sheet.book, NUMBER_FORMATS.get(k) if k else None) for k in self.kinds]
         self.sample: list[list[Any]] = [[] for _ in self.header]
         self.rows = 0
@@ -1052,7 +1090,7 @@ def _fast_frame(sheet: _XlsxSheet, spec: SheetSpec) -> None:
             f"Sheet {spec.title!r} has {len(frame):,} rows; Excel holds {MAX_DATA_ROWS:,}. Split it or export CSV."
         )
     kinds = [spec.formats.get(col) or _infer_format(frame[col]) for col in frame.columns]
-    writer = _TableWriter(sheet, [str(c) for c in frame.columns], kinds)
+    writer = TableSheet(sheet, [str(c) for c in frame.columns], kinds)
     columns: list[Any] = []
     as_date: list[bool] = []
     for col, kind in zip(frame.columns, kinds):
@@ -1087,13 +1125,28 @@ def _fast_rows(sheet: _XlsxSheet, spec: SheetSpec) -> None:
     parts = []
     for n, row in enumerate(rows, start=1):
         if len(row) == 1:
-            cells = [_cell_xml(f"A{n}", row[0], heading)]
+            made = [_cell_xml(f"A{n}", row[0], heading)]
         else:
-            cells = [_cell_xml(f"{get_column_letter(i + 1)}{n}", v, looks[i]) for i, v in enumerate(row)]
-        cells = [c for c in cells if c]
+            made = [_cell_xml(f"{_column_letter(i + 1)}{n}", v, looks[i]) for i, v in enumerate(row)]
+        cells = [c for c in made if c]
         if cells:
             parts.append(f'<row r="{n}">{"".join(cells)}</row>')
     sheet.write("".join(parts), len(rows), ncols)
+
+
+def stream_workbook(target: str | os.PathLike[str] | None, fill: Callable[[StreamingWorkbook], None]) -> bytes | None:
+    """Open a :class:`StreamingWorkbook`, let ``fill`` add its sheets, close it: the bytes, or None when written
+    to ``target``. If ``fill`` fails, no half-written file is left at ``target``."""
+    book = StreamingWorkbook(target)
+    ok = False
+    try:
+        fill(book)
+        ok = True
+    finally:
+        data = book.close()
+        if not ok and target is not None:
+            Path(target).unlink(missing_ok=True)
+    return data
 
 
 def fast_workbook_bytes(sheets: Sequence[SheetSpec], target: str | os.PathLike[str] | None = None) -> bytes | None:
@@ -1105,533 +1158,17 @@ def fast_workbook_bytes(sheets: Sequence[SheetSpec], target: str | os.PathLike[s
     """
     if any(spec.images for spec in sheets or ()):
         raise ValueError("fast_workbook_bytes does not place images; use workbook_bytes")
-    book = _XlsxBook(target)
-    ok = False
-    try:
+
+    def fill(book: StreamingWorkbook) -> None:
         for spec in sheets or [SheetSpec("Sheet", rows=[])]:
-            sheet = book.add_sheet(spec.title)
-            if spec.frame is not None:
-                _fast_frame(sheet, spec)
-            else:
-                _fast_rows(sheet, spec)
-        ok = True
-    finally:
-        data = book.close()
-        if not ok and target is not None:
-            Path(target).unlink(missing_ok=True)
-    return data
+            book.add_spec(spec)
 
-
-# --------------------------------------------------------------------------------------
-# The segment export
-# --------------------------------------------------------------------------------------
-
-# Customer columns in export order, with their number formats.
-_SEGMENT_COLUMNS: tuple[tuple[str, str | None], ...] = (
-    ("customer_id", "text"),
-    ("tier", None),
-    ("segment", None),
-    ("tags", None),
-    ("days_since_last_order", "int"),
-    ("window_orders", "int"),
-    ("window_revenue", "money"),
-    ("orders", "int"),
-    ("revenue", "money"),
-    ("aov", "money"),
-    ("first_order_date", "date"),
-    ("last_order_date", "date"),
-    ("r_band", None),
-    ("f_band", None),
-    ("m_band", None),
-    ("r_score", "int"),
-    ("f_score", "int"),
-    ("m_score", "int"),
-)
-_SUMMARY_FORMATS: dict[str, str] = {
-    "customers": "int",
-    "share_customers": "percent",
-    "window_revenue": "money",
-    "share_revenue": "percent",
-    "window_orders": "int",
-    "revenue": "money",
-    "aov": "money",
-    "median_days_since_last_order": "number",
-}
-
-
-def localised_customers(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Customer rows with translated labels and headers, plus the header → format map."""
-    from lib import segments as seg
-
-    out = pd.DataFrame(index=frame.index)
-    formats: dict[str, str] = {}
-    tag_names = {k: seg.tier_label(k, lang) for k in seg.TAG_KEYS}
-    sep = "、" if normalize_lang(lang) == "zh" else ", "
-    for key, kind in _SEGMENT_COLUMNS:
-        header = t(f"segments.col.{key}", lang)
-        if key == "tier":
-            values = frame["tier"].map(lambda k: seg.tier_label(k, lang))
-        elif key == "segment":
-            values = frame["segment"].map(lambda k: seg.segment_label(k, lang))
-        elif key == "tags":
-            flags = frame[[f"tag_{k}" for k in seg.TAG_KEYS]].to_numpy(dtype=bool)
-            values = pd.Series(
-                [sep.join(tag_names[k] for k, on in zip(seg.TAG_KEYS, row) if on) for row in flags],
-                index=frame.index,
-            )
-        elif key in ("r_band", "f_band", "m_band"):
-            dim = key[0]
-            values = frame[key].map(lambda b, d=dim: t(f"segments.band.{d}.{b}", lang))
-        else:
-            values = frame[key]
-        out[header] = values
-        if kind:
-            formats[header] = kind
-    return out.reset_index(drop=True), formats
-
-
-def _label_sql(column: str, labels: Mapping[str, str]) -> str:
-    """SQL mapping a key column to display labels (keys and labels are code constants, quoted as literals)."""
-    whens = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
-    return f"CASE CAST({column} AS VARCHAR) {whens} ELSE CAST({column} AS VARCHAR) END"
-
-
-def _attributes_of(ws: Any, dataset_id: Any) -> tuple[int, list[str]] | None:
-    """(dataset id, attribute names) of a workspace dataset with kept customer attributes, else None."""
-    names = customer_attributes.names(ws, dataset_id)
-    return (int(dataset_id), names) if names else None
-
-
-def _segment_table_sql(
-    seg: Any,
-    src: Any,
-    settings: Any,
-    as_of: date,
-    lang: str,
-    *,
-    column: str,
-    group: str | None = None,
-    groups: Sequence[str] | None = None,
-    attributes: tuple[int, Sequence[str]] | None = None,
-) -> tuple[str, dict[str, Any], list[str], list[str | None]]:
-    """The localised customer table of the export as SQL (one column per :data:`_SEGMENT_COLUMNS` entry).
-
-    ``attributes`` = (dataset id, names): the customers' kept attributes
-    (:mod:`lib.importing.attributes`) follow as text columns headed by their names.
-
-    Returns SQL, parameters, headers and formats. Rows are sorted by spend in the
-    window (then customer id), as :func:`lib.segments.segment_members` sorts them.
-    ``group`` keeps one tier/segment; ``groups`` keeps those and sorts by their
-    order first, adding an ``export_group`` column (the position in ``groups``) last.
-    """
-    sql, params = seg.classified_query(src, settings, as_of)
-    tag_names = {k: seg.tier_label(k, lang) for k in seg.TAG_KEYS}
-    sep = "、" if normalize_lang(lang) == "zh" else ", "
-    exprs: list[str] = []
-    for key, _kind in _SEGMENT_COLUMNS:
-        if key == "tier":
-            expr = _label_sql("m.tier", {k: seg.tier_label(k, lang) for k in seg.group_order("plan")})
-        elif key == "segment":
-            expr = _label_sql("m.segment", {k: seg.segment_label(k, lang) for k in seg.group_order("rfm")})
-        elif key == "tags":
-            parts = ", ".join(f"CASE WHEN m.tag_{k} THEN {sql_literal(tag_names[k])} END" for k in seg.TAG_KEYS)
-            expr = f"concat_ws({sql_literal(sep)}, {parts})"
-        elif key in ("r_band", "f_band", "m_band"):
-            bands = seg.R_BANDS if key == "r_band" else seg.FM_BANDS
-            expr = _label_sql(f"m.{key}", {b: t(f"segments.band.{key[0]}.{b}", lang) for b in bands})
-        else:
-            expr = f"m.{key}"
-        exprs.append(f"{expr} AS {key}")
-    where, order = "TRUE", ""
-    if group is not None:
-        where = f'm."{column}" = $export_group'
-        params["export_group"] = group
-    if groups is not None:  # a CASE rather than list_position: the same text runs on Spark (lib.sql_engine)
-        whens = " ".join(f"WHEN {sql_literal(g)} THEN {i}" for i, g in enumerate(groups, start=1))
-        position = f'CASE CAST(m."{column}" AS VARCHAR) {whens} END'
-        where = f"{position} IS NOT NULL"
-        exprs.append(f"{position} AS export_group")
-        order = f"{position}, "
-    attr_names = list(attributes[1]) if attributes else []
-    attr_join, attr_columns = customer_attributes.join_sql(len(attr_names), "m.customer_id")
-    if attributes:
-        params.update(customer_attributes.join_params(attributes[0], attr_names))
-    group_column = exprs.pop() if groups is not None else None  # export_group stays last
-    exprs.extend(f"{c} AS attribute_{i}" for i, c in enumerate(attr_columns))
-    if group_column is not None:
-        exprs.append(group_column)
-    query = f"""SELECT {", ".join(exprs)}
-        FROM (SELECT {seg.CUSTOMER_COLUMNS} FROM ({sql}) AS c) AS m
-        {attr_join}
-        WHERE {where}
-        ORDER BY {order}m.window_revenue DESC NULLS LAST, m.customer_id"""
-    headers = [t(f"segments.col.{key}", lang) for key, _ in _SEGMENT_COLUMNS] + attr_names
-    kinds = [kind for _, kind in _SEGMENT_COLUMNS] + ["text"] * len(attr_names)
-    return query, params, headers, kinds
-
-
-def _about_rows(
-    *,
-    lang: str,
-    dataset_name: str,
-    as_of: date | None,
-    settings: Any,
-    scheme: str,
-    cuts: Any,
-    total_customers: int,
-    warnings: list[str],
-    notes: list[str],
-    generated_at: datetime,
-) -> list[list[Any]]:
-    from lib import segments as seg
-
-    th = settings.thresholds
-    window_text = "—"
-    if as_of is not None:
-        start = as_of.toordinal() - settings.window_days + 1
-        window_text = t(
-            "exports.about.window_value",
-            lang,
-            days=settings.window_days,
-            start=date.fromordinal(start).isoformat(),
-            end=as_of.isoformat(),
-        )
-    rows: list[list[Any]] = [
-        [t("exports.about.title", lang)],
-        [t("exports.about.dataset", lang), dataset_name],
-        [t("exports.about.as_of", lang), as_of.isoformat() if as_of else "—"],
-        [t("exports.about.window", lang), window_text],
-        [t("exports.about.scheme", lang), t(f"segments.scheme.{scheme}", lang)],
-        [t("exports.about.customers", lang), total_customers],
-        [t("exports.about.generated", lang), generated_at.strftime("%Y-%m-%d %H:%M")],
-        [t("exports.about.language", lang), t(f"exports.lang_name.{normalize_lang(lang)}", lang)],
-        [],
-        [t("exports.about.thresholds", lang)],
-    ]
-    for rule in seg.band_rules(th, lang, window_days=settings.window_days, cuts=cuts):
-        rows.append([f"{rule['dimension']} · {rule['band']}", rule["rule"]])
-    rows += [[], [t("exports.about.tiers", lang)]]
-    for item in seg.tier_definitions(th, lang):
-        rows.append([item["label"], item["definition"]])
-    rows += [[], [t("exports.about.segments", lang)]]
-    rows.append([t("exports.about.scores", lang), t("segments.scores_note", lang)])
-    rows.append([t("exports.about.score_basis", lang), t(f"segments.score_basis_name.{settings.score_basis}", lang)])
-    rows.append([t("exports.about.grid", lang), t("segments.grid_note", lang)])
-    for item in seg.segment_definitions(settings.grid, lang):
-        rows.append([item["label"], item["cells"]])
-    rows += [[], [t("exports.about.columns", lang)]]
-    for key in ("days_since_last_order", "window_orders", "window_revenue", "orders", "revenue", "aov"):
-        rows.append([t(f"segments.col.{key}", lang), t(f"exports.coldef.{key}", lang, days=settings.window_days)])
-    if warnings or notes:
-        rows += [[], [t("exports.about.notes", lang)]]
-        for text in [*warnings, *notes]:
-            rows.append(["•", text])
-    return rows
-
-
-
-def _write_segment_workbook(
-    target: str | os.PathLike[str] | None,
-    ws: Any,
-    dataset_id: Any,
-    settings: Any,
-    *,
-    as_of: date | datetime | str | None,
-    lang: str,
-    scheme: str | None,
-    groups: Sequence[str] | None,
-    dataset_name: str | None,
-    generated_at: datetime | None,
-) -> bytes | None:
-    from lib import segments as seg
-
-    lang = normalize_lang(lang)
-    settings = settings or seg.SegmentSettings()
-    seg.check_settings(settings)
-    scheme = scheme or settings.scheme
-    order = seg.group_order(scheme)
-    column = "tier" if scheme == "plan" else "segment"
-    src = seg.as_source(dataset_id, ws)
-    as_of_d = seg.resolve_as_of(ws, src, as_of)
-    if dataset_name is None:
-        try:
-            dataset_name = ws.get_dataset(dataset_id).name
-        except Exception:  # an OrderSource or a plain connection
-            dataset_name = str(getattr(dataset_id, "label", dataset_id))
-    cuts = seg.resolve_cuts(ws, dataset_id, settings, as_of_d) if as_of_d else None
-    summary = seg.segment_summary(ws, dataset_id, settings, as_of_d, by=scheme)
-    warnings = seg.data_warnings(ws, dataset_id, as_of_d, settings, lang)
-    counts = {str(g): int(n) for g, n in zip(summary["group"], summary["customers"])}
-
-    present = [g for g in order if counts.get(g, 0) > 0] if as_of_d else []
-    wanted = list(groups) if groups is not None else present
-    unknown = [g for g in wanted if g not in order]
-    if unknown:
-        raise ValueError(f"unknown {column}(s): {unknown}")
-
-    summary_frame = pd.DataFrame(
-        {t("segments.col.tier" if scheme == "plan" else "segments.col.segment", lang): [
-            seg.group_label(g, scheme, lang) for g in summary["group"]
-        ]}
-    )
-    summary_formats: dict[str, str] = {}
-    for key, kind in _SUMMARY_FORMATS.items():
-        header = t(f"segments.col.{key}", lang)
-        summary_frame[header] = summary[key].to_numpy()
-        summary_formats[header] = kind
-    about = _about_rows(
-        lang=lang,
-        dataset_name=dataset_name,
-        as_of=as_of_d,
-        settings=settings,
-        scheme=scheme,
-        cuts=cuts,
-        total_customers=int(summary["customers"].sum()),
-        warnings=warnings,
-        notes=[],
-        generated_at=generated_at or datetime.now(),
-    )
-
-    book = _XlsxBook(target)
-    ok = False
-    try:
-        _fast_rows(book.add_sheet(t("exports.sheet.about", lang)), SheetSpec("", rows=about))
-        _fast_frame(book.add_sheet(t("exports.sheet.summary", lang)),
-                    SheetSpec("", frame=summary_frame, formats=summary_formats))
-        sql, params, headers, kinds = _segment_table_sql(
-            seg, src, settings, as_of_d or date(1970, 1, 1), lang, column=column, groups=wanted or list(order),
-            attributes=_attributes_of(ws, dataset_id),
-        )
-        sheets = _GroupSheets(book, wanted, [seg.group_label(g, scheme, lang) for g in wanted], headers, kinds)
-        if as_of_d is not None and wanted:
-            with _arrow_reader(ws, sql, params) as reader:
-                for batch in reader:
-                    sheets.add(batch)
-        sheets.finish()
-        ok = True
-    finally:
-        data = book.close()
-        if not ok and target is not None:
-            Path(target).unlink(missing_ok=True)
-    return data
-
-
-class _GroupSheets:
-    """Customer sheets, one run per group in ``groups`` order, each split at Excel's row limit.
-
-    A group's rows go to a sheet named by its label; past :data:`MAX_DATA_ROWS` rows
-    they continue on "Label (2)", "Label (3)"… A group without rows gets a sheet
-    with the header only.
-    """
-
-    def __init__(self, book: _XlsxBook, groups: Sequence[str], labels: Sequence[str],
-                 header: Sequence[str], kinds: Sequence[str | None]) -> None:
-        self.book, self.labels, self.header, self.kinds = book, list(labels), list(header), list(kinds)
-        self.count = len(groups)
-        self.created = 0  # groups whose first sheet exists
-        self.current: _TableWriter | None = None
-        self.current_group = -1
-
-    def _open(self, index: int) -> _TableWriter:
-        if self.current is not None:
-            self.current.finish()
-        while self.created < index:  # groups without rows, in order
-            _TableWriter(self.book.add_sheet(self.labels[self.created]), self.header, self.kinds).finish()
-            self.created += 1
-        self.current = _TableWriter(self.book.add_sheet(self.labels[index]), self.header, self.kinds)
-        self.current_group = index
-        self.created = max(self.created, index + 1)
-        return self.current
-
-    def add(self, batch: pa.RecordBatch) -> None:
-        if not batch.num_rows:
-            return
-        positions = batch.column(batch.num_columns - 1).to_numpy(zero_copy_only=False).astype(np.int64) - 1
-        data = [batch.column(i) for i in range(batch.num_columns - 1)]
-        starts = np.flatnonzero(np.r_[True, positions[1:] != positions[:-1]])
-        ends = np.r_[starts[1:], len(positions)]
-        for start, end in zip(starts.tolist(), ends.tolist()):
-            group = int(positions[start])
-            while start < end:
-                writer = self.current
-                if writer is None or self.current_group != group or writer.rows >= MAX_DATA_ROWS:
-                    writer = self._open(group)
-                take = min(end - start, MAX_DATA_ROWS - writer.rows)
-                writer.append([c.slice(start, take) for c in data], take)
-                start += take
-
-    def finish(self) -> None:
-        if self.current is not None:
-            self.current.finish()
-            self.current = None
-        while self.created < self.count:
-            _TableWriter(self.book.add_sheet(self.labels[self.created]), self.header, self.kinds).finish()
-            self.created += 1
-
-
-def segment_workbook(
-    ws: Any,
-    dataset_id: Any,
-    settings: Any = None,
-    *,
-    as_of: date | datetime | str | None = None,
-    lang: str = "en",
-    scheme: str | None = None,
-    groups: Sequence[str] | None = None,
-    dataset_name: str | None = None,
-    generated_at: datetime | None = None,
-) -> bytes:
-    """The segment list an analyst can hand on, as .xlsx bytes, every label in ``lang``.
-
-    Sheets: "About" (dataset, as-of date, window, thresholds with the resolved
-    amounts, tier and segment definitions, column definitions, generated time,
-    language, data warnings), a summary per tier/segment, then one sheet per
-    chosen group (default: every non-empty group) listing its customers by spend
-    in the window; a group longer than Excel's 1,048,575 data rows continues on
-    "Label (2)", "Label (3)"… ``dataset_id`` may also be a :class:`lib.segments.OrderSource`.
-
-    Written by XlsxWriter in constant-memory mode with the rows streamed from
-    DuckDB (no customer DataFrame), formula-safe as :func:`workbook_bytes`.
-    """
-    data = _write_segment_workbook(None, ws, dataset_id, settings, as_of=as_of, lang=lang, scheme=scheme,
-                                   groups=groups, dataset_name=dataset_name, generated_at=generated_at)
-    assert data is not None
-    return data
-
-
-def write_segment_workbook(
-    ws: Any,
-    dataset_id: Any,
-    path: str | os.PathLike[str],
-    settings: Any = None,
-    *,
-    as_of: date | datetime | str | None = None,
-    lang: str = "en",
-    scheme: str | None = None,
-    groups: Sequence[str] | None = None,
-    dataset_name: str | None = None,
-    generated_at: datetime | None = None,
-) -> Path:
-    """:func:`segment_workbook` written straight to ``path`` (a million customers never sit in memory as bytes)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _write_segment_workbook(target, ws, dataset_id, settings, as_of=as_of, lang=lang, scheme=scheme,
-                            groups=groups, dataset_name=dataset_name, generated_at=generated_at)
-    return target
-
-
-def _segment_csv_query(
-    ws: Any, dataset_id: Any, settings: Any, as_of: date | datetime | str | None, lang: str,
-    scheme: str | None, group: str | None,
-) -> tuple[str, dict[str, Any], list[str], list[str], str]:
-    from lib import segments as seg
-
-    settings = settings or seg.SegmentSettings()
-    seg.check_settings(settings)
-    scheme = scheme or settings.scheme
-    column = "tier" if scheme == "plan" else "segment"
-    src = seg.as_source(dataset_id, ws)
-    as_of_d = seg.resolve_as_of(ws, src, as_of)
-    if as_of_d is None:
-        as_of_d = date(1970, 1, 1)  # any date: there are no purchases, the result is empty
-    sql, params, headers, kinds = _segment_table_sql(seg, src, settings, as_of_d, lang, column=column, group=group,
-                                                     attributes=_attributes_of(ws, dataset_id))
-    money = [key for key, kind in _SEGMENT_COLUMNS if kind == "money"]
-    return sql, params, headers, money, column
-
-
-def segment_csv(
-    ws: Any,
-    dataset_id: Any,
-    settings: Any = None,
-    *,
-    as_of: date | datetime | str | None = None,
-    lang: str = "en",
-    scheme: str | None = None,
-    group: str | None = None,
-) -> bytes:
-    """The customers of one tier/segment (all customers when ``group`` is None) as safe CSV bytes,
-    headers and labels in ``lang``, sorted by spend in the window, money to the cent.
-
-    Written by DuckDB from the classification query (see :func:`write_query_csv`);
-    :func:`export_segment_csv` streams the same file to disk without holding it in memory.
-    """
-    sql, params, headers, money, _column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
-    return query_csv_bytes(ws, sql, params, headers=headers, money=money)
-
-
-def export_segment_csv(
-    ws: Any,
-    dataset_id: Any,
-    path: str | os.PathLike[str],
-    settings: Any = None,
-    *,
-    as_of: date | datetime | str | None = None,
-    lang: str = "en",
-    scheme: str | None = None,
-    group: str | None = None,
-) -> dict[str, int]:
-    """:func:`segment_csv` streamed by DuckDB into ``path``; returns the customers written per tier/segment key
-    (in the scheme's order).
-
-    One classification, one pass: the rows stream from DuckDB into the file and are
-    counted by group on the way (what ``cli segments`` prints), so no second query
-    classifies every customer again.
-    """
-    from lib import segments as seg
-
-    sql, params, headers, money, column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
-    by_label: dict[Any, int] = {}
-    write_query_csv(ws, sql, params, path, headers=headers, money=money, tally=(column, by_label))
-    scheme_used = "plan" if column == "tier" else "rfm"
-    return {key: int(by_label.get(seg.group_label(key, scheme_used, lang), 0)) for key in seg.group_order(scheme_used)}
-
-
-def write_segment_export(
-    ws: Any,
-    dataset_id: Any,
-    path: str | Any,
-    *,
-    settings: Any = None,
-    as_of: date | datetime | str | None = None,
-    window_days: int | None = None,
-    scheme: str | None = None,
-    lang: str = "en",
-    dataset_name: str | None = None,
-) -> Any:
-    """Write the segment export to ``path`` (.xlsx: the full workbook; .csv: every customer) and return the path.
-
-    What ``python -m lib.cli segments --export FILE`` needs: settings default to the
-    dataset's saved ones, ``window_days``/``scheme`` override them. Raises
-    ValueError for any other file type or invalid settings. Both files are
-    streamed to disk.
-    """
-    from dataclasses import replace
-
-    from lib import segments as seg
-
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise ValueError(f"export to .xlsx or .csv, not {suffix or 'a file without extension'}")
-    if settings is None:
-        settings = seg.load_settings(ws, dataset_id) if isinstance(dataset_id, int) else seg.SegmentSettings()
-    if window_days is not None:
-        settings = replace(settings, window_days=int(window_days))
-    if scheme is not None:
-        settings = replace(settings, scheme=scheme)
-    seg.check_settings(settings)
-    if suffix == ".xlsx":
-        return write_segment_workbook(ws, dataset_id, target, settings, as_of=as_of, lang=lang,
-                                      dataset_name=dataset_name)
-    export_segment_csv(ws, dataset_id, target, settings, as_of=as_of, lang=lang)
-    return target
+    return stream_workbook(target, fill)
 
 
 __all__ = [
-    "export_segment_csv", "write_segment_export", "write_segment_workbook",
-    "FORMULA_TRIGGERS", "MAX_DATA_ROWS", "NUMBER_FORMATS", "SheetImage", "SheetSpec", "csv_bytes", "display_width",
-    "fast_workbook_bytes", "looks_like_formula", "neutralise", "query_csv_bytes", "sanitize_sheet_name",
-    "segment_csv", "segment_workbook", "sql_literal", "sql_neutralise", "sql_strip_control",
-    "strip_control", "workbook_bytes", "write_query_csv", "xlsx_text",
+    "FORMULA_TRIGGERS", "MAX_DATA_ROWS", "NUMBER_FORMATS", "SheetImage", "SheetSpec", "StreamingWorkbook",
+    "TableSheet", "csv_bytes", "display_width", "fast_workbook_bytes", "looks_like_formula", "neutralise",
+    "query_batches", "query_csv_bytes", "sanitize_sheet_name", "sql_literal", "sql_neutralise", "sql_strip_control",
+    "stream_workbook", "strip_control", "workbook_bytes", "write_query_csv", "xlsx_text",
 ]

@@ -124,7 +124,7 @@ _WARM_UP_LOCK = threading.Lock()
 _warm_up_started = False
 # What the pages import: loaded before the freeze so the collector never walks them again.
 _PAGE_LIBRARIES = (
-    "lib.segments", "lib.segment_charts", "lib.playbooks", "lib.channels", "lib.channel_charts",
+    "lib.segments", "lib.segments.charts", "lib.playbooks", "lib.channels", "lib.channel_charts",
     "lib.scenarios", "lib.scenario_charts", "lib.curves", "lib.optimizer", "lib.timeline",
     "lib.timeline.charts", "lib.exports", "lib.timeline.exports", "lib.review", "lib.kpis",
 )

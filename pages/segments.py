@@ -6,8 +6,9 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import clv, exports, formatting, prediction, prediction_charts, segment_charts, segments, ui
+from lib import clv, exports, formatting, prediction, prediction_charts, segments, ui
 from lib.importing import attributes as customer_attributes
+from lib.segments import charts as segment_charts
 
 ctx = ui.bootstrap("nav.segments")
 t = ctx.t
@@ -51,8 +52,8 @@ def _thresholds_editor(settings: segments.SegmentSettings, m_cuts) -> segments.S
 
 def _grid_editor(settings: segments.SegmentSettings) -> segments.SegmentSettings:
     st.caption(t("segments_page.grid_help"))
-    options = [segments.segment_label(k, ctx.lang) for k in segments.SEGMENT_ORDER]
-    by_label = dict(zip(options, segments.SEGMENT_ORDER))
+    options = [segments.segment_label(k, ctx.lang) for k in segments.group_order("rfm")]
+    by_label = dict(zip(options, segments.group_order("rfm")))
     table = pd.DataFrame(
         [[segments.segment_label(settings.grid[segments.grid_key(r, f)], ctx.lang) for f in range(1, 6)]
          for r in range(5, 0, -1)],
@@ -88,20 +89,21 @@ def _tier_downloads(dataset, settings, as_of, scheme: str, order_keys: list[str]
     if not present:
         return
     one_click = int(sum(by_group["customers"].get(g, 0) for g in present)) <= ONE_CLICK_MAX_CUSTOMERS
+    # Every group's file from one classification and one cached value (a rerun hashes the settings once, not per group).
+    files = ui.cached(segments.segment_csvs, dataset, settings, as_of=as_of, lang=ctx.lang, scheme=scheme,
+                      groups=tuple(present)) if one_click else {}
     columns = st.columns(min(len(present), 5))
     for index, key in enumerate(present):
         label = t("segments_page.download_group", group=segments.group_label(key, scheme, ctx.lang))
         with columns[index % len(columns)]:
             if one_click:
-                data = ui.cached(exports.segment_csv, dataset, settings, as_of=as_of, lang=ctx.lang, scheme=scheme,
-                                 group=key)
-                st.download_button(label, data=data, file_name=f"{stem}_{key}.csv", mime="text/csv",
+                st.download_button(label, data=files[key], file_name=f"{stem}_{key}.csv", mime="text/csv",
                                    key=f"segments.dl_group.{key}", on_click="ignore", icon=":material/csv:",
                                    help=t("segments_page.download_group.help"))
             else:
                 ui.download(label, key=f"segments.dl_group.{key}", icon=":material/csv:",
                             signature=(dataset.cache_key, repr(settings), str(as_of), ctx.lang, scheme),
-                            build=lambda k=key: exports.segment_csv(ctx.ws, dataset.dataset_id, settings, as_of=as_of,
+                            build=lambda k=key: segments.segment_csv(ctx.ws, dataset.dataset_id, settings, as_of=as_of,
                                                                     lang=ctx.lang, scheme=scheme, group=k),
                             file_name=f"{stem}_{key}.csv", mime="text/csv")
 
@@ -333,7 +335,7 @@ with ui.friendly_errors(ctx):
 
     st.divider()
     st.markdown(f"### {t('segments_page.drill_title')}")
-    order_keys = list(segments.TIER_ORDER if scheme == "plan" else segments.SEGMENT_ORDER)
+    order_keys = list(segments.group_order(scheme))
     pick_cols = st.columns([2, 2, 2])
     group = pick_cols[0].selectbox(
         t("segments_page.group"), order_keys, format_func=lambda g: segments.group_label(g, scheme, ctx.lang),
@@ -403,7 +405,7 @@ with ui.friendly_errors(ctx):
     with export_cols[0]:
         ui.download(
             t("segments_page.export_xlsx"), key="segments.dl_xlsx", primary=True, icon=":material/table:",
-            build=lambda: exports.segment_workbook(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
+            build=lambda: segments.segment_workbook(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
                                                    scheme=scheme, groups=chosen or None, dataset_name=dataset.name),
             file_name=f"{stem}.xlsx", signature=signature,
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -412,7 +414,7 @@ with ui.friendly_errors(ctx):
         ui.download(
             t("segments_page.export_csv", group=segments.group_label(group, scheme, ctx.lang)),
             key="segments.dl_csv", icon=":material/csv:", signature=signature,
-            build=lambda: exports.segment_csv(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
+            build=lambda: segments.segment_csv(ctx.ws, dataset.dataset_id, settings, as_of=as_of, lang=ctx.lang,
                                               scheme=scheme, group=group),
             file_name=f"{stem}_{group}.csv", mime="text/csv",
         )

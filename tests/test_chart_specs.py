@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from altair.utils import schemapi
 
-from lib import chart_specs, segment_charts
+from lib import chart_specs
+from lib.segments import charts as segment_charts
 from lib.i18n import Translator
 
 CELLS = pd.DataFrame({

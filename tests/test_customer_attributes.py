@@ -11,7 +11,6 @@ from datetime import date
 import pytest
 
 from lib.importing import attributes as CA
-from lib import exports as E
 from lib import segments as S
 from lib.importing import import_file
 from lib.workspace import Workspace
@@ -77,7 +76,7 @@ def _rows(data: bytes) -> list[dict[str, str]]:
 def test_segment_csv_and_workbook_append_the_attributes_formula_safe(ws, lang):
     import_file(ws, _csv(ROWS), "crm.csv", "orders", "Shop")
     ds = ws.get_dataset("Shop").dataset_id
-    rows = {r[next(iter(r))]: r for r in _rows(E.segment_csv(ws, ds, as_of=date(2024, 2, 1), lang=lang))}
+    rows = {r[next(iter(r))]: r for r in _rows(S.segment_csv(ws, ds, as_of=date(2024, 2, 1), lang=lang))}
     header = list(next(iter(rows.values())))
     assert header[-4:] == ["邮箱", "手机", "会员等级", "地区"]  # after the standard columns, in file order
     assert rows["c1"]["邮箱"] == "old@x.com" and rows["c1"]["地区"] == "上海"
@@ -85,7 +84,7 @@ def test_segment_csv_and_workbook_append_the_attributes_formula_safe(ws, lang):
     assert rows["c2"]["邮箱"] == "'=HYPERLINK(\"http://evil\",\"x\")"
     assert rows["c3"]["手机"] == "'@SUM(A1)" and rows["c3"]["会员等级"] == ""
 
-    data = E.segment_workbook(ws, ds, as_of=date(2024, 2, 1), lang=lang)
+    data = S.segment_workbook(ws, ds, as_of=date(2024, 2, 1), lang=lang)
     assert_no_formula(data)
     book = zipfile.ZipFile(io.BytesIO(data))
     sheets = "".join(book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/sheet"))
@@ -103,17 +102,17 @@ def test_one_tier_csv_and_the_cli_export_carry_the_attributes(ws, tmp_path):
     ds = ws.get_dataset("Shop").dataset_id
     tiers = S.segment_customers(ws, ds, None, date(2024, 2, 1))
     tier = str(tiers.loc[tiers["customer_id"] == "c1", "tier"].iloc[0])
-    only = _rows(E.segment_csv(ws, ds, as_of=date(2024, 2, 1), group=tier))
+    only = _rows(S.segment_csv(ws, ds, as_of=date(2024, 2, 1), group=tier))
     assert {r["Customer ID"] for r in only} == set(tiers.loc[tiers["tier"] == tier, "customer_id"])
     assert all("邮箱" in r for r in only)
-    counts = E.export_segment_csv(ws, ds, tmp_path / "all.csv", as_of=date(2024, 2, 1))
+    counts = S.export_segment_csv(ws, ds, tmp_path / "all.csv", as_of=date(2024, 2, 1))
     assert sum(counts.values()) == 3 and "会员等级" in (tmp_path / "all.csv").read_text(encoding="utf-8-sig")
 
 
 def test_a_dataset_without_extra_columns_exports_the_standard_columns_only(ws):
     import_file(ws, b"order_id,customer_id,order_time,amount\n1,c1,2024-01-01,10\n", "plain.csv", "orders", "Shop")
     ds = ws.get_dataset("Shop").dataset_id
-    header = E.segment_csv(ws, ds).decode("utf-8-sig").splitlines()[0]
+    header = S.segment_csv(ws, ds).decode("utf-8-sig").splitlines()[0]
     assert header.endswith('"M score"') and CA.names(ws, ds) == []
 
 

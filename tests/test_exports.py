@@ -17,6 +17,8 @@ from openpyxl import load_workbook
 
 from lib import exports as E
 from lib import segments as S
+from lib.segments import export as segment_export
+from lib.i18n import t
 from lib.workspace import Workspace
 
 PAYLOADS = [
@@ -242,7 +244,7 @@ def _hostile_dataset(ws: Workspace) -> int:
 def test_segment_workbook_is_safe_and_self_describing(ws: Workspace, lang: str) -> None:
     ds = _hostile_dataset(ws)
     settings = S.SegmentSettings()
-    data = E.segment_workbook(ws, ds, settings, as_of=date(2024, 6, 30), lang=lang)
+    data = S.segment_workbook(ws, ds, settings, as_of=date(2024, 6, 30), lang=lang)
     assert_no_formula(data)
     wb = load_workbook(io.BytesIO(data))
     about_name, summary_name = ("About", "Summary") if lang == "en" else ("说明", "汇总")
@@ -277,15 +279,15 @@ def test_segment_workbook_is_safe_and_self_describing(ws: Workspace, lang: str) 
 
 def test_segment_workbook_chosen_groups_rfm_and_empty(ws: Workspace) -> None:
     ds = _hostile_dataset(ws)
-    data = E.segment_workbook(ws, ds, scheme="rfm", groups=["lost", "champions"], lang="zh",
+    data = S.segment_workbook(ws, ds, scheme="rfm", groups=["lost", "champions"], lang="zh",
                               as_of=date(2024, 6, 30))
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["说明", "汇总", "已流失", "冠军客户"]
     with pytest.raises(ValueError):
-        E.segment_workbook(ws, ds, groups=["nonsense"])
+        S.segment_workbook(ws, ds, groups=["nonsense"])
     with ws.transaction() as cur:
         empty = ws.ensure_dataset(cur, "empty")
-    data = E.segment_workbook(ws, empty, lang="en")
+    data = S.segment_workbook(ws, empty, lang="en")
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["About", "Summary"]
     notes = [row[1] for row in wb["About"].iter_rows(values_only=True) if row and row[0] == "•"]
@@ -294,30 +296,30 @@ def test_segment_workbook_chosen_groups_rfm_and_empty(ws: Workspace) -> None:
 
 def test_segment_csv(ws: Workspace) -> None:
     ds = _hostile_dataset(ws)
-    data = E.segment_csv(ws, ds, as_of=date(2024, 6, 30), lang="zh", group="dormant")
+    data = S.segment_csv(ws, ds, as_of=date(2024, 6, 30), lang="zh", group="dormant")
     text = data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0] == "客户编号" and rows[0][1] == "层级"
     assert all(r[1] == "沉睡用户" for r in rows[1:])
     for r in rows[1:]:
         assert not r[0].startswith(("=", "+", "-", "@", "\t", "\r", "\n"))
-    everyone = list(csv.reader(io.StringIO(E.segment_csv(ws, ds, as_of=date(2024, 6, 30)).decode("utf-8-sig"))))
+    everyone = list(csv.reader(io.StringIO(S.segment_csv(ws, ds, as_of=date(2024, 6, 30)).decode("utf-8-sig"))))
     assert len(everyone) - 1 == len(S.segment_customers(ws, ds, None, date(2024, 6, 30)))
 
 
 def test_write_segment_export_by_file_type(ws: Workspace, tmp_path) -> None:
     ds = _hostile_dataset(ws)
-    xlsx = E.write_segment_export(ws, ds, tmp_path / "out" / "seg.xlsx", as_of=date(2024, 6, 30),
+    xlsx = S.write_segment_export(ws, ds, tmp_path / "out" / "seg.xlsx", as_of=date(2024, 6, 30),
                                   window_days=90, scheme="rfm", lang="zh")
     wb = load_workbook(xlsx)
     about = {row[0]: row[1] for row in wb["说明"].iter_rows(values_only=True) if row and row[0]}
     assert about["回看窗口"].startswith("90 天") and about["分组方式"] == "RFM 分群"
-    csv_path = E.write_segment_export(ws, ds, tmp_path / "seg.csv", as_of=date(2024, 6, 30))
+    csv_path = S.write_segment_export(ws, ds, tmp_path / "seg.csv", as_of=date(2024, 6, 30))
     assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")
     with pytest.raises(ValueError):
-        E.write_segment_export(ws, ds, tmp_path / "seg.pdf")
+        S.write_segment_export(ws, ds, tmp_path / "seg.pdf")
     with pytest.raises(ValueError):
-        E.write_segment_export(ws, ds, tmp_path / "seg.xlsx", window_days=0)
+        S.write_segment_export(ws, ds, tmp_path / "seg.xlsx", window_days=0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -380,8 +382,8 @@ def _segment_csv_reference(ws, ds, *, lang="en", group=None, scheme=None, as_of=
     members = S.segment_members(ws, ds, settings, as_of, group=group, scheme=scheme or settings.scheme,
                                 order_by="window_revenue", limit=None)
     if members.empty:
-        return E.csv_bytes(pd.DataFrame(columns=[E.t(f"segments.col.{k}", lang) for k, _ in E._SEGMENT_COLUMNS]))
-    frame, formats = E.localised_customers(members, lang)
+        return E.csv_bytes(pd.DataFrame(columns=[t(f"segments.col.{k}", lang) for k, _ in S.EXPORT_COLUMNS]))
+    frame, formats = S.localised_customers(members, lang)
     for header, kind in formats.items():
         if kind == "money":
             frame[header] = frame[header].round(2)
@@ -396,7 +398,7 @@ def _segment_csv_reference(ws, ds, *, lang="en", group=None, scheme=None, as_of=
 def test_segment_csv_is_byte_identical_to_the_dataframe_export(ws: Workspace, kwargs) -> None:
     ds = _hostile_dataset(ws)
     as_of = kwargs.pop("as_of", date(2024, 6, 30))
-    assert E.segment_csv(ws, ds, as_of=as_of, **kwargs) == _segment_csv_reference(ws, ds, as_of=as_of, **kwargs)
+    assert S.segment_csv(ws, ds, as_of=as_of, **kwargs) == _segment_csv_reference(ws, ds, as_of=as_of, **kwargs)
 
 
 @pytest.fixture
@@ -414,7 +416,7 @@ def test_sample_store_csv_is_byte_identical_to_the_dataframe_export(sample_ws: W
     ds = sample_ws.list_datasets()[0].dataset_id
     as_of = S.default_as_of(sample_ws, ds)
     for kwargs in ({}, {"lang": "zh", "scheme": "rfm"}):
-        data = E.segment_csv(sample_ws, ds, as_of=as_of, **kwargs)
+        data = S.segment_csv(sample_ws, ds, as_of=as_of, **kwargs)
         assert data == _segment_csv_reference(sample_ws, ds, as_of=as_of, **kwargs)
     assert data.count(b"\r\n") == sample_ws.get_dataset(ds).customers + 1
 
@@ -422,8 +424,8 @@ def test_sample_store_csv_is_byte_identical_to_the_dataframe_export(sample_ws: W
 def test_export_segment_csv_streams_the_same_file(ws: Workspace, tmp_path) -> None:
     ds = _hostile_dataset(ws)
     path = tmp_path / "deep" / "seg.csv"
-    E.export_segment_csv(ws, ds, path, as_of=date(2024, 6, 30), lang="zh")
-    assert path.read_bytes() == E.segment_csv(ws, ds, as_of=date(2024, 6, 30), lang="zh")
+    S.export_segment_csv(ws, ds, path, as_of=date(2024, 6, 30), lang="zh")
+    assert path.read_bytes() == S.segment_csv(ws, ds, as_of=date(2024, 6, 30), lang="zh")
     ids = [row[0] for row in list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))[1:]]
     assert not any(i.startswith(E.FORMULA_TRIGGERS) for i in ids)  # every id is data, never a formula
     assert "'=HYPERLINK(\"http://x\",\"c\")" in ids and "李四" in ids and "李四\x01" not in ids
@@ -438,9 +440,9 @@ def test_the_streamed_csv_counts_its_groups_in_the_same_pass(ws: Workspace, tmp_
     expected = S.segment_summary(ws, ds, S.SegmentSettings(), as_of, by=scheme)
     expected = {r["group"]: int(r["customers"]) for _, r in expected.iterrows()}
     calls = []
-    real = S.classified_query
-    monkeypatch.setattr(S, "classified_query", lambda *a, **k: calls.append(1) or real(*a, **k))
-    counts = E.export_segment_csv(ws, ds, tmp_path / "seg.csv", as_of=as_of, **kwargs)
+    real = S.classified_query  # the export's own binding is the one it calls
+    monkeypatch.setattr(segment_export, "classified_query", lambda *a, **k: calls.append(1) or real(*a, **k))
+    counts = S.export_segment_csv(ws, ds, tmp_path / "seg.csv", as_of=as_of, **kwargs)
     assert len(calls) == 1, "one classification for the file and the counts"
     if "group" in kwargs:
         expected = {k: (v if k == kwargs["group"] else 0) for k, v in expected.items()}
@@ -468,6 +470,25 @@ def test_rejected_rows_csv_stays_formula_safe() -> None:
 # The segment workbook (XlsxWriter, streamed) equals the openpyxl one, and splits at the row limit
 # ---------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("kwargs", [{}, {"lang": "zh", "scheme": "rfm"}, {"as_of": date(2020, 1, 1)}])
+def test_every_group_csv_from_one_classification_is_the_group_csv(ws: Workspace, monkeypatch, kwargs) -> None:
+    """The page's per-group downloads come from one query and are byte for byte each group's own file."""
+    ds = _hostile_dataset(ws)
+    as_of = kwargs.pop("as_of", date(2024, 6, 30))
+    scheme = kwargs.get("scheme", "plan")
+    calls = []
+    real = S.classified_query
+    monkeypatch.setattr(segment_export, "classified_query", lambda *a, **k: calls.append(1) or real(*a, **k))
+    files = S.segment_csvs(ws, ds, as_of=as_of, **kwargs)
+    assert len(calls) == 1, "one classification for every group's file"
+    monkeypatch.undo()
+    assert list(files) == list(S.group_order(scheme))
+    for key, data in files.items():
+        assert data == S.segment_csv(ws, ds, as_of=as_of, group=key, **kwargs), key
+    rows = sum(data.count(b"\r\n") - 1 for data in files.values())
+    assert rows == (0 if as_of.year == 2020 else len(S.segment_customers(ws, ds, S.SegmentSettings(), as_of)))
+
+
 XML_PAYLOAD = '<r><t>x</t></r></is></c><c r="B1"><f>1+1</f><v>2</v></c><c r="C1" t="inlineStr"><is><r><t>y</t></r>'
 
 
@@ -486,22 +507,22 @@ def _segment_workbook_reference(ws, ds, *, lang="en", scheme=None, groups=None, 
         members = customers[customers[column] == group].sort_values(
             ["window_revenue", "customer_id"], ascending=[False, True], kind="stable")
         if len(members):
-            frame, formats = E.localised_customers(members, lang)
+            frame, formats = S.localised_customers(members, lang)
         else:
-            frame, formats = pd.DataFrame(columns=[E.t(f"segments.col.{k}", lang) for k, _ in E._SEGMENT_COLUMNS]), {}
+            frame, formats = pd.DataFrame(columns=[t(f"segments.col.{k}", lang) for k, _ in S.EXPORT_COLUMNS]), {}
         sheets.append(E.SheetSpec(S.group_label(group, scheme, lang), frame, formats))
-    summary_frame = pd.DataFrame({E.t("segments.col.tier" if scheme == "plan" else "segments.col.segment", lang): [
+    summary_frame = pd.DataFrame({t("segments.col.tier" if scheme == "plan" else "segments.col.segment", lang): [
         S.group_label(g, scheme, lang) for g in summary["group"]]})
     summary_formats = {}
-    for key, kind in E._SUMMARY_FORMATS.items():
-        summary_frame[E.t(f"segments.col.{key}", lang)] = summary[key].to_numpy()
-        summary_formats[E.t(f"segments.col.{key}", lang)] = kind
-    about = E._about_rows(
+    for key, kind in S.SUMMARY_FORMATS.items():
+        summary_frame[t(f"segments.col.{key}", lang)] = summary[key].to_numpy()
+        summary_formats[t(f"segments.col.{key}", lang)] = kind
+    about = S.about_rows(
         lang=lang, dataset_name=ws.get_dataset(ds).name, as_of=as_of, settings=settings, scheme=scheme,
         cuts=S.resolve_cuts(ws, ds, settings, as_of), total_customers=int(summary["customers"].sum()),
         warnings=S.data_warnings(ws, ds, as_of, settings, lang), notes=[], generated_at=generated_at)
-    return E.workbook_bytes([E.SheetSpec(E.t("exports.sheet.about", lang), rows=about),
-                             E.SheetSpec(E.t("exports.sheet.summary", lang), summary_frame, summary_formats),
+    return E.workbook_bytes([E.SheetSpec(t("exports.sheet.about", lang), rows=about),
+                             E.SheetSpec(t("exports.sheet.summary", lang), summary_frame, summary_formats),
                              *sheets])
 
 
@@ -551,7 +572,7 @@ def _no_formula_anywhere(data: bytes) -> None:
 def test_segment_workbook_matches_the_openpyxl_workbook(ws: Workspace, kwargs) -> None:
     ds = _hostile_dataset(ws)
     stamp = datetime(2024, 7, 1, 9, 30)
-    new = E.segment_workbook(ws, ds, as_of=date(2024, 6, 30), generated_at=stamp, **kwargs)
+    new = S.segment_workbook(ws, ds, as_of=date(2024, 6, 30), generated_at=stamp, **kwargs)
     _no_formula_anywhere(new)
     _assert_same_cells(new, _segment_workbook_reference(ws, ds, generated_at=stamp, **kwargs))
 
@@ -560,7 +581,7 @@ def test_sample_store_workbook_matches_the_openpyxl_workbook(sample_ws: Workspac
     ds = sample_ws.list_datasets()[0].dataset_id
     as_of, stamp = S.default_as_of(sample_ws, ds), datetime(2026, 10, 5, 8, 0)
     kwargs = {"groups": ["high_value", "new"], "lang": "zh"}
-    new = E.segment_workbook(sample_ws, ds, as_of=as_of, generated_at=stamp, **kwargs)
+    new = S.segment_workbook(sample_ws, ds, as_of=as_of, generated_at=stamp, **kwargs)
     _assert_same_cells(new, _segment_workbook_reference(sample_ws, ds, as_of=as_of, generated_at=stamp, **kwargs))
 
 
@@ -582,7 +603,7 @@ def test_xml_and_formula_payloads_stay_text_in_the_workbook(ws: Workspace) -> No
     """XlsxWriter copies a string "<r>…</r>" into the sheet unescaped in constant-memory mode; our cells never do."""
     hostile = [XML_PAYLOAD, '=HYPERLINK("http://evil","click")', "_x0041_", "a\rb", " lead", "&amp;<b>", *PAYLOADS]
     ds = _add_orders(ws, "xml", hostile + [f"C{i}" for i in range(30)])
-    data = E.segment_workbook(ws, ds, as_of=date(2024, 6, 30))
+    data = S.segment_workbook(ws, ds, as_of=date(2024, 6, 30))
     _no_formula_anywhere(data)
     wb = load_workbook(io.BytesIO(data))
     ids = {}
@@ -602,7 +623,7 @@ def test_segment_workbook_splits_customers_at_the_row_limit(ws: Workspace, monke
     expected = S.segment_members(ws, ds, None, date(2024, 6, 30), group="dormant", limit=None)
     assert len(expected) > 14
     monkeypatch.setattr(E, "MAX_DATA_ROWS", 6)
-    path = E.write_segment_workbook(ws, ds, tmp_path / "split.xlsx", as_of=date(2024, 6, 30), groups=["dormant"])
+    path = S.write_segment_workbook(ws, ds, tmp_path / "split.xlsx", as_of=date(2024, 6, 30), groups=["dormant"])
     wb = load_workbook(path)
     parts = -(-len(expected) // 6)
     assert wb.sheetnames == ["About", "Summary", "Dormant"] + [f"Dormant ({k})" for k in range(2, parts + 1)]
@@ -661,7 +682,7 @@ def test_libreoffice_opens_the_segment_workbook(soffice_calc, ws: Workspace, tmp
 
     hostile = [XML_PAYLOAD, '=HYPERLINK("http://evil","click")', "=1+2", "_x0041_", "+SUM(1)"]
     ds = _add_orders(ws, "lo", hostile + [f"C{i}" for i in range(30)])
-    book = E.write_segment_export(ws, ds, tmp_path / "segments.xlsx", as_of=date(2024, 6, 30), scheme="rfm")
+    book = S.write_segment_export(ws, ds, tmp_path / "segments.xlsx", as_of=date(2024, 6, 30), scheme="rfm")
     profile = (tmp_path / "lo-profile").as_uri()
     out = tmp_path / "csv"
     completed = subprocess.run(

@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from lib import segments as seg
-from lib.exports import MAX_DATA_ROWS, SheetSpec, localised_customers, workbook_bytes
+from lib.exports import MAX_DATA_ROWS, SheetSpec, workbook_bytes
+from lib.segments import localised_customers
 from lib.formatting import money, pct, points
 from lib.i18n import normalize_lang, t
 from lib.playbooks.checks import field_label

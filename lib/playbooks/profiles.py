@@ -17,6 +17,7 @@ import pandas as pd
 from lib import segments as seg
 from lib.playbooks.content import CHANGE_DAYS, SCHEMES, SILENT_DAYS
 from lib.sql_engine import QueryTarget
+from lib.workspace import Workspace
 
 # --------------------------------------------------------------------------------------
 # Who: tier profiles (DuckDB, through lib.segments' classification)
@@ -88,8 +89,8 @@ class TierProfile:
 def resolve_settings(ws: QueryTarget, dataset_id: Any, settings: seg.SegmentSettings | None) -> seg.SegmentSettings:
     if settings is not None:
         return settings
-    if isinstance(dataset_id, int) and not isinstance(dataset_id, bool):
-        return seg.load_settings(ws, dataset_id)
+    if isinstance(ws, Workspace) and isinstance(dataset_id, int) and not isinstance(dataset_id, bool):
+        return seg.load_settings(ws, dataset_id)  # saved settings live in the workspace
     return seg.SegmentSettings()
 
 

@@ -36,7 +36,7 @@ from lib.review.model import (
     speaker_notes,
 )
 
-from lib.segment_charts import share_chart
+from lib.segments.charts import share_chart
 from lib.timeline.charts import gantt_chart
 from lib.workspace import Workspace
 

@@ -8,6 +8,8 @@ DuckDB (at most a few hundred rows), and uses the tier/segment colours of
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import altair as alt
 import pandas as pd
 
@@ -35,7 +37,7 @@ def share_chart(summary: pd.DataFrame, scheme: str, t: Translator) -> alt.Chart:
                      "count": int(r["customers"])})
     frame = pd.DataFrame(rows)
     measures = [t("segments_page.share_customers"), t("segments_page.share_revenue")]
-    return (
+    return cast(alt.Chart, (
         alt.Chart(frame)
         .mark_bar(cornerRadiusEnd=2)
         .encode(
@@ -44,7 +46,7 @@ def share_chart(summary: pd.DataFrame, scheme: str, t: Translator) -> alt.Chart:
             yOffset=alt.YOffset("measure:N", sort=measures),
             color=alt.Color("group:N", scale=scale, legend=None),
             opacity=alt.Opacity("measure:N", sort=measures, scale=alt.Scale(range=[0.45, 1.0]),
-                                legend=alt.Legend(orient="top", title=None, **OPACITY_LEGEND)),
+                                legend=alt.Legend(orient="top", title=None, **cast(dict[str, Any], OPACITY_LEGEND))),
             tooltip=[
                 alt.Tooltip("group:N", title=t("segments_page.group")),
                 alt.Tooltip("measure:N", title=t("chart.measure")),
@@ -53,10 +55,10 @@ def share_chart(summary: pd.DataFrame, scheme: str, t: Translator) -> alt.Chart:
             ],
         )
         .properties(height=max(220, 44 * len(summary)), title=t("segments_page.share_title"))
-    )
+    ))
 
 
-def rf_heatmap_chart(cells: pd.DataFrame, t: Translator) -> alt.Chart:
+def rf_heatmap_chart(cells: pd.DataFrame, t: Translator) -> alt.LayerChart:
     """Customers per R score × F score, each cell labelled with its count and named segment."""
     frame = cells.copy()
     frame["segment_label"] = [group_label(s, "rfm", t.lang) for s in frame["segment"]]
@@ -83,14 +85,14 @@ def rf_heatmap_chart(cells: pd.DataFrame, t: Translator) -> alt.Chart:
         text="segment_label:N",
         color=alt.condition("datum.light_ink", alt.value("#FFFFFF"), alt.value("#333333")),
     )
-    return alt.layer(rect, count, name).properties(height=360, title=t("segments_page.heatmap_title"))
+    return cast(alt.LayerChart, alt.layer(rect, count, name).properties(height=360, title=t("segments_page.heatmap_title")))
 
 
 def histogram_chart(bins: pd.DataFrame, measure: str, t: Translator) -> alt.Chart:
     """A histogram binned in SQL (bin_start, bin_end, customers)."""
     label = t(f"segments_page.measure.{measure}")
     frame = bins.copy()
-    return (
+    return cast(alt.Chart, (
         alt.Chart(frame)
         .mark_bar(color="#4C78A8")
         .encode(
@@ -104,7 +106,7 @@ def histogram_chart(bins: pd.DataFrame, measure: str, t: Translator) -> alt.Char
             ],
         )
         .properties(height=260, title=t("segments_page.distribution_title", measure=label))
-    )
+    ))
 
 
 def sizes_over_time_chart(sizes: pd.DataFrame, scheme: str, t: Translator) -> alt.Chart:
@@ -113,7 +115,7 @@ def sizes_over_time_chart(sizes: pd.DataFrame, scheme: str, t: Translator) -> al
     frame = sizes.copy()
     frame["label"] = [group_label(g, scheme, t.lang) for g in frame["group"]]
     frame["order"] = [labels.index(label) if label in labels else 99 for label in frame["label"]]
-    return (
+    return cast(alt.Chart, (
         alt.Chart(frame)
         .mark_area()
         .encode(
@@ -128,10 +130,10 @@ def sizes_over_time_chart(sizes: pd.DataFrame, scheme: str, t: Translator) -> al
             ],
         )
         .properties(height=300, title=t("segments_page.sizes_title"))
-    )
+    ))
 
 
-def migration_chart(matrix: pd.DataFrame, scheme: str, t: Translator, date_a: str, date_b: str) -> alt.Chart:
+def migration_chart(matrix: pd.DataFrame, scheme: str, t: Translator, date_a: str, date_b: str) -> alt.LayerChart:
     """From × to heatmap of customers moving between two as-of dates."""
     labels, _ = _group_scale(scheme, t.lang)
     frame = matrix.copy()
@@ -154,6 +156,6 @@ def migration_chart(matrix: pd.DataFrame, scheme: str, t: Translator, date_a: st
         text=alt.Text("customers:Q", format=","),
         color=alt.condition("datum.share_of_from > 0.5", alt.value("white"), alt.value("#222")),
     )
-    return alt.layer(rect, text).properties(
+    return cast(alt.LayerChart, alt.layer(rect, text).properties(
         height=max(220, 34 * len(from_order)), title=t("segments_page.migration_title")
-    )
+    ))
