@@ -27,7 +27,7 @@ use the same units.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from lib.curves import CurveFit, CurveSet
 from lib.formatting import money
 from lib.i18n import t
 
@@ -280,12 +281,41 @@ def _concave_from(curve: ResponseCurve) -> float:
     return float(getattr(curve, "concave_from", 0.0) or 0.0)
 
 
-def _responses(curves: list[ResponseCurve], x: np.ndarray) -> np.ndarray:
-    return np.array([float(c.response(v)) for c, v in zip(curves, x)])
+class _Curves:
+    """The curves of one solve, evaluated together (``curves.CurveSet``) or, for other curve types, one by one."""
 
+    def __init__(self, curves: Sequence[ResponseCurve]) -> None:
+        self.curves = list(curves)
+        fitted = bool(self.curves) and all(isinstance(c, CurveFit) for c in self.curves)
+        self.together = CurveSet([c for c in self.curves if isinstance(c, CurveFit)]) if fitted else None
 
-def _marginals(curves: list[ResponseCurve], x: np.ndarray) -> np.ndarray:
-    return np.array([float(c.marginal(v)) for c, v in zip(curves, x)])
+    def __len__(self) -> int:
+        return len(self.curves)
+
+    def subset(self, keep: np.ndarray) -> _Curves:
+        return _Curves([c for c, k in zip(self.curves, keep) if k])
+
+    def _each(self, method: str, x: np.ndarray) -> np.ndarray:
+        if x.ndim == 1:
+            return np.array([float(getattr(c, method)(v)) for c, v in zip(self.curves, x)])
+        return np.vstack([np.asarray(getattr(c, method)(row), dtype=float) for c, row in zip(self.curves, x)])
+
+    def response(self, x: np.ndarray) -> np.ndarray:
+        """Each curve's response at its value (``(n,)``) or row of values (``(n, k)``)."""
+        x = np.asarray(x, dtype=float)
+        return self.together.response(x) if self.together is not None else self._each("response", x)
+
+    def marginal(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return self.together.marginal(x) if self.together is not None else self._each("marginal", x)
+
+    def marginal_inverse(self, m: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Spend where each curve's marginal return equals each of ``m`` (channels × values)."""
+        grid = np.broadcast_to(np.asarray(m, dtype=float), (len(self.curves), np.size(m)))
+        if self.together is not None:
+            return self.together.marginal_inverse(grid)
+        return np.vstack([_marginal_inverse(c, row, float(a), float(b))
+                          for c, row, a, b in zip(self.curves, grid, lo, hi)])
 
 
 def _marginal_inverse(curve: ResponseCurve, m: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -303,15 +333,27 @@ def _marginal_inverse(curve: ResponseCurve, m: np.ndarray, lo: float, hi: float)
     return 0.5 * (left + right)
 
 
+def response_ceiling(curves: Sequence[ResponseCurve], budget: float, lb: np.ndarray, ub: np.ndarray) -> float:
+    """An upper bound of the best response ``budget`` can buy: every channel alone given all the room.
+
+    No split can beat it (curves rise with spend), so a search that only needs to know
+    "does this budget reach the target?" can skip the solve whenever the bound says no.
+    """
+    room = max(0.0, float(budget) - float(lb.sum()))
+    return float(_Curves(curves).response(np.minimum(ub, lb + room)).sum())
+
+
 # ---------------------------------------------------------------------------
 # Solvers
 # ---------------------------------------------------------------------------
 
 
-def _water_fill(
-    curves: list[ResponseCurve], budget: float, lb: np.ndarray, ub: np.ndarray
-) -> tuple[np.ndarray, float]:
-    """KKT water-filling for concave curves: equal marginal λ for channels inside their bounds."""
+def _water_fill(curves: _Curves, budget: float, lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, float]:
+    """KKT water-filling for concave curves: equal marginal λ for channels inside their bounds.
+
+    λ is bracketed on a log grid refined four times; every refinement inverts all
+    channels' marginals at all grid values in one call (channels × λ).
+    """
     if budget <= lb.sum() + _REL_TOL * max(1.0, budget):
         return lb.copy(), math.nan
     if budget >= ub.sum() - _REL_TOL * max(1.0, budget):
@@ -319,24 +361,10 @@ def _water_fill(
     room = budget - lb.sum()
     hi_limit = np.minimum(ub, lb + room)
 
-    def spend_at(lams: np.ndarray) -> np.ndarray:
-        cols = [
-            np.clip(_marginal_inverse(c, lams, lo, hi), lo, hi)
-            for c, lo, hi in zip(curves, lb, hi_limit)
-        ]
-        return np.vstack(cols)  # channels × λ values
+    def spend_at(lams: np.ndarray) -> np.ndarray:  # channels × λ values
+        return np.clip(curves.marginal_inverse(lams, lb, hi_limit), lb[:, None], hi_limit[:, None])
 
-    eps = np.maximum(room * 1e-12, 1e-12)
-    lam_hi = float(np.max(_marginals(curves, lb + eps))) * 1.0001
-    lam_lo = float(np.min(_marginals(curves, hi_limit))) * 0.9999
-    if not math.isfinite(lam_hi) or lam_hi <= 0:
-        lam_hi = 1e12
-    lam_lo = max(lam_lo, lam_hi * 1e-18, 1e-300)
-    for _ in range(40):  # make sure the low end spends at least the budget
-        if spend_at(np.array([lam_lo])).sum() >= budget:
-            break
-        lam_lo /= 1e3
-    log_lo, log_hi = math.log(lam_lo), math.log(lam_hi)
+    log_lo, log_hi = _lambda_bracket(curves, spend_at, budget, lb, hi_limit, room)
     points = 33
     for _ in range(4):
         grid = np.linspace(log_lo, log_hi, points)
@@ -352,8 +380,26 @@ def _water_fill(
     return x, math.exp(0.5 * (log_lo + log_hi))
 
 
+def _lambda_bracket(
+    curves: _Curves, spend_at: Callable[[np.ndarray], np.ndarray], budget: float, lb: np.ndarray,
+    hi_limit: np.ndarray, room: float,
+) -> tuple[float, float]:
+    """log λ at both ends: the highest marginal at the minimums, and a λ low enough to spend the budget."""
+    eps = np.maximum(room * 1e-12, 1e-12)
+    lam_hi = float(np.max(curves.marginal(lb + eps))) * 1.0001
+    lam_lo = float(np.min(curves.marginal(hi_limit))) * 0.9999
+    if not math.isfinite(lam_hi) or lam_hi <= 0:
+        lam_hi = 1e12
+    lam_lo = max(lam_lo, lam_hi * 1e-18, 1e-300)
+    for _ in range(40):  # make sure the low end spends at least the budget
+        if spend_at(np.array([lam_lo])).sum() >= budget:
+            break
+        lam_lo /= 1e3
+    return math.log(lam_lo), math.log(lam_hi)
+
+
 def _lookahead_greedy(
-    curves: list[ResponseCurve], budget: float, lb: np.ndarray, ub: np.ndarray, steps: int
+    curves: _Curves, budget: float, lb: np.ndarray, ub: np.ndarray, steps: int
 ) -> tuple[np.ndarray, float]:
     """Meridian's rule: jump to the grid point with the best return per unit from the current spend.
 
@@ -367,8 +413,7 @@ def _lookahead_greedy(
         return lb.copy(), 0.0
     step = room / steps
     reach = np.minimum(np.floor((ub - lb) / step + 1e-9), steps).astype(int)
-    k = np.arange(steps + 1)
-    values = np.vstack([np.asarray(c.response(lb[i] + k * step), dtype=float) for i, c in enumerate(curves)])
+    values = curves.response(lb[:, None] + (np.arange(steps + 1) * step)[None, :])
     index = np.zeros(n, dtype=int)
     left = steps
     best_rate = np.full(n, -np.inf)
@@ -396,37 +441,23 @@ def _lookahead_greedy(
         for other in np.flatnonzero(best_to - index > left):
             refresh(int(other))
     x = lb + index * step
-    leftover = budget - x.sum()
-    if leftover > 0:  # channels' maximums fell between grid points: top up by marginal return
-        for i in np.argsort(-_marginals(curves, x)):
-            give = min(leftover, ub[i] - x[i])
-            if give > 0:
-                x[i] += give
-                leftover -= give
-            if leftover <= 0:
-                break
-    return x, step
+    # Channels' maximums fell between grid points: top up by marginal return.
+    return _spend_remainder(curves, x, ub, budget, strict=True), step
 
 
-def _pairwise_polish(
-    curves: list[ResponseCurve], x: np.ndarray, lb: np.ndarray, ub: np.ndarray, step: float
-) -> np.ndarray:
+def _pairwise_polish(curves: _Curves, x: np.ndarray, lb: np.ndarray, ub: np.ndarray, step: float) -> np.ndarray:
     """Move budget from the channel that loses least to the one that gains most, halving the step."""
     x = x.copy()
     n = len(curves)
     if n < 2 or step <= 0:
         return x
     scale = max(1.0, float(np.sum(x)))
-    values = _responses(curves, x)
+    values = curves.response(x)
     moves = 0
     while step > scale * 1e-8 and moves < 2000:
         give = np.minimum(step, x - lb)
         take = np.minimum(step, ub - x)
-        # One call per curve: response one step up and one step down.
-        probes = np.array(
-            [np.asarray(c.response(np.array([v + d_up, v - d_down])), dtype=float)
-             for c, v, d_up, d_down in zip(curves, x, take, give)]
-        )
+        probes = curves.response(np.stack([x + take, x - give], axis=1))  # one step up and one step down
         gain = np.where(take > 0, probes[:, 0] - values, -np.inf)
         loss = np.where(give > 0, values - probes[:, 1], np.inf)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -440,8 +471,8 @@ def _pairwise_polish(
             step /= 2.0
             continue
         amount = min(take[j], give[i])
-        new_j = float(curves[j].response(x[j] + amount))
-        new_i = float(curves[i].response(x[i] - amount))
+        new_j = float(curves.curves[j].response(x[j] + amount))
+        new_i = float(curves.curves[i].response(x[i] - amount))
         if (new_j - values[j]) + (new_i - values[i]) <= 1e-12 * max(1.0, abs(values.sum())):
             step /= 2.0
             continue
@@ -453,63 +484,88 @@ def _pairwise_polish(
 
 
 def _solve(
-    curves: list[ResponseCurve], budget: float, lb: np.ndarray, ub: np.ndarray, steps: int
+    curves: _Curves, budget: float, lb: np.ndarray, ub: np.ndarray, steps: int
 ) -> tuple[np.ndarray, str]:
     free = ub - lb > 0
     x = lb.copy()
     if not free.any():
         return x, "fixed"
-    free_curves = [c for c, f in zip(curves, free) if f]
+    free_curves = curves.subset(free)
     lb_f, ub_f = lb[free], ub[free]
     budget_f = budget - lb[~free].sum()
-    if all(_is_concave(c) for c in free_curves):
+    if all(_is_concave(c) for c in free_curves.curves):
         filled, _ = _water_fill(free_curves, budget_f, lb_f, ub_f)
         x[free] = _spend_remainder(free_curves, filled, ub_f, budget_f)
         return x, "kkt_water_filling"
-
-    greedy, step = _lookahead_greedy(free_curves, budget_f, lb_f, ub_f, steps)
-    candidates = [greedy]
-    concave_start = np.array([_concave_from(c) for c in free_curves])
-    s_curve = np.array([not _is_concave(c) for c in free_curves])
-    switched_on = greedy > lb_f + step / 2
-    on_sets = [switched_on, np.ones_like(switched_on)]
-    for i in np.flatnonzero(s_curve):
-        # The greedy grid can stop one S-curve short (or long): two identical S-curves at zero,
-        # where the best plan lifts exactly one over its inflexion (found by the property test).
-        flipped = switched_on.copy()
-        flipped[i] = not flipped[i]
-        on_sets.append(flipped)
-    for on in on_sets:
-        # KKT on the falling-marginal branch of the S-curves that are on; the others stay at minimum.
-        low = np.where(s_curve & on, np.maximum(lb_f, np.minimum(concave_start, ub_f)), lb_f)
-        high = np.where(s_curve & ~on, lb_f, ub_f)
-        if low.sum() <= budget_f <= high.sum():
-            branch, _ = _water_fill(free_curves, budget_f, low, high)
-            # Exact KKT already, unless an S-curve is held at its inflexion by the branch floor.
-            held = s_curve & on & (branch <= low + 1e-9 * max(1.0, budget_f)) & (low > lb_f)
-            candidates.append(_pairwise_polish(free_curves, branch, lb_f, ub_f, step) if held.any() else branch)
-    # Corners: the whole free budget in one channel. With a small budget, a steep S-curve can
-    # beat any split, and the grid's first steps may not see it (found by the property test).
-    for i in range(len(free_curves)):
-        corner = lb_f.copy()
-        corner[i] = min(ub_f[i], lb_f[i] + (budget_f - lb_f.sum()))
-        candidates.append(_spend_remainder(free_curves, corner, ub_f, budget_f))
-    best = max(candidates, key=lambda v: _responses(free_curves, v).sum())
-    if not any(best is c for c in candidates[1:len(candidates) - len(free_curves)]):
-        # The grid or a corner won: refine it locally (e.g. an S-curve that must sit
-        # below its inflexion because others are capped).
-        best = _pairwise_polish(free_curves, best, lb_f, ub_f, step)
-    x[free] = _spend_remainder(free_curves, best, ub_f, budget_f)
+    x[free] = _solve_s_curves(free_curves, budget_f, lb_f, ub_f, steps)
     return x, "lookahead_greedy"
 
 
-def _spend_remainder(curves: list[ResponseCurve], x: np.ndarray, ub: np.ndarray, budget: float) -> np.ndarray:
-    """Place budget the search left unspent (saturated curves have ~zero marginal) where there is room."""
+def _solve_s_curves(curves: _Curves, budget: float, lb: np.ndarray, ub: np.ndarray, steps: int) -> np.ndarray:
+    """The look-ahead greedy, KKT on the S-curves' concave branches, and the corners: the best of them, polished."""
+    greedy, step = _lookahead_greedy(curves, budget, lb, ub, steps)
+    branches = _branch_candidates(curves, budget, lb, ub, greedy, step)
+    corners = []
+    # Corners: the whole free budget in one channel. With a small budget, a steep S-curve can
+    # beat any split, and the grid's first steps may not see it (found by the property test).
+    for i in range(len(curves)):
+        corner = lb.copy()
+        corner[i] = min(ub[i], lb[i] + (budget - lb.sum()))
+        corners.append(_spend_remainder(curves, corner, ub, budget))
+    candidates = [greedy, *branches, *corners]
+    totals = curves.response(np.stack(candidates, axis=1)).sum(axis=0)
+    winner = int(np.argmax(totals))
+    best = candidates[winner]
+    if not 1 <= winner <= len(branches):
+        # The grid or a corner won: refine it locally (e.g. an S-curve that must sit
+        # below its inflexion because others are capped).
+        best = _pairwise_polish(curves, best, lb, ub, step)
+    return _spend_remainder(curves, best, ub, budget)
+
+
+def _branch_candidates(
+    curves: _Curves, budget: float, lb: np.ndarray, ub: np.ndarray, greedy: np.ndarray, step: float
+) -> list[np.ndarray]:
+    """KKT on the falling-marginal branch of the S-curves that are on (the others at their minimum).
+
+    "On" as the greedy left them, all of them, and each S-curve flipped: the greedy grid
+    can stop one S-curve short (or long) — two identical S-curves at zero, where the best
+    plan lifts exactly one over its inflexion (found by the property test).
+    """
+    concave_start = np.array([_concave_from(c) for c in curves.curves])
+    s_curve = np.array([not _is_concave(c) for c in curves.curves])
+    switched_on = greedy > lb + step / 2
+    on_sets = [switched_on, np.ones_like(switched_on)]
+    for i in np.flatnonzero(s_curve):
+        flipped = switched_on.copy()
+        flipped[i] = not flipped[i]
+        on_sets.append(flipped)
+    out = []
+    for on in on_sets:
+        low = np.where(s_curve & on, np.maximum(lb, np.minimum(concave_start, ub)), lb)
+        high = np.where(s_curve & ~on, lb, ub)
+        if low.sum() <= budget <= high.sum():
+            branch, _ = _water_fill(curves, budget, low, high)
+            # Exact KKT already, unless an S-curve is held at its inflexion by the branch floor.
+            held = s_curve & on & (branch <= low + 1e-9 * max(1.0, budget)) & (low > lb)
+            out.append(_pairwise_polish(curves, branch, lb, ub, step) if held.any() else branch)
+    return out
+
+
+def _spend_remainder(
+    curves: _Curves, x: np.ndarray, ub: np.ndarray, budget: float, *, strict: bool = False
+) -> np.ndarray:
+    """Place budget the search left unspent where there is room, best marginal return first.
+
+    Saturated curves have ~zero marginal, so a search can stop short of the budget;
+    ``strict`` tops up any positive remainder (the greedy's grid), otherwise only
+    more than a rounding error.
+    """
     x = x.copy()
     remainder = budget - x.sum()
-    if remainder <= 1e-9 * max(1.0, budget):
+    if remainder <= 0 or (not strict and remainder <= 1e-9 * max(1.0, budget)):
         return x
-    for i in np.argsort(-_marginals(curves, x)):
+    for i in np.argsort(-curves.marginal(x)):
         room = ub[i] - x[i]
         if room > 0:
             add = min(room, remainder)
@@ -531,7 +587,7 @@ def _common_marginal(marginal: np.ndarray, spend: np.ndarray, lb: np.ndarray, ub
 
 def _build(
     names: list[str],
-    curves: list[ResponseCurve],
+    curves: _Curves,
     x: np.ndarray,
     lb: np.ndarray,
     ub: np.ndarray,
@@ -541,10 +597,10 @@ def _build(
     method: str,
     lam: float | None = None,
 ) -> Allocation:
-    response = _responses(curves, x)
-    marginal = _marginals(curves, x)
+    response = curves.response(x)
+    marginal = curves.marginal(x)
     ratios = []
-    for c, v in zip(curves, x):
+    for c, v in zip(curves.curves, x):
         fn = getattr(c, "extrapolation_ratio", None)
         r = fn(v) if fn is not None else None
         ratios.append(float(r) if r is not None else math.nan)
@@ -593,7 +649,7 @@ def allocate(
     names = list(curves)
     if not names:
         raise ValueError("no channel curves to allocate over")
-    curve_list = [curves[n] for n in names]
+    curve_list = _Curves([curves[n] for n in names])
     lb, ub, locked_names = resolve_bounds(names, lower, upper, locked, historical_spend)
     budget = float(total_budget)
     _check_feasible(budget, lb, ub)
@@ -608,7 +664,7 @@ def evaluate(
     _check_objective(objective)
     names = list(curves)
     x = np.array([float(spend.get(n, 0.0)) for n in names])
-    curve_list = [curves[n] for n in names]
+    curve_list = _Curves([curves[n] for n in names])
     zeros, infs = np.zeros(len(names)), np.full(len(names), math.inf)
     return _build(names, curve_list, x, zeros, infs, (), float(x.sum()), objective, "as_given", math.nan)
 
@@ -632,33 +688,27 @@ def min_budget_for_target(
     """
     _check_objective(objective)
     names = list(curves)
-    curve_list = [curves[n] for n in names]
+    curve_list = _Curves([curves[n] for n in names])
     lb, ub, locked_names = resolve_bounds(names, lower, upper, locked, historical_spend)
     target = float(target)
+    solved: dict[float, tuple[np.ndarray, str, float]] = {}
 
     def best_at(budget: float) -> tuple[np.ndarray, str, float]:
-        x, method = _solve(curve_list, budget, lb, ub, DEFAULT_GRID_STEPS)
-        return x, method, float(_responses(curve_list, x).sum())
+        if budget not in solved:  # brentq asks for its root twice; solve each budget once
+            x, method = _solve(curve_list, budget, lb, ub, DEFAULT_GRID_STEPS)
+            solved[budget] = (x, method, float(curve_list.response(x).sum()))
+        return solved[budget]
+
+    def reaches(budget: float) -> float:
+        """The best response at ``budget``, or a bound below the target when the bound already says no."""
+        bound = response_ceiling(curve_list.curves, budget, lb, ub)
+        return bound if bound < target else best_at(budget)[2]
 
     low = float(lb.sum())
     x_low, method_low, y_low = best_at(low)
     if y_low >= target:
         return _build(names, curve_list, x_low, lb, ub, locked_names, low, objective, method_low)
-    if math.isfinite(ub.sum()):
-        high = float(ub.sum())
-        _, _, y_high = best_at(high)
-        if y_high < target:
-            raise TargetUnreachable(target, y_high, high)
-    else:
-        high = max(low * 2.0, 1.0)
-        y_high = best_at(high)[2]
-        doublings = 0
-        while y_high < target:
-            doublings += 1
-            if doublings > 80:
-                raise TargetUnreachable(target, y_high, math.inf)
-            high *= 2.0
-            y_high = best_at(high)[2]
+    high = _bracket_target(best_at, reaches, target, low, float(ub.sum()))
     root = brentq(
         lambda b: best_at(b)[2] - target, low, high, xtol=max(relative_tolerance * high, 1e-9), rtol=1e-12
     )
@@ -667,6 +717,26 @@ def min_budget_for_target(
         root = min(high, root * (1.0 + relative_tolerance))
         x, method, y = best_at(root)
     return _build(names, curve_list, x, lb, ub, locked_names, root, objective, method)
+
+
+def _bracket_target(
+    best_at: Callable[[float], tuple[np.ndarray, str, float]], reaches: Callable[[float], float],
+    target: float, low: float, upper_sum: float,
+) -> float:
+    """A budget that reaches ``target``: the sum of the maximums, or doubling from ``low`` without them."""
+    if math.isfinite(upper_sum):
+        y_high = best_at(upper_sum)[2]
+        if y_high < target:
+            raise TargetUnreachable(target, y_high, upper_sum)
+        return upper_sum
+    high = max(low * 2.0, 1.0)
+    doublings = 0
+    while reaches(high) < target:
+        doublings += 1
+        if doublings > 80:
+            raise TargetUnreachable(target, best_at(high)[2], math.inf)
+        high *= 2.0
+    return high
 
 
 def next_increment(
