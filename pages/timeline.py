@@ -5,7 +5,8 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import budget, scenarios, segments, timeline, timeline_charts, timeline_exports, ui
+from lib import scenarios, segments, timeline, timeline_charts, timeline_exports, ui
+from lib.scenarios import budget
 
 ctx = ui.bootstrap("nav.timeline")
 t = ctx.t

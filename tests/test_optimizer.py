@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 from lib.curves import CurveFit
-from lib.optimizer import (
+from lib.scenarios.optimizer import (
     InfeasibleBudget,
     TargetUnreachable,
     TimesHistorical,

@@ -11,6 +11,7 @@ text comes from ``lib/locales/scenarios.json``; channels are named with
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import altair as alt
 import numpy as np
@@ -19,12 +20,9 @@ import pandas as pd
 from lib.formatting import count, money, pct, points
 from lib.i18n import display_channel, t
 from lib.palette import OPACITY_LEGEND, channel_color
-from lib.scenarios import (
-    PLAN_RANGES,
-    ScenarioResult,
-    iso_cac_lines,
-    target_box,
-)
+from lib.scenarios.frontier import iso_cac_lines, target_box
+from lib.scenarios.inputs import PLAN_RANGES
+from lib.scenarios.result import ScenarioResult
 
 FRONTIER_COLOR = "#4C78A8"
 ISO_COLOR = "#8A8A8A"
@@ -141,7 +139,7 @@ def feasibility_chart(result: ScenarioResult, frontier: pd.DataFrame, lang: str 
         alt.Chart(pts[pts["kind"] == "scenario"]).mark_text(align="left", dx=8, dy=10, color=POINT_COLOR,
                                                             fontWeight="bold").encode(x=x, y=y, text="label:N")
     )
-    return alt.layer(*layers).properties(height=380, title=t("scenarios.chart.feasibility_title", lang))
+    return alt.LayerChart(layer=layers).properties(height=380, title=t("scenarios.chart.feasibility_title", lang))
 
 
 def _money_axis(lang: str) -> alt.Axis:
@@ -217,7 +215,7 @@ def tornado_chart(rows: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
             alt.Chart(notes.assign(x=notes["base"])).mark_text(align="left", dx=6, color=HIGH_COLOR)
             .encode(y=y, x="x:Q", text="note:N")
         )
-    return alt.layer(*layers).properties(
+    return alt.LayerChart(layer=layers).properties(
         height=max(160, 46 * len(order)), title=t("scenarios.chart.tornado_title", lang)
     )
 
@@ -243,7 +241,7 @@ def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Char
     labels = [display_channel(c, lang) for c in order]
     color = alt.Color("channel_label:N", legend=None,
                       scale=alt.Scale(domain=labels, range=[channel_color(c) for c in order]))
-    return (
+    chart: alt.Chart = (
         alt.Chart(long)
         .mark_bar(cornerRadiusEnd=2)
         .encode(
@@ -252,7 +250,7 @@ def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Char
             yOffset=alt.YOffset("plan:N", sort=plans),
             color=color,
             opacity=alt.Opacity("plan:N", sort=plans, scale=alt.Scale(domain=plans, range=[0.35, 1.0]),
-                                legend=alt.Legend(orient="top", title=None, **OPACITY_LEGEND)),
+                                legend=alt.Legend(orient="top", title=None, **cast(dict[str, Any], OPACITY_LEGEND))),
             tooltip=[
                 alt.Tooltip("channel_label:N", title=t("scenarios.chart.channel", lang)),
                 alt.Tooltip("plan:N", title=t("scenarios.chart.plan", lang)),
@@ -263,6 +261,7 @@ def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Char
         )
         .properties(height=max(200, 44 * len(order)), title=t("scenarios.chart.spend_title", lang))
     )
+    return chart
 
 
 LEVER_ROWS: tuple[str, ...] = ("growth", "cac_cut", "repurchase_up", "aov_change")
@@ -300,6 +299,6 @@ def levers_chart(comparison: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
                  alt.Tooltip("text:N", title=t("scenarios.chart.value", lang))],
     )
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#333333").encode(text="text:N")
-    return alt.layer(bars, labels).properties(
+    return alt.LayerChart(layer=[bars, labels]).properties(
         height=max(200, 22 * len(titles) * len(LEVER_ROWS) + 40), title=t("scenarios.chart.levers_title", lang)
     )

@@ -330,7 +330,7 @@ def _marginal_inverse(curve: ResponseCurve, m: np.ndarray, lo: float, hi: float)
         above = np.asarray(curve.marginal(mid), dtype=float) > m
         left = np.where(above, mid, left)
         right = np.where(above, right, mid)
-    return 0.5 * (left + right)
+    return np.asarray(0.5 * (left + right), dtype=float)
 
 
 def response_ceiling(curves: Sequence[ResponseCurve], budget: float, lb: np.ndarray, ub: np.ndarray) -> float:
@@ -362,7 +362,7 @@ def _water_fill(curves: _Curves, budget: float, lb: np.ndarray, ub: np.ndarray) 
     hi_limit = np.minimum(ub, lb + room)
 
     def spend_at(lams: np.ndarray) -> np.ndarray:  # channels × λ values
-        return np.clip(curves.marginal_inverse(lams, lb, hi_limit), lb[:, None], hi_limit[:, None])
+        return np.asarray(np.clip(curves.marginal_inverse(lams, lb, hi_limit), lb[:, None], hi_limit[:, None]))
 
     log_lo, log_hi = _lambda_bracket(curves, spend_at, budget, lb, hi_limit, room)
     points = 33
