@@ -541,7 +541,11 @@ def _branch_candidates(
         flipped[i] = not flipped[i]
         on_sets.append(flipped)
     out = []
+    seen: set[bytes] = set()
     for on in on_sets:
+        if on.tobytes() in seen:  # the same branch twice (e.g. every S-curve was already on) is solved once
+            continue
+        seen.add(on.tobytes())
         low = np.where(s_curve & on, np.maximum(lb, np.minimum(concave_start, ub)), lb)
         high = np.where(s_curve & ~on, lb, ub)
         if low.sum() <= budget <= high.sum():
