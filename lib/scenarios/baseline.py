@@ -19,7 +19,7 @@ import pandas as pd
 from lib import curves as curves_mod
 from lib.curves import CurveFit
 from lib.i18n import t
-from lib.kpis import Period, data_range, latest_full_quarter, period_facts
+from lib.kpis import Period, PeriodFacts, data_range, latest_full_quarter, period_facts
 from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
 from lib.scenarios.inputs import LOOKBACK_DAYS, NewCustomersSource, ScenarioError
 from lib.scenarios.jsonable import jsonable_dict, num
@@ -195,10 +195,16 @@ def measure_baseline(ws: Workspace, dataset_id: int, quarter: Period | None = No
         raise ScenarioError("scenarios.error.no_new_customers", quarter=period_text(quarter))
     channel_spend = {str(r.channel): float(r.spend) for r in channels.itertuples()}
     source, channel_new = _channel_new_customers(ws, dataset_id, quarter, channels, channel_spend)
+    return _decompose(int(dataset_id), quarter, facts, spend_total, source, channel_spend, channel_new)
+
+
+def _decompose(dataset_id: int, quarter: Period, facts: PeriodFacts, spend_total: float, source: NewCustomersSource,
+               channel_spend: dict[str, float], channel_new: dict[str, float]) -> Baseline:
+    """The quarter's facts as b.7's parts: rates, orders per customer and AOVs per group, CAC, paid and organic."""
     paid = float(sum(v for k, v in channel_new.items() if channel_spend.get(k, 0.0) > 0))
     n_new = facts.new_customers
     return Baseline(
-        dataset_id=int(dataset_id),
+        dataset_id=dataset_id,
         quarter_start=quarter.start,
         quarter_end=quarter.end,
         revenue=facts.net_sales,

@@ -1,10 +1,10 @@
-"""Target scenarios: from "+17.5 % sales at −12.5 % CAC" to new customers, budget and a verdict.
+"""Evaluating a scenario: from "+17.5 % sales at −12.5 % CAC" to new customers, budget and a verdict.
 
 Why it exists: the written plans set quarterly targets ("three up, one down": sales
 +15–20 %, CAC −10–15 %, repurchase +5 points) without saying whether they fit together.
-This module measures the baseline quarter from the orders and channel data, turns the
-targets into the new customers they require (``shared/guides/budget.md`` b.7), asks the
-response curves (``lib.curves``) and the optimiser (``lib.scenarios.optimizer``) what budget wins
+On the measured baseline quarter (``baseline.py``) this module turns the targets into the
+new customers they require (``shared/guides/budget.md`` b.7), asks the response curves
+(``lib.curves``) and the optimiser (``lib.scenarios.optimizer``) what budget wins
 them, and says whether the CAC target holds — and when it does not, which lever
 (repurchase, AOV, conversion, channel mix) closes the gap and by how much. The same
 numbers feed the scenarios page, saved scenarios, the feasibility and tornado charts,

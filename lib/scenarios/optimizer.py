@@ -779,7 +779,16 @@ def next_increment(
     )
     frame = frame.sort_values("extra_response", ascending=False, kind="stable").reset_index(drop=True)
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
-    reoptimised = np.full(len(frame), np.nan)
+    frame["reoptimised_extra_spend"] = _reoptimised_change(curves, allocation, frame["channel"], step)
+    return frame
+
+
+def _reoptimised_change(
+    curves: Mapping[str, ResponseCurve], allocation: Allocation, channels: pd.Series, step: float
+) -> np.ndarray:
+    """Each channel's change when the whole budget + ``step`` is re-optimised (NaN when the bounds cannot hold it)."""
+    locked = set(allocation.locked)
+    reoptimised = np.full(len(channels), np.nan)
     locked_amounts = {n: float(s) for n, s in zip(allocation.channels, allocation.spend) if n in locked}
     free_lower = {n: float(v) for n, v in zip(allocation.channels, allocation.lower) if n not in locked}
     free_upper = {n: float(v) for n, v in zip(allocation.channels, allocation.upper) if n not in locked}
@@ -793,11 +802,10 @@ def next_increment(
             allocation.objective,
         )
         delta = dict(zip(bigger.channels, bigger.spend - allocation.spend))
-        reoptimised = frame["channel"].map(delta).to_numpy(dtype=float)
+        reoptimised = channels.map(delta).to_numpy(dtype=float)
     except InfeasibleBudget:
         pass
-    frame["reoptimised_extra_spend"] = reoptimised
-    return frame
+    return reoptimised
 
 
 def compare(current: Allocation, optimised: Allocation) -> pd.DataFrame:
