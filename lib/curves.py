@@ -232,16 +232,19 @@ def hill_marginal_inverse(m: _Array | float, beta: _Array | float, alpha: _Array
     log_scale = np.log(b * a / g)
     log_m = np.log(np.clip(target, 1e-300, None))
     # Right of the root: ln(1 + e^{αz}) ≥ αz makes the far-tail solution overshoot.
-    z = np.maximum((log_scale - log_m) / (a + 1.0), z_floor)
+    gap = log_scale - log_m
+    z = np.maximum(gap / (a + 1.0), z_floor)
     active = (target > 0) & (target < peak)
-    for _ in range(60):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # α = 1 rows (replaced below) run to −∞
-            value = log_scale + (a - 1.0) * z - 2.0 * np.logaddexp(0.0, a * z) - log_m
-            slope = (a - 1.0) - 2.0 * a * expit(a * z)
+    rising, twice_a = a - 1.0, 2.0 * a
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # α = 1 rows (replaced below) run to −∞
+        for _ in range(60):
+            az = a * z
+            value = gap + rising * z - 2.0 * np.logaddexp(0.0, az)
+            slope = rising - twice_a * expit(az)
             move = np.where(slope < 0, value / slope, 0.0)
-        z = np.maximum(z - move, z_floor)
-        if not np.any(active & (np.abs(move) > 1e-13 * np.maximum(1.0, np.abs(z)))):
-            break
+            z = np.maximum(z - move, z_floor)
+            if not np.any(active & (np.abs(move) > 1e-13 * np.maximum(1.0, np.abs(z)))):
+                break
     with np.errstate(invalid="ignore"):
         out = np.exp(z) * g
     out = np.where(target >= peak, r_peak * g, out)
