@@ -47,7 +47,7 @@ spend ``(1 − θ)·a_t``. The historical mean carry-over is still reported
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -187,7 +187,7 @@ def hill(a: _Array | float, beta: float, alpha: float, gamma: float) -> _Array:
         return beta / (1.0 + r ** (-alpha))
 
 
-def hill_marginal(a: _Array | float, beta: float, alpha: float, gamma: float) -> _Array:
+def hill_marginal(a: _Array | float, beta: _Array | float, alpha: _Array | float, gamma: _Array | float) -> _Array:
     """dy/da of the Hill curve: ``β·α·γ^α·a^(α−1) / (a^α + γ^α)²`` (Robyn ``fx_gradient``)."""
     r = _nonneg(a) / gamma
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -273,7 +273,7 @@ def michaelis_menten_inverse(y: _Array | float, vmax: float, k: float) -> _Array
     return np.where(v >= vmax, np.inf, out)
 
 
-def michaelis_menten_marginal_inverse(m: _Array | float, vmax: float, k: float) -> _Array:
+def michaelis_menten_marginal_inverse(m: _Array | float, vmax: _Array | float, k: _Array | float) -> _Array:
     """Where dy/da = m: ``√(V·K/m) − K``, clipped at 0 (the KKT water-filling formula)."""
     target = np.asarray(m, dtype=float)
     with np.errstate(divide="ignore"):
@@ -308,10 +308,12 @@ def tanh_marginal_inverse(m: _Array | float, b: float, c: float) -> _Array:
     return np.where(target <= 0, np.inf, out)
 
 
-_RESPONSE = {"hill": hill, "michaelis_menten": michaelis_menten, "tanh": tanh_saturation}
-_MARGINAL = {"hill": hill_marginal, "michaelis_menten": michaelis_menten_marginal, "tanh": tanh_marginal}
-_INVERSE = {"hill": hill_inverse, "michaelis_menten": michaelis_menten_inverse, "tanh": tanh_inverse}
-_MARGINAL_INVERSE = {
+_Family = Callable[..., _Array]  # a family's function of spend (or marginal) and its parameters
+_RESPONSE: dict[str, _Family] = {"hill": hill, "michaelis_menten": michaelis_menten, "tanh": tanh_saturation}
+_MARGINAL: dict[str, _Family] = {"hill": hill_marginal, "michaelis_menten": michaelis_menten_marginal,
+                                 "tanh": tanh_marginal}
+_INVERSE: dict[str, _Family] = {"hill": hill_inverse, "michaelis_menten": michaelis_menten_inverse, "tanh": tanh_inverse}
+_MARGINAL_INVERSE: dict[str, _Family] = {
     "hill": hill_marginal_inverse,
     "michaelis_menten": michaelis_menten_marginal_inverse,
     "tanh": tanh_marginal_inverse,
