@@ -394,6 +394,7 @@ def min_budget_for_target(
     *,
     historical_spend: Mapping[str, float] | None = None,
     relative_tolerance: float = 1e-6,
+    solved: Any = None,  # the old search kept nothing between calls
 ) -> Allocation:
     """The smallest budget whose optimal split reaches ``target`` (b.5: ``B* = min{B : Y_opt(B) ≥ Y*}``).
 

@@ -27,7 +27,7 @@ use the same units.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -40,6 +40,8 @@ from lib.formatting import money
 from lib.i18n import t
 
 OBJECTIVES: tuple[str, ...] = ("new_customers", "revenue", "orders")
+# Budget → (split, method, total response): the solves a minimum-budget search keeps (see min_budget_for_target).
+SolvedBudgets = MutableMapping[float, tuple[np.ndarray, str, float]]
 DEFAULT_GRID_STEPS = 256
 _REL_TOL = 1e-9
 
@@ -683,25 +685,32 @@ def min_budget_for_target(
     *,
     historical_spend: Mapping[str, float] | None = None,
     relative_tolerance: float = 1e-6,
+    solved: SolvedBudgets | None = None,
 ) -> Allocation:
     """The smallest budget whose optimal split reaches ``target`` (b.5: ``B* = min{B : Y_opt(B) ≥ Y*}``).
 
     Y_opt(B) rises with B, so B* is found by a bracketed root search (Brent) on
     ``Y_opt(B) − target``. Raises ``TargetUnreachable`` when even the maximums
     (or, without maximums, the curves' saturation) cannot reach the target.
+    ``solved`` keeps the splits found per budget: a caller asking for several
+    targets on the same curves and bounds passes the same mapping, and the budgets
+    every search tries (the minimums, the doubling steps) are solved once.
     """
     _check_objective(objective)
     names = list(curves)
     curve_list = _Curves([curves[n] for n in names])
     lb, ub, locked_names = resolve_bounds(names, lower, upper, locked, historical_spend)
     target = float(target)
-    solved: dict[float, tuple[np.ndarray, str, float]] = {}
+    if solved is None:
+        solved = {}
 
     def best_at(budget: float) -> tuple[np.ndarray, str, float]:
-        if budget not in solved:  # brentq asks for its root twice; solve each budget once
+        found = solved.get(budget)
+        if found is None:  # brentq asks for its root twice; solve each budget once
             x, method = _solve(curve_list, budget, lb, ub, DEFAULT_GRID_STEPS)
-            solved[budget] = (x, method, float(curve_list.response(x).sum()))
-        return solved[budget]
+            found = (x, method, float(curve_list.response(x).sum()))
+            solved[budget] = found
+        return found
 
     def reaches(budget: float) -> float:
         """The best response at ``budget``, or a bound below the target when the bound already says no."""

@@ -51,6 +51,7 @@ class Solver:
             lb, ub = np.zeros(0), np.zeros(0)
         self._lower, self._upper = lb, ub
         self._cache: dict[float, optimizer.Allocation] = {}
+        self._solved: dict[float, tuple[np.ndarray, str, float]] = {}  # the minimum-budget searches' solves
 
     def _kwargs(self) -> dict[str, Any]:
         return {"lower": self.bounds.lower, "upper": self.bounds.upper, "locked": self.bounds.locked,
@@ -87,8 +88,10 @@ class Solver:
         """``optimizer.min_budget_for_target``; None when the target is out of reach."""
         if not self.curves:
             return None
+        if len(self._solved) >= MAX_CACHED_BUDGETS:
+            self._solved.clear()
         try:
-            return optimizer.min_budget_for_target(self.curves, target, **self._kwargs())
+            return optimizer.min_budget_for_target(self.curves, target, **self._kwargs(), solved=self._solved)
         except optimizer.TargetUnreachable:
             return None
 
