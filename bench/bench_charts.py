@@ -43,7 +43,8 @@ def best_ms(action: Callable[[], Any], repeats: int = REPEATS) -> float:
 
 def page_charts(workdir: Path) -> list[tuple[str, Callable[..., Any], tuple]]:
     """(name, builder, arguments) of every chart the three pages draw on a first load, from the sample store."""
-    from lib import charts, kpis, scenario_charts, scenarios, segments
+    from lib import charts, kpis, scenarios, segments
+    from lib.scenarios import charts as scenario_charts
     from lib.segments import charts as segment_charts
     from lib.i18n import Translator
     from lib.importing import load_sample_store

@@ -125,7 +125,7 @@ _warm_up_started = False
 # What the pages import: loaded before the freeze so the collector never walks them again.
 _PAGE_LIBRARIES = (
     "lib.segments", "lib.segments.charts", "lib.playbooks", "lib.channels", "lib.channel_charts",
-    "lib.scenarios", "lib.scenario_charts", "lib.curves", "lib.optimizer", "lib.timeline",
+    "lib.scenarios", "lib.scenarios.charts", "lib.curves", "lib.timeline",
     "lib.timeline.charts", "lib.exports", "lib.timeline.exports", "lib.review", "lib.kpis",
 )
 

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from lib import budget, channel_charts, channel_model, channels, curves, formatting, kpis, mmm, optimizer, ui
+from lib import channel_charts, channel_model, channels, curves, formatting, kpis, mmm, ui
+from lib.scenarios import budget, optimizer
 from lib.i18n import display_channel
 
 ctx = ui.bootstrap("nav.channels")

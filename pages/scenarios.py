@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import channel_model, clv, formatting, mmm, prediction, scenario_charts, scenarios, ui
+from lib import channel_model, clv, formatting, mmm, prediction, scenarios, ui
 
 ctx = ui.bootstrap("nav.scenarios")
 t = ctx.t
@@ -11,21 +11,6 @@ FIELDS = ("growth", "cac_cut", "repurchase_up", "aov_change")
 # Slider ranges in percent (or points): the plan's ranges sit well inside them.
 SLIDERS = {"growth": (0.0, 40.0, 0.5), "cac_cut": (0.0, 30.0, 0.5), "repurchase_up": (0.0, 15.0, 0.5),
            "aov_change": (-20.0, 20.0, 0.5)}
-
-
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def _evaluate(cache_key: tuple, inputs: scenarios.ScenarioInputs, _model) -> scenarios.ScenarioResult:
-    return scenarios.run(_model, inputs)
-
-
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def _sensitivity(cache_key: tuple, inputs: scenarios.ScenarioInputs, _baseline, _curves) -> pd.DataFrame:
-    return scenarios.sensitivity(_baseline, inputs, _curves)
-
-
-@st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
-def _frontier(cache_key: tuple, weeks: int, _baseline, _curves) -> pd.DataFrame:
-    return scenarios.feasibility_frontier(_baseline, _curves, weeks=weeks)
 
 
 def _predicted_ltv_note(dataset, baseline: scenarios.Baseline, result: scenarios.ScenarioResult) -> None:
@@ -159,7 +144,7 @@ with ui.friendly_errors(ctx):
             st.info(exc.message(ctx.lang))
         st.page_link("pages/data.py", label=t("empty.go_import"), icon=":material/upload_file:")
         st.stop()
-    baseline, curves = model.baseline, model.curves
+    baseline = model.baseline
 
     st.caption(t(
         "scenarios_page.baseline", start=baseline.quarter_start, end=baseline.quarter_end,
@@ -175,7 +160,7 @@ with ui.friendly_errors(ctx):
     for note in inputs.plan_notes(ctx.lang):
         st.caption(note)
 
-    result = _evaluate(dataset.cache_key, inputs, model)  # unnamed: presets are named per language
+    result = ui.cached(scenarios.evaluate_dataset, dataset, inputs)  # unnamed: presets are named per language
     ui.set_param("scenario", inputs.preset_name())
     st.subheader(scenarios.headline(result, ctx.lang))
     verdict_icon = {"met": ":material/check_circle:", "over_target": ":material/warning:"}.get(
@@ -217,13 +202,13 @@ with ui.friendly_errors(ctx):
     ], key="scenarios.tab")
     if tab_feas.open:
         with tab_feas:
-            frontier = _frontier(dataset.cache_key, inputs.weeks, baseline, curves)
-            ui.chart(scenario_charts.feasibility_chart, result, frontier, ctx.lang)
+            frontier = ui.cached(scenarios.frontier_dataset, dataset, inputs.weeks)
+            ui.chart(scenarios.charts.feasibility_chart, result, frontier, ctx.lang)
             st.caption(t("scenarios_page.feasibility_help"))
     if tab_split.open:
         with tab_split:
             if result.split:
-                ui.chart(scenario_charts.spend_comparison_chart, result, ctx.lang)
+                ui.chart(scenarios.charts.spend_comparison_chart, result, ctx.lang)
                 st.dataframe(scenarios.display_split(result, ctx.lang), hide_index=True, width="stretch")
             else:
                 st.info(t("scenarios_page.no_split"))
@@ -246,8 +231,8 @@ with ui.friendly_errors(ctx):
             _outcome_range(dataset, result, confidence)
     if tab_sens.open:
         with tab_sens:
-            rows = _sensitivity(dataset.cache_key, inputs, baseline, curves)
-            ui.chart(scenario_charts.tornado_chart, rows, ctx.lang)
+            rows = ui.cached(scenarios.sensitivity_dataset, dataset, inputs)
+            ui.chart(scenarios.charts.tornado_chart, rows, ctx.lang)
             st.caption(t("scenarios_page.sensitivity_help"))
     with tab_saved:
         name = st.text_input(t("scenarios_page.name"), value=result.label(ctx.lang), max_chars=60,
@@ -266,7 +251,7 @@ with ui.friendly_errors(ctx):
             if len(chosen) >= 2:
                 picked = [s for s in saved if s.name in chosen]
                 st.dataframe(scenarios.comparison_table(picked, ctx.lang), hide_index=True, width="stretch")
-                ui.chart(scenario_charts.levers_chart, scenarios.compare(picked, ctx.lang), ctx.lang)
+                ui.chart(scenarios.charts.levers_chart, scenarios.compare(picked, ctx.lang), ctx.lang)
                 signature = (dataset.cache_key, ctx.lang, tuple((s.name, s.saved_at) for s in picked))
                 stem = f"{t('scenarios.compare.sheet')}-{dataset.name}"
                 xlsx_col, csv_col = st.columns(2)

@@ -5,7 +5,8 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import budget, scenarios, segments, timeline, ui
+from lib import scenarios, segments, timeline, ui
+from lib.scenarios import budget
 from lib.timeline import charts as timeline_charts
 from lib.timeline import exports as timeline_exports
 

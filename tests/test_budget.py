@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.budget import (
+from lib.scenarios.budget import (
     TEMPLATES,
     carryover_into_next_quarter,
     channel_group,

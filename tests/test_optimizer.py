@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 from lib.curves import CurveFit
-from lib.optimizer import (
+from lib.scenarios.optimizer import (
     InfeasibleBudget,
     TargetUnreachable,
     TimesHistorical,
@@ -373,3 +373,106 @@ def test_two_identical_s_curves_at_zero_get_one_lifted_over_its_inflexion():
     assert sorted([spend["c4"], spend["c5"]])[0] == pytest.approx(0.0, abs=1.0)
     assert max(spend["c4"], spend["c5"]) > 25_806, "one of the twins is lifted past its half-saturation point"
     assert result.total_response >= slsqp_best(curves, budget, upper, starts=6) * 0.999
+
+
+# ---------------------------------------------------------------------------
+# The vectorised solver against a straightforward reference
+# ---------------------------------------------------------------------------
+
+
+def _random_curves(rng: np.random.Generator, n: int, *, concave_only: bool) -> dict[str, CurveFit]:
+    """Random Hill / Michaelis–Menten / tanh curves with carry-over, weekly or over a quarter."""
+    out = {}
+    for i in range(n):
+        family = str(rng.choice(["hill", "michaelis_menten", "tanh"]))
+        theta = float(rng.uniform(0.0, 0.7))
+        if family == "hill":
+            alphas = [0.6, 0.8, 1.0] if concave_only else [0.6, 1.0, 1.5, 2.4]
+            params = {"beta": rng.uniform(20, 300), "alpha": float(rng.choice(alphas)), "gamma": rng.uniform(1e3, 8e4)}
+        elif family == "michaelis_menten":
+            params = {"vmax": rng.uniform(20, 300), "k": rng.uniform(1e3, 8e4)}
+        else:
+            params = {"b": rng.uniform(20, 300), "c": rng.uniform(100, 2000)}
+        out[f"c{i}"] = CurveFit.from_params(family, params, theta).over_periods(int(rng.choice([1, 13])))
+    return out
+
+
+def _reference_kkt(curves: dict[str, CurveFit], budget: float, upper: float) -> np.ndarray:
+    """Textbook KKT water-filling, one channel at a time: brentq on log λ so that Σ clip(m_i⁻¹(λ), 0, ub) = B."""
+    from scipy.optimize import brentq
+
+    def spend(log_lam: float) -> np.ndarray:
+        lam = math.exp(log_lam)
+        return np.array([min(max(float(c.marginal_inverse(lam)), 0.0), upper) for c in curves.values()])
+
+    log_lam = brentq(lambda v: spend(v).sum() - budget, math.log(1e-300), math.log(1e6), xtol=1e-14, rtol=1e-15)
+    return spend(log_lam)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_water_filling_equals_a_channel_by_channel_reference_to_a_millionth(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(8):
+        curves = _random_curves(rng, int(rng.integers(2, 10)), concave_only=True)
+        budget = float(rng.uniform(5e3, 2e6))
+        upper = budget * float(rng.choice([0.35, 0.6, 1.0]))
+        if upper * len(curves) < budget:
+            continue
+        got = allocate(curves, budget, upper=upper)
+        assert got.method == "kkt_water_filling"
+        want = _reference_kkt(curves, budget, upper)
+        np.testing.assert_allclose(got.spend, want, rtol=0, atol=1e-6 * budget)
+        assert got.total_response == pytest.approx(total(curves, want), rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_s_curve_solver_is_at_least_as_good_as_every_on_off_branch_of_the_reference(seed):
+    """With S-curves the optimum has each S-curve off or on its concave branch: the reference tries every set."""
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(5):
+        curves = _random_curves(rng, int(rng.integers(2, 6)), concave_only=False)
+        budget = float(rng.uniform(5e3, 1e6))
+        got = allocate(curves, budget)
+        names = list(curves)
+        best = 0.0
+        for on in itertools.product([False, True], repeat=len(names)):
+            chosen = {n: c for n, c, o in zip(names, curves.values(), on) if o or c.is_concave}
+            if not chosen:
+                continue
+            floor = sum(c.concave_from for c in chosen.values())
+            if floor > budget:
+                continue
+            x = _reference_kkt_from(chosen, budget)
+            best = max(best, total(chosen, x))
+        assert got.total_response >= best * (1 - 1e-6)
+
+
+def _reference_kkt_from(curves: dict[str, CurveFit], budget: float) -> np.ndarray:
+    """The reference KKT on each curve's falling-marginal branch (S-curves start at their inflexion)."""
+    from scipy.optimize import brentq
+
+    starts = np.array([c.concave_from for c in curves.values()])
+
+    def spend(log_lam: float) -> np.ndarray:
+        lam = math.exp(log_lam)
+        return np.maximum([float(c.marginal_inverse(lam)) for c in curves.values()], starts)
+
+    if spend(math.log(1e6)).sum() >= budget:
+        return spend(math.log(1e6)) * budget / max(spend(math.log(1e6)).sum(), 1e-12)
+    log_lam = brentq(lambda v: spend(v).sum() - budget, math.log(1e-300), math.log(1e6), xtol=1e-14, rtol=1e-15)
+    return spend(log_lam)
+
+
+def test_curve_set_gives_each_curves_own_numbers():
+    from lib.curves import CurveSet
+
+    rng = np.random.default_rng(3)
+    curves = list(_random_curves(rng, 12, concave_only=False).values()) + [hill_curve(80, 1.0, 4_000, 0.3)]
+    together = CurveSet(curves)
+    x = rng.uniform(0, 4e5, (len(curves), 20))
+    lam = np.broadcast_to(np.geomspace(1e-7, 1e-1, 20), x.shape)
+    for method, values in (("response", x), ("marginal", x), ("marginal_inverse", lam)):
+        want = np.vstack([getattr(c, method)(row) for c, row in zip(curves, values)])
+        np.testing.assert_allclose(getattr(together, method)(values), want, rtol=1e-12)
+    np.testing.assert_allclose(together.response(x[:, 0]), [float(c.response(v)) for c, v in zip(curves, x[:, 0])],
+                               rtol=1e-12)

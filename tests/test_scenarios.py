@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import scenario_charts, scenarios
+from lib import scenarios
+from lib.scenarios import charts as scenario_charts
 from lib.curves import CurveFit
 from lib.i18n import t
 from lib.kpis import Period, compute_kpis
-from lib.optimizer import TimesHistorical
+from lib.scenarios.optimizer import TimesHistorical
 from lib.scenarios import (
     Baseline,
     ScenarioBounds,

@@ -1,260 +1,47 @@
-"""Budget allocation on response curves: the split that buys the most, and the least budget for a target.
+"""The optimiser's solver as it was before the vectorised one (commit 5eac4b7): the benchmark's baseline only.
 
-Why it exists: the optimiser page, the target scenarios and the CLI all ask the same
-questions — "given ¥B, how should it be split across channels?", "what is the
-smallest budget that wins N new customers?", "where should the next ¥1,000 go?" —
-and the answers must be right on S-shaped curves, respect per-channel minimums,
-maximums and locks, and come back in milliseconds so a slider can re-run them.
-
-Methods (``shared/guides/budget.md`` b.4–b.5):
-
-* **Concave curves** (Michaelis–Menten, tanh, Hill α ≤ 1): KKT water-filling. At
-  the optimum every channel strictly inside its bounds has the same marginal return
-  λ, so ``x_i(λ) = clip(marginal_i⁻¹(λ), lb_i, ub_i)`` and λ is found so that
-  ``Σ x_i(λ) = B`` (vectorised log-λ grid refinement, then exact interpolation).
-* **Any S-curve** (Hill α > 1): Meridian's look-ahead greedy. From the minimums,
-  each step compares, for every channel, the return per unit from its current
-  spend to *every* reachable grid point and jumps to the best — one-step greedy
-  never crosses an S-curve's flat start. The result is then polished: KKT
-  water-filling restricted to the concave branch of the channels the greedy
-  switched on, then pairwise budget transfers with shrinking steps.
-
-Units: ``x`` is whatever the curves take (weekly spend for ``CurveFit``; a quarter's
-total for ``CurveFit.over_periods(13)``); budgets, bounds and historical spend must
-use the same units.
+Why it exists: ``bench_optimizer.py`` times one scenario evaluation with the old solver
+against the new one in the same run, and checks that they agree. The old code evaluated
+every curve one call at a time, solved a budget again when asked twice, and re-ran the
+doubling search's solves from budget 1; it lives here, not in ``lib/``, so the app has
+one solver. Only the solving functions are copied; bounds, errors and the result type
+are the library's own.
 """
 
+# ruff: noqa
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.optimize import brentq
 
-from lib.formatting import money
-from lib.i18n import t
+from lib.scenarios.optimizer import (
+    DEFAULT_GRID_STEPS,
+    OBJECTIVES,
+    Allocation,
+    Bound,
+    InfeasibleBudget,
+    ResponseCurve,
+    TargetUnreachable,
+    TimesHistorical,
+    resolve_bounds,
+)
 
-OBJECTIVES: tuple[str, ...] = ("new_customers", "revenue", "orders")
-DEFAULT_GRID_STEPS = 256
 _REL_TOL = 1e-9
 
 
-@runtime_checkable
-class ResponseCurve(Protocol):
-    """What the optimiser needs from a curve (``lib.curves.CurveFit`` provides it all).
-
-    Optional extras used when present: ``marginal_inverse(m)`` (exact KKT),
-    ``is_concave`` (default True), ``concave_from`` (S-curve inflexion, default 0),
-    ``extrapolation_ratio(x)`` (for the explainability table).
-    """
-
-    def response(self, x: Any) -> np.ndarray: ...
-
-    def marginal(self, x: Any) -> np.ndarray: ...
+def response_ceiling(*_: Any) -> float:
+    """The old search had no bound: every doubling step was a full solve."""
+    return math.inf
 
 
-@dataclass(frozen=True)
-class TimesHistorical:
-    """A bound given as a multiple of the channel's historical spend (Robyn's ``low · x̄``)."""
-
-    factor: float
-
-
-Bound = float | int | TimesHistorical | None
-
-
-class InfeasibleBudget(ValueError):
-    """The bounds cannot hold the budget: Σ minimums > B, Σ maximums < B, or a minimum above a maximum."""
-
-    def __init__(
-        self,
-        kind: Literal["below_minimums", "above_maximums", "min_above_max", "negative_budget"],
-        total_budget: float,
-        lower_sum: float = 0.0,
-        upper_sum: float = math.inf,
-        channel: str | None = None,
-    ) -> None:
-        self.kind = kind
-        self.total_budget = float(total_budget)
-        self.lower_sum = float(lower_sum)
-        self.upper_sum = float(upper_sum)
-        self.channel = channel
-        super().__init__(self.message("en"))
-
-    def message(self, lang: str = "en") -> str:
-        """The explanation in the user's language, with the amounts."""
-        return t(
-            f"optimizer.error.{self.kind}",
-            lang,
-            budget=money(self.total_budget, lang),
-            lower=money(self.lower_sum, lang),
-            upper=money(self.upper_sum, lang) if math.isfinite(self.upper_sum) else "∞",
-            channel=self.channel or "",
-        )
-
-
-class TargetUnreachable(ValueError):
-    """No budget within the bounds reaches the target response."""
-
-    def __init__(self, target: float, best_response: float, budget: float) -> None:
-        self.target = float(target)
-        self.best_response = float(best_response)
-        self.budget = float(budget)
-        super().__init__(self.message("en"))
-
-    def message(self, lang: str = "en") -> str:
-        return t(
-            "optimizer.error.target_unreachable",
-            lang,
-            target=f"{self.target:,.0f}",
-            best=f"{self.best_response:,.0f}",
-            budget=money(self.budget, lang) if math.isfinite(self.budget) else "∞",
-        )
-
-
-@dataclass(frozen=True)
-class Allocation:
-    """A split of the budget with each channel's response and marginal return.
-
-    ``common_marginal_return`` is λ: the return of the next unit of budget at the
-    optimum, equal for every channel strictly inside its bounds (mROAS for
-    revenue; 1/λ is the marginal CAC for new customers).
-    """
-
-    channels: tuple[str, ...]
-    spend: np.ndarray
-    response: np.ndarray
-    marginal: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    locked: tuple[str, ...]
-    total_budget: float
-    objective: str
-    common_marginal_return: float
-    method: str
-    extrapolation_ratio: np.ndarray | None = None
-
-    @property
-    def total_response(self) -> float:
-        return float(self.response.sum())
-
-    @property
-    def total_spend(self) -> float:
-        return float(self.spend.sum())
-
-    @property
-    def marginal_cost(self) -> float:
-        """1/λ: the cost of the next unit of response (marginal CAC for new customers)."""
-        lam = self.common_marginal_return
-        return 1.0 / lam if lam and math.isfinite(lam) and lam > 0 else math.inf
-
-    def spend_by_channel(self) -> dict[str, float]:
-        return {c: float(s) for c, s in zip(self.channels, self.spend)}
-
-    def status(self) -> list[str]:
-        """Per channel: "locked", "at_minimum", "at_maximum" or "free"."""
-        out = []
-        for i, name in enumerate(self.channels):
-            tol = _REL_TOL * max(1.0, self.total_budget) * 1e3
-            if name in self.locked:
-                out.append("locked")
-            elif self.upper[i] - self.lower[i] <= tol or self.spend[i] <= self.lower[i] + tol:
-                out.append("at_minimum")
-            elif self.spend[i] >= self.upper[i] - tol:
-                out.append("at_maximum")
-            else:
-                out.append("free")
-        return out
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per channel; stable column names, labelled in pages with ``optimizer.col.<name>``."""
-        spend = self.spend
-        response = self.response
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frame = pd.DataFrame(
-                {
-                    "channel": list(self.channels),
-                    "spend": spend,
-                    "spend_share": spend / spend.sum() if spend.sum() > 0 else np.zeros_like(spend),
-                    "response": response,
-                    "response_share": response / response.sum() if response.sum() > 0 else np.zeros_like(response),
-                    "average_return": np.where(spend > 0, response / spend, np.nan),
-                    "average_cost": np.where(response > 0, spend / response, np.nan),
-                    "marginal_return": self.marginal,
-                    "marginal_cost": np.where(self.marginal > 0, 1.0 / self.marginal, np.inf),
-                    "lower": self.lower,
-                    "upper": self.upper,
-                    "status": self.status(),
-                }
-            )
-        if self.extrapolation_ratio is not None:
-            frame["extrapolation_ratio"] = self.extrapolation_ratio
-        return frame
-
-
-# ---------------------------------------------------------------------------
-# Bounds
-# ---------------------------------------------------------------------------
-
-
-def _per_channel(value: Mapping[str, Bound] | Bound, channels: list[str]) -> list[Bound]:
-    if isinstance(value, Mapping):
-        unknown = set(value) - set(channels)
-        if unknown:
-            raise ValueError(f"bounds given for channels without a curve: {', '.join(sorted(map(str, unknown)))}")
-        return [value.get(c) for c in channels]
-    return [value for _ in channels]
-
-
-def _resolve(bound: Bound, channel: str, historical: Mapping[str, float] | None, default: float) -> float:
-    if bound is None:
-        return default
-    if isinstance(bound, TimesHistorical):
-        if historical is None or channel not in historical:
-            raise ValueError(f"a bound relative to history needs the historical spend of {channel!r}")
-        return float(bound.factor) * float(historical[channel])
-    return float(bound)
-
-
-def resolve_bounds(
-    channels: Iterable[str],
-    lower: Mapping[str, Bound] | Bound = None,
-    upper: Mapping[str, Bound] | Bound = None,
-    locked: Mapping[str, float] | Iterable[str] | None = None,
-    historical_spend: Mapping[str, float] | None = None,
-) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Absolute per-channel minimums and maximums, with locked channels fixed.
-
-    Bounds are absolute amounts or ``TimesHistorical(k)`` (k × historical spend); a
-    single value applies to every channel. ``locked`` maps channels to a fixed
-    amount, or lists channels to keep at their historical spend.
-    """
-    names = list(channels)
-    lows = _per_channel(lower, names)
-    ups = _per_channel(upper, names)
-    lb = np.array([max(0.0, _resolve(b, c, historical_spend, 0.0)) for b, c in zip(lows, names)], dtype=float)
-    ub = np.array([_resolve(b, c, historical_spend, math.inf) for b, c in zip(ups, names)], dtype=float)
-    locked_names: list[str] = []
-    if locked:
-        fixed = (
-            dict(locked)
-            if isinstance(locked, Mapping)
-            else {c: _resolve(TimesHistorical(1.0), c, historical_spend, 0.0) for c in locked}
-        )
-        for name, amount in fixed.items():
-            if name not in names:
-                raise ValueError(f"locked channel {name!r} has no curve")
-            i = names.index(name)
-            lb[i] = ub[i] = max(0.0, float(amount))
-            locked_names.append(name)
-    for i, name in enumerate(names):
-        if lb[i] > ub[i] * (1 + 1e-12):
-            raise InfeasibleBudget("min_above_max", 0.0, lb[i], ub[i], channel=name)
-    return lb, ub, tuple(locked_names)
+def _check_objective(objective: str) -> str:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
+    return objective
 
 
 def _check_feasible(budget: float, lb: np.ndarray, ub: np.ndarray) -> None:
@@ -564,11 +351,6 @@ def _build(
     )
 
 
-def _check_objective(objective: str) -> str:
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
-    return objective
-
 
 def allocate(
     curves: Mapping[str, ResponseCurve],
@@ -601,17 +383,6 @@ def allocate(
     return _build(names, curve_list, x, lb, ub, locked_names, budget, objective, method)
 
 
-def evaluate(
-    curves: Mapping[str, ResponseCurve], spend: Mapping[str, float], objective: str = "new_customers"
-) -> Allocation:
-    """The response of a given split (e.g. the current one), for comparison with an optimised one."""
-    _check_objective(objective)
-    names = list(curves)
-    x = np.array([float(spend.get(n, 0.0)) for n in names])
-    curve_list = [curves[n] for n in names]
-    zeros, infs = np.zeros(len(names)), np.full(len(names), math.inf)
-    return _build(names, curve_list, x, zeros, infs, (), float(x.sum()), objective, "as_given", math.nan)
-
 
 def min_budget_for_target(
     curves: Mapping[str, ResponseCurve],
@@ -623,6 +394,7 @@ def min_budget_for_target(
     *,
     historical_spend: Mapping[str, float] | None = None,
     relative_tolerance: float = 1e-6,
+    solved: Any = None,  # the old search kept nothing between calls
 ) -> Allocation:
     """The smallest budget whose optimal split reaches ``target`` (b.5: ``B* = min{B : Y_opt(B) ≥ Y*}``).
 
@@ -668,80 +440,3 @@ def min_budget_for_target(
         x, method, y = best_at(root)
     return _build(names, curve_list, x, lb, ub, locked_names, root, objective, method)
 
-
-def next_increment(
-    curves: Mapping[str, ResponseCurve], allocation: Allocation, step: float = 1000.0
-) -> pd.DataFrame:
-    """Where the next ``step`` of budget should go.
-
-    One row per channel that can still grow, best first: the response ``step``
-    more would buy there (``extra_response``), per unit and as a cost per unit of
-    response; plus ``reoptimised_extra_spend``, the change of each channel when
-    the whole budget + step is re-optimised (on S-curves the best use of the next
-    step can be to move money, not only to add it).
-    """
-    step = float(step)
-    rows = []
-    locked = set(allocation.locked)
-    for i, name in enumerate(allocation.channels):
-        if name in locked:
-            continue
-        extra = min(step, float(allocation.upper[i] - allocation.spend[i]))
-        if extra <= 0:
-            continue
-        curve = curves[name]
-        gain = float(curve.response(allocation.spend[i] + extra)) - float(allocation.response[i])
-        rows.append(
-            {
-                "channel": name,
-                "extra_spend": extra,
-                "extra_response": gain,
-                "response_per_unit": gain / extra,
-                "cost_per_response": extra / gain if gain > 0 else math.inf,
-            }
-        )
-    frame = pd.DataFrame(
-        rows, columns=["channel", "extra_spend", "extra_response", "response_per_unit", "cost_per_response"]
-    )
-    frame = frame.sort_values("extra_response", ascending=False, kind="stable").reset_index(drop=True)
-    frame.insert(0, "rank", np.arange(1, len(frame) + 1))
-    reoptimised = np.full(len(frame), np.nan)
-    locked_amounts = {n: float(s) for n, s in zip(allocation.channels, allocation.spend) if n in locked}
-    free_lower = {n: float(v) for n, v in zip(allocation.channels, allocation.lower) if n not in locked}
-    free_upper = {n: float(v) for n, v in zip(allocation.channels, allocation.upper) if n not in locked}
-    try:
-        bigger = allocate(
-            {n: curves[n] for n in allocation.channels},
-            allocation.total_budget + step,
-            free_lower,
-            free_upper,
-            locked_amounts or None,
-            allocation.objective,
-        )
-        delta = dict(zip(bigger.channels, bigger.spend - allocation.spend))
-        reoptimised = frame["channel"].map(delta).to_numpy(dtype=float)
-    except InfeasibleBudget:
-        pass
-    frame["reoptimised_extra_spend"] = reoptimised
-    return frame
-
-
-def compare(current: Allocation, optimised: Allocation) -> pd.DataFrame:
-    """Current against optimised per channel: spend, response, cost per response, marginal cost, deltas."""
-    a = current.to_frame().set_index("channel")
-    b = optimised.to_frame().set_index("channel").reindex(a.index)
-    frame = pd.DataFrame(
-        {
-            "current_spend": a["spend"],
-            "optimised_spend": b["spend"],
-            "spend_change": b["spend"] - a["spend"],
-            "current_response": a["response"],
-            "optimised_response": b["response"],
-            "response_change": b["response"] - a["response"],
-            "current_average_cost": a["average_cost"],
-            "optimised_average_cost": b["average_cost"],
-            "current_marginal_cost": a["marginal_cost"],
-            "optimised_marginal_cost": b["marginal_cost"],
-        }
-    )
-    return frame.reset_index()

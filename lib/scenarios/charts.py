@@ -11,6 +11,7 @@ text comes from ``lib/locales/scenarios.json``; channels are named with
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import altair as alt
 import numpy as np
@@ -19,12 +20,9 @@ import pandas as pd
 from lib.formatting import count, money, pct, points
 from lib.i18n import display_channel, t
 from lib.palette import OPACITY_LEGEND, channel_color
-from lib.scenarios import (
-    PLAN_RANGES,
-    ScenarioResult,
-    iso_cac_lines,
-    target_box,
-)
+from lib.scenarios.frontier import iso_cac_lines, target_box
+from lib.scenarios.inputs import PLAN_RANGES
+from lib.scenarios.result import ScenarioResult
 
 FRONTIER_COLOR = "#4C78A8"
 ISO_COLOR = "#8A8A8A"
@@ -51,69 +49,88 @@ def feasibility_chart(result: ScenarioResult, frontier: pd.DataFrame, lang: str 
     ``frontier`` is ``scenarios.feasibility_frontier(...)``. Iso-CAC lines are clipped to
     the plotted range and labelled at their ends.
     """
-    baseline = result.baseline
-    box = target_box(baseline, result.inputs)
+    box = target_box(result.baseline, result.inputs)
     front = frontier.dropna(subset=["best_new_customers"]).copy()
     budget_max = float(front["budget"].max()) if len(front) else max(result.plan_budget, 1.0)
     y_max = 1.1 * max(
         float(front["best_new_customers"].max()) if len(front) else 0.0,
         box["new_customers_max"], result.new_customers_required, 1.0,
     )
+    x = alt.X("budget:Q", title=t("scenarios.chart.budget", lang), scale=alt.Scale(domain=[0, budget_max], nice=False),
+              axis=_money_axis(lang))
+    y = alt.Y("new_customers:Q", title=t("scenarios.chart.new_customers", lang),
+              scale=alt.Scale(domain=[0, y_max], nice=False))
+    layers = [
+        *_box_layers(box, budget_max, x, y, lang),
+        *_line_layers(front, _iso_frame(result, budget_max, y_max, lang), x, y, lang),
+        *_point_layers(result, budget_max, x, y, lang),
+    ]
+    return alt.LayerChart(layer=layers).properties(height=380, title=t("scenarios.chart.feasibility_title", lang))
+
+
+def _iso_frame(result: ScenarioResult, budget_max: float, y_max: float, lang: str) -> pd.DataFrame:
+    """The iso-CAC lines (today, the plan's cuts, the scenario's target), each clipped where it leaves the plot."""
     cuts = sorted({0.0, *PLAN_RANGES["cac_cut"]})
     extra = {} if any(math.isclose(result.inputs.cac_cut, c) for c in cuts) else {"target": result.target_cac}
-    iso = iso_cac_lines(baseline, [0.0, budget_max], cuts, extra=extra)
+    iso = iso_cac_lines(result.baseline, [0.0, budget_max], cuts, extra=extra)
     # Clip each line to the plotted box: it ends where it leaves the top or the right edge.
     end_budget = np.minimum(iso["budget"], y_max * iso["cac"])
     iso = iso.assign(budget=end_budget, new_customers=end_budget / iso["cac"])
     iso["label"] = [_iso_label(k, c, lang) for k, c in zip(iso["line"], iso["cac"])]
     iso["is_target"] = iso["line"].eq("target") | np.isclose(iso["cac"], result.target_cac)
+    return iso
 
-    x_title, y_title = t("scenarios.chart.budget", lang), t("scenarios.chart.new_customers", lang)
-    x_scale = alt.Scale(domain=[0, budget_max], nice=False)
-    y_scale = alt.Scale(domain=[0, y_max], nice=False)
-    x = alt.X("budget:Q", title=x_title, scale=x_scale, axis=_money_axis(lang))
-    y = alt.Y("new_customers:Q", title=y_title, scale=y_scale)
 
+def _box_layers(box: dict[str, float], budget_max: float, x: alt.X, y: alt.Y, lang: str) -> list[alt.Chart]:
+    """The plan's target region (growth 15–20 % × CAC −10–15 %) and its label."""
     box_frame = pd.DataFrame([{
         "budget": box["budget_min"], "budget2": min(box["budget_max"], budget_max),
         "new_customers": box["new_customers_min"], "new_customers2": box["new_customers_max"],
         "label": t("scenarios.chart.target_box", lang),
     }])
-    # One frame for the frontier and the iso-CAC lines, so one legend names them all.
-    frontier_label = t("scenarios.chart.frontier", lang)
-    lines = pd.concat([
-        front.rename(columns={"best_new_customers": "new_customers"}).assign(series=frontier_label, kind="frontier")[
-            ["budget", "new_customers", "series", "kind", "blended_cac"]],
-        iso.rename(columns={"label": "series", "cac": "blended_cac"}).assign(
-            kind=np.where(iso["is_target"], "target", "iso"))[["budget", "new_customers", "series", "kind",
-                                                              "blended_cac"]],
-    ], ignore_index=True)
-    series = list(dict.fromkeys(lines["series"]))
-    kinds = dict(zip(lines["series"], lines["kind"]))
-    greys = iter(("#5F5F5F", "#8A8A8A", "#B0B0B0", "#C8C8C8"))
-    colors = [FRONTIER_COLOR if kinds[s] == "frontier" else TARGET_ISO_COLOR if kinds[s] == "target"
-              else next(greys, ISO_COLOR) for s in series]
-    layers: list[alt.Chart] = [
+    return [
         alt.Chart(box_frame).mark_rect(color=BOX_COLOR, opacity=0.22, stroke=BOX_COLOR, strokeWidth=1.5).encode(
             x=x, x2="budget2:Q", y=y, y2="new_customers2:Q", tooltip=[alt.Tooltip("label:N", title=" ")],
         ),
         alt.Chart(box_frame).mark_text(align="left", baseline="top", dx=2, dy=4, color="#9A6B00",
                                        fontSize=11).encode(x=x, y=y, text="label:N"),
     ]
+
+
+def _line_layers(front: pd.DataFrame, iso: pd.DataFrame, x: alt.X, y: alt.Y, lang: str) -> list[alt.Chart]:
+    """The frontier (solid) and the iso-CAC lines (dashed), from one frame so one legend names them all."""
+    frontier_label = t("scenarios.chart.frontier", lang)
+    columns = ["budget", "new_customers", "series", "kind", "blended_cac"]
+    lines = pd.concat([
+        front.rename(columns={"best_new_customers": "new_customers"}).assign(series=frontier_label,
+                                                                             kind="frontier")[columns],
+        iso.rename(columns={"label": "series", "cac": "blended_cac"}).assign(
+            kind=np.where(iso["is_target"], "target", "iso"))[columns],
+    ], ignore_index=True)
+    series = list(dict.fromkeys(lines["series"]))
+    kinds = dict(zip(lines["series"], lines["kind"]))
+    greys = iter(("#5F5F5F", "#8A8A8A", "#B0B0B0", "#C8C8C8"))
+    colors = [FRONTIER_COLOR if kinds[s] == "frontier" else TARGET_ISO_COLOR if kinds[s] == "target"
+              else next(greys, ISO_COLOR) for s in series]
     color = alt.Color("series:N", sort=series, scale=alt.Scale(domain=series, range=colors),
                       legend=alt.Legend(orient="bottom", title=None, columns=2, symbolStrokeWidth=2.5,
                                         labelLimit=260))
     tooltip = [
         alt.Tooltip("series:N", title=" "),
-        alt.Tooltip("budget:Q", title=x_title, format=",.0f"),
-        alt.Tooltip("new_customers:Q", title=y_title, format=",.0f"),
+        alt.Tooltip("budget:Q", title=t("scenarios.chart.budget", lang), format=",.0f"),
+        alt.Tooltip("new_customers:Q", title=t("scenarios.chart.new_customers", lang), format=",.0f"),
         alt.Tooltip("blended_cac:Q", title=t("scenarios.chart.blended_cac", lang), format=",.0f"),
     ]
-    layers.append(alt.Chart(lines[lines["kind"] != "frontier"]).mark_line(
-        clip=True, strokeDash=[6, 4], strokeWidth=1.4).encode(x=x, y=y, color=color, detail="series:N",
-                                                              tooltip=tooltip))
-    layers.append(alt.Chart(lines[lines["kind"] == "frontier"]).mark_line(
-        clip=True, strokeWidth=2.8).encode(x=x, y=y, color=color, tooltip=tooltip))
+    return [
+        alt.Chart(lines[lines["kind"] != "frontier"]).mark_line(clip=True, strokeDash=[6, 4], strokeWidth=1.4)
+        .encode(x=x, y=y, color=color, detail="series:N", tooltip=tooltip),
+        alt.Chart(lines[lines["kind"] == "frontier"]).mark_line(clip=True, strokeWidth=2.8)
+        .encode(x=x, y=y, color=color, tooltip=tooltip),
+    ]
+
+
+def _point_layers(result: ScenarioResult, budget_max: float, x: alt.X, y: alt.Y, lang: str) -> list[alt.Chart]:
+    """The linear budget's point and the scenario's point (S*, N*), labelled."""
     points_rows = [{
         "budget": result.linear_budget, "new_customers": result.new_customers_required,
         "label": t("scenarios.chart.linear_point", lang), "kind": "linear",
@@ -128,20 +145,18 @@ def feasibility_chart(result: ScenarioResult, frontier: pd.DataFrame, lang: str 
         })
     pts = pd.DataFrame(points_rows)
     pts = pts[pts["budget"] <= budget_max]
-    layers.append(
+    return [
         alt.Chart(pts).mark_point(size=110, filled=True, color=POINT_COLOR).encode(
             x=x, y=y, shape=alt.condition("datum.kind == 'scenario'", alt.value("circle"), alt.value("diamond")),
             opacity=alt.condition("datum.kind == 'scenario'", alt.value(1.0), alt.value(0.55)),
             tooltip=[alt.Tooltip("label:N", title=" "),
-                     alt.Tooltip("budget:Q", title=x_title, format=",.0f"),
-                     alt.Tooltip("new_customers:Q", title=y_title, format=",.0f")],
-        )
-    )
-    layers.append(
+                     alt.Tooltip("budget:Q", title=t("scenarios.chart.budget", lang), format=",.0f"),
+                     alt.Tooltip("new_customers:Q", title=t("scenarios.chart.new_customers", lang),
+                                 format=",.0f")],
+        ),
         alt.Chart(pts[pts["kind"] == "scenario"]).mark_text(align="left", dx=8, dy=10, color=POINT_COLOR,
-                                                            fontWeight="bold").encode(x=x, y=y, text="label:N")
-    )
-    return alt.layer(*layers).properties(height=380, title=t("scenarios.chart.feasibility_title", lang))
+                                                            fontWeight="bold").encode(x=x, y=y, text="label:N"),
+    ]
 
 
 def _money_axis(lang: str) -> alt.Axis:
@@ -165,27 +180,7 @@ def tornado_chart(rows: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     right of it the curves need more than the target allows. Variants beyond the
     curves' reach are marked in words instead of a bar.
     """
-    long_rows = []
-    order = []
-    for _, r in rows.iterrows():
-        name = str(r["input"])
-        label = (f"{t(f'scenarios.input.{name}', lang)} "
-                 f"({_input_value_text(name, r['low_value'], lang)} / {_input_value_text(name, r['high_value'], lang)})")
-        order.append(label)
-        for end in ("low", "high"):
-            gap = r[f"gap_{end}"]
-            reachable = gap is not None and math.isfinite(float(gap))
-            long_rows.append({
-                "input": label,
-                "end": t(f"scenarios.chart.{end}", lang),
-                "value": _input_value_text(name, r[f"{end}_value"], lang),
-                "gap": float(gap) if reachable else np.nan,
-                # A scenario out of reach has no gap of its own: its variants' bars start at 0.
-                "base": float(r["base_gap"]) if math.isfinite(float(r["base_gap"])) else 0.0,
-                "budget": float(r[f"budget_{end}"]) if reachable else np.nan,
-                "note": "" if reachable else t("scenarios.chart.unreachable", lang),
-            })
-    frame = pd.DataFrame(long_rows)
+    frame, order = _tornado_frame(rows, lang)
     ends = [t("scenarios.chart.low", lang), t("scenarios.chart.high", lang)]
     gap_title = t("scenarios.chart.budget_gap", lang)
     y = alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
@@ -217,9 +212,34 @@ def tornado_chart(rows: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
             alt.Chart(notes.assign(x=notes["base"])).mark_text(align="left", dx=6, color=HIGH_COLOR)
             .encode(y=y, x="x:Q", text="note:N")
         )
-    return alt.layer(*layers).properties(
+    return alt.LayerChart(layer=layers).properties(
         height=max(160, 46 * len(order)), title=t("scenarios.chart.tornado_title", lang)
     )
+
+
+def _tornado_frame(rows: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, list[str]]:
+    """One row per input and end of its range, labelled; and the inputs' labels in the rows' order."""
+    long_rows = []
+    order = []
+    for _, r in rows.iterrows():
+        name = str(r["input"])
+        label = (f"{t(f'scenarios.input.{name}', lang)} "
+                 f"({_input_value_text(name, r['low_value'], lang)} / {_input_value_text(name, r['high_value'], lang)})")
+        order.append(label)
+        for end in ("low", "high"):
+            gap = r[f"gap_{end}"]
+            reachable = gap is not None and math.isfinite(float(gap))
+            long_rows.append({
+                "input": label,
+                "end": t(f"scenarios.chart.{end}", lang),
+                "value": _input_value_text(name, r[f"{end}_value"], lang),
+                "gap": float(gap) if reachable else np.nan,
+                # A scenario out of reach has no gap of its own: its variants' bars start at 0.
+                "base": float(r["base_gap"]) if math.isfinite(float(r["base_gap"])) else 0.0,
+                "budget": float(r[f"budget_{end}"]) if reachable else np.nan,
+                "note": "" if reachable else t("scenarios.chart.unreachable", lang),
+            })
+    return pd.DataFrame(long_rows), order
 
 
 def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Chart:
@@ -243,7 +263,7 @@ def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Char
     labels = [display_channel(c, lang) for c in order]
     color = alt.Color("channel_label:N", legend=None,
                       scale=alt.Scale(domain=labels, range=[channel_color(c) for c in order]))
-    return (
+    chart: alt.Chart = (
         alt.Chart(long)
         .mark_bar(cornerRadiusEnd=2)
         .encode(
@@ -252,7 +272,7 @@ def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Char
             yOffset=alt.YOffset("plan:N", sort=plans),
             color=color,
             opacity=alt.Opacity("plan:N", sort=plans, scale=alt.Scale(domain=plans, range=[0.35, 1.0]),
-                                legend=alt.Legend(orient="top", title=None, **OPACITY_LEGEND)),
+                                legend=alt.Legend(orient="top", title=None, **cast(dict[str, Any], OPACITY_LEGEND))),
             tooltip=[
                 alt.Tooltip("channel_label:N", title=t("scenarios.chart.channel", lang)),
                 alt.Tooltip("plan:N", title=t("scenarios.chart.plan", lang)),
@@ -263,6 +283,7 @@ def spend_comparison_chart(result: ScenarioResult, lang: str = "en") -> alt.Char
         )
         .properties(height=max(200, 44 * len(order)), title=t("scenarios.chart.spend_title", lang))
     )
+    return chart
 
 
 LEVER_ROWS: tuple[str, ...] = ("growth", "cac_cut", "repurchase_up", "aov_change")
@@ -300,6 +321,6 @@ def levers_chart(comparison: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
                  alt.Tooltip("text:N", title=t("scenarios.chart.value", lang))],
     )
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#333333").encode(text="text:N")
-    return alt.layer(bars, labels).properties(
+    return alt.LayerChart(layer=[bars, labels]).properties(
         height=max(200, 22 * len(titles) * len(LEVER_ROWS) + 40), title=t("scenarios.chart.levers_title", lang)
     )

@@ -337,6 +337,24 @@ def _default_phase_weeks(weeks: int) -> tuple[int, int, int]:
     return int(out[0]), int(out[1]), int(out[2])
 
 
+def _phasing_inputs(
+    weeks: int, phase_split: Sequence[float], phase_weeks: Sequence[int] | None, seasonality: Sequence[float] | None
+) -> tuple[np.ndarray, tuple[int, ...], np.ndarray]:
+    """The phase shares (summing to 1), the weeks per phase and the seasonality, checked; ValueError says what is wrong."""
+    if weeks < 3:
+        raise ValueError("a phased plan needs at least 3 weeks")
+    split = np.array([max(0.0, float(v)) for v in phase_split])
+    if split.size != len(BUDGET_PHASES) or split.sum() <= 0:
+        raise ValueError("phase_split needs three non-negative shares (launch, peak, wrap-up)")
+    spans = tuple(int(v) for v in phase_weeks) if phase_weeks is not None else _default_phase_weeks(weeks)
+    if len(spans) != len(BUDGET_PHASES) or sum(spans) != weeks or min(spans) < 1:
+        raise ValueError(f"phase_weeks must be three positive numbers adding up to {weeks}")
+    season = np.ones(weeks) if seasonality is None else np.asarray(seasonality, dtype=float)
+    if season.shape != (weeks,) or (season < 0).any() or not np.isfinite(season).all():
+        raise ValueError(f"seasonality needs {weeks} non-negative numbers")
+    return split / split.sum(), spans, season
+
+
 def weekly_phasing(
     total: float,
     weeks: int = QUARTER_WEEKS,
@@ -359,18 +377,7 @@ def weekly_phasing(
     ``carried_in`` the part still coming from last quarter (θ^w · a_0).
     ``unit`` rounds the weekly amounts (largest remainder, totals kept).
     """
-    if weeks < 3:
-        raise ValueError("a phased plan needs at least 3 weeks")
-    split = np.array([max(0.0, float(v)) for v in phase_split])
-    if split.size != len(BUDGET_PHASES) or split.sum() <= 0:
-        raise ValueError("phase_split needs three non-negative shares (launch, peak, wrap-up)")
-    split = split / split.sum()
-    spans = tuple(int(v) for v in phase_weeks) if phase_weeks is not None else _default_phase_weeks(weeks)
-    if len(spans) != len(BUDGET_PHASES) or sum(spans) != weeks or min(spans) < 1:
-        raise ValueError(f"phase_weeks must be three positive numbers adding up to {weeks}")
-    season = np.ones(weeks) if seasonality is None else np.asarray(seasonality, dtype=float)
-    if season.shape != (weeks,) or (season < 0).any() or not np.isfinite(season).all():
-        raise ValueError(f"seasonality needs {weeks} non-negative numbers")
+    split, spans, season = _phasing_inputs(weeks, phase_split, phase_weeks, seasonality)
     phase_of_week = np.repeat(np.arange(len(BUDGET_PHASES)), spans)
     spend = np.zeros(weeks)
     for p in range(len(BUDGET_PHASES)):
