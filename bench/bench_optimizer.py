@@ -24,7 +24,7 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.curves import CurveFit, fit_all, geometric_adstock, hill, usable_curves  # noqa: E402
+from lib.channels import CurveFit, fit_all, geometric_adstock, hill, usable_curves  # noqa: E402
 from lib.optimizer import allocate, min_budget_for_target  # noqa: E402
 
 N_CHANNELS = 10

@@ -233,7 +233,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from lib import clv, prediction
+    from lib import value as clv, value as prediction
     from lib.exports import SheetSpec, csv_bytes, workbook_bytes
 
     target = Path(args.export) if args.export else None
@@ -283,7 +283,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_channels(args: argparse.Namespace) -> int:
-    from lib import channel_model
+    from lib import channels as channel_model
 
     ws = _open(args)
     try:

@@ -40,7 +40,7 @@ import altair as alt
 import pandas as pd
 
 from lib import channels as channels_mod
-from lib import clv, prediction
+from lib import value as clv, value as prediction
 from lib import kpis
 from lib import playbooks as pb
 from lib import scenarios as sc
@@ -52,7 +52,7 @@ from lib.formatting import NUMBER_KINDS, by_kind, count, money, money_compact, p
 from lib.i18n import LocalizedError, Translator, display_channel, normalize_lang, t
 from lib.metrics import METRICS, glossary
 from lib.palette import OPACITY_LEGEND, TIER_COLORS, TIER_ORDER
-from lib.prediction_charts import tier_value_chart, tier_value_frame
+from lib.value import tier_value_chart, tier_value_frame
 from lib.segment_charts import share_chart
 from lib.timeline_charts import gantt_chart
 from lib.timeline_exports import chart_png

@@ -41,10 +41,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from lib import curves as curves_mod
+from lib import channels as curves_mod
 from lib import optimizer
 from lib.budget import DEFAULT_PHASE_SPLIT, weekly_phasing
-from lib.curves import CurveFit
+from lib.channels import CurveFit
 from lib.formatting import by_kind, count, money, pct, points, ratio, use_currency
 from lib.i18n import LocalizedError, display_channel, t
 from lib.kpis import Period, data_range, latest_full_quarter, period_facts

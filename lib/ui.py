@@ -122,8 +122,8 @@ _WARM_UP_LOCK = threading.Lock()
 _warm_up_started = False
 # What the pages import: loaded before the freeze so the collector never walks them again.
 _PAGE_LIBRARIES = (
-    "lib.segments", "lib.segment_charts", "lib.playbooks", "lib.channels", "lib.channel_charts",
-    "lib.scenarios", "lib.scenario_charts", "lib.curves", "lib.optimizer", "lib.timeline",
+    "lib.segments", "lib.segment_charts", "lib.playbooks", "lib.channels", "lib.value",
+    "lib.scenarios", "lib.scenario_charts", "lib.optimizer", "lib.timeline",
     "lib.timeline_charts", "lib.exports", "lib.timeline_exports", "lib.review_pack", "lib.kpis",
 )
 

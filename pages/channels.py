@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import budget, channel_charts, channel_model, channels, curves, formatting, kpis, mmm, optimizer, ui
+from lib import budget, channels, formatting, kpis, optimizer, ui
 from lib.i18n import display_channel
 
 ctx = ui.bootstrap("nav.channels")
@@ -31,7 +31,7 @@ def _min_budget(cache_key: tuple, metric: str, target: float, low: float, high: 
 def fitted_curves(dataset, metric: str) -> tuple[dict, dict]:
     """Fits for every channel (cached on the data version) and the curves to use, typed-in ones applied."""
     fits = ui.cached(channels.fit_channel_curves, dataset, metric)
-    return fits, curves.apply_overrides(ctx.ws, dataset.dataset_id, curves.usable_curves(fits), metric)
+    return fits, channels.apply_overrides(ctx.ws, dataset.dataset_id, channels.usable_curves(fits), metric)
 
 
 def _performance(dataset, period: kpis.Period) -> None:
@@ -43,7 +43,7 @@ def _performance(dataset, period: kpis.Period) -> None:
     st.caption(t(f"channels_page.source.{table.new_customers_source}"))
     left, right = st.columns([2, 3])
     with left:
-        ui.chart(channel_charts.share_gap_chart, frame, t)
+        ui.chart(channels.share_gap_chart, frame, t)
     with right:
         shown = frame.assign(channel=[display_channel(c, ctx.lang) for c in frame["channel"]])
         st.dataframe(
@@ -72,7 +72,7 @@ def _performance(dataset, period: kpis.Period) -> None:
     ) or "spend"
     weekly = ui.cached(channels.weekly_channel_metrics, dataset, period)
     if weekly[metric].notna().any():
-        ui.chart(channel_charts.weekly_spend_chart, weekly, metric, t)
+        ui.chart(channels.weekly_spend_chart, weekly, metric, t)
     else:
         st.info(t("channels_page.metric_missing"))
 
@@ -83,7 +83,7 @@ def _curves_tab(dataset, metric: str) -> None:
     if not fits:
         st.info(t("channels_page.no_channel_data"))
         return
-    summary = curves.fits_summary(fits)
+    summary = channels.fits_summary(fits)
     current = ui.cached(channels.recent_weekly_spend, dataset)
     names = list(fits)
     channel = st.selectbox(t("chart.channel"), names, format_func=lambda c: display_channel(c, ctx.lang),
@@ -99,7 +99,7 @@ def _curves_tab(dataset, metric: str) -> None:
                        help=t("channels_page.marginal_cac_help"))
         cols[2].metric("R²", f"{curve.r2:.2f}" if curve.r2 is not None else "—", help=t("channels_page.r2_help"))
         cols[3].metric("MAPE", formatting.pct(curve.mape), help=t("channels_page.mape_help"))
-        ui.chart(channel_charts.response_curve_chart, curve, channel, now, t, metric)
+        ui.chart(channels.response_curve_chart, curve, channel, now, t, metric)
         st.caption(t("channels_page.curve_caption", family=t(f"channels_page.family.{curve.family}"),
                      theta=f"{curve.theta:.2f}", half_life=f"{curve.half_life:.1f}",
                      source=t(f"channels_page.source_kind.{curve.source}")))
@@ -115,25 +115,25 @@ def _curves_tab(dataset, metric: str) -> None:
                      "max_observed_weekly_spend": ui.money_column(t("channels_page.max_observed"))})
     with st.expander(t("channels_page.override_title")):
         st.caption(t("channels_page.override_help"))
-        family = st.selectbox(t("channels_page.family"), list(curves.PARAM_NAMES),
+        family = st.selectbox(t("channels_page.family"), list(channels.PARAM_NAMES),
                               format_func=lambda f: t(f"channels_page.family.{f}"), key="channels.override_family")
-        cols = st.columns(len(curves.PARAM_NAMES[family]) + 1)
+        cols = st.columns(len(channels.PARAM_NAMES[family]) + 1)
         params = {name: cols[i].number_input(name, min_value=0.0, value=float(curve.params.get(name, 1.0)) if curve
                                              and curve.family == family else 1.0, key=f"channels.override.{name}")
-                  for i, name in enumerate(curves.PARAM_NAMES[family])}
+                  for i, name in enumerate(channels.PARAM_NAMES[family])}
         theta = cols[-1].number_input("θ", 0.0, 0.95, float(curve.theta) if curve else 0.0, 0.05,
                                       key="channels.override_theta")
         buttons = st.columns(2)
         if buttons[0].button(t("channels_page.override_save", channel=display_channel(channel, ctx.lang)),
                              key="channels.override_save"):
-            typed = curves.CurveFit.from_params(
+            typed = channels.CurveFit.from_params(
                 family, params, theta,
                 max_observed_weekly_spend=curve.max_observed_weekly_spend if curve else None, metric=metric)
-            curves.save_override(ctx.ws, dataset.dataset_id, metric, channel, typed)
+            channels.save_override(ctx.ws, dataset.dataset_id, metric, channel, typed)
             st.rerun()
-        typed_in = curves.load_overrides(ctx.ws, dataset.dataset_id, metric)
+        typed_in = channels.load_overrides(ctx.ws, dataset.dataset_id, metric)
         if channel in typed_in and buttons[1].button(t("channels_page.override_clear"), key="channels.override_clear"):
-            curves.save_override(ctx.ws, dataset.dataset_id, metric, channel, None)
+            channels.save_override(ctx.ws, dataset.dataset_id, metric, channel, None)
             st.rerun()
 
 
@@ -185,7 +185,7 @@ def _split_tab(dataset, period: kpis.Period) -> None:
                 "channels": t("channels_page.channels")})
     media_share = shares.get("channel_spend") or shares.get("marketing") or 1.0
     weekly = budget.weekly_phasing(total * media_share if key in ("by_function", "by_type") else total, unit=100)
-    ui.chart(channel_charts.phasing_chart, weekly, t)
+    ui.chart(channels.phasing_chart, weekly, t)
     st.caption(t("channels_page.phasing_note"))
 
 
@@ -227,7 +227,7 @@ def _optimiser_tab(dataset, metric: str) -> None:
                       help=t("channels_page.lambda_help"))
     metrics[3].metric(t("channels_page.mix_gain"), ctx.count(gain), help=t("channels_page.mix_gain_help"))
     comparison = optimizer.compare(now, best)
-    ui.chart(channel_charts.allocation_chart, comparison, t)
+    ui.chart(channels.allocation_chart, comparison, t)
     table = comparison.assign(channel=[display_channel(c, ctx.lang) for c in comparison["channel"]])
     st.dataframe(table[["channel", "current_spend", "optimised_spend", "current_response", "optimised_response",
                         "current_marginal_cost", "optimised_marginal_cost"]], hide_index=True, width="stretch",
@@ -267,7 +267,7 @@ def _optimiser_tab(dataset, metric: str) -> None:
 def _mmm_tab(dataset) -> None:
     """The marketing-mix model on a total weekly outcome: which model, on what, and each channel's share with its interval."""
     st.caption(t("mmm_page.why"))
-    sources = ui.cached(channel_model.available_sources, dataset)
+    sources = ui.cached(channels.available_sources, dataset)
     if not sources:
         st.info(t("mmm_page.err.no_outcome"))
         return
@@ -275,7 +275,7 @@ def _mmm_tab(dataset) -> None:
         t("mmm_page.outcome"), sources, default=sources[0], format_func=lambda s: t(f"mmm_page.source.{s}"),
         key="channels.mmm_source",
     ) or sources[0]
-    coverage = ui.cached(channel_model.coverage_note, dataset)
+    coverage = ui.cached(channels.coverage_note, dataset)
     if coverage:
         st.warning(t("mmm_page.coverage", spend_first=coverage[0], spend_last=coverage[1],
                      orders_first=coverage[2], orders_last=coverage[3]))
@@ -287,8 +287,8 @@ def _mmm_tab(dataset) -> None:
             return
     try:
         with st.spinner(t("mmm_page.fitting")):
-            model = ui.cached(channel_model.fit, dataset, source)
-    except channel_model.ModelDataMissing as exc:
+            model = ui.cached(channels.fit, dataset, source)
+    except channels.ModelDataMissing as exc:
         st.info(t(f"mmm_page.err.{exc.code}"))
         return
     except ValueError as exc:
@@ -326,23 +326,23 @@ def _mmm_tab(dataset) -> None:
     st.caption(t("mmm_page.table_help", baseline=value(fit.baseline_total), low=value(fit.baseline_total_low),
                  high=value(fit.baseline_total_high)))
     for code, params in fit.warnings:
-        st.caption(f"⚠ {mmm.explain_warning(code, params, ctx.lang)}")
+        st.caption(f"⚠ {channels.explain_warning(code, params, ctx.lang)}")
     channel = st.selectbox(t("mmm_page.curve.channel"), list(fit.channels),
                            format_func=lambda c: display_channel(c, ctx.lang), key="channels.mmm_curve")
-    ui.chart(channel_charts.mmm_response_chart, mmm.response_curve(fit, channel),
+    ui.chart(channels.mmm_response_chart, channels.response_curve(fit, channel),
              fit.results[channel].current_weekly_spend, display_channel(channel, ctx.lang), t)
     _mmm_optimiser(model, value)
 
 
-def _mmm_optimiser(model: channel_model.ChannelModel, value) -> None:
+def _mmm_optimiser(model: channels.ChannelModel, value) -> None:
     """The optimiser on the marketing-mix model: the split of a quarter's budget with the outcome's range."""
     st.markdown(f"**{t('mmm_page.opt_title')}**")
     fit = model.fit
-    current = mmm.current_mix(fit)
+    current = channels.current_mix(fit)
     recent = float(fit.data.spend.iloc[-13:].to_numpy().sum())
     budget = st.number_input(t("mmm_page.opt_budget"), min_value=0.0, value=float(round(recent, -3)), step=10_000.0,
                              key=f"channels.mmm_budget.{model.input.source}")
-    plan = mmm.optimise_budget(fit, budget)  # ~0.1 s on the cached fit
+    plan = channels.optimise_budget(fit, budget)  # ~0.1 s on the cached fit
     rows = [{
         t("mmm_page.col.channel"): display_channel(c, ctx.lang),
         t("mmm_page.opt_current"): formatting.pct(current.get(c, 0.0)),
@@ -355,7 +355,7 @@ def _mmm_optimiser(model: channel_model.ChannelModel, value) -> None:
     f = plan.forecast
     st.caption(t("mmm_page.opt_result", p10=value(f.p10), p50=value(f.p50), p90=value(f.p90)))
     for code, params in plan.warnings:
-        st.caption(f"⚠ {mmm.explain_warning(code, params, ctx.lang)}")
+        st.caption(f"⚠ {channels.explain_warning(code, params, ctx.lang)}")
 
 
 with ui.friendly_errors(ctx):

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from lib import clv, formatting, playbooks, prediction, segments, ui
+from lib import formatting, playbooks, segments, ui
+from lib import value as clv, value as prediction
 
 ctx = ui.bootstrap("nav.playbooks")
 t = ctx.t

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from lib import channel_model, clv, formatting, mmm, prediction, scenario_charts, scenarios, ui
+from lib import channels as channel_model, channels as mmm, formatting, scenario_charts, scenarios, ui
+from lib import value as clv, value as prediction
 
 ctx = ui.bootstrap("nav.scenarios")
 t = ctx.t

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import clv, customer_attributes, exports, formatting, prediction, prediction_charts, segment_charts, segments, ui
+from lib import customer_attributes, exports, formatting, segment_charts, segments, ui
+from lib import value as clv, value as prediction, value as prediction_charts
 
 ctx = ui.bootstrap("nav.segments")
 t = ctx.t

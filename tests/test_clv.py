@@ -14,7 +14,7 @@ import pytest
 from scipy.optimize import check_grad
 
 from conftest import CDNOW_PATH, CDNOW_REFERENCE, SHARED_DATA, require
-from lib import clv as C
+from lib.value import clv as C
 
 CDNOW_FIT = SHARED_DATA / "cdnow" / "lifetimes_bgnbd_gg_fit.json"
 CDNOW_PARAMS = {"r": 0.2671277745576809, "alpha": 41.90544762266705, "a": 0.48351691482803066, "b": 2.111608102583417}

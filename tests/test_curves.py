@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.curves import (
+from lib.channels.curves import (
     CurveFit,
     save_override,
     NotEnoughData,

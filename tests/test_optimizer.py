@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from lib.curves import CurveFit
+from lib.channels import CurveFit
 from lib.optimizer import (
     InfeasibleBudget,
     TargetUnreachable,

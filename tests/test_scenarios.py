@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from lib import scenario_charts, scenarios
-from lib.curves import CurveFit
+from lib.channels import CurveFit
 from lib.i18n import t
 from lib.kpis import Period, compute_kpis
 from lib.optimizer import TimesHistorical

@@ -79,7 +79,7 @@ from scipy.linalg import qr as _qr
 from scipy.linalg import solve_triangular
 from scipy.optimize import minimize, nnls
 
-from lib.curves import CurveFit, geometric_adstock, hill, hill_marginal
+from lib.channels.curves import CurveFit, geometric_adstock, hill, hill_marginal
 from lib.i18n import normalize_lang
 
 _Array = np.ndarray

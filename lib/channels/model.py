@@ -1,8 +1,8 @@
-"""The marketing-mix model of a dataset: the weekly data it needs, gathered from the workspace, then :mod:`lib.mmm`.
+"""The marketing-mix model of a dataset: the weekly data it needs, gathered from the workspace, then :mod:`lib.channels.mmm`.
 
 Why this module exists: most teams do not have per-channel conversions, only spend per channel
 and one total outcome (a Robyn- or Meridian-shaped weekly file, or simply their own orders).
-:mod:`lib.mmm` is pure maths on weekly arrays; this module builds those arrays from what a
+:mod:`lib.channels.mmm` is pure maths on weekly arrays; this module builds those arrays from what a
 dataset holds and says which outcome it used:
 
 * ``imported`` — the total outcome a channel file brought (revenue, conversions, orders, new
@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from lib import mmm
-from lib.curves import weekly_channel_frame
+from lib.channels import mmm
+from lib.channels.curves import weekly_channel_frame
 from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
 
 OutcomeSource = Literal["imported", "net_sales", "new_customers"]

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib import clv
+from lib.value import clv
 from lib import segments as seg
 
 DEFAULT_HORIZONS: tuple[int, ...] = (90, 365)

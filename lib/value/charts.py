@@ -12,7 +12,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lib.clv import VALUE_TIERS
+from lib.value.clv import VALUE_TIERS
 from lib.i18n import Translator
 
 VALUE_TIER_COLORS: dict[str, str] = {"top": "#1f6f5c", "middle": "#4e9f8a", "low": "#a7cfc3", "lost": "#b9b9b9"}

@@ -734,7 +734,7 @@ def fit_channel(
 
     # Polish stage: curve_fit from the grid's best points at the most promising θ.
     finals: list[tuple[float, _Candidate]] = []
-    for (fam, with_base), cands in best_per_theta.items():
+    for (fam, _with_base), cands in best_per_theta.items():
         if not cands:
             continue
         cands.sort(key=lambda c: c.sse)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from lib.curves import CurveFit, curve_points
+from lib.channels.curves import CurveFit, curve_points
 from lib.i18n import Translator, display_channel
 from lib.palette import channel_scale
 

@@ -1,0 +1,103 @@
+"""Channels: what each paid channel spent and earned, its response curve, and the marketing-mix model.
+
+Why a package: the Channels page, the Scenarios page, the review pack and the CLI all ask the
+same questions of a dataset's channel data — the per-channel table for a period, each channel's
+response curve (fitted on its own attributed outcome), and the marketing-mix model (each
+channel's share of one total weekly outcome, with honest intervals). This package answers them:
+
+* ``performance`` — the per-channel table, weekly metrics and the current weekly split;
+* ``curves`` — adstock and saturation curves fitted per channel, and typed-in overrides;
+* ``mmm`` — the marketing-mix model on weekly arrays (pure maths);
+* ``model`` — the model's weekly arrays gathered from a dataset, and the fit of a dataset;
+* ``charts`` — the Channels page's Altair charts.
+
+Callers use only the names below: ``from lib import channels; channels.channel_table(...)``.
+"""
+
+from __future__ import annotations
+
+from lib.channels.charts import (
+    allocation_chart,
+    mmm_response_chart,
+    phasing_chart,
+    response_curve_chart,
+    share_gap_chart,
+    week_ticks,
+    weekly_spend_chart,
+)
+from lib.channels.curves import (
+    PARAM_NAMES,
+    ChannelFit,
+    CurveFit,
+    NotEnoughData,
+    apply_overrides,
+    curve_points,
+    fit_all,
+    fit_channel,
+    fits_summary,
+    geometric_adstock,
+    hill,
+    hill_marginal,
+    load_overrides,
+    save_override,
+    usable_curves,
+    weekly_channel_frame,
+)
+from lib.channels.mmm import (
+    CNY_DATES,
+    WARNING_TEXT,
+    ChannelResult,
+    GroupResult,
+    MmmData,
+    MmmFit,
+    OptimisedPlan,
+    PlanForecast,
+    SimTruth,
+    budget_for_target,
+    current_mix,
+    draw_contributions,
+    explain_warning,
+    festival_indicators,
+    fit_mmm,
+    optimise_budget,
+    predict_plan,
+    response_curve,
+    simulate_weekly_data,
+)
+from lib.channels.model import (
+    OUTCOME_SOURCES,
+    ChannelModel,
+    ModelDataMissing,
+    ModelInput,
+    OutcomeSource,
+    available_sources,
+    coverage_note,
+    fit,
+    model_input,
+)
+from lib.channels.performance import (
+    ChannelTable,
+    channel_table,
+    fit_channel_curves,
+    recent_weekly_spend,
+    weekly_channel_metrics,
+)
+
+__all__ = [
+    # performance
+    "ChannelTable", "channel_table", "fit_channel_curves", "recent_weekly_spend", "weekly_channel_metrics",
+    # curves
+    "PARAM_NAMES", "ChannelFit", "CurveFit", "NotEnoughData", "apply_overrides", "curve_points", "fit_all",
+    "fit_channel", "fits_summary", "geometric_adstock", "hill", "hill_marginal", "load_overrides", "save_override",
+    "usable_curves", "weekly_channel_frame",
+    # marketing-mix model
+    "CNY_DATES", "WARNING_TEXT", "ChannelResult", "GroupResult", "MmmData", "MmmFit", "OptimisedPlan", "PlanForecast",
+    "SimTruth", "budget_for_target", "current_mix", "draw_contributions", "explain_warning", "festival_indicators",
+    "fit_mmm", "optimise_budget", "predict_plan", "response_curve", "simulate_weekly_data",
+    # the model of a dataset
+    "OUTCOME_SOURCES", "ChannelModel", "ModelDataMissing", "ModelInput", "OutcomeSource", "available_sources",
+    "coverage_note", "fit", "model_input",
+    # charts
+    "allocation_chart", "mmm_response_chart", "phasing_chart", "response_curve_chart", "share_gap_chart",
+    "week_ticks", "weekly_spend_chart",
+]
