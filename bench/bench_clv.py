@@ -1,4 +1,4 @@
-"""Benchmark: predicted customer value (lib.clv.score_customers) on a million customers, against the
+"""Benchmark: predicted customer value (lib.value.score_customers, the BG/NBD + Gamma-Gamma models of lib/value/clv.py) on a million customers, against the
 ``lifetimes`` package doing the same fits and predictions, in the same run.
 
 Why this exists: the value page promises P(alive), expected purchases, spend, CLV and tiers for a
@@ -77,8 +77,8 @@ def _cpu() -> float:
 
 
 def generate(n: int, path: Path, seed: int) -> None:
-    """Simulate ``n`` customers (lib.clv.simulate_bgnbd, whole days) and save the summary columns."""
-    from lib.clv import simulate_bgnbd
+    """Simulate ``n`` customers (lib.value.simulate_bgnbd, whole days) and save the summary columns."""
+    from lib.value import simulate_bgnbd
 
     rng = np.random.default_rng(seed)
     frame = simulate_bgnbd(rng.integers(ACQUISITION_DAYS[0], ACQUISITION_DAYS[1] + 1, n), **BGNBD_TRUTH,
@@ -104,12 +104,12 @@ def worker_score(path: str, n: int | None, repeat: int) -> dict:
     """lib.clv.score_customers on the summary: every column of the value page."""
     import pandas as pd
 
-    from lib import clv
+    from lib import value
 
     data = _load(path, n)
     summary = pd.DataFrame({"customer_id": np.arange(len(data["T"])), **data})
     baseline = _rss_mb()
-    seconds, cpu, result = _timed(lambda: clv.score_customers(summary), repeat)
+    seconds, cpu, result = _timed(lambda: value.score_customers(summary), repeat)
     scores = result.customers
     return {"seconds": seconds, "cpu_seconds": cpu, "baseline_mb": baseline, "peak_mb": _rss_mb(),
             "customers": len(scores), "patterns": result.bgnbd.n_patterns,
@@ -121,16 +121,16 @@ def worker_score(path: str, n: int | None, repeat: int) -> dict:
 
 def worker_ours_like_lifetimes(path: str, n: int | None, repeat: int) -> dict:
     """lib.clv doing exactly lifetimes' four steps, per customer (no pattern mapping)."""
-    from lib import clv
+    from lib import value
 
     data = _load(path, n)
     x, t_x, T, m = (data[c] for c in COLUMNS)
     baseline = _rss_mb()
 
     def work():
-        bg = clv.fit_bgnbd(x, t_x, T)
-        gg = clv.fit_gamma_gamma(x, m)
-        return bg, gg, clv.expected_purchases(bg, 90, x, t_x, T), clv.p_alive(bg, x, t_x, T)
+        bg = value.fit_bgnbd(x, t_x, T)
+        gg = value.fit_gamma_gamma(x, m)
+        return bg, gg, value.expected_purchases(bg, 90, x, t_x, T), value.p_alive(bg, x, t_x, T)
 
     seconds, cpu, (bg, gg, expected, alive) = _timed(work, repeat)
     return {"seconds": seconds, "cpu_seconds": cpu, "baseline_mb": baseline, "peak_mb": _rss_mb(),

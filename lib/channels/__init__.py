@@ -7,8 +7,13 @@ channel's share of one total weekly outcome, with honest intervals). This packag
 
 * ``performance`` — the per-channel table, weekly metrics and the current weekly split;
 * ``curves`` — adstock and saturation curves fitted per channel, and typed-in overrides;
-* ``mmm`` — the marketing-mix model on weekly arrays (pure maths);
+* the marketing-mix model on weekly arrays (pure maths): ``design`` (weekly inputs, baseline
+  columns, adstock × saturation candidates), ``solver`` (variable projection), ``intervals``
+  (the block bootstrap), ``fitting`` (``fit_mmm``, step by step), ``results`` (what a fit
+  reports), ``plans`` (forecasts, the best split, the budget for a target), ``texts`` (warnings in
+  plain words), ``simulate`` (data from known curves, for tests and the benchmark);
 * ``model`` — the model's weekly arrays gathered from a dataset, and the fit of a dataset;
+* ``split`` — next quarter's split of a budget on the fitted curves (the optimiser tab);
 * ``charts`` — the Channels page's Altair charts.
 
 Callers use only the names below: ``from lib import channels; channels.channel_table(...)``.
@@ -43,27 +48,13 @@ from lib.channels.curves import (
     usable_curves,
     weekly_channel_frame,
 )
-from lib.channels.mmm import (
-    CNY_DATES,
-    WARNING_TEXT,
-    ChannelResult,
-    GroupResult,
-    MmmData,
-    MmmFit,
-    OptimisedPlan,
-    PlanForecast,
-    SimTruth,
-    budget_for_target,
-    current_mix,
-    draw_contributions,
-    explain_warning,
-    festival_indicators,
-    fit_mmm,
-    optimise_budget,
-    predict_plan,
-    response_curve,
-    simulate_weekly_data,
-)
+from lib.channels.design import CNY_DATES, MmmData, baseline_matrix, festival_indicators
+from lib.channels.fitting import fit_mmm
+from lib.channels.plans import OptimisedPlan, PlanForecast, budget_for_target, current_mix, optimise_budget, predict_plan
+from lib.channels.results import ChannelResult, GroupResult, MmmFit, draw_contributions, response_curve
+from lib.channels.split import QuarterSplit, min_quarter_budget, optimise_quarter, quarter_curves
+from lib.channels.simulate import SimTruth, simulate_weekly_data
+from lib.channels.texts import WARNING_TEXT, explain_warning
 from lib.channels.model import (
     OUTCOME_SOURCES,
     ChannelModel,
@@ -92,11 +83,13 @@ __all__ = [
     "usable_curves", "weekly_channel_frame",
     # marketing-mix model
     "CNY_DATES", "WARNING_TEXT", "ChannelResult", "GroupResult", "MmmData", "MmmFit", "OptimisedPlan", "PlanForecast",
-    "SimTruth", "budget_for_target", "current_mix", "draw_contributions", "explain_warning", "festival_indicators",
+    "SimTruth", "baseline_matrix", "budget_for_target", "current_mix", "draw_contributions", "explain_warning", "festival_indicators",
     "fit_mmm", "optimise_budget", "predict_plan", "response_curve", "simulate_weekly_data",
     # the model of a dataset
     "OUTCOME_SOURCES", "ChannelModel", "ModelDataMissing", "ModelInput", "OutcomeSource", "available_sources",
     "coverage_note", "fit", "model_input",
+    # next quarter's split on the curves
+    "QuarterSplit", "min_quarter_budget", "optimise_quarter", "quarter_curves",
     # charts
     "allocation_chart", "mmm_response_chart", "phasing_chart", "response_curve_chart", "share_gap_chart",
     "week_ticks", "weekly_spend_chart",

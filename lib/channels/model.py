@@ -1,8 +1,8 @@
-"""The marketing-mix model of a dataset: the weekly data it needs, gathered from the workspace, then :mod:`lib.channels.mmm`.
+"""The marketing-mix model of a dataset: the weekly data it needs, gathered from the workspace, then :func:`lib.channels.fitting.fit_mmm`.
 
 Why this module exists: most teams do not have per-channel conversions, only spend per channel
 and one total outcome (a Robyn- or Meridian-shaped weekly file, or simply their own orders).
-:mod:`lib.channels.mmm` is pure maths on weekly arrays; this module builds those arrays from what a
+:mod:`lib.channels.fitting` is pure maths on weekly arrays; this module builds those arrays from what a
 dataset holds and says which outcome it used:
 
 * ``imported`` — the total outcome a channel file brought (revenue, conversions, orders, new
@@ -24,8 +24,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from lib.channels import mmm
 from lib.channels.curves import weekly_channel_frame
+from lib.channels.design import MmmData
+from lib.channels.fitting import fit_mmm
+from lib.channels.results import MmmFit
+from lib.channels.texts import explain_warning
 from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
 
 OutcomeSource = Literal["imported", "net_sales", "new_customers"]
@@ -46,7 +49,7 @@ class ModelDataMissing(ValueError):
 class ModelInput:
     """The weekly arrays of one dataset and where the outcome came from."""
 
-    data: mmm.MmmData
+    data: MmmData
     source: OutcomeSource
     outcome_name: str
     first_week: date
@@ -134,7 +137,7 @@ def model_input(ws: Any, dataset_id: int, source: OutcomeSource | None = None) -
     control_frame = controls.reindex(index).fillna(0.0) if len(controls) else None
     if control_frame is not None:
         control_frame = control_frame.loc[:, control_frame.std() > 0]
-    data = mmm.MmmData(
+    data = MmmData(
         weeks=pd.DatetimeIndex(weeks), outcome=y.to_numpy(dtype=float), spend=spend_frame.reset_index(drop=True),
         controls=None if control_frame is None or control_frame.empty else control_frame.reset_index(drop=True),
         outcome_kind=kind,
@@ -148,7 +151,7 @@ class ChannelModel:
     """A fitted marketing-mix model of a dataset, with the input it was fitted on."""
 
     input: ModelInput
-    fit: mmm.MmmFit
+    fit: MmmFit
 
     def rows(self) -> list[dict[str, Any]]:
         """One JSON-ready row per channel (what ``cli channels --json`` prints)."""
@@ -172,7 +175,7 @@ class ChannelModel:
             "groups": [{"channels": list(g.channels), "contribution": g.contribution,
                         "contribution_low": g.contribution_low, "contribution_high": g.contribution_high,
                         "corr": g.corr} for g in f.groups],
-            "warnings": [mmm.explain_warning(code, params, lang) for code, params in f.warnings],
+            "warnings": [explain_warning(code, params, lang) for code, params in f.warnings],
         }
 
 
@@ -181,7 +184,7 @@ def fit(ws: Any, dataset_id: int, source: OutcomeSource | None = None, n_boot: i
     """Fit the model on the dataset's weeks (festivals default: on for orders-based outcomes, China's calendar)."""
     model_in = model_input(ws, dataset_id, source)
     use_festivals = festivals if festivals is not None else True
-    return ChannelModel(model_in, mmm.fit_mmm(model_in.data, n_boot=n_boot, festivals=use_festivals))
+    return ChannelModel(model_in, fit_mmm(model_in.data, n_boot=n_boot, festivals=use_festivals))
 
 
 def coverage_note(ws: Any, dataset_id: int) -> tuple[date, date, date, date] | None:
