@@ -10,24 +10,6 @@ ctx = ui.bootstrap("nav.channels")
 t = ctx.t
 
 
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def _optimise(cache_key: tuple, metric: str, total: float, low: float, high: float, locked: tuple[str, ...],
-              _quarter_curves: dict, _historical: dict) -> tuple:
-    """The best split, today's split and where the next ¥1,000 goes (every rerun of the page asks again)."""
-    best = optimizer.allocate(_quarter_curves, total, optimizer.TimesHistorical(low), optimizer.TimesHistorical(high),
-                              list(locked) or None, metric, historical_spend=_historical)
-    now = optimizer.evaluate(_quarter_curves, _historical, metric)
-    return best, now, optimizer.next_increment(_quarter_curves, best, step=1000.0)
-
-
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def _min_budget(cache_key: tuple, metric: str, target: float, low: float, high: float, locked: tuple[str, ...],
-                _quarter_curves: dict, _historical: dict) -> optimizer.Allocation:
-    return optimizer.min_budget_for_target(_quarter_curves, target, optimizer.TimesHistorical(low),
-                                           optimizer.TimesHistorical(high), list(locked) or None, metric,
-                                           historical_spend=_historical)
-
-
 def fitted_curves(dataset, metric: str) -> tuple[dict, dict]:
     """Fits for every channel (cached on the data version) and the curves to use, typed-in ones applied."""
     fits = ui.cached(channels.fit_channel_curves, dataset, metric)
@@ -113,6 +95,11 @@ def _curves_tab(dataset, metric: str) -> None:
                      "mape": st.column_config.NumberColumn("MAPE", format="percent"),
                      "n_weeks": t("channels_page.weeks"),
                      "max_observed_weekly_spend": ui.money_column(t("channels_page.max_observed"))})
+    _override_editor(dataset, metric, channel, curve)
+
+
+def _override_editor(dataset, metric: str, channel: str, curve) -> None:
+    """Type in a curve from an external model (Robyn, Meridian) for the channel, or clear the one typed in."""
     with st.expander(t("channels_page.override_title")):
         st.caption(t("channels_page.override_help"))
         family = st.selectbox(t("channels_page.family"), list(channels.PARAM_NAMES),
@@ -189,34 +176,54 @@ def _split_tab(dataset, period: kpis.Period) -> None:
     st.caption(t("channels_page.phasing_note"))
 
 
+def _optimiser_inputs(usable: dict, historical: dict) -> tuple[float, float, float, list[str]]:
+    """The quarter's budget (default: the last quarter's spend), the bounds as multiples of it, the locked channels."""
+    cols = st.columns(3)
+    budget_total = cols[0].number_input(t("channels_page.quarter_budget"), min_value=0.0, step=10000.0,
+                                        value=float(round(sum(historical.values()), -3)), key="channels.opt_budget",
+                                        format="%.0f", help=t("channels_page.quarter_budget_help"))
+    low, high = cols[1].slider(t("channels_page.bounds"), 0.0, 5.0, (0.5, 2.0), 0.1, key="channels.opt_bounds",
+                               help=t("channels_page.bounds_help"))
+    locked = cols[2].multiselect(t("channels_page.locked"), list(usable), placeholder=t("channels_page.none"),
+                                 format_func=lambda c: display_channel(c, ctx.lang), key="channels.opt_locked")
+    return budget_total, low, high, locked
+
+
 def _optimiser_tab(dataset, metric: str) -> None:
     _, usable = fitted_curves(dataset, metric)
     if not usable:
         st.info(t("channels_page.no_curves"))
         return
-    weekly_now = ui.cached(channels.recent_weekly_spend, dataset)
-    quarter_curves = {c: curve.over_periods(13) for c, curve in usable.items()}
-    historical = {c: weekly_now.get(c, 0.0) * 13 for c in quarter_curves}
+    _, historical = ui.cached(channels.quarter_curves, dataset, usable)
     current_total = sum(historical.values())
-    cols = st.columns(3)
-    budget_total = cols[0].number_input(t("channels_page.quarter_budget"), min_value=0.0, step=10000.0,
-                                        value=float(round(current_total, -3)), key="channels.opt_budget", format="%.0f",
-                                        help=t("channels_page.quarter_budget_help"))
-    low, high = cols[1].slider(t("channels_page.bounds"), 0.0, 5.0, (0.5, 2.0), 0.1, key="channels.opt_bounds",
-                               help=t("channels_page.bounds_help"))
-    locked = cols[2].multiselect(t("channels_page.locked"), list(quarter_curves), placeholder=t("channels_page.none"),
-                                 format_func=lambda c: display_channel(c, ctx.lang), key="channels.opt_locked")
+    budget_total, low, high, locked = _optimiser_inputs(usable, historical)
     try:
-        best, now, nxt = _optimise(dataset.cache_key, metric, budget_total, low, high, tuple(locked),
-                                   quarter_curves, historical)
+        split = ui.cached(channels.optimise_quarter, dataset, usable, metric, budget_total, low, high, tuple(locked))
     except optimizer.InfeasibleBudget as exc:
         st.error(exc.message(ctx.lang))
         return
-    gain = best.total_response - now.total_response * (budget_total / current_total if current_total else 1)
+    best, now = split.best, split.now
     unit = t(f"channels_page.unit.{metric}")
     st.subheader(t("channels_page.opt_headline", budget=ctx.money(budget_total), best=ctx.count(best.total_response),
                    unit=unit, now=ctx.count(now.total_response), now_budget=ctx.money(current_total),
                    mcac=ctx.money(best.marginal_cost)))
+    _optimiser_cards(best, now, budget_total, current_total, metric, unit)
+    _optimiser_comparison(best, now, unit)
+    _next_step(split.next_step, unit)
+    with st.expander(t("channels_page.min_budget_title")):
+        target = st.number_input(t("channels_page.target", unit=unit), min_value=0.0,
+                                 value=float(round(now.total_response * 1.15)), step=100.0, key="channels.target")
+        try:
+            needed = ui.cached(channels.min_quarter_budget, dataset, usable, metric, target, low, high, tuple(locked))
+            st.success(t("channels_page.min_budget", budget=ctx.money(needed.total_spend), target=ctx.count(target),
+                         unit=unit, cac=ctx.money(needed.total_spend / target if target else None)))
+        except (optimizer.TargetUnreachable, optimizer.InfeasibleBudget) as exc:
+            st.error(exc.message(ctx.lang))
+
+
+def _optimiser_cards(best, now, budget_total: float, current_total: float, metric: str, unit: str) -> None:
+    """The optimised response against today's split, its average and marginal cost, and what the mix alone gains."""
+    gain = best.total_response - now.total_response * (budget_total / current_total if current_total else 1)
     metrics = st.columns(4)
     metrics[0].metric(t("channels_page.optimised_response", unit=unit), ctx.count(best.total_response),
                       # the difference of the two numbers as shown, so 5,251 against 4,758 reads +493, never +492
@@ -226,6 +233,10 @@ def _optimiser_tab(dataset, metric: str) -> None:
     metrics[2].metric(t("channels_page.marginal_cost_opt"), ctx.money(best.marginal_cost),
                       help=t("channels_page.lambda_help"))
     metrics[3].metric(t("channels_page.mix_gain"), ctx.count(gain), help=t("channels_page.mix_gain_help"))
+
+
+def _optimiser_comparison(best, now, unit: str) -> None:
+    """Today's split against the optimised one, per channel: chart, table, and the channels pushed beyond their data."""
     comparison = optimizer.compare(now, best)
     ui.chart(channels.allocation_chart, comparison, t)
     table = comparison.assign(channel=[display_channel(c, ctx.lang) for c in comparison["channel"]])
@@ -246,22 +257,16 @@ def _optimiser_tab(dataset, metric: str) -> None:
         if beyond:
             st.warning(t("channels_page.beyond_observed",
                          channels=", ".join(display_channel(c, ctx.lang) for c in beyond)))
+
+
+def _next_step(nxt, unit: str) -> None:
+    """Where the next ¥1,000 goes (or that it goes anywhere, at an interior optimum)."""
     if len(nxt):
         top = nxt.iloc[0]
         # At an interior optimum every channel's marginal return is the same: naming one would be arbitrary.
         even = len(nxt) > 1 and nxt["extra_response"].iloc[1] >= 0.95 * top["extra_response"]
         st.info(t("channels_page.next_1000_even" if even else "channels_page.next_1000",
                   channel=display_channel(top["channel"], ctx.lang), gain=f"{top['extra_response']:.1f}", unit=unit))
-    with st.expander(t("channels_page.min_budget_title")):
-        target = st.number_input(t("channels_page.target", unit=unit), min_value=0.0,
-                                 value=float(round(now.total_response * 1.15)), step=100.0, key="channels.target")
-        try:
-            needed = _min_budget(dataset.cache_key, metric, target, low, high, tuple(locked), quarter_curves,
-                                 historical)
-            st.success(t("channels_page.min_budget", budget=ctx.money(needed.total_spend), target=ctx.count(target),
-                         unit=unit, cac=ctx.money(needed.total_spend / target if target else None)))
-        except (optimizer.TargetUnreachable, optimizer.InfeasibleBudget) as exc:
-            st.error(exc.message(ctx.lang))
 
 
 def _mmm_tab(dataset) -> None:
@@ -306,8 +311,18 @@ def _mmm_tab(dataset) -> None:
     cols[3].metric(t("mmm_page.weeks"), ctx.count(len(data.weeks)),
                    help=t("mmm_page.weeks_help", first=model.input.first_week, last=model.input.last_week,
                           seconds=f"{fit.seconds:.1f}"), border=True)
-    summary = fit.summary()
     value = (lambda v: ctx.money(v, decimals=0)) if revenue_like else ctx.count
+    _mmm_table(fit, revenue_like, value)
+    channel = st.selectbox(t("mmm_page.curve.channel"), list(fit.channels),
+                           format_func=lambda c: display_channel(c, ctx.lang), key="channels.mmm_curve")
+    ui.chart(channels.mmm_response_chart, channels.response_curve(fit, channel),
+             fit.results[channel].current_weekly_spend, display_channel(channel, ctx.lang), t)
+    _mmm_optimiser(model, value)
+
+
+def _mmm_table(fit: channels.MmmFit, revenue_like: bool, value) -> None:
+    """Each channel's contribution and ROI (or CPA) with their intervals, the baseline, and the model's warnings."""
+    summary = fit.summary()
     rows = []
     for r in summary.itertuples():
         ratio, low, high = (r.roi, r.roi_low, r.roi_high) if revenue_like else (r.cpa, r.cpa_low, r.cpa_high)
@@ -327,11 +342,6 @@ def _mmm_tab(dataset) -> None:
                  high=value(fit.baseline_total_high)))
     for code, params in fit.warnings:
         st.caption(f"⚠ {channels.explain_warning(code, params, ctx.lang)}")
-    channel = st.selectbox(t("mmm_page.curve.channel"), list(fit.channels),
-                           format_func=lambda c: display_channel(c, ctx.lang), key="channels.mmm_curve")
-    ui.chart(channels.mmm_response_chart, channels.response_curve(fit, channel),
-             fit.results[channel].current_weekly_spend, display_channel(channel, ctx.lang), t)
-    _mmm_optimiser(model, value)
 
 
 def _mmm_optimiser(model: channels.ChannelModel, value) -> None:

@@ -183,3 +183,38 @@ def test_a_long_file_with_a_total_repeated_on_every_channel_row(ws) -> None:
     outcome = ws.query_df("SELECT period_start, value FROM weekly_outcome WHERE role = 'outcome' ORDER BY 1")
     assert len(outcome) == 40 and outcome["value"].iloc[0] == 5000  # once per week, not once per channel row
     assert report.stats["outcome_weeks"] == 40
+
+
+def test_the_quarter_split_on_the_curves_beats_todays_split_and_prices_a_target(sample_workspace_file, tmp_path) -> None:
+    """The Channels page's optimiser tab, through the functions the page caches with ``ui.cached``."""
+    from lib import optimizer
+
+    db = tmp_path / "sample.duckdb"
+    shutil.copyfile(sample_workspace_file, db)
+    ws = Workspace(db)
+    try:
+        ds = ws.get_dataset("Sample store").dataset_id
+        fits = channels.fit_channel_curves(ws, ds, "new_customers")
+        usable = channels.apply_overrides(ws, ds, channels.usable_curves(fits), "new_customers")
+        assert usable, "the sample store has channels with enough history"
+        stretched, historical = channels.quarter_curves(ws, ds, usable)
+        recent = channels.recent_weekly_spend(ws, ds)
+        assert historical == pytest.approx({c: recent.get(c, 0.0) * 13 for c in usable})
+        total = sum(historical.values())
+        split = channels.optimise_quarter(ws, ds, usable, "new_customers", total, 0.5, 2.0)
+        assert split.best.total_spend == pytest.approx(total, rel=1e-6)
+        assert split.best.total_response >= split.now.total_response * (1 - 1e-9), "never worse than today's split"
+        assert split.now.total_spend == pytest.approx(total, rel=1e-9)
+        assert len(split.next_step) and split.next_step["extra_response"].is_monotonic_decreasing
+        first = next(iter(usable))
+        locked = channels.optimise_quarter(ws, ds, usable, "new_customers", total, 0.5, 2.0, (first,))
+        kept = dict(zip(locked.best.channels, locked.best.spend))[first]
+        assert kept == pytest.approx(historical[first], rel=1e-6), "a locked channel keeps last quarter's spend"
+        # today's response costs at most today's budget once the split is optimal
+        needed = channels.min_quarter_budget(ws, ds, usable, "new_customers", split.now.total_response, 0.5, 2.0)
+        assert needed.total_response >= split.now.total_response * (1 - 1e-6)
+        assert needed.total_spend <= total * (1 + 1e-6)
+        with pytest.raises(optimizer.InfeasibleBudget):
+            channels.optimise_quarter(ws, ds, usable, "new_customers", total * 10, 0.5, 2.0)
+    finally:
+        ws.close()

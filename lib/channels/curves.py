@@ -47,7 +47,7 @@ spend ``(1 − θ)·a_t``. The historical mean carry-over is still reported
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -180,14 +180,14 @@ def _nonneg(a: _Array | float) -> _Array:
     return np.maximum(np.asarray(a, dtype=float), 0.0)
 
 
-def hill(a: _Array | float, beta: float, alpha: float, gamma: float) -> _Array:
+def hill(a: _Array | float, beta: _Array | float, alpha: _Array | float, gamma: _Array | float) -> _Array:
     """Hill saturation ``β·a^α / (a^α + γ^α)`` (γ = half-saturation, absolute)."""
     r = _nonneg(a) / gamma
     with np.errstate(divide="ignore", over="ignore"):
         return beta / (1.0 + r ** (-alpha))
 
 
-def hill_marginal(a: _Array | float, beta: float, alpha: float, gamma: float) -> _Array:
+def hill_marginal(a: _Array | float, beta: _Array | float, alpha: _Array | float, gamma: _Array | float) -> _Array:
     """dy/da of the Hill curve: ``β·α·γ^α·a^(α−1) / (a^α + γ^α)²`` (Robyn ``fx_gradient``)."""
     r = _nonneg(a) / gamma
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -298,10 +298,11 @@ def tanh_marginal_inverse(m: _Array | float, b: float, c: float) -> _Array:
     return np.where(target <= 0, np.inf, out)
 
 
-_RESPONSE = {"hill": hill, "michaelis_menten": michaelis_menten, "tanh": tanh_saturation}
-_MARGINAL = {"hill": hill_marginal, "michaelis_menten": michaelis_menten_marginal, "tanh": tanh_marginal}
-_INVERSE = {"hill": hill_inverse, "michaelis_menten": michaelis_menten_inverse, "tanh": tanh_inverse}
-_MARGINAL_INVERSE = {
+_CurveFunction = Callable[..., _Array]
+_RESPONSE: dict[str, _CurveFunction] = {"hill": hill, "michaelis_menten": michaelis_menten, "tanh": tanh_saturation}
+_MARGINAL: dict[str, _CurveFunction] = {"hill": hill_marginal, "michaelis_menten": michaelis_menten_marginal, "tanh": tanh_marginal}
+_INVERSE: dict[str, _CurveFunction] = {"hill": hill_inverse, "michaelis_menten": michaelis_menten_inverse, "tanh": tanh_inverse}
+_MARGINAL_INVERSE: dict[str, _CurveFunction] = {
     "hill": hill_marginal_inverse,
     "michaelis_menten": michaelis_menten_marginal_inverse,
     "tanh": tanh_marginal_inverse,
@@ -565,18 +566,18 @@ def _unit_shapes(family: str, a: _Array, shapes: list[tuple[float, ...]]) -> _Ar
     return np.tanh(x / scale)
 
 
-def _model_and_jacobian(family: str, with_baseline: bool):
+def _model_and_jacobian(family: str, with_baseline: bool) -> tuple[_CurveFunction, _CurveFunction]:
     """The normalised model for curve_fit and its analytic Jacobian.
 
     Parameters are (scale, shape…, [baseline]); analytic derivatives make the
     polish several times faster than finite differences.
     """
 
-    def split(params):
+    def split(params: tuple[float, ...]) -> tuple[tuple[float, ...], float]:
         return (params[:-1], params[-1]) if with_baseline else (params, 0.0)
 
     if family == "hill":
-        def core(a, p):
+        def core(a: _Array, p: tuple[float, ...]) -> tuple[_Array, list[_Array]]:
             beta, alpha, gamma = p
             r = np.maximum(a, 0.0) / gamma
             with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -587,23 +588,23 @@ def _model_and_jacobian(family: str, with_baseline: bool):
                 log_r = np.log(np.where(r > 0, r, 1.0))
             return beta * frac, [frac, beta * dfrac * log_r, -beta * alpha / gamma * dfrac]
     elif family == "michaelis_menten":
-        def core(a, p):
+        def core(a: _Array, p: tuple[float, ...]) -> tuple[_Array, list[_Array]]:
             vmax, k = p
             x = np.maximum(a, 0.0)
             frac = x / (k + x)
             return vmax * frac, [frac, -vmax * x / (k + x) ** 2]
     else:
-        def core(a, p):
+        def core(a: _Array, p: tuple[float, ...]) -> tuple[_Array, list[_Array]]:
             b, scale = p
             x = np.maximum(a, 0.0)
             t = np.tanh(x / scale)
             return b * t, [t, -b * x / scale**2 * (1.0 - t * t)]
 
-    def model(a, *params):
+    def model(a: _Array, *params: float) -> _Array:
         shape, base = split(params)
         return core(a, shape)[0] + base
 
-    def jacobian(a, *params):
+    def jacobian(a: _Array, *params: float) -> _Array:
         shape, _ = split(params)
         columns = core(a, shape)[1]
         if with_baseline:

@@ -278,7 +278,7 @@ def candidates_for(x: Array) -> Candidates:
         rows = slice(i * per_theta, (i + 1) * per_theta)
         ks[rows] = mult_col[rows] * ref
         last[rows] = a[-1]
-        cols[rows] = hill(a[None, :], 1.0, alpha_col[rows, None], ks[rows, None])  # type: ignore[arg-type]
+        cols[rows] = hill(a[None, :], 1.0, alpha_col[rows, None], ks[rows, None])
     return Candidates(thetas, ks, alpha_col, mult_col, cols, cols, np.zeros(thetas.size), last)
 
 
@@ -294,7 +294,8 @@ def matmul_chunked(a: Array, b: Array) -> Array:
     """
     rows = max(8, _SINGLE_THREAD_MACS // max(a.shape[1] * (b.shape[1] if b.ndim > 1 else 1), 1))
     if a.shape[0] <= rows:
-        return a @ b
+        product: Array = a @ b
+        return product
     return np.concatenate([a[i:i + rows] @ b for i in range(0, a.shape[0], rows)])
 
 

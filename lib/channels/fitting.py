@@ -153,7 +153,8 @@ class _Bagged:
 
     @property
     def baseline(self) -> Array:
-        return self.parts["trend"] + self.parts["seasonality"] + self.parts["festivals"] + self.parts["controls"]
+        total: Array = self.parts["trend"] + self.parts["seasonality"] + self.parts["festivals"] + self.parts["controls"]
+        return total
 
 
 def _bag(design: Design, draws: Draws, ys: Array, scale: float) -> _Bagged:
@@ -264,7 +265,7 @@ def _channel_result(data: MmmData, design: Design, draws: Draws, bagged: _Bagged
         cur = float(spend[:, c].mean())
     cd, j, jb = design.cands[c], int(design.choice[c]), draws.choice[:, c]
     m_draws = bagged.draw_coef[:, c] * hill_marginal(cur / (1 - cd.theta[jb]), 1.0, cd.alpha[jb], cd.k[jb]) \
-        / (1 - cd.theta[jb])  # type: ignore[arg-type]
+        / (1 - cd.theta[jb])
     contrib, lo, hi = float(rep.point[c]), float(rep.low[c]), float(rep.high[c])
     roi, cpa = _ratios(s, contrib, lo, hi, data.is_revenue)
     return ChannelResult(

@@ -35,7 +35,9 @@ def block_indices(rng: np.random.Generator, n: int, length: int, draws: int, blo
 
 
 def pct(values: Array, q: float, axis: int = 0) -> Array:
-    return np.percentile(values, q, axis=axis)
+    """The q-th percentile of the draws (axis 0: per column)."""
+    out: Array = np.percentile(values, q, axis=axis)
+    return out
 
 
 def central(values: Array) -> Array:
@@ -49,7 +51,8 @@ def trim_mean(values: Array) -> Array:
     """Trimmed mean over axis 0 (the central 60 % of draws, per column)."""
     ordered = np.sort(values, axis=0)
     cut = int(math.floor(TRIM * ordered.shape[0]))
-    return ordered[cut: ordered.shape[0] - cut].mean(axis=0) if ordered.shape[0] > 2 * cut else ordered.mean(axis=0)
+    out: Array = ordered[cut: ordered.shape[0] - cut].mean(axis=0) if ordered.shape[0] > 2 * cut else ordered.mean(axis=0)
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -30,6 +30,7 @@ from lib.channels.fitting import fit_mmm
 from lib.channels.results import MmmFit
 from lib.channels.texts import explain_warning
 from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
+from lib.workspace import Workspace
 
 OutcomeSource = Literal["imported", "net_sales", "new_customers"]
 OUTCOME_SOURCES: tuple[OutcomeSource, ...] = ("imported", "net_sales", "new_customers")
@@ -56,7 +57,7 @@ class ModelInput:
     last_week: date
 
 
-def _weekly_imported(ws: Any, dataset_id: int) -> pd.DataFrame:
+def _weekly_imported(ws: Workspace, dataset_id: int) -> pd.DataFrame:
     return ws.query_df(
         """SELECT CAST(date_trunc('week', period_start) AS DATE) AS week, name, role, any_value(kind) AS kind,
                   sum(value) AS value
@@ -65,7 +66,7 @@ def _weekly_imported(ws: Any, dataset_id: int) -> pd.DataFrame:
     )
 
 
-def _weekly_from_orders(ws: Any, dataset_id: int, source: OutcomeSource) -> pd.DataFrame:
+def _weekly_from_orders(ws: Workspace, dataset_id: int, source: OutcomeSource) -> pd.DataFrame:
     src = order_source(ws, dataset_id)
     if source == "net_sales":
         sql = f"""SELECT CAST(date_trunc('week', order_ts) AS DATE) AS week, sum(net_amount) AS value
@@ -76,7 +77,7 @@ def _weekly_from_orders(ws: Any, dataset_id: int, source: OutcomeSource) -> pd.D
     return ws.query_df(sql, {"ds": int(dataset_id), **source_params("ds", src)})
 
 
-def available_sources(ws: Any, dataset_id: int) -> list[OutcomeSource]:
+def available_sources(ws: Workspace, dataset_id: int) -> list[OutcomeSource]:
     """The outcomes this dataset can be modelled on, the imported total outcome first."""
     imported = ws.query_rows(
         "SELECT count(*) FROM weekly_outcome WHERE dataset_id = $ds AND role = 'outcome'", {"ds": int(dataset_id)}
@@ -86,7 +87,22 @@ def available_sources(ws: Any, dataset_id: int) -> list[OutcomeSource]:
     return ([s for s in OUTCOME_SOURCES[:1] if imported] + [s for s in OUTCOME_SOURCES[1:] if orders])
 
 
-def model_input(ws: Any, dataset_id: int, source: OutcomeSource | None = None) -> ModelInput:
+def _weekly_outcome(ws: Workspace, dataset_id: int,
+                    source: OutcomeSource) -> tuple[pd.Series, pd.DataFrame, str, str]:
+    """The weekly outcome, the imported controls (wide; empty for orders), the outcome's kind and its name."""
+    if source != "imported":
+        outcome = _weekly_from_orders(ws, dataset_id, source).set_index("week")["value"]
+        return outcome, pd.DataFrame(), _KIND_OF_SOURCE[source], source
+    rows = _weekly_imported(ws, dataset_id)
+    outcome_rows = rows[rows["role"] == "outcome"]
+    kind = str(outcome_rows["kind"].dropna().iloc[0]) if outcome_rows["kind"].notna().any() else "revenue"
+    control_rows = rows[rows["role"] == "control"]
+    controls = (control_rows.pivot_table(index="week", columns="name", values="value", aggfunc="sum")
+                if len(control_rows) else pd.DataFrame())
+    return outcome_rows.groupby("week")["value"].sum(), controls, kind, str(outcome_rows["name"].iloc[0])
+
+
+def model_input(ws: Workspace, dataset_id: int, source: OutcomeSource | None = None) -> ModelInput:
     """The weekly outcome, spend per channel and controls of a dataset (``source`` default: the first available)."""
     # The curves' weekly calendar: Monday weeks, missing weeks as zero spend, partial edge weeks of daily data dropped.
     spend = weekly_channel_frame(ws, dataset_id)[["week", "channel", "spend"]]
@@ -99,19 +115,7 @@ def model_input(ws: Any, dataset_id: int, source: OutcomeSource | None = None) -
         source = sources[0]
     if source not in sources:
         raise ModelDataMissing("source_missing", f"This dataset has no {source} to model.", source=source)
-    controls = pd.DataFrame()
-    if source == "imported":
-        rows = _weekly_imported(ws, dataset_id)
-        outcome_rows = rows[rows["role"] == "outcome"]
-        outcome = outcome_rows.groupby("week")["value"].sum()
-        kind = str(outcome_rows["kind"].dropna().iloc[0]) if outcome_rows["kind"].notna().any() else "revenue"
-        name = str(outcome_rows["name"].iloc[0])
-        control_rows = rows[rows["role"] == "control"]
-        if len(control_rows):
-            controls = control_rows.pivot_table(index="week", columns="name", values="value", aggfunc="sum")
-    else:
-        outcome = _weekly_from_orders(ws, dataset_id, source).set_index("week")["value"]
-        kind, name = _KIND_OF_SOURCE[source], source
+    outcome, controls, kind, name = _weekly_outcome(ws, dataset_id, source)
     spend_wide = spend.pivot_table(index="week", columns="channel", values="spend", aggfunc="sum")
     spend_wide.index = pd.to_datetime(spend_wide.index)
     outcome.index = pd.to_datetime(outcome.index)
@@ -179,7 +183,7 @@ class ChannelModel:
         }
 
 
-def fit(ws: Any, dataset_id: int, source: OutcomeSource | None = None, n_boot: int = 200,
+def fit(ws: Workspace, dataset_id: int, source: OutcomeSource | None = None, n_boot: int = 200,
         festivals: bool | None = None) -> ChannelModel:
     """Fit the model on the dataset's weeks (festivals default: on for orders-based outcomes, China's calendar)."""
     model_in = model_input(ws, dataset_id, source)
@@ -187,7 +191,7 @@ def fit(ws: Any, dataset_id: int, source: OutcomeSource | None = None, n_boot: i
     return ChannelModel(model_in, fit_mmm(model_in.data, n_boot=n_boot, festivals=use_festivals))
 
 
-def coverage_note(ws: Any, dataset_id: int) -> tuple[date, date, date, date] | None:
+def coverage_note(ws: Workspace, dataset_id: int) -> tuple[date, date, date, date] | None:
     """(spend first, spend last, orders first, orders last) when the channel data misses part of the orders' period."""
     src = order_source(ws, dataset_id)
     row = ws.query_rows(

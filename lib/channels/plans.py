@@ -93,8 +93,9 @@ def _future_weeks(fit: MmmFit, weeks: int) -> pd.DatetimeIndex:
 def _plan_context(fit: MmmFit, weeks: int, controls: pd.DataFrame | None = None) -> _PlanContext:
     """Baseline draws and noise for the next ``weeks`` weeks; cached (they do not depend on spend)."""
     key = ("plan", int(weeks), None if controls is None else pd.util.hash_pandas_object(controls).sum())
-    if key in fit.state.cache:
-        return fit.state.cache[key]
+    cached: _PlanContext | None = fit.state.cache.get(key)
+    if cached is not None:
+        return cached
     future = _future_weeks(fit, weeks)
     base = fit.state.base
     ctrl = None
@@ -116,23 +117,23 @@ def _plan_context(fit: MmmFit, weeks: int, controls: pd.DataFrame | None = None)
 
 
 def _media_path(shapes: tuple[Array, Array, Array, Array, Array], plan: Array,
-                pattern: Array | None = None) -> tuple[Array, Array | None]:
+                pattern: Array | None = None) -> tuple[Array, Array]:
     """Weekly media contribution (D, H) of one channel's weekly spend ``plan`` (H,) for D shape draws.
 
     The adstock carries on from the last observed week. With ``pattern`` (H,), also the derivative
-    (D,) of the plan's total contribution with respect to v when the plan is ``v · pattern``.
+    (D,) of the plan's total contribution with respect to v when the plan is ``v · pattern`` (zeros without).
     """
     beta, theta, alpha, k, a = shapes
     a = a.copy()
     out = np.empty((beta.size, plan.size))
-    grad = None if pattern is None else np.zeros(beta.size)
+    grad = np.zeros(beta.size)
     da = np.zeros(beta.size)
     for t, x in enumerate(plan):
         a = x + theta * a
-        out[:, t] = beta * hill(a, 1.0, alpha, k)  # type: ignore[arg-type]
-        if grad is not None and pattern is not None:
+        out[:, t] = beta * hill(a, 1.0, alpha, k)
+        if pattern is not None:
             da = pattern[t] + theta * da
-            grad += beta * hill_marginal(np.maximum(a, 1e-4 * k), 1.0, alpha, k) * da  # type: ignore[arg-type]
+            grad += beta * hill_marginal(np.maximum(a, 1e-4 * k), 1.0, alpha, k) * da
     return out, grad
 
 
@@ -234,6 +235,97 @@ class OptimisedPlan:
     warnings: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
+Shapes = tuple[Array, Array, Array, Array, Array]
+
+
+class _PlanValue:
+    """The expected media outcome of a plan over its weeks, and its gradient, per decision unit's total spend."""
+
+    def __init__(self, fit: MmmFit, units: list[tuple[list[int], Array]], weeks: int) -> None:
+        self.shapes: list[Shapes] = [draw_shapes(fit, c) for c in range(len(fit.channels))]
+        self.units, self.weeks, self.ones = units, weeks, np.ones(weeks)
+
+    def __call__(self, u_total: Array) -> tuple[float, Array]:
+        val, grad = 0.0, np.zeros(len(self.units))
+        for i, (idx, w) in enumerate(self.units):
+            for c, share in zip(idx, w):
+                path, g = _media_path(self.shapes[c], np.full(self.weeks, u_total[i] * share / self.weeks), self.ones)
+                val += float(path.sum(axis=1).mean())
+                grad[i] += float(g.mean()) * share / self.weeks
+        return val, grad
+
+    def marginal(self, c: int, weekly: float) -> float:
+        """Extra expected outcome per extra unit of channel c's total spend, at a constant weekly spend."""
+        g = _media_path(self.shapes[c], np.full(self.weeks, weekly), self.ones)[1]
+        return float(g.mean()) / self.weeks
+
+
+def _unit_bounds(fit: MmmFit, units: list[tuple[list[int], Array]], total_budget: float, weeks: int,
+                 bounds: Mapping[str, tuple[float, float]] | None) -> tuple[Array, Array, list[tuple[str, dict[str, Any]]]]:
+    """Each unit's (low, high) total spend; the highs relaxed proportionally (with a warning) if the budget does not fit."""
+    lo = np.zeros(len(fit.channels))
+    hi = np.array([2.0 * float(fit.data.spend[c].max()) * weeks for c in fit.channels])
+    for name, (low, high) in (bounds or {}).items():
+        c = fit.channels.index(name)
+        lo[c], hi[c] = float(low), float(high)
+    warnings: list[tuple[str, dict[str, Any]]] = []
+    u_lo = np.array([max(lo[idx] / w) if np.all(w > 0) else 0.0 for idx, w in units])
+    u_hi = np.array([min(hi[idx] / w) if np.all(w > 0) else 0.0 for idx, w in units])
+    if u_lo.sum() > total_budget + 1e-6 * max(total_budget, 1.0):
+        raise ValueError("the lower bounds add up to more than the budget")
+    if u_hi.sum() < total_budget:
+        factor = total_budget / max(u_hi.sum(), 1e-300)
+        if u_hi.sum() <= 0:
+            u_hi = np.full(len(units), total_budget)
+        else:
+            u_hi = u_hi * factor * (1 + 1e-9)
+        warnings.append(("mmm.bounds_relaxed", {"factor": round(float(factor), 2)}))
+    return u_lo, u_hi, warnings
+
+
+def _starts(fit: MmmFit, units: list[tuple[list[int], Array]], total_budget: float, u_lo: Array,
+            u_hi: Array) -> list[Array]:
+    """Start points: the current mix and the historical mix, clipped into the bounds and rescaled to the budget."""
+    historical = fit.data.spend.sum() / max(float(fit.data.spend.to_numpy().sum()), 1e-300)
+    mixes = [current_mix(fit), {str(c): float(s) for c, s in historical.items()}]
+    starts = []
+    for mix in mixes:
+        x0 = np.array([sum(mix[fit.channels[c]] for c in idx) for idx, _ in units]) * total_budget
+        x0 = np.clip(x0, u_lo, u_hi)
+        if x0.sum() > 0:
+            x0 = np.clip(x0 * total_budget / x0.sum(), u_lo, u_hi)
+        starts.append(x0)
+    return starts
+
+
+def _best_split(value: _PlanValue, starts: list[Array], total_budget: float, u_lo: Array, u_hi: Array) -> Array:
+    """SLSQP on the shares of the budget from every start; the split with the highest expected outcome."""
+    n_units = len(u_lo)
+    budget = max(total_budget, 1e-300)
+    scale = max(value(np.clip(np.full(n_units, total_budget / n_units), u_lo, u_hi))[0], 1e-300)
+
+    def objective(share: Array) -> tuple[float, Array]:  # variables are shares of the budget
+        val, grad = value(share * budget)
+        return -val / scale, -grad * budget / scale
+
+    best_x, best_val = None, -np.inf
+    for x0 in starts:
+        if total_budget > 0:
+            res = minimize(
+                objective, x0 / budget, jac=True, method="SLSQP", bounds=list(zip(u_lo / budget, u_hi / budget)),
+                constraints=[{"type": "eq", "fun": lambda v: v.sum() - 1.0, "jac": lambda v: np.ones_like(v)}],
+                options={"maxiter": 300, "ftol": 1e-12},
+            )
+            x = np.clip(res.x * budget, u_lo, u_hi)
+        else:
+            x = np.zeros(n_units)
+        val = value(x)[0]
+        if val > best_val:
+            best_x, best_val = x, val
+    assert best_x is not None
+    return best_x
+
+
 def optimise_budget(
     fit: MmmFit,
     total_budget: float,
@@ -251,77 +343,32 @@ def optimise_budget(
     total_budget = float(total_budget)
     if total_budget < 0:
         raise ValueError("the budget must be non-negative")
-    n_ch = len(fit.channels)
     units = _units(fit)
-    lo = np.zeros(n_ch)
-    hi = np.array([2.0 * float(fit.data.spend[c].max()) * weeks for c in fit.channels])
-    for name, (low, high) in (bounds or {}).items():
-        c = fit.channels.index(name)
-        lo[c], hi[c] = float(low), float(high)
-    warnings: list[tuple[str, dict[str, Any]]] = []
-    u_lo = np.array([max(lo[idx] / w) if np.all(w > 0) else 0.0 for idx, w in units])
-    u_hi = np.array([min(hi[idx] / w) if np.all(w > 0) else 0.0 for idx, w in units])
-    if u_lo.sum() > total_budget + 1e-6 * max(total_budget, 1.0):
-        raise ValueError("the lower bounds add up to more than the budget")
-    if u_hi.sum() < total_budget:
-        factor = total_budget / max(u_hi.sum(), 1e-300)
-        if u_hi.sum() <= 0:
-            u_hi = np.full(len(units), total_budget)
-        else:
-            u_hi = u_hi * factor * (1 + 1e-9)
-        warnings.append(("mmm.bounds_relaxed", {"factor": round(float(factor), 2)}))
-    shapes = [draw_shapes(fit, c) for c in range(n_ch)]
-    ones = np.ones(weeks)
-
-    def value_and_grad(u_total: Array) -> tuple[float, Array]:
-        val, grad = 0.0, np.zeros(len(units))
-        for i, (idx, w) in enumerate(units):
-            for c, share in zip(idx, w):
-                path, g = _media_path(shapes[c], np.full(weeks, u_total[i] * share / weeks), ones)
-                val += float(path.sum(axis=1).mean())
-                grad[i] += float(g.mean()) * share / weeks  # type: ignore[union-attr]
-        return val, grad
-
-    # starts: current mix and historical mix, clipped into the bounds and rescaled to the budget
-    mixes = [current_mix(fit), {c: float(s) for c, s in (fit.data.spend.sum() / max(
-        float(fit.data.spend.to_numpy().sum()), 1e-300)).items()}]
-    best_x, best_val = None, -np.inf
-    budget = max(total_budget, 1e-300)
-    scale = max(value_and_grad(np.clip(np.full(len(units), total_budget / len(units)), u_lo, u_hi))[0], 1e-300)
-
-    def objective(share: Array) -> tuple[float, Array]:  # variables are shares of the budget
-        val, grad = value_and_grad(share * budget)
-        return -val / scale, -grad * budget / scale
-
-    for mix in mixes:
-        x0 = np.array([sum(mix[fit.channels[c]] for c in idx) for idx, _ in units]) * total_budget
-        x0 = np.clip(x0, u_lo, u_hi)
-        if x0.sum() > 0:
-            x0 = np.clip(x0 * total_budget / x0.sum(), u_lo, u_hi)
-        if total_budget > 0:
-            res = minimize(
-                objective, x0 / budget, jac=True, method="SLSQP", bounds=list(zip(u_lo / budget, u_hi / budget)),
-                constraints=[{"type": "eq", "fun": lambda v: v.sum() - 1.0, "jac": lambda v: np.ones_like(v)}],
-                options={"maxiter": 300, "ftol": 1e-12},
-            )
-            x = np.clip(res.x * budget, u_lo, u_hi)
-        else:
-            x = np.zeros(len(units))
-        val = value_and_grad(x)[0]
-        if val > best_val:
-            best_x, best_val = x, val
-    assert best_x is not None
-    totals = np.zeros(n_ch)
+    u_lo, u_hi, warnings = _unit_bounds(fit, units, total_budget, weeks, bounds)
+    value = _PlanValue(fit, units, weeks)
+    best_x = _best_split(value, _starts(fit, units, total_budget, u_lo, u_hi), total_budget, u_lo, u_hi)
+    totals = np.zeros(len(fit.channels))
     for (idx, w), u in zip(units, best_x):
         totals[idx] = u * w
     weekly = {c: float(totals[i]) / weeks for i, c in enumerate(fit.channels)}
     forecast = predict_plan(fit, weekly, weeks)
-    marg = {}
-    for c, name in enumerate(fit.channels):
-        g = _media_path(shapes[c], np.full(weeks, weekly[name]), ones)[1]
-        marg[name] = float(g.mean()) / weeks  # type: ignore[union-attr]
+    marg = {name: value.marginal(c, weekly[name]) for c, name in enumerate(fit.channels)}
     return OptimisedPlan(total_budget, {c: float(totals[i]) for i, c in enumerate(fit.channels)}, weekly,
                          forecast, marg, tuple(warnings) + forecast.warnings)
+
+
+def _shares(fit: MmmFit, mix: Mapping[str, float] | str | None) -> dict[str, float]:
+    """The plan's shares of the budget, summing to 1: the last 13 weeks' mix (None or "optimal") or the given one."""
+    if isinstance(mix, str) and mix != "optimal":
+        raise ValueError("mix must be None, a mapping of shares, or 'optimal'")
+    if mix is None or isinstance(mix, str):
+        shares = current_mix(fit)
+    else:
+        shares = {str(c): float(v) for c, v in dict(mix).items()}
+    total_share = sum(shares.values())
+    if total_share <= 0:
+        raise ValueError("the mix has no positive share")
+    return {c: v / total_share for c, v in shares.items()}
 
 
 def budget_for_target(
@@ -344,16 +391,7 @@ def budget_for_target(
     if not 0 < confidence < 1:
         raise ValueError("confidence must be between 0 and 1")
     optimal = isinstance(mix, str)
-    if optimal and mix != "optimal":
-        raise ValueError("mix must be None, a mapping of shares, or 'optimal'")
-    if mix is None or optimal:
-        shares = current_mix(fit)
-    else:
-        shares = {str(c): float(v) for c, v in dict(mix).items()}  # type: ignore[arg-type]
-    total_share = sum(shares.values())
-    if total_share <= 0:
-        raise ValueError("the mix has no positive share")
-    shares = {c: v / total_share for c, v in shares.items()}
+    shares = _shares(fit, mix)
 
     def probability(budget: float) -> float:
         if optimal:

@@ -199,9 +199,9 @@ def response_curve(fit: MmmFit, channel: str, spend_grid: Sequence[float] | Arra
             else np.asarray(spend_grid, dtype=float))
     beta, theta, alpha, k, _ = draw_shapes(fit, c)
     a = grid[None, :] / (1.0 - theta[:, None])
-    draws = beta[:, None] * hill(a, 1.0, alpha[:, None], k[:, None])  # type: ignore[arg-type]
+    draws = beta[:, None] * hill(a, 1.0, alpha[:, None], k[:, None])
     marginal = beta[:, None] * hill_marginal(np.maximum(a, 1e-9), 1.0, alpha[:, None], k[:, None]) \
-        / (1.0 - theta[:, None])  # type: ignore[arg-type]
+        / (1.0 - theta[:, None])
     expected, marginal = trim_mean(draws), trim_mean(marginal)
     return pd.DataFrame({
         "spend": grid, "expected": expected, "p10": pct(draws, 10), "p50": pct(draws, 50),

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from lib.channels.curves import geometric_adstock, hill
-from lib.channels.design import MmmData, festival_indicators
+from lib.channels.design import Array, MmmData, festival_indicators
+
+STYLES = ("always_on", "flighted", "pulsed")
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +75,42 @@ def simulate_weekly_data(
     total_weeks = n_weeks + burn_in
     weeks_all = pd.date_range(pd.Timestamp(start) - pd.Timedelta(weeks=burn_in), periods=total_weeks, freq="7D")
     weeks = weeks_all[burn_in:]
+    demand, baseline, price = _demand(rng, weeks_all, with_control)
+    names = [f"ch{i + 1}" for i in range(n_channels)]
+    spends = _spends(rng, weeks_all, demand, n_channels, dark_weeks, volatility)
+    if collinear_pair and n_channels >= 2:
+        spends[:, 1] = 0.5 * spends[:, 0]
+    thetas, alphas, gammas, unit = _media_shapes(rng, spends, names)
+    roi_weight = rng.uniform(0.5, 2.0, n_channels)
+    visible = slice(burn_in, None)
+    media_total = media_share / (1 - media_share) * baseline[visible].sum()
+    weight = spends[visible].sum(axis=0) * roi_weight
+    target = media_total * weight / weight.sum()
+    betas = {name: float(target[i] / unit[name][visible].sum()) for i, name in enumerate(names)}
+    contrib = {name: betas[name] * unit[name] for name in names}
+    mean_level = baseline[visible].mean() + sum(contrib[n_][visible].mean() for n_ in names)
+    eps = _ar_noise(rng, total_weeks, ar) * noise * mean_level
+    outcome = baseline + sum(contrib.values()) + eps
+
+    spend_df = pd.DataFrame(spends[visible], columns=names)
+    controls = pd.DataFrame({"price_index": price[visible]}) if with_control else None
+    data = MmmData(weeks=weeks, outcome=outcome[visible], spend=spend_df, controls=controls,
+                   outcome_kind=outcome_kind)
+    weekly = pd.DataFrame({"week": weeks, "baseline": baseline[visible], "noise": eps[visible]})
+    for name in names:
+        weekly[name] = contrib[name][visible]
+    total_spend = spend_df.sum().sum()
+    truth = SimTruth(
+        contribution={name: float(contrib[name][visible].sum()) for name in names},
+        share_of_spend={name: float(spend_df[name].sum() / total_spend) for name in names},
+        theta=thetas, alpha=alphas, gamma=gammas, beta=betas, weekly=weekly,
+    )
+    return data, truth
+
+
+def _demand(rng: np.random.Generator, weeks_all: pd.DatetimeIndex, with_control: bool) -> tuple[Array, Array, Array]:
+    """What marketers plan spend around (seasonality and festivals), the weekly baseline, and a price index."""
+    total_weeks = len(weeks_all)
     doy = (weeks_all + pd.Timedelta(days=3)).day_of_year.to_numpy()
     angle = 2 * np.pi * (doy - 1) / 365.25
     fest = festival_indicators(weeks_all)
@@ -87,13 +125,17 @@ def simulate_weekly_data(
     baseline = 1_000_000 * growth * demand
     if with_control:
         baseline = baseline * (1.0 - 1.5 * (price - 1.0))
+    return demand, baseline, price
 
-    names = [f"ch{i + 1}" for i in range(n_channels)]
-    styles = ("always_on", "flighted", "pulsed")
+
+def _spends(rng: np.random.Generator, weeks_all: pd.DatetimeIndex, demand: Array, n_channels: int, dark_weeks: float,
+            volatility: float) -> Array:
+    """Weekly spend per channel: always-on, flighted or pulsed in turn, levels ×10 apart, following demand."""
+    total_weeks = len(weeks_all)
     level = np.exp(rng.uniform(np.log(8_000), np.log(80_000), n_channels))
     spends = np.zeros((total_weeks, n_channels))
     for i in range(n_channels):
-        style = styles[i % len(styles)]
+        style = STYLES[i % len(STYLES)]
         wobble = rng.lognormal(0.0, volatility, total_weeks)
         follow = rng.uniform(0.5, 1.5)
         shape = np.maximum(demand, 0.2) ** follow
@@ -115,46 +157,28 @@ def simulate_weekly_data(
             high = np.isin(month, [1, 5, 6, 10, 11, 12])
             x = level[i] * np.where(high, 1.6, 0.45) * steps * wobble * ~(dark & ~high)
         spends[:, i] = x
-    if collinear_pair and n_channels >= 2:
-        spends[:, 1] = 0.5 * spends[:, 0]
+    return spends
 
+
+def _media_shapes(rng: np.random.Generator, spends: Array, names: list[str]
+                  ) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, Array]]:
+    """Each channel's true θ, α and half-saturation γ, and its unit response hill(adstock(x))."""
     thetas, alphas, gammas, unit = {}, {}, {}, {}
     for i, name in enumerate(names):
-        style = styles[i % len(styles)]
+        style = STYLES[i % len(STYLES)]
         theta = float(rng.uniform(0.3, 0.7) if style == "flighted" else rng.uniform(0.0, 0.5))
         a = geometric_adstock(spends[:, i], theta)
         alpha = float(rng.uniform(0.8, 1.5))
         gamma = float(rng.uniform(0.5, 2.0) * a[a > 0].mean())
         thetas[name], alphas[name], gammas[name] = theta, alpha, gamma
         unit[name] = hill(a, 1.0, alpha, gamma)
-    roi_weight = rng.uniform(0.5, 2.0, n_channels)
-    visible = slice(burn_in, None)
-    media_total = media_share / (1 - media_share) * baseline[visible].sum()
-    weight = spends[visible].sum(axis=0) * roi_weight
-    target = media_total * weight / weight.sum()
-    betas = {name: float(target[i] / unit[name][visible].sum()) for i, name in enumerate(names)}
-    contrib = {name: betas[name] * unit[name] for name in names}
+    return thetas, alphas, gammas, unit
 
+
+def _ar_noise(rng: np.random.Generator, total_weeks: int, ar: float) -> Array:
+    """AR(1) noise with unit variance (ρ = ``ar``)."""
     eps = np.zeros(total_weeks)
     innov = rng.normal(0, 1, total_weeks) * math.sqrt(1 - ar**2)
     for t in range(total_weeks):
         eps[t] = (ar * eps[t - 1] if t else 0.0) + innov[t]
-    mean_level = baseline[visible].mean() + sum(contrib[n_][visible].mean() for n_ in names)
-    eps = eps * noise * mean_level
-    outcome = baseline + sum(contrib.values()) + eps
-
-    spend_df = pd.DataFrame(spends[visible], columns=names)
-    controls = pd.DataFrame({"price_index": price[visible]}) if with_control else None
-    data = MmmData(weeks=weeks, outcome=outcome[visible], spend=spend_df, controls=controls,
-                   outcome_kind=outcome_kind)
-    weekly = pd.DataFrame({"week": weeks, "baseline": baseline[visible], "noise": eps[visible]})
-    for name in names:
-        weekly[name] = contrib[name][visible]
-    total_spend = spend_df.sum().sum()
-    truth = SimTruth(
-        contribution={name: float(contrib[name][visible].sum()) for name in names},
-        share_of_spend={name: float(spend_df[name].sum() / total_spend) for name in names},
-        theta=thetas, alpha=alphas, gamma=gammas, beta=betas, weekly=weekly,
-    )
-    return data, truth
-
+    return eps
