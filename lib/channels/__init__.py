@@ -34,15 +34,11 @@ from lib.channels.curves import (
     PARAM_NAMES,
     ChannelFit,
     CurveFit,
-    NotEnoughData,
     apply_overrides,
-    curve_points,
     fit_all,
-    fit_channel,
     fits_summary,
     geometric_adstock,
     hill,
-    hill_marginal,
     load_overrides,
     save_override,
     usable_curves,
@@ -51,12 +47,11 @@ from lib.channels.curves import (
 from lib.channels.design import CNY_DATES, MmmData, baseline_matrix, festival_indicators
 from lib.channels.fitting import fit_mmm
 from lib.channels.plans import OptimisedPlan, PlanForecast, budget_for_target, current_mix, optimise_budget, predict_plan
-from lib.channels.results import ChannelResult, GroupResult, MmmFit, draw_contributions, response_curve
+from lib.channels.results import ChannelResult, GroupResult, MmmFit, response_curve
 from lib.channels.split import QuarterSplit, min_quarter_budget, optimise_quarter, quarter_curves
 from lib.channels.simulate import SimTruth, simulate_weekly_data
 from lib.channels.texts import WARNING_TEXT, explain_warning
 from lib.channels.model import (
-    OUTCOME_SOURCES,
     ChannelModel,
     ModelDataMissing,
     ModelInput,
@@ -64,7 +59,6 @@ from lib.channels.model import (
     available_sources,
     coverage_note,
     fit,
-    model_input,
 )
 from lib.channels.performance import (
     ChannelTable,
@@ -78,16 +72,16 @@ __all__ = [
     # performance
     "ChannelTable", "channel_table", "fit_channel_curves", "recent_weekly_spend", "weekly_channel_metrics",
     # curves
-    "PARAM_NAMES", "ChannelFit", "CurveFit", "NotEnoughData", "apply_overrides", "curve_points", "fit_all",
-    "fit_channel", "fits_summary", "geometric_adstock", "hill", "hill_marginal", "load_overrides", "save_override",
+    "PARAM_NAMES", "ChannelFit", "CurveFit", "apply_overrides", "fit_all",
+    "fits_summary", "geometric_adstock", "hill", "load_overrides", "save_override",
     "usable_curves", "weekly_channel_frame",
     # marketing-mix model
     "CNY_DATES", "WARNING_TEXT", "ChannelResult", "GroupResult", "MmmData", "MmmFit", "OptimisedPlan", "PlanForecast",
-    "SimTruth", "baseline_matrix", "budget_for_target", "current_mix", "draw_contributions", "explain_warning", "festival_indicators",
+    "SimTruth", "baseline_matrix", "budget_for_target", "current_mix", "explain_warning", "festival_indicators",
     "fit_mmm", "optimise_budget", "predict_plan", "response_curve", "simulate_weekly_data",
     # the model of a dataset
-    "OUTCOME_SOURCES", "ChannelModel", "ModelDataMissing", "ModelInput", "OutcomeSource", "available_sources",
-    "coverage_note", "fit", "model_input",
+    "ChannelModel", "ModelDataMissing", "ModelInput", "OutcomeSource", "available_sources",
+    "coverage_note", "fit",
     # next quarter's split on the curves
     "QuarterSplit", "min_quarter_budget", "optimise_quarter", "quarter_curves",
     # charts

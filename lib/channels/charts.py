@@ -83,7 +83,7 @@ def weekly_spend_chart(weekly: pd.DataFrame, metric: str, t: Translator) -> alt.
 
 
 def response_curve_chart(curve: CurveFit, channel: str, current: float | None, t: Translator,
-                         metric: str = "new_customers") -> alt.LayerChart:
+                         metric: str = "new_customers") -> alt.LayerChart | alt.FacetChart:
     """The fitted curve over weekly spend, the observed weeks, current spend and the observed range."""
     upto = max(curve.max_observed_weekly_spend or 0.0, current or 0.0) * 1.6 or 1.0
     points = curve_points(curve, upto=upto, points=101)
@@ -115,7 +115,7 @@ def response_curve_chart(curve: CurveFit, channel: str, current: float | None, t
         layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 2], color="#999").encode(x="spend:Q"))
         layers.append(alt.Chart(rule).mark_text(align="left", dx=4, dy=-6, color="#777", fontSize=11).encode(
             x="spend:Q", y=alt.value(10), text="label:N"))
-    chart: alt.LayerChart = alt.layer(*layers).properties(
+    chart: alt.LayerChart | alt.FacetChart = alt.layer(*layers).properties(
         height=320, title={"text": display_channel(channel, t.lang), "subtitle": t("channels_page.directional")}
     )
     return chart

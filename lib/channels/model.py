@@ -160,7 +160,7 @@ class ChannelModel:
     def rows(self) -> list[dict[str, Any]]:
         """One JSON-ready row per channel (what ``cli channels --json`` prints)."""
         return [
-            {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
+            {str(k): (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
             for row in self.fit.summary().to_dict(orient="records")
         ]
 

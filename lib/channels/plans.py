@@ -323,7 +323,8 @@ def _best_split(value: _PlanValue, starts: list[Array], total_budget: float, u_l
         if val > best_val:
             best_x, best_val = x, val
     assert best_x is not None
-    return best_x
+    best: Array = best_x
+    return best
 
 
 def optimise_budget(

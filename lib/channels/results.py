@@ -163,19 +163,6 @@ class MmmFit:
         )
 
 
-def draw_contributions(fit: MmmFit) -> pd.DataFrame:
-    """Bootstrap draws of each channel's total contribution over the history (B rows × channels).
-
-    These are the model's own draws, before the spend-share convention for collinear groups.
-    """
-    out = {}
-    for c, name in enumerate(fit.channels):
-        sums = fit.state.cands[c].cols.sum(axis=1)
-        out[name] = fit.state.draw_coef[:, c] * sums[fit.state.draw_choice[:, c]]
-    return pd.DataFrame(out)
-
-
-
 def draw_shapes(fit: MmmFit, c: int) -> tuple[Array, Array, Array, Array, Array]:
     """Per bootstrap draw for channel c: β, θ, α, K and the last observed adstocked spend."""
     cd, jb = fit.state.cands[c], fit.state.draw_choice[:, c]

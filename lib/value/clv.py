@@ -809,8 +809,7 @@ def score_customers(
         columns[f"clv_{h}"] = alive * discounted[index] * spend
     columns["next_purchase_days"] = expected_next_purchase_window(bg, pat.x, pat.t_x, pat.T)[pat.inverse]
     ranking = np.asarray(columns[f"clv_{max(horizons)}" if gg is not None else f"expected_purchases_{max(horizons)}"])
-    # value_tier gives the tier names as an object array; pandas' stubs want str
-    columns["value_tier"] = pd.Categorical(value_tier(ranking, alive), categories=list(VALUE_TIERS))  # type: ignore[arg-type]
+    columns["value_tier"] = pd.Categorical(value_tier(ranking, alive), categories=list(VALUE_TIERS))
     return ScoreResult(
         customers=pd.DataFrame(columns, index=summary.index), bgnbd=bg, gamma_gamma=gg, horizons=horizons,
         discount_rate_annual=discount_rate_annual, period_days=period_days, notes=notes,
