@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from lib import optimizer
 from lib.channels.curves import CurveFit
 from lib.channels.performance import recent_weekly_spend
 from lib.workspace import Workspace
+
+if TYPE_CHECKING:
+    from lib import optimizer
+
+# The optimiser is imported where it is used: it works on these curves (it imports lib.channels),
+# so importing it here would make the two packages import each other.
 
 QUARTER_WEEKS = 13
 
@@ -47,6 +53,8 @@ def optimise_quarter(ws: Workspace, dataset_id: int, curves: Mapping[str, CurveF
     Channels in ``locked`` keep their last quarter's spend. Raises ``optimizer.InfeasibleBudget``
     when the bounds cannot hold the budget.
     """
+    from lib import optimizer
+
     stretched, historical = quarter_curves(ws, dataset_id, curves)
     best = optimizer.allocate(stretched, total, optimizer.TimesHistorical(low), optimizer.TimesHistorical(high),
                               list(locked) or None, metric, historical_spend=historical)
@@ -60,6 +68,8 @@ def min_quarter_budget(ws: Workspace, dataset_id: int, curves: Mapping[str, Curv
 
     Raises ``optimizer.TargetUnreachable`` or ``optimizer.InfeasibleBudget`` with a translated message.
     """
+    from lib import optimizer
+
     stretched, historical = quarter_curves(ws, dataset_id, curves)
     return optimizer.min_budget_for_target(stretched, target, optimizer.TimesHistorical(low),
                                            optimizer.TimesHistorical(high), list(locked) or None, metric,

@@ -228,7 +228,7 @@ def _check_summary_arrays(x: FloatArray, t_x: FloatArray, T: FloatArray) -> None
 
 
 @dataclass(frozen=True)
-class _Patterns:
+class SummaryPatterns:
     """Distinct (x, t_x, T) triples, their total weights, and each customer's pattern index."""
 
     x: FloatArray
@@ -258,9 +258,10 @@ def _distinct(keys: Sequence[FloatArray]) -> tuple[NDArray[np.int64], NDArray[np
     return order[new], inverse, int(group_sorted[-1]) + 1
 
 
-def _patterns(x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray) -> _Patterns:
+def summary_patterns(x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray) -> SummaryPatterns:
+    """Each distinct (x, t_x, T) once with its total weight: the models are fitted and scored per pattern, not per customer."""
     first, inverse, groups = _distinct((x, t_x, T))
-    return _Patterns(
+    return SummaryPatterns(
         x=x[first], t_x=t_x[first], T=T[first],
         weight=np.asarray(np.bincount(inverse, weights=weights, minlength=groups), dtype=np.float64), inverse=inverse,
     )
@@ -368,7 +369,7 @@ def _check_bgnbd_support(x: FloatArray, weights: FloatArray) -> None:
         )
 
 
-def _bgnbd_objective(pat: _Patterns, scale: float) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+def bgnbd_objective(pat: SummaryPatterns, scale: float) -> Callable[[FloatArray], tuple[float, FloatArray]]:
     """−mean LL and its gradient in log(r, α, a, b), with times divided by ``scale``.
 
     Terms in x alone are summed over distinct x; the logaddexp term runs over patterns,
@@ -425,10 +426,10 @@ _BGNBD_STARTS = (
 )
 
 
-def _fit_bgnbd_patterns(pat: _Patterns) -> BgNbdFit:
+def _fit_bgnbd_patterns(pat: SummaryPatterns) -> BgNbdFit:
     _check_bgnbd_support(pat.x, pat.weight)
     scale = float(pat.T.max())
-    opt = _maximise(_bgnbd_objective(pat, scale), _BGNBD_STARTS, [(-LOG_BOUND, LOG_BOUND)] * 4, BGNBD_PARAMS)
+    opt = _maximise(bgnbd_objective(pat, scale), _BGNBD_STARTS, [(-LOG_BOUND, LOG_BOUND)] * 4, BGNBD_PARAMS)
     r, alpha_scaled, a, b = np.exp(opt.theta)
     alpha = float(alpha_scaled * scale)
     total = float(pat.weight.sum())
@@ -461,7 +462,7 @@ def fit_bgnbd(
     _check_summary_arrays(x, t_x, T_)
     w = _weights(weights, len(x))
     keep = w > 0
-    return _fit_bgnbd_patterns(_patterns(x[keep], t_x[keep], T_[keep], w[keep]))
+    return _fit_bgnbd_patterns(summary_patterns(x[keep], t_x[keep], T_[keep], w[keep]))
 
 
 def _log_dead_odds(fit: BgNbdFit, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
@@ -480,7 +481,7 @@ def p_alive(fit: BgNbdFit, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatA
     return np.asarray(expit(-_log_dead_odds(fit, _as_float(x), _as_float(t_x), _as_float(T))), dtype=np.float64)
 
 
-def _expected_alive_integral(fit: BgNbdFit, t: float, x: float, T: float) -> float:
+def expected_alive_integral(fit: BgNbdFit, t: float, x: float, T: float) -> float:
     """E[purchases in (T, T+t] | alive] as E_p[(1 − (1 + p·w)^−(r+x))/p], p ~ Beta(a, b+x), w = t/(α+T)."""
     w, k = t / (fit.alpha + T), fit.r + x
 
@@ -516,7 +517,7 @@ def expected_purchases_if_alive(fit: BgNbdFit, t: ArrayLike, x: ArrayLike, T: Ar
         else:
             out = _expected_alive_closed(fit, fit.a, t_, x_, T_)
     for i in np.flatnonzero(~np.isfinite(out) | (out < 0)):
-        out[i] = _expected_alive_integral(fit, float(t_[i]), float(x_[i]), float(T_[i]))
+        out[i] = expected_alive_integral(fit, float(t_[i]), float(x_[i]), float(T_[i]))
     return np.where(t_ > 0, out, 0.0).reshape(shape)
 
 
@@ -572,7 +573,7 @@ def gamma_gamma_log_likelihood(p: float, q: float, v: float, x: ArrayLike, m: Ar
                       + px * np.log(x) - (px + q) * np.log(x * m + v), dtype=np.float64)
 
 
-def _gamma_gamma_objective(x: FloatArray, m: FloatArray, w: FloatArray
+def gamma_gamma_objective(x: FloatArray, m: FloatArray, w: FloatArray
                            ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
     """−mean LL and its gradient in (ln p, ln(q − 1), ln v); m already scaled to O(1)."""
     total = w.sum()
@@ -632,7 +633,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike, weights: Ar
         )
     scale = float(np.median(m))  # v scales with the currency; the LL only shifts by a constant
     opt = _maximise(
-        _gamma_gamma_objective(x, m / scale, w), _GAMMA_GAMMA_STARTS,
+        gamma_gamma_objective(x, m / scale, w), _GAMMA_GAMMA_STARTS,
         [(-LOG_BOUND, LOG_BOUND), (LOG_Q_MINUS_ONE_MIN, LOG_BOUND), (-LOG_BOUND, LOG_BOUND)], GAMMA_GAMMA_PARAMS,
     )
     p, q, v = float(np.exp(opt.theta[0])), float(1.0 + np.exp(opt.theta[1])), float(np.exp(opt.theta[2]) * scale)
@@ -779,7 +780,7 @@ def score_customers(
     if not horizons or min(horizons) <= 0:
         raise ValueError("horizons must be positive numbers of days")
     x, t_x, T, m = _summary_arrays(summary)
-    pat = _patterns(x, t_x, T, np.ones(len(x)))
+    pat = summary_patterns(x, t_x, T, np.ones(len(x)))
     bg = _fit_bgnbd_patterns(pat)
     notes: list[str] = []
     if not bg.converged or bg.at_boundary:
