@@ -1,4 +1,4 @@
-"""Benchmark: predicted customer value (lib.clv.score_customers) on a million customers, against the
+"""Benchmark: predicted customer value (lib.value.score_customers, the BG/NBD + Gamma-Gamma models of lib/value/clv.py) on a million customers, against the
 ``lifetimes`` package doing the same fits and predictions, in the same run.
 
 Why this exists: the value page promises P(alive), expected purchases, spend, CLV and tiers for a
@@ -9,7 +9,7 @@ simulates a lifetimes-style summary from BG/NBD and Gamma-Gamma with CDNOW-like 
 * ``score_customers`` — both fits and every column of the value page (P(alive), expected purchases
   at 90 and 365 days, expected spend, discounted CLV at both horizons, next-purchase window, tiers);
 * the same four steps lifetimes is timed on (BG/NBD fit, Gamma-Gamma fit, 90-day conditional expected
-  purchases, P(alive)) with lib.clv's functions, on all customers and on lifetimes' sample;
+  purchases, P(alive)) with lib.value.clv's functions, on all customers and on lifetimes' sample;
 * lifetimes 0.11.3 (``BetaGeoFitter`` + ``GammaGammaFitter`` fits,
   ``conditional_expected_number_of_purchases_up_to_time(90, …)``, ``conditional_probability_alive``)
   on the first ``--lifetimes-customers`` customers (a random sample: rows are independent), or on all
@@ -24,7 +24,7 @@ peak resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, whole pro
 peak right after imports, as bench_segments.py does (the parent's RUSAGE_CHILDREN figure is a
 maximum over every child, generator included, so it cannot tell runs apart). Data generation runs in
 its own subprocess too. CPU seconds (user + system, all threads) are shown beside wall time, since
-they do not depend on what else the machine is doing. Parameters and totals of lib.clv and lifetimes
+they do not depend on what else the machine is doing. Parameters and totals of lib.value.clv and lifetimes
 on the same sample are cross-checked.
 
 Usage::
@@ -77,8 +77,8 @@ def _cpu() -> float:
 
 
 def generate(n: int, path: Path, seed: int) -> None:
-    """Simulate ``n`` customers (lib.clv.simulate_bgnbd, whole days) and save the summary columns."""
-    from lib.clv import simulate_bgnbd
+    """Simulate ``n`` customers (lib.value.simulate_bgnbd, whole days) and save the summary columns."""
+    from lib.value import simulate_bgnbd
 
     rng = np.random.default_rng(seed)
     frame = simulate_bgnbd(rng.integers(ACQUISITION_DAYS[0], ACQUISITION_DAYS[1] + 1, n), **BGNBD_TRUTH,
@@ -101,15 +101,15 @@ def _timed(work, repeat: int) -> tuple[float, float, object]:
 
 
 def worker_score(path: str, n: int | None, repeat: int) -> dict:
-    """lib.clv.score_customers on the summary: every column of the value page."""
+    """lib.value.clv.score_customers on the summary: every column of the value page."""
     import pandas as pd
 
-    from lib import clv
+    from lib import value
 
     data = _load(path, n)
     summary = pd.DataFrame({"customer_id": np.arange(len(data["T"])), **data})
     baseline = _rss_mb()
-    seconds, cpu, result = _timed(lambda: clv.score_customers(summary), repeat)
+    seconds, cpu, result = _timed(lambda: value.score_customers(summary), repeat)
     scores = result.customers
     return {"seconds": seconds, "cpu_seconds": cpu, "baseline_mb": baseline, "peak_mb": _rss_mb(),
             "customers": len(scores), "patterns": result.bgnbd.n_patterns,
@@ -120,17 +120,17 @@ def worker_score(path: str, n: int | None, repeat: int) -> dict:
 
 
 def worker_ours_like_lifetimes(path: str, n: int | None, repeat: int) -> dict:
-    """lib.clv doing exactly lifetimes' four steps, per customer (no pattern mapping)."""
-    from lib import clv
+    """lib.value.clv doing exactly lifetimes' four steps, per customer (no pattern mapping)."""
+    from lib import value
 
     data = _load(path, n)
     x, t_x, T, m = (data[c] for c in COLUMNS)
     baseline = _rss_mb()
 
     def work():
-        bg = clv.fit_bgnbd(x, t_x, T)
-        gg = clv.fit_gamma_gamma(x, m)
-        return bg, gg, clv.expected_purchases(bg, 90, x, t_x, T), clv.p_alive(bg, x, t_x, T)
+        bg = value.fit_bgnbd(x, t_x, T)
+        gg = value.fit_gamma_gamma(x, m)
+        return bg, gg, value.expected_purchases(bg, 90, x, t_x, T), value.p_alive(bg, x, t_x, T)
 
     seconds, cpu, (bg, gg, expected, alive) = _timed(work, repeat)
     return {"seconds": seconds, "cpu_seconds": cpu, "baseline_mb": baseline, "peak_mb": _rss_mb(),
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lifetimes-full", action="store_true", help="time lifetimes on every customer")
     parser.add_argument("--lifetimes-python", default=DEFAULT_LIFETIMES_PYTHON,
                         help="an interpreter that can import lifetimes 0.11.3")
-    parser.add_argument("--skip-lifetimes", action="store_true", help="time lib.clv only")
+    parser.add_argument("--skip-lifetimes", action="store_true", help="time lib.value.clv only")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per measurement (best is kept)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", default=None, help="folder to keep (and reuse) the simulated summary")
@@ -259,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"T {ACQUISITION_DAYS[0]}–{ACQUISITION_DAYS[1]} days, whole days) in {time.perf_counter() - t0:.1f} s")
         print(f"measuring (load average {os.getloadavg()[0]:.1f})", flush=True)
         score = run_worker(sys.executable, "score", path, n, args.repeat)
-        rows = [("lib.clv score_customers (every column of the value page)", score),
-                ("lib.clv, lifetimes' four steps", run_worker(sys.executable, "like-lifetimes", path, n, args.repeat))]
+        rows = [("lib.value.clv score_customers (every column of the value page)", score),
+                ("lib.value.clv, lifetimes' four steps", run_worker(sys.executable, "like-lifetimes", path, n, args.repeat))]
         ok = score["seconds"] <= TARGET_SECONDS and score["peak_mb"] <= TARGET_MB
         print(f"{n:,} customers, {score['patterns']:,} distinct (x, t_x, T) patterns; fitted BG/NBD "
               f"{ {k: round(v, 4) for k, v in score['bgnbd'].items()} }, Gamma-Gamma "
@@ -273,18 +273,18 @@ def main(argv: list[str] | None = None) -> int:
         else:
             ours = run_worker(sys.executable, "like-lifetimes", path, sample, args.repeat)
             if sample != n:
-                rows.append(("lib.clv, lifetimes' four steps (lifetimes' sample)", ours))
+                rows.append(("lib.value.clv, lifetimes' four steps (lifetimes' sample)", ours))
             theirs = run_worker(args.lifetimes_python, "lifetimes", path, sample, args.repeat)
             rows.append((f"lifetimes {theirs['version']}: the four steps", theirs))
             same, worst = agreement(ours, theirs)
-            print(f"lib.clv and lifetimes on the same {sample:,} customers: results "
+            print(f"lib.value.clv and lifetimes on the same {sample:,} customers: results "
                   f"{'agree' if same else 'DIFFER'} (largest relative difference in parameters, 90-day total "
                   f"and mean P(alive): {worst:.1e}); lifetimes per customer is "
-                  f"{theirs['seconds'] / ours['seconds']:.1f}× lib.clv's time on the same rows")
+                  f"{theirs['seconds'] / ours['seconds']:.1f}× lib.value.clv's time on the same rows")
         print()
         print_table(rows, rows[1][1])
-        print("\n(× ours per customer: seconds per customer relative to lib.clv doing lifetimes' four steps on all "
-              "customers. lifetimes' fit is per customer; lib.clv fits on distinct patterns.)")
+        print("\n(× ours per customer: seconds per customer relative to lib.value.clv doing lifetimes' four steps on all "
+              "customers. lifetimes' fit is per customer; lib.value.clv fits on distinct patterns.)")
     finally:
         if not args.keep:
             shutil.rmtree(base_dir, ignore_errors=True)

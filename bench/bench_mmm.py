@@ -2,7 +2,7 @@
 
 Why this exists: issue "channel response from the total outcome" promises a fit "in seconds:
 ≤ 10 s for 10 channels × 156 weeks on 2 cores" with honest intervals. This script times
-``lib.mmm.fit_mmm`` (200 bootstrap replicates, intervals included) and, in the same run, a
+``lib.channels.fit_mmm`` (200 bootstrap replicates, intervals included) and, in the same run, a
 plain Robyn-style approach written in a few lines: ridge regression with non-negative media
 coefficients on the same baseline columns, the per-channel hyperparameters (geometric θ, Hill
 α and γ as a share of the largest adstocked spend — Robyn's ranges) drawn at random 2 000 times
@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lib import mmm  # noqa: E402
-from lib.curves import geometric_adstock, hill  # noqa: E402
+from lib import channels  # noqa: E402
+from lib.channels import geometric_adstock, hill  # noqa: E402
 
 ROBYN_FILE = ROOT.parent / "shared" / "data" / "robyn" / "robyn_dt_simulated_weekly.csv"
 ROBYN_PAID = ["tv_S", "ooh_S", "print_S", "facebook_S", "search_S"]
@@ -68,7 +68,7 @@ def timed(fn, repeat: int):
 # --------------------------------------------------------------------------------------
 
 
-def robyn_style(data: mmm.MmmData, draws: int = 2000, seed: int = 0,
+def robyn_style(data: channels.MmmData, draws: int = 2000, seed: int = 0,
                 festivals: bool = True) -> tuple[dict[str, float], dict[str, float]]:
     """Random search over (θ, α, γ) per channel and the ridge λ, non-negative ridge, Robyn's model pick.
 
@@ -78,8 +78,7 @@ def robyn_style(data: mmm.MmmData, draws: int = 2000, seed: int = 0,
     contribution over the history for that model, and for the lowest-NRMSE draw (fit alone).
     """
     rng = np.random.default_rng(seed)
-    base = mmm._make_baseline(data, festivals, 2)
-    b = base.matrix(data.weeks, mmm._controls_array(data, base))
+    b = channels.baseline_matrix(data, festivals, 2)
     q, _ = np.linalg.qr(b)
     y = data.outcome
     y_p = y - q @ (q.T @ y)
@@ -121,7 +120,7 @@ def robyn_style(data: mmm.MmmData, draws: int = 2000, seed: int = 0,
 # --------------------------------------------------------------------------------------
 
 
-def accuracy(estimates: list[dict[str, float]], truths: list[mmm.SimTruth]) -> tuple[float, float, int]:
+def accuracy(estimates: list[dict[str, float]], truths: list[channels.SimTruth]) -> tuple[float, float, int]:
     """Median |relative error| and share within 20 % over channels with ≥ 10 % of spend."""
     errors = []
     for est, truth in zip(estimates, truths):
@@ -144,9 +143,9 @@ def coverage_study(seeds: int, n_boot: int) -> list[tuple[str, float, float, flo
     for label, kwargs in methods:
         covered, close, widths, seconds = [], [], [], []
         for seed in range(seeds):
-            data, truth = mmm.simulate_weekly_data(seed)
+            data, truth = channels.simulate_weekly_data(seed)
             t0 = time.perf_counter()
-            fit = mmm.fit_mmm(data, n_boot=n_boot, seed=seed, **kwargs)
+            fit = channels.fit_mmm(data, n_boot=n_boot, seed=seed, **kwargs)
             seconds.append(time.perf_counter() - t0)
             for name, true in truth.contribution.items():
                 r = fit.results[name]
@@ -159,7 +158,7 @@ def coverage_study(seeds: int, n_boot: int) -> list[tuple[str, float, float, flo
     return rows
 
 
-def robyn_data() -> mmm.MmmData | None:
+def robyn_data() -> channels.MmmData | None:
     if not ROBYN_FILE.exists():
         return None
     frame = pd.read_csv(ROBYN_FILE)
@@ -167,7 +166,7 @@ def robyn_data() -> mmm.MmmData | None:
         "competitor_sales_B": frame["competitor_sales_B"], "newsletter": frame["newsletter"],
         "event1": (frame["events"] == "event1").astype(float), "event2": (frame["events"] == "event2").astype(float),
     })
-    return mmm.MmmData(weeks=frame["DATE"], outcome=frame["revenue"], spend=frame[ROBYN_PAID], controls=controls)
+    return channels.MmmData(weeks=frame["DATE"], outcome=frame["revenue"], spend=frame[ROBYN_PAID], controls=controls)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,16 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, str, float, float, str]] = []
 
     # ---- simulated: timing and accuracy -------------------------------------------
-    data, truth = mmm.simulate_weekly_data(0, n_weeks=args.weeks, n_channels=args.channels)
+    data, truth = channels.simulate_weekly_data(0, n_weeks=args.weeks, n_channels=args.channels)
     label = f"simulated {args.channels} ch × {args.weeks} w"
-    ours_wall, ours_cpu, fit = timed(lambda: mmm.fit_mmm(data, n_boot=args.n_boot), args.repeat)
-    point_wall, point_cpu, _ = timed(lambda: mmm.fit_mmm(data, n_boot=1), args.repeat)
+    ours_wall, ours_cpu, fit = timed(lambda: channels.fit_mmm(data, n_boot=args.n_boot), args.repeat)
+    point_wall, point_cpu, _ = timed(lambda: channels.fit_mmm(data, n_boot=1), args.repeat)
     base_wall, base_cpu, _ = timed(lambda: robyn_style(data, args.draws), args.repeat)
     ours_est, base_est, nrmse_est, truths = [], [], [], []
     covered = []
     for seed in range(args.accuracy_seeds):
-        d, t = mmm.simulate_weekly_data(seed, n_weeks=args.weeks, n_channels=args.channels)
-        f = fit if seed == 0 else mmm.fit_mmm(d, n_boot=args.n_boot, seed=seed)
+        d, t = channels.simulate_weekly_data(seed, n_weeks=args.weeks, n_channels=args.channels)
+        f = fit if seed == 0 else channels.fit_mmm(d, n_boot=args.n_boot, seed=seed)
         ours_est.append({c: f.results[c].contribution for c in d.channels})
         picked, lowest_error = robyn_style(d, args.draws, seed=seed)
         base_est.append(picked)
@@ -225,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if robyn is None:
         print(f"(Robyn example not found at {ROBYN_FILE}; skipped)")
     else:
-        r_wall, r_cpu, robyn_fit = timed(lambda: mmm.fit_mmm(robyn, n_boot=args.n_boot, festivals=False),
+        r_wall, r_cpu, robyn_fit = timed(lambda: channels.fit_mmm(robyn, n_boot=args.n_boot, festivals=False),
                                          args.repeat)
         rb_wall, rb_cpu, _ = timed(lambda: robyn_style(robyn, args.draws, festivals=False), args.repeat)
         rows.append(("Robyn example 5 ch × 208 w", f"fit_mmm (B={args.n_boot}, intervals)", r_wall, r_cpu,
@@ -253,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {r.share_of_spend:.1%} | {r.roi:.2f} | {r.roi_low:.2f}–{r.roi_high:.2f} | "
                   f"{r.marginal_roi:.2f} | {r.theta:.1f} |")
         for code, params in robyn_fit.warnings:
-            print(f"- {mmm.explain_warning(code, params, 'en')}")
+            print(f"- {channels.explain_warning(code, params, 'en')}")
 
     if args.coverage:
         print(f"\nInterval methods on {args.coverage} simulated data sets × 5 channels (B={args.coverage_boot}; "

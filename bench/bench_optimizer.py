@@ -35,8 +35,8 @@ from scipy.optimize import minimize
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lib.curves import CurveFit, fit_all, geometric_adstock, hill, usable_curves  # noqa: E402
-from lib.scenarios.optimizer import allocate, min_budget_for_target  # noqa: E402
+from lib.channels import CurveFit, fit_all, geometric_adstock, hill, usable_curves  # noqa: E402
+from lib.channels.optimizer import allocate, min_budget_for_target  # noqa: E402
 
 SLIDER_STEPS = 5  # growth +17.5 %, +18 %, … : one 0.5-point arrow-key step each
 AGREEMENT = 1e-6  # relative: the new solver must give the old answers

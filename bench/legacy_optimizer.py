@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
-from lib.scenarios.optimizer import (
+from lib.channels.optimizer import (
     DEFAULT_GRID_STEPS,
     OBJECTIVES,
     Allocation,

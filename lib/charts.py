@@ -95,12 +95,3 @@ def channel_mix_chart(mix: pd.DataFrame, t: Translator) -> alt.TopLevelMixin:
         height=max(160, 30 * len(order)), title=t("chart.mix_title")
     )
 
-
-def channel_color_encoding(channels: list[str], lang: str) -> alt.Color:
-    """A colour encoding that gives each channel its palette colour, labels translated."""
-    domain, colors = channel_scale(channels)
-    return alt.Color(
-        "channel_label:N",
-        scale=alt.Scale(domain=[display_channel(c, lang) for c in domain], range=colors),
-        title=None,
-    )

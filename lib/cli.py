@@ -274,7 +274,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from lib import clv, prediction
+    from lib import value
     from lib.exports import SheetSpec, csv_bytes, workbook_bytes
 
     target = Path(args.export) if args.export else None
@@ -292,10 +292,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         try:
             if holdout_end is not None and as_of is None:
                 as_of = holdout_end - timedelta(days=args.horizon_days or 90)
-            result = prediction.predict(ws, dataset.dataset_id, as_of, horizons=horizons)
-            check = (prediction.holdout_check(ws, dataset.dataset_id, result.as_of, holdout_end)
+            result = value.predict(ws, dataset.dataset_id, as_of, horizons=horizons)
+            check = (value.holdout_check(ws, dataset.dataset_id, result.as_of, holdout_end)
                      if holdout_end is not None else None)
-        except clv.ModelUnsupported as exc:
+        except value.ModelUnsupported as exc:
             raise CliError(str(exc)) from exc
     finally:
         ws.close()
@@ -324,18 +324,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_channels(args: argparse.Namespace) -> int:
-    from lib import channel_model
+    from lib import channels
 
     ws = _open(args)
     try:
         dataset = ws.get_dataset(args.dataset)
         try:
-            model = channel_model.fit(ws, dataset.dataset_id, args.outcome, n_boot=args.n_boot)
-        except channel_model.ModelDataMissing as exc:
+            model = channels.fit(ws, dataset.dataset_id, args.outcome, n_boot=args.n_boot)
+        except channels.ModelDataMissing as exc:
             raise CliError(str(exc)) from exc
         except ValueError as exc:  # too few weeks, no usable spend
             raise CliError(f"the data cannot support a marketing-mix model: {exc}") from exc
-        coverage = channel_model.coverage_note(ws, dataset.dataset_id)
+        coverage = channels.coverage_note(ws, dataset.dataset_id)
     finally:
         ws.close()
     out = {"dataset": dataset.name, **model.as_dict(args.lang)}

@@ -124,8 +124,8 @@ _WARM_UP_LOCK = threading.Lock()
 _warm_up_started = False
 # What the pages import: loaded before the freeze so the collector never walks them again.
 _PAGE_LIBRARIES = (
-    "lib.segments", "lib.segments.charts", "lib.playbooks", "lib.channels", "lib.channel_charts",
-    "lib.scenarios", "lib.scenarios.charts", "lib.curves", "lib.timeline",
+    "lib.segments", "lib.segments.charts", "lib.playbooks", "lib.channels", "lib.value",
+    "lib.scenarios", "lib.scenarios.charts", "lib.timeline",
     "lib.timeline.charts", "lib.exports", "lib.timeline.exports", "lib.review", "lib.kpis",
 )
 
@@ -536,7 +536,7 @@ def count_column(label: str, **options: Any) -> Any:
 
 
 def customer_value_table(frame: pd.DataFrame, value_column: str, horizon: int, t: Translator) -> None:
-    """Customers with their predicted value (lib.prediction): the at-risk list and a tier's contact-first list."""
+    """Customers with their predicted value (lib.value.prediction): the at-risk list and a tier's contact-first list."""
     columns = ["customer_id", "revenue", "days_since_last_order", "p_alive", value_column, "value_at_stake"]
     st.dataframe(frame[columns], hide_index=True, width="stretch", column_config={
         "customer_id": t("segments_page.col.customer_id"),

@@ -3,36 +3,19 @@
 import pandas as pd
 import streamlit as st
 
-from lib import channel_charts, channel_model, channels, curves, formatting, kpis, mmm, ui
-from lib.scenarios import budget, optimizer
+from lib import channels, formatting, kpis, ui
+from lib.channels import optimizer
+from lib.scenarios import budget
 from lib.i18n import display_channel
 
 ctx = ui.bootstrap("nav.channels")
 t = ctx.t
 
 
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def _optimise(cache_key: tuple, metric: str, total: float, low: float, high: float, locked: tuple[str, ...],
-              _quarter_curves: dict, _historical: dict) -> tuple:
-    """The best split, today's split and where the next ¥1,000 goes (every rerun of the page asks again)."""
-    best = optimizer.allocate(_quarter_curves, total, optimizer.TimesHistorical(low), optimizer.TimesHistorical(high),
-                              list(locked) or None, metric, historical_spend=_historical)
-    now = optimizer.evaluate(_quarter_curves, _historical, metric)
-    return best, now, optimizer.next_increment(_quarter_curves, best, step=1000.0)
-
-
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def _min_budget(cache_key: tuple, metric: str, target: float, low: float, high: float, locked: tuple[str, ...],
-                _quarter_curves: dict, _historical: dict) -> optimizer.Allocation:
-    return optimizer.min_budget_for_target(_quarter_curves, target, optimizer.TimesHistorical(low),
-                                           optimizer.TimesHistorical(high), list(locked) or None, metric,
-                                           historical_spend=_historical)
-
-
 def fitted_curves(dataset, metric: str) -> tuple[dict, dict]:
     """Fits for every channel (cached on the data version) and the curves to use, typed-in ones applied."""
     fits = ui.cached(channels.fit_channel_curves, dataset, metric)
-    return fits, curves.apply_overrides(ctx.ws, dataset.dataset_id, curves.usable_curves(fits), metric)
+    return fits, channels.apply_overrides(ctx.ws, dataset.dataset_id, channels.usable_curves(fits), metric)
 
 
 def _performance(dataset, period: kpis.Period) -> None:
@@ -44,7 +27,7 @@ def _performance(dataset, period: kpis.Period) -> None:
     st.caption(t(f"channels_page.source.{table.new_customers_source}"))
     left, right = st.columns([2, 3])
     with left:
-        ui.chart(channel_charts.share_gap_chart, frame, t)
+        ui.chart(channels.share_gap_chart, frame, t)
     with right:
         shown = frame.assign(channel=[display_channel(c, ctx.lang) for c in frame["channel"]])
         st.dataframe(
@@ -73,7 +56,7 @@ def _performance(dataset, period: kpis.Period) -> None:
     ) or "spend"
     weekly = ui.cached(channels.weekly_channel_metrics, dataset, period)
     if weekly[metric].notna().any():
-        ui.chart(channel_charts.weekly_spend_chart, weekly, metric, t)
+        ui.chart(channels.weekly_spend_chart, weekly, metric, t)
     else:
         st.info(t("channels_page.metric_missing"))
 
@@ -84,7 +67,7 @@ def _curves_tab(dataset, metric: str) -> None:
     if not fits:
         st.info(t("channels_page.no_channel_data"))
         return
-    summary = curves.fits_summary(fits)
+    summary = channels.fits_summary(fits)
     current = ui.cached(channels.recent_weekly_spend, dataset)
     names = list(fits)
     channel = st.selectbox(t("chart.channel"), names, format_func=lambda c: display_channel(c, ctx.lang),
@@ -100,7 +83,7 @@ def _curves_tab(dataset, metric: str) -> None:
                        help=t("channels_page.marginal_cac_help"))
         cols[2].metric("R²", f"{curve.r2:.2f}" if curve.r2 is not None else "—", help=t("channels_page.r2_help"))
         cols[3].metric("MAPE", formatting.pct(curve.mape), help=t("channels_page.mape_help"))
-        ui.chart(channel_charts.response_curve_chart, curve, channel, now, t, metric)
+        ui.chart(channels.response_curve_chart, curve, channel, now, t, metric)
         st.caption(t("channels_page.curve_caption", family=t(f"channels_page.family.{curve.family}"),
                      theta=f"{curve.theta:.2f}", half_life=f"{curve.half_life:.1f}",
                      source=t(f"channels_page.source_kind.{curve.source}")))
@@ -114,27 +97,32 @@ def _curves_tab(dataset, metric: str) -> None:
                      "mape": st.column_config.NumberColumn("MAPE", format="percent"),
                      "n_weeks": t("channels_page.weeks"),
                      "max_observed_weekly_spend": ui.money_column(t("channels_page.max_observed"))})
+    _override_editor(dataset, metric, channel, curve)
+
+
+def _override_editor(dataset, metric: str, channel: str, curve) -> None:
+    """Type in a curve from an external model (Robyn, Meridian) for the channel, or clear the one typed in."""
     with st.expander(t("channels_page.override_title")):
         st.caption(t("channels_page.override_help"))
-        family = st.selectbox(t("channels_page.family"), list(curves.PARAM_NAMES),
+        family = st.selectbox(t("channels_page.family"), list(channels.PARAM_NAMES),
                               format_func=lambda f: t(f"channels_page.family.{f}"), key="channels.override_family")
-        cols = st.columns(len(curves.PARAM_NAMES[family]) + 1)
+        cols = st.columns(len(channels.PARAM_NAMES[family]) + 1)
         params = {name: cols[i].number_input(name, min_value=0.0, value=float(curve.params.get(name, 1.0)) if curve
                                              and curve.family == family else 1.0, key=f"channels.override.{name}")
-                  for i, name in enumerate(curves.PARAM_NAMES[family])}
+                  for i, name in enumerate(channels.PARAM_NAMES[family])}
         theta = cols[-1].number_input("θ", 0.0, 0.95, float(curve.theta) if curve else 0.0, 0.05,
                                       key="channels.override_theta")
         buttons = st.columns(2)
         if buttons[0].button(t("channels_page.override_save", channel=display_channel(channel, ctx.lang)),
                              key="channels.override_save"):
-            typed = curves.CurveFit.from_params(
+            typed = channels.CurveFit.from_params(
                 family, params, theta,
                 max_observed_weekly_spend=curve.max_observed_weekly_spend if curve else None, metric=metric)
-            curves.save_override(ctx.ws, dataset.dataset_id, metric, channel, typed)
+            channels.save_override(ctx.ws, dataset.dataset_id, metric, channel, typed)
             st.rerun()
-        typed_in = curves.load_overrides(ctx.ws, dataset.dataset_id, metric)
+        typed_in = channels.load_overrides(ctx.ws, dataset.dataset_id, metric)
         if channel in typed_in and buttons[1].button(t("channels_page.override_clear"), key="channels.override_clear"):
-            curves.save_override(ctx.ws, dataset.dataset_id, metric, channel, None)
+            channels.save_override(ctx.ws, dataset.dataset_id, metric, channel, None)
             st.rerun()
 
 
@@ -186,8 +174,21 @@ def _split_tab(dataset, period: kpis.Period) -> None:
                 "channels": t("channels_page.channels")})
     media_share = shares.get("channel_spend") or shares.get("marketing") or 1.0
     weekly = budget.weekly_phasing(total * media_share if key in ("by_function", "by_type") else total, unit=100)
-    ui.chart(channel_charts.phasing_chart, weekly, t)
+    ui.chart(channels.phasing_chart, weekly, t)
     st.caption(t("channels_page.phasing_note"))
+
+
+def _optimiser_inputs(usable: dict, historical: dict) -> tuple[float, float, float, list[str]]:
+    """The quarter's budget (default: the last quarter's spend), the bounds as multiples of it, the locked channels."""
+    cols = st.columns(3)
+    budget_total = cols[0].number_input(t("channels_page.quarter_budget"), min_value=0.0, step=10000.0,
+                                        value=float(round(sum(historical.values()), -3)), key="channels.opt_budget",
+                                        format="%.0f", help=t("channels_page.quarter_budget_help"))
+    low, high = cols[1].slider(t("channels_page.bounds"), 0.0, 5.0, (0.5, 2.0), 0.1, key="channels.opt_bounds",
+                               help=t("channels_page.bounds_help"))
+    locked = cols[2].multiselect(t("channels_page.locked"), list(usable), placeholder=t("channels_page.none"),
+                                 format_func=lambda c: display_channel(c, ctx.lang), key="channels.opt_locked")
+    return budget_total, low, high, locked
 
 
 def _optimiser_tab(dataset, metric: str) -> None:
@@ -195,29 +196,36 @@ def _optimiser_tab(dataset, metric: str) -> None:
     if not usable:
         st.info(t("channels_page.no_curves"))
         return
-    weekly_now = ui.cached(channels.recent_weekly_spend, dataset)
-    quarter_curves = {c: curve.over_periods(13) for c, curve in usable.items()}
-    historical = {c: weekly_now.get(c, 0.0) * 13 for c in quarter_curves}
+    _, historical = ui.cached(channels.quarter_curves, dataset, usable)
     current_total = sum(historical.values())
-    cols = st.columns(3)
-    budget_total = cols[0].number_input(t("channels_page.quarter_budget"), min_value=0.0, step=10000.0,
-                                        value=float(round(current_total, -3)), key="channels.opt_budget", format="%.0f",
-                                        help=t("channels_page.quarter_budget_help"))
-    low, high = cols[1].slider(t("channels_page.bounds"), 0.0, 5.0, (0.5, 2.0), 0.1, key="channels.opt_bounds",
-                               help=t("channels_page.bounds_help"))
-    locked = cols[2].multiselect(t("channels_page.locked"), list(quarter_curves), placeholder=t("channels_page.none"),
-                                 format_func=lambda c: display_channel(c, ctx.lang), key="channels.opt_locked")
+    budget_total, low, high, locked = _optimiser_inputs(usable, historical)
     try:
-        best, now, nxt = _optimise(dataset.cache_key, metric, budget_total, low, high, tuple(locked),
-                                   quarter_curves, historical)
+        split = ui.cached(channels.optimise_quarter, dataset, usable, metric, budget_total, low, high, tuple(locked))
     except optimizer.InfeasibleBudget as exc:
         st.error(exc.message(ctx.lang))
         return
-    gain = best.total_response - now.total_response * (budget_total / current_total if current_total else 1)
+    best, now = split.best, split.now
     unit = t(f"channels_page.unit.{metric}")
     st.subheader(t("channels_page.opt_headline", budget=ctx.money(budget_total), best=ctx.count(best.total_response),
                    unit=unit, now=ctx.count(now.total_response), now_budget=ctx.money(current_total),
                    mcac=ctx.money(best.marginal_cost)))
+    _optimiser_cards(best, now, budget_total, current_total, metric, unit)
+    _optimiser_comparison(best, now, unit)
+    _next_step(split.next_step, unit)
+    with st.expander(t("channels_page.min_budget_title")):
+        target = st.number_input(t("channels_page.target", unit=unit), min_value=0.0,
+                                 value=float(round(now.total_response * 1.15)), step=100.0, key="channels.target")
+        try:
+            needed = ui.cached(channels.min_quarter_budget, dataset, usable, metric, target, low, high, tuple(locked))
+            st.success(t("channels_page.min_budget", budget=ctx.money(needed.total_spend), target=ctx.count(target),
+                         unit=unit, cac=ctx.money(needed.total_spend / target if target else None)))
+        except (optimizer.TargetUnreachable, optimizer.InfeasibleBudget) as exc:
+            st.error(exc.message(ctx.lang))
+
+
+def _optimiser_cards(best, now, budget_total: float, current_total: float, metric: str, unit: str) -> None:
+    """The optimised response against today's split, its average and marginal cost, and what the mix alone gains."""
+    gain = best.total_response - now.total_response * (budget_total / current_total if current_total else 1)
     metrics = st.columns(4)
     metrics[0].metric(t("channels_page.optimised_response", unit=unit), ctx.count(best.total_response),
                       # the difference of the two numbers as shown, so 5,251 against 4,758 reads +493, never +492
@@ -227,8 +235,12 @@ def _optimiser_tab(dataset, metric: str) -> None:
     metrics[2].metric(t("channels_page.marginal_cost_opt"), ctx.money(best.marginal_cost),
                       help=t("channels_page.lambda_help"))
     metrics[3].metric(t("channels_page.mix_gain"), ctx.count(gain), help=t("channels_page.mix_gain_help"))
+
+
+def _optimiser_comparison(best, now, unit: str) -> None:
+    """Today's split against the optimised one, per channel: chart, table, and the channels pushed beyond their data."""
     comparison = optimizer.compare(now, best)
-    ui.chart(channel_charts.allocation_chart, comparison, t)
+    ui.chart(channels.allocation_chart, comparison, t)
     table = comparison.assign(channel=[display_channel(c, ctx.lang) for c in comparison["channel"]])
     st.dataframe(table[["channel", "current_spend", "optimised_spend", "current_response", "optimised_response",
                         "current_marginal_cost", "optimised_marginal_cost"]], hide_index=True, width="stretch",
@@ -247,28 +259,22 @@ def _optimiser_tab(dataset, metric: str) -> None:
         if beyond:
             st.warning(t("channels_page.beyond_observed",
                          channels=", ".join(display_channel(c, ctx.lang) for c in beyond)))
+
+
+def _next_step(nxt, unit: str) -> None:
+    """Where the next ¥1,000 goes (or that it goes anywhere, at an interior optimum)."""
     if len(nxt):
         top = nxt.iloc[0]
         # At an interior optimum every channel's marginal return is the same: naming one would be arbitrary.
         even = len(nxt) > 1 and nxt["extra_response"].iloc[1] >= 0.95 * top["extra_response"]
         st.info(t("channels_page.next_1000_even" if even else "channels_page.next_1000",
                   channel=display_channel(top["channel"], ctx.lang), gain=f"{top['extra_response']:.1f}", unit=unit))
-    with st.expander(t("channels_page.min_budget_title")):
-        target = st.number_input(t("channels_page.target", unit=unit), min_value=0.0,
-                                 value=float(round(now.total_response * 1.15)), step=100.0, key="channels.target")
-        try:
-            needed = _min_budget(dataset.cache_key, metric, target, low, high, tuple(locked), quarter_curves,
-                                 historical)
-            st.success(t("channels_page.min_budget", budget=ctx.money(needed.total_spend), target=ctx.count(target),
-                         unit=unit, cac=ctx.money(needed.total_spend / target if target else None)))
-        except (optimizer.TargetUnreachable, optimizer.InfeasibleBudget) as exc:
-            st.error(exc.message(ctx.lang))
 
 
 def _mmm_tab(dataset) -> None:
     """The marketing-mix model on a total weekly outcome: which model, on what, and each channel's share with its interval."""
     st.caption(t("mmm_page.why"))
-    sources = ui.cached(channel_model.available_sources, dataset)
+    sources = ui.cached(channels.available_sources, dataset)
     if not sources:
         st.info(t("mmm_page.err.no_outcome"))
         return
@@ -276,7 +282,7 @@ def _mmm_tab(dataset) -> None:
         t("mmm_page.outcome"), sources, default=sources[0], format_func=lambda s: t(f"mmm_page.source.{s}"),
         key="channels.mmm_source",
     ) or sources[0]
-    coverage = ui.cached(channel_model.coverage_note, dataset)
+    coverage = ui.cached(channels.coverage_note, dataset)
     if coverage:
         st.warning(t("mmm_page.coverage", spend_first=coverage[0], spend_last=coverage[1],
                      orders_first=coverage[2], orders_last=coverage[3]))
@@ -288,8 +294,8 @@ def _mmm_tab(dataset) -> None:
             return
     try:
         with st.spinner(t("mmm_page.fitting")):
-            model = ui.cached(channel_model.fit, dataset, source)
-    except channel_model.ModelDataMissing as exc:
+            model = ui.cached(channels.fit, dataset, source)
+    except channels.ModelDataMissing as exc:
         st.info(t(f"mmm_page.err.{exc.code}"))
         return
     except ValueError as exc:
@@ -307,8 +313,18 @@ def _mmm_tab(dataset) -> None:
     cols[3].metric(t("mmm_page.weeks"), ctx.count(len(data.weeks)),
                    help=t("mmm_page.weeks_help", first=model.input.first_week, last=model.input.last_week,
                           seconds=f"{fit.seconds:.1f}"), border=True)
-    summary = fit.summary()
     value = (lambda v: ctx.money(v, decimals=0)) if revenue_like else ctx.count
+    _mmm_table(fit, revenue_like, value)
+    channel = st.selectbox(t("mmm_page.curve.channel"), list(fit.channels),
+                           format_func=lambda c: display_channel(c, ctx.lang), key="channels.mmm_curve")
+    ui.chart(channels.mmm_response_chart, channels.response_curve(fit, channel),
+             fit.results[channel].current_weekly_spend, display_channel(channel, ctx.lang), t)
+    _mmm_optimiser(model, value)
+
+
+def _mmm_table(fit: channels.MmmFit, revenue_like: bool, value) -> None:
+    """Each channel's contribution and ROI (or CPA) with their intervals, the baseline, and the model's warnings."""
+    summary = fit.summary()
     rows = []
     for r in summary.itertuples():
         ratio, low, high = (r.roi, r.roi_low, r.roi_high) if revenue_like else (r.cpa, r.cpa_low, r.cpa_high)
@@ -327,23 +343,18 @@ def _mmm_tab(dataset) -> None:
     st.caption(t("mmm_page.table_help", baseline=value(fit.baseline_total), low=value(fit.baseline_total_low),
                  high=value(fit.baseline_total_high)))
     for code, params in fit.warnings:
-        st.caption(f"⚠ {mmm.explain_warning(code, params, ctx.lang)}")
-    channel = st.selectbox(t("mmm_page.curve.channel"), list(fit.channels),
-                           format_func=lambda c: display_channel(c, ctx.lang), key="channels.mmm_curve")
-    ui.chart(channel_charts.mmm_response_chart, mmm.response_curve(fit, channel),
-             fit.results[channel].current_weekly_spend, display_channel(channel, ctx.lang), t)
-    _mmm_optimiser(model, value)
+        st.caption(f"⚠ {channels.explain_warning(code, params, ctx.lang)}")
 
 
-def _mmm_optimiser(model: channel_model.ChannelModel, value) -> None:
+def _mmm_optimiser(model: channels.ChannelModel, value) -> None:
     """The optimiser on the marketing-mix model: the split of a quarter's budget with the outcome's range."""
     st.markdown(f"**{t('mmm_page.opt_title')}**")
     fit = model.fit
-    current = mmm.current_mix(fit)
+    current = channels.current_mix(fit)
     recent = float(fit.data.spend.iloc[-13:].to_numpy().sum())
     budget = st.number_input(t("mmm_page.opt_budget"), min_value=0.0, value=float(round(recent, -3)), step=10_000.0,
                              key=f"channels.mmm_budget.{model.input.source}")
-    plan = mmm.optimise_budget(fit, budget)  # ~0.1 s on the cached fit
+    plan = channels.optimise_budget(fit, budget)  # ~0.1 s on the cached fit
     rows = [{
         t("mmm_page.col.channel"): display_channel(c, ctx.lang),
         t("mmm_page.opt_current"): formatting.pct(current.get(c, 0.0)),
@@ -356,7 +367,7 @@ def _mmm_optimiser(model: channel_model.ChannelModel, value) -> None:
     f = plan.forecast
     st.caption(t("mmm_page.opt_result", p10=value(f.p10), p50=value(f.p50), p90=value(f.p90)))
     for code, params in plan.warnings:
-        st.caption(f"⚠ {mmm.explain_warning(code, params, ctx.lang)}")
+        st.caption(f"⚠ {channels.explain_warning(code, params, ctx.lang)}")
 
 
 with ui.friendly_errors(ctx):

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from lib import clv, formatting, playbooks, prediction, segments, ui
+from lib import formatting, playbooks, segments, ui
+from lib import value as customer_value
 
 ctx = ui.bootstrap("nav.playbooks")
 t = ctx.t
@@ -61,10 +62,10 @@ def _formatted(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
 
 
 def _predicted_value(dataset, settings: segments.SegmentSettings, scheme: str, tier: str) -> None:
-    """The tier's predicted value (lib.prediction) and its members with the most value at stake: whom to contact first."""
+    """The tier's predicted value (lib.value.prediction) and its members with the most value at stake: whom to contact first."""
     try:
-        pred = ui.cached(prediction.predict, dataset, dataset.last_order)  # the same fit as Segments' default
-    except clv.ModelUnsupported as exc:
+        pred = ui.cached(customer_value.predict, dataset, dataset.last_order)  # the same fit as Segments' default
+    except customer_value.ModelUnsupported as exc:
         st.caption(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
         return
     value = ui.cached(playbooks.group_values, dataset, pred, settings, scheme).get(tier)  # every tier at once

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import channel_model, clv, formatting, mmm, prediction, scenarios, ui
+from lib import channels, formatting, scenarios, ui, value
 
 ctx = ui.bootstrap("nav.scenarios")
 t = ctx.t
@@ -16,11 +16,11 @@ SLIDERS = {"growth": (0.0, 40.0, 0.5), "cac_cut": (0.0, 30.0, 0.5), "repurchase_
 def _predicted_ltv_note(dataset, baseline: scenarios.Baseline, result: scenarios.ScenarioResult) -> None:
     """Which LTV the LTV/CAC card uses, and the same ratio with the predicted value of the quarter's new customers."""
     try:
-        pred = ui.cached(prediction.predict, dataset, dataset.last_order)  # the same fit as Segments' default
-    except clv.ModelUnsupported:
+        pred = ui.cached(value.predict, dataset, dataset.last_order)  # the same fit as Segments' default
+    except value.ModelUnsupported:
         st.caption(t("scenarios_page.ltv_used", ltv=ctx.money(baseline.ltv, decimals=0)))
         return
-    ltv = prediction.predicted_ltv(pred, baseline.quarter_start, baseline.quarter_end)
+    ltv = value.predicted_ltv(pred, baseline.quarter_start, baseline.quarter_end)
     ratio = ltv / result.implied_cac if ltv is not None and result.implied_cac else None
     st.caption(t("scenarios_page.ltv_used", ltv=ctx.money(baseline.ltv, decimals=0)) + " " + t(
         "scenarios_page.ltv_predicted", ltv=ctx.money(ltv, decimals=0), quarter=baseline.quarter_label(ctx.lang),
@@ -83,19 +83,19 @@ def _orders_only(dataset) -> None:
 def _outcome_range(dataset, result: scenarios.ScenarioResult, confidence: float) -> None:
     """The scenario's plan through the marketing-mix model: the quarter's outcome as P10/P50/P90, the chance of
     reaching the target, the budget that reaches it at the chosen confidence, and the 13 weeks ahead."""
-    sources = ui.cached(channel_model.available_sources, dataset)
+    sources = ui.cached(channels.available_sources, dataset)
     if not sources:
         st.info(t("mmm_page.err.no_outcome"))
         return
     try:
         with st.spinner(t("mmm_page.fitting")):
-            model = ui.cached(channel_model.fit, dataset, sources[0])
-    except (channel_model.ModelDataMissing, ValueError) as exc:
+            model = ui.cached(channels.fit, dataset, sources[0])
+    except (channels.ModelDataMissing, ValueError) as exc:
         st.info(t("mmm_page.err.unsupported", reason=str(exc)))
         return
     fit, kind = model.fit, model.input.data.outcome_kind
     plan = scenarios.plan_weekly_spend(result, fit.channels)
-    forecast = mmm.predict_plan(fit, plan, result.inputs.weeks)
+    forecast = channels.predict_plan(fit, plan, result.inputs.weeks)
     target = scenarios.outcome_target(result, kind)
     show = (lambda v: ctx.money(v, decimals=0)) if kind == "revenue" else ctx.count
     st.caption(t("scenarios_page.range.intro", outcome=t(f"mmm_page.source.{model.input.source}"),
@@ -108,7 +108,7 @@ def _outcome_range(dataset, result: scenarios.ScenarioResult, confidence: float)
         chance = forecast.probability_of_reaching(target)
         cols[3].metric(t("scenarios_page.range.chance"), formatting.pct(chance), border=True,
                        help=t("scenarios_page.range.chance_help", target=show(target)))
-        needed = mmm.budget_for_target(fit, target, confidence=confidence, weeks=result.inputs.weeks)  # ~20 ms
+        needed = channels.budget_for_target(fit, target, confidence=confidence, weeks=result.inputs.weeks)  # ~20 ms
         st.markdown(t("scenarios_page.range.budget", confidence=formatting.pct(confidence), target=show(target),
                       budget=ctx.money(needed, decimals=0)) if needed is not None
                     else t("scenarios_page.range.unreachable", confidence=formatting.pct(confidence),

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from lib import clv, exports, formatting, prediction, prediction_charts, segments, ui
+from lib import exports, formatting, segments, ui, value
 from lib.importing import attributes as customer_attributes
 from lib.segments import charts as segment_charts
 
@@ -108,7 +108,7 @@ def _tier_downloads(dataset, settings, as_of, scheme: str, order_keys: list[str]
                             file_name=f"{stem}_{key}.csv", mime="text/csv")
 
 
-def _prediction_export(dataset, pred: prediction.Prediction, as_of) -> pd.DataFrame:
+def _prediction_export(dataset, pred: value.Prediction, as_of) -> pd.DataFrame:
     """Every customer's predictions with their plan tier and RFM segment, headed in the page's language."""
     tiers = ui.cached(segments.segment_customers, dataset, _working_settings(dataset.dataset_id), as_of)
     frame = pred.customers.merge(tiers[["customer_id", "tier", "segment"]], on="customer_id", how="left")
@@ -125,8 +125,8 @@ def _predicted_key(dataset, as_of) -> str:
 def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
     """Who will buy again and for how much: P(alive), predicted value, the at-risk list and the holdout check."""
     try:
-        pred = ui.cached(prediction.predict, dataset, as_of)
-    except clv.ModelUnsupported as exc:
+        pred = ui.cached(value.predict, dataset, as_of)
+    except value.ModelUnsupported as exc:
         st.info(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
         return
     # The drill-down below shows the same predictions from now on, without a fit of its own on every visit.
@@ -144,12 +144,12 @@ def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
                     help=t("predict.kpi.stake_help"), border=True)
     left, right = st.columns([3, 2])
     with left:
-        ui.chart(prediction_charts.p_alive_chart, prediction_charts.p_alive_bins(pred.customers), t)
+        ui.chart(value.p_alive_chart, value.p_alive_bins(pred.customers), t)
     with right:
-        ui.chart(prediction_charts.tier_value_chart,
-                 prediction_charts.tier_value_frame(pred.customers, pred.value_column), t)
+        ui.chart(value.tier_value_chart,
+                 value.tier_value_frame(pred.customers, pred.value_column), t)
     st.markdown(f"**{t('predict.at_risk_title')}**")
-    risky = prediction.at_risk_list(pred, limit=200)
+    risky = value.at_risk_list(pred, limit=200)
     if risky.empty:
         st.caption(t("predict.none_at_risk"))
     else:
@@ -162,15 +162,15 @@ def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
         file_name=f"predictions_{dataset.name}_{as_of}.csv".replace(" ", "_"), mime="text/csv",
     )
     st.markdown(f"**{t('predict.cohorts_heading')}**")
-    table = prediction.cohorts(ui.cached(prediction.cohort_activity, dataset, as_of), pred)  # same fit as above
+    table = value.cohorts(ui.cached(value.cohort_activity, dataset, as_of), pred)  # same fit as above
     if len(table):
-        pooled = prediction.pooled_cohort_curve(table)
+        pooled = value.pooled_cohort_curve(table)
         left, right = st.columns([3, 2])
         with left:
-            ui.chart(prediction_charts.cohort_retention_chart, table, t)
+            ui.chart(value.cohort_retention_chart, table, t)
         with right:
-            ui.chart(prediction_charts.cohort_curve_chart, pooled, "retention", t)
-            ui.chart(prediction_charts.cohort_curve_chart, pooled, "revenue", t)
+            ui.chart(value.cohort_curve_chart, pooled, "retention", t)
+            ui.chart(value.cohort_curve_chart, pooled, "revenue", t)
         st.caption(t("predict.cohorts_help"))
     st.markdown(f"**{t('predict.calibration_heading')}**")
     calibration_end = as_of - timedelta(days=holdout_days)
@@ -178,11 +178,11 @@ def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
         st.info(t("predict.calibration_short"))
         return
     try:
-        check = ui.cached(prediction.holdout_check, dataset, calibration_end, as_of)
-    except clv.ModelUnsupported as exc:
+        check = ui.cached(value.holdout_check, dataset, calibration_end, as_of)
+    except value.ModelUnsupported as exc:
         st.info(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
         return
-    ui.chart(prediction_charts.calibration_chart, check.table, t)
+    ui.chart(value.calibration_chart, check.table, t)
     st.caption(t("predict.calibration_result", start=calibration_end, end=as_of,
                  predicted=ctx.count(check.predicted_total), actual=ctx.count(check.actual_total),
                  error=formatting.pct(check.error, signed=True) if check.error is not None else "—"))
@@ -356,7 +356,7 @@ with ui.friendly_errors(ctx):
                       "last_order_date", "r_score", "f_score", "m_score"]
         pred = None
         if st.session_state.get(_predicted_key(dataset, as_of)):  # fitted once the Predicted value tab was opened
-            pred = ui.cached(prediction.predict, dataset, as_of)
+            pred = ui.cached(value.predict, dataset, as_of)
             members = members.merge(pred.customers[["customer_id", "p_alive", pred.value_column]],
                                     on="customer_id", how="left")
             shown_cols += ["p_alive", pred.value_column]

@@ -116,7 +116,7 @@ def test_upload_check_and_confirm_creates_a_dataset(app_env):
 
 
 def test_a_channel_import_fits_the_scenario_curves_so_scenarios_opens_without_fitting(app_env, monkeypatch):
-    from lib import curves
+    from lib import channels as curves
 
     fits = []
     real_fit_all = curves.fit_all
@@ -532,7 +532,7 @@ def test_an_unexpected_failure_while_starting_a_page_is_one_sentence(app_env, mo
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_predicted_value_tab_shows_the_forecast_the_at_risk_list_and_the_holdout_check(app_env, lang):
-    from lib import prediction
+    from lib import value as prediction
     from lib.workspace import Workspace
 
     at = open_page("pages/segments.py", lang)

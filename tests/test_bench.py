@@ -40,7 +40,7 @@ def test_clv_benchmark_runs_and_agrees_with_lifetimes_when_present():
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "lib.clv score_customers" in proc.stdout and "target ≤ 15 s" in proc.stdout
+    assert "lib.value.clv score_customers" in proc.stdout and "target ≤ 15 s" in proc.stdout
     # lifetimes lives in a separate virtualenv that may be absent (then the run says so)
     assert "results agree" in proc.stdout or "lifetimes not timed" in proc.stdout, proc.stdout
 

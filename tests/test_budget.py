@@ -29,7 +29,7 @@ from lib.scenarios.budget import (
     to_money,
     weekly_phasing,
 )
-from lib.curves import geometric_adstock
+from lib.channels import geometric_adstock
 from lib.i18n import t
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lib.channel_charts import week_ticks, weekly_spend_chart
+from lib.channels import week_ticks, weekly_spend_chart
 from lib.i18n import Translator
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROBYN_PATH, require
-from lib import channel_model, importing, mmm
+from lib import channels, importing
 from lib.cli import main
 from lib.workspace import Workspace
 
@@ -61,7 +61,7 @@ def test_cli_channels_on_the_robyn_file(tmp_path, capsys) -> None:
 
 
 def _meridian_csv(seed: int = 3) -> bytes:
-    data, _truth = mmm.simulate_weekly_data(seed, n_weeks=104, n_channels=3)
+    data, _truth = channels.simulate_weekly_data(seed, n_weeks=104, n_channels=3)
     frame = pd.DataFrame({"time": [w.date().isoformat() for w in data.weeks]})
     frame["conversions"] = np.round(data.outcome / 50.0, 1)
     frame["revenue_per_conversion"] = 50.0
@@ -87,13 +87,13 @@ def test_meridian_shaped_file_is_accepted_and_modelled_in_conversions(ws) -> Non
                                         "sentiment_score_control", "Promo"}
     report = importing.import_file(ws, data, "national.csv", "channels", "national")
     assert report.stats["channels"] == ["Channel0", "Channel1", "Channel2"]
-    model = channel_model.fit(ws, ws.get_dataset("national").dataset_id, n_boot=40)
+    model = channels.fit(ws, ws.get_dataset("national").dataset_id, n_boot=40)
     summary = model.fit.summary()
     assert model.input.data.outcome_kind == "conversions" and summary["roi"].isna().all()
     assert (summary["cpa"] > 0).all() and model.input.data.controls.shape[1] == 4
     decomposition = model.fit.decomposition
-    channels = list(model.input.data.spend.columns)
-    assert np.allclose(decomposition["baseline"] + decomposition[channels].sum(axis=1), decomposition["fitted"])
+    names = list(model.input.data.spend.columns)
+    assert np.allclose(decomposition["baseline"] + decomposition[names].sum(axis=1), decomposition["fitted"])
 
 
 def test_a_spend_only_file_borrows_the_outcome_from_the_orders(sample_workspace_file, tmp_path) -> None:
@@ -102,16 +102,16 @@ def test_a_spend_only_file_borrows_the_outcome_from_the_orders(sample_workspace_
     ws = Workspace(db)
     try:
         ds = ws.get_dataset("Sample store").dataset_id
-        assert channel_model.available_sources(ws, ds) == ["net_sales", "new_customers"]
-        model = channel_model.fit(ws, ds, n_boot=30)
+        assert channels.available_sources(ws, ds) == ["net_sales", "new_customers"]
+        model = channels.fit(ws, ds, n_boot=30)
         assert model.input.source == "net_sales" and model.input.data.outcome_kind == "revenue"
         weekly = ws.query_df(
             """SELECT CAST(date_trunc('week', order_ts) AS DATE) AS week, sum(amount) AS gross
                FROM orders WHERE dataset_id = $ds AND NOT is_refund GROUP BY ALL ORDER BY week""", {"ds": ds})
         assert model.input.data.outcome.sum() < weekly["gross"].sum()  # net of cancellations, not gross
-        new = channel_model.fit(ws, ds, "new_customers", n_boot=30)
+        new = channels.fit(ws, ds, "new_customers", n_boot=30)
         assert new.input.data.outcome_kind == "new_customers" and new.fit.summary()["cpa"].notna().all()
-        assert channel_model.coverage_note(ws, ds) is None
+        assert channels.coverage_note(ws, ds) is None
     finally:
         ws.close()
 
@@ -183,3 +183,38 @@ def test_a_long_file_with_a_total_repeated_on_every_channel_row(ws) -> None:
     outcome = ws.query_df("SELECT period_start, value FROM weekly_outcome WHERE role = 'outcome' ORDER BY 1")
     assert len(outcome) == 40 and outcome["value"].iloc[0] == 5000  # once per week, not once per channel row
     assert report.stats["outcome_weeks"] == 40
+
+
+def test_the_quarter_split_on_the_curves_beats_todays_split_and_prices_a_target(sample_workspace_file, tmp_path) -> None:
+    """The Channels page's optimiser tab, through the functions the page caches with ``ui.cached``."""
+    from lib.channels import optimizer
+
+    db = tmp_path / "sample.duckdb"
+    shutil.copyfile(sample_workspace_file, db)
+    ws = Workspace(db)
+    try:
+        ds = ws.get_dataset("Sample store").dataset_id
+        fits = channels.fit_channel_curves(ws, ds, "new_customers")
+        usable = channels.apply_overrides(ws, ds, channels.usable_curves(fits), "new_customers")
+        assert usable, "the sample store has channels with enough history"
+        stretched, historical = channels.quarter_curves(ws, ds, usable)
+        recent = channels.recent_weekly_spend(ws, ds)
+        assert historical == pytest.approx({c: recent.get(c, 0.0) * 13 for c in usable})
+        total = sum(historical.values())
+        split = channels.optimise_quarter(ws, ds, usable, "new_customers", total, 0.5, 2.0)
+        assert split.best.total_spend == pytest.approx(total, rel=1e-6)
+        assert split.best.total_response >= split.now.total_response * (1 - 1e-9), "never worse than today's split"
+        assert split.now.total_spend == pytest.approx(total, rel=1e-9)
+        assert len(split.next_step) and split.next_step["extra_response"].is_monotonic_decreasing
+        first = next(iter(usable))
+        locked = channels.optimise_quarter(ws, ds, usable, "new_customers", total, 0.5, 2.0, (first,))
+        kept = dict(zip(locked.best.channels, locked.best.spend))[first]
+        assert kept == pytest.approx(historical[first], rel=1e-6), "a locked channel keeps last quarter's spend"
+        # today's response costs at most today's budget once the split is optimal
+        needed = channels.min_quarter_budget(ws, ds, usable, "new_customers", split.now.total_response, 0.5, 2.0)
+        assert needed.total_response >= split.now.total_response * (1 - 1e-6)
+        assert needed.total_spend <= total * (1 + 1e-6)
+        with pytest.raises(optimizer.InfeasibleBudget):
+            channels.optimise_quarter(ws, ds, usable, "new_customers", total * 10, 0.5, 2.0)
+    finally:
+        ws.close()

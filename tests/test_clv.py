@@ -1,4 +1,4 @@
-"""Predicted customer value (lib.clv): lifetimes on CDNOW, the published toy customer, ₂F₁ accuracy,
+"""Predicted customer value (lib.value.clv): lifetimes on CDNOW, the published toy customer, ₂F₁ accuracy,
 monotonicity, weights, data guards, CLV discounting, tiers and a calibration check on simulated data.
 
 Why: the figures on the value page are only as good as these numbers; every test here can fail if
@@ -14,7 +14,7 @@ import pytest
 from scipy.optimize import check_grad
 
 from conftest import CDNOW_PATH, CDNOW_REFERENCE, SHARED_DATA, require
-from lib import clv as C
+from lib.value import clv as C
 
 CDNOW_FIT = SHARED_DATA / "cdnow" / "lifetimes_bgnbd_gg_fit.json"
 CDNOW_PARAMS = {"r": 0.2671277745576809, "alpha": 41.90544762266705, "a": 0.48351691482803066, "b": 2.111608102583417}
@@ -209,7 +209,7 @@ def test_hyp2f1_against_numerical_integral(params) -> None:
     grid = [(x, T, t) for x in (0, 1, 3, 10, 40, 150, 500) for T in (0.5, 30, 545, 3000) for t in (1, 90, 365, 3650)]
     x, T, t = (np.array(col, dtype=float) for col in zip(*grid))
     closed = C.expected_purchases_if_alive(fit, t, x, T)
-    integral = np.array([C._expected_alive_integral(fit, ti, xi, Ti) for xi, Ti, ti in grid])
+    integral = np.array([C.expected_alive_integral(fit, ti, xi, Ti) for xi, Ti, ti in grid])
     np.testing.assert_allclose(closed, integral, rtol=1e-8)
 
 
@@ -219,19 +219,19 @@ def test_a_equal_to_one_is_finite_and_accurate() -> None:
         fit = bg_fit(0.5, 30.0, a, 2.0)
         x, T = np.array([0.0, 4.0, 60.0]), np.array([100.0, 100.0, 400.0])
         value = C.expected_purchases_if_alive(fit, 90, x, T)
-        integral = [C._expected_alive_integral(fit, 90.0, xi, Ti) for xi, Ti in zip(x, T)]
+        integral = [C.expected_alive_integral(fit, 90.0, xi, Ti) for xi, Ti in zip(x, T)]
         np.testing.assert_allclose(value, integral, rtol=1e-7)
 
 
 def test_analytic_gradients_match_finite_differences(simulated) -> None:
     data = simulated.iloc[:3000]
-    pat = C._patterns(*(data[c].to_numpy(float) for c in ("frequency", "recency", "T")), np.ones(len(data)))
-    bg = C._bgnbd_objective(pat, float(data["T"].max()))
+    pat = C.summary_patterns(*(data[c].to_numpy(float) for c in ("frequency", "recency", "T")), np.ones(len(data)))
+    bg = C.bgnbd_objective(pat, float(data["T"].max()))
     theta = np.log([0.4, 0.05, 0.7, 2.0])
     assert check_grad(lambda th: bg(th)[0], lambda th: bg(th)[1], theta, epsilon=1e-6) < 1e-5
     spenders = data[(data["frequency"] > 0) & (data["monetary_value"] > 0)]
     x, m = spenders["frequency"].to_numpy(float), spenders["monetary_value"].to_numpy(float)
-    gg = C._gamma_gamma_objective(x, m / np.median(m), np.ones(len(x)))
+    gg = C.gamma_gamma_objective(x, m / np.median(m), np.ones(len(x)))
     theta = np.array([np.log(4.0), np.log(2.0), np.log(3.0)])
     assert check_grad(lambda th: gg(th)[0], lambda th: gg(th)[1], theta, epsilon=1e-6) < 1e-5
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.curves import (
+from lib.channels.curves import (
     CurveFit,
     save_override,
     NotEnoughData,
@@ -342,7 +342,7 @@ def test_fit_recovers_the_sample_stores_true_curves():
 
 @pytest.mark.skipif(not ROBYN_PATH.exists(), reason=f"Robyn reference data not found at {ROBYN_PATH}")
 def test_robyn_weekly_data_end_to_end():
-    from lib.scenarios.optimizer import allocate, evaluate
+    from lib.channels.optimizer import allocate, evaluate
 
     wide = pd.read_csv(ROBYN_PATH)
     spend_columns = [c for c in wide.columns if c.endswith("_S")]

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from lib.curves import CurveFit
-from lib.scenarios.optimizer import (
+from lib.channels import CurveFit
+from lib.channels.optimizer import (
     InfeasibleBudget,
     TargetUnreachable,
     TimesHistorical,
@@ -464,7 +464,7 @@ def _reference_kkt_from(curves: dict[str, CurveFit], budget: float) -> np.ndarra
 
 
 def test_curve_set_gives_each_curves_own_numbers():
-    from lib.curves import CurveSet
+    from lib.channels.curves import CurveSet
 
     rng = np.random.default_rng(3)
     curves = list(_random_curves(rng, 12, concave_only=False).values()) + [hill_curve(80, 1.0, 4_000, 0.3)]

@@ -749,17 +749,17 @@ def test_playbook_table_is_available_to_the_page_with_stable_keys() -> None:
 
 
 def test_group_values_are_each_tiers_predicted_value_and_contact_first_list(sample_workspace_file, tmp_path) -> None:
-    """All tiers at once (what the page caches) give exactly what lib.prediction gives tier by tier."""
+    """All tiers at once (what the page caches) give exactly what lib.value.prediction gives tier by tier."""
     import shutil
 
-    from lib import prediction
+    from lib import value
 
     path = tmp_path / "sample.duckdb"
     shutil.copyfile(sample_workspace_file, path)
     ws = Workspace(path)
     try:
         dataset = ws.list_datasets()[0]
-        fit = prediction.predict(ws, dataset.dataset_id, dataset.last_order)
+        fit = value.predict(ws, dataset.dataset_id, dataset.last_order)
         settings = S.load_settings(ws, dataset.dataset_id)
         members = S.segment_customers(ws, dataset.dataset_id, settings, fit.as_of)
         for scheme, column in (("plan", "tier"), ("rfm", "segment")):
@@ -768,11 +768,11 @@ def test_group_values_are_each_tiers_predicted_value_and_contact_first_list(samp
             assert sorted(values) == present, "every group with members, and only those"
             for group in present:
                 in_group = members.loc[members[column].astype(str) == group, ["customer_id", column]]
-                expected = prediction.tier_values(fit, in_group, column).iloc[0]
+                expected = value.tier_values(fit, in_group, column).iloc[0]
                 got = values[group].totals
                 for key in ("customers", "expected_alive", "predicted_value", "value_at_stake", "at_risk"):
                     assert got[key] == pytest.approx(float(expected[key])), (scheme, group, key)
-                first = prediction.contact_first(fit, in_group["customer_id"], limit=P.CONTACT_FIRST)
+                first = value.contact_first(fit, in_group["customer_id"], limit=P.CONTACT_FIRST)
                 assert list(values[group].contact_first["customer_id"]) == list(first["customer_id"]), (scheme, group)
                 assert list(values[group].contact_first.columns) == list(first.columns)
         with pytest.raises(ValueError):

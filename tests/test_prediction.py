@@ -1,4 +1,4 @@
-"""Predicted customer value on a dataset (lib.prediction) and the ``predict`` CLI, on real and made data."""
+"""Predicted customer value on a dataset (lib.value.prediction) and the ``predict`` CLI, on real and made data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import CDNOW_PATH, require
-from lib import clv, prediction, segments
+from lib import segments, value
 from lib.cli import main
 from lib.workspace import Workspace
 
@@ -28,20 +28,20 @@ def sample(tmp_path_factory, sample_workspace_file):
 
 def test_every_customer_is_scored_on_net_spend(sample) -> None:
     ws, ds, _ = sample
-    pred = prediction.predict(ws, ds)
+    pred = value.predict(ws, ds)
     summary = segments.customer_summary(ws, ds, pred.as_of)
     c = pred.customers
     assert len(c) == len(summary) and (c["customer_id"].to_numpy() == summary["customer_id"].to_numpy()).all()
     assert c["revenue"].to_numpy() == pytest.approx(summary["revenue"].to_numpy())  # net, from the ledger
     assert c["p_alive"].between(0, 1).all() and (c["expected_purchases_365"] >= c["expected_purchases_90"]).all()
     assert (c["clv_365"] >= c["clv_90"]).all()
-    assert set(c["value_tier"].astype(str)) <= set(clv.VALUE_TIERS)
+    assert set(c["value_tier"].astype(str)) <= set(value.VALUE_TIERS)
     # At risk: valuable (top fifth by net spend), slipping (P(alive) < 0.5) but not lost (≥ 0.1).
     risky = c[c["at_risk"]]
     assert len(risky) > 0
-    assert (risky["p_alive"] < prediction.AT_RISK_P_ALIVE).all() and (risky["p_alive"] >= clv.LOST_P_ALIVE).all()
-    assert risky["revenue"].min() >= c["revenue"].quantile(1 - prediction.AT_RISK_SPEND_SHARE) - 1e-9
-    ranked = prediction.at_risk_list(pred, limit=20)
+    assert (risky["p_alive"] < value.AT_RISK_P_ALIVE).all() and (risky["p_alive"] >= value.LOST_P_ALIVE).all()
+    assert risky["revenue"].min() >= c["revenue"].quantile(1 - value.AT_RISK_SPEND_SHARE) - 1e-9
+    ranked = value.at_risk_list(pred, limit=20)
     assert ranked["value_at_stake"].is_monotonic_decreasing and len(ranked) == 20
     totals = pred.totals()
     assert totals["expected_alive"] == pytest.approx(c["p_alive"].sum())
@@ -50,29 +50,29 @@ def test_every_customer_is_scored_on_net_spend(sample) -> None:
 
 def test_tier_values_add_up_and_name_who_to_contact_first(sample) -> None:
     ws, ds, _ = sample
-    pred = prediction.predict(ws, ds)
+    pred = value.predict(ws, ds)
     tiers = segments.segment_customers(ws, ds, segments.SegmentSettings(), pred.as_of)
-    values = prediction.tier_values(pred, tiers, "tier")
+    values = value.tier_values(pred, tiers, "tier")
     assert values["customers"].sum() == len(tiers)
     assert values["predicted_value"].sum() == pytest.approx(pred.customers["clv_365"].sum())
     dormant = tiers.loc[tiers["tier"] == "dormant", "customer_id"]
-    first = prediction.contact_first(pred, dormant, limit=5)
+    first = value.contact_first(pred, dormant, limit=5)
     assert set(first["customer_id"]) <= set(dormant) and first["value_at_stake"].is_monotonic_decreasing
 
 
 def test_predicted_ltv_of_a_quarters_new_customers(sample) -> None:
     ws, ds, _ = sample
-    pred = prediction.predict(ws, ds, date(2026, 9, 30))
-    ltv = prediction.predicted_ltv(pred, date(2026, 7, 1), date(2026, 9, 30))
+    pred = value.predict(ws, ds, date(2026, 9, 30))
+    ltv = value.predicted_ltv(pred, date(2026, 7, 1), date(2026, 9, 30))
     c = pred.customers
     new = c[(pd.to_datetime(c["first_order_date"]) >= "2026-07-01")]
     assert ltv == pytest.approx((new["revenue"] + new["clv_365"]).mean())
-    assert prediction.predicted_ltv(pred, date(2030, 1, 1)) is None
+    assert value.predicted_ltv(pred, date(2030, 1, 1)) is None
 
 
 def test_holdout_check_counts_purchase_days_as_lifetimes_does(sample) -> None:
     ws, ds, _ = sample
-    check = prediction.holdout_check(ws, ds, date(2026, 7, 5), date(2026, 10, 4))
+    check = value.holdout_check(ws, ds, date(2026, 7, 5), date(2026, 10, 4))
     assert list(check.table["group"]) == ["0", "1", "2", "3", "4", "5", "6", "7+", "all"]
     assert check.table["customers"].iloc[:-1].sum() == check.table["customers"].iloc[-1]
     # Actual purchase days in the holdout, counted straight from the ledger.
@@ -93,8 +93,8 @@ def test_too_few_repeat_buyers_is_a_clear_refusal(ws) -> None:
     rows = "order_id,customer_id,order_date,amount\n" + "".join(
         f"{i},c{i},2024-0{1 + i % 9}-1{i % 9},{10 + i}\n" for i in range(150))
     import_file(ws, rows.encode(), "one_timers.csv", "orders", "Once")
-    with pytest.raises(clv.ModelUnsupported) as caught:
-        prediction.predict(ws, ws.get_dataset("Once").dataset_id)
+    with pytest.raises(value.ModelUnsupported) as caught:
+        value.predict(ws, ws.get_dataset("Once").dataset_id)
     assert caught.value.code == "bgnbd_too_few_repeat_buyers" and caught.value.needed == 30
 
 
@@ -133,8 +133,8 @@ def test_cli_predict_refuses_what_it_cannot_do(tmp_path, capsys, sample_workspac
 
 def test_cohorts_count_retention_and_net_revenue_per_first_order_month(sample) -> None:
     ws, ds, _ = sample
-    pred = prediction.predict(ws, ds, date(2026, 10, 4))
-    table = prediction.cohorts(prediction.cohort_activity(ws, ds, pred.as_of, months=6), pred, months=6)
+    pred = value.predict(ws, ds, date(2026, 10, 4))
+    table = value.cohorts(value.cohort_activity(ws, ds, pred.as_of, months=6), pred, months=6)
     assert (table.loc[table["month"] == 0, "retention"] == 1.0).all()
     assert table["retention"].between(0, 1).all() and table["month"].max() == 6
     # September 2026 has ended (month 0 only); October has not, so its cohort is not listed yet.
@@ -151,7 +151,7 @@ def test_cohorts_count_retention_and_net_revenue_per_first_order_month(sample) -
                 WHERE is_order AND date_trunc('month', order_ts) = DATE '2025-02-01') AS active""",
         dict(src.params)).iloc[0]
     assert cell["customers"] == direct["n"] and cell["retention"] == pytest.approx(direct["active"] / direct["n"])
-    pooled = prediction.pooled_cohort_curve(table)
+    pooled = value.pooled_cohort_curve(table)
     assert pooled["predicted"].is_monotonic_increasing and len(pooled) == 7
     assert pooled["actual"].iloc[-1] == pytest.approx(pooled["predicted"].iloc[-1], rel=0.25)
     # The model's retention follows what happened on the sample store within a few points a month.

@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 
 from lib import scenarios
+from lib.channels import CurveFit
 from lib.scenarios import charts as scenario_charts
-from lib.curves import CurveFit
 from lib.i18n import t
 from lib.kpis import Period, compute_kpis
-from lib.scenarios.optimizer import TimesHistorical
+from lib.channels.optimizer import TimesHistorical
 from lib.scenarios import (
     Baseline,
     ScenarioBounds,

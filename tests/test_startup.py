@@ -28,7 +28,7 @@ from streamlit.testing.v1 import AppTest
 at = AppTest.from_file("app.py", default_timeout=300)
 at.query_params["lang"] = "en"
 at.run()
-heavy = ("scipy", "openpyxl", "xlsxwriter", "pptx", "vl_convert", "lib.review", "lib.curves", "lib.scenarios.optimizer")
+heavy = ("scipy", "openpyxl", "xlsxwriter", "pptx", "vl_convert", "lib.review", "lib.channels", "lib.channels.optimizer")
 during = sorted(name for name in heavy if name in sys.modules)
 titles = [t.value for t in at.title]
 lib.ui.warm_up_after_run = real
@@ -55,5 +55,5 @@ def test_the_first_page_is_drawn_without_the_other_pages_libraries_which_load_af
     assert result["started"] == 1, "app.py starts the warm-up once its run is over"
     assert result["during"] == [], f"the Overview's first run loaded {result['during']}"
     # Behind the page: every page's libraries are loaded and the start-up heap is frozen for the collector.
-    assert {"scipy", "openpyxl", "lib.review", "lib.curves", "lib.scenarios.optimizer"} <= set(result["after"])
+    assert {"scipy", "openpyxl", "lib.review", "lib.channels", "lib.channels.optimizer"} <= set(result["after"])
     assert result["frozen"] > 100_000

@@ -14,13 +14,13 @@ from datetime import date, timedelta
 import pandas as pd
 
 from lib import channels as channels_mod
-from lib import clv, kpis, prediction
+from lib import kpis, value
 from lib import playbooks as pb
 from lib import scenarios as sc
 from lib import segments as seg
 from lib import timeline as tl
 from lib.i18n import t
-from lib.prediction_charts import tier_value_frame
+from lib.value.charts import tier_value_frame
 from lib.review.model import DEFAULT_SCENARIO, ReviewPackError
 from lib.workspace import Workspace
 
@@ -66,10 +66,10 @@ class StoryFacts:
     comparison: tuple[tuple[str, sc.ScenarioResult], ...]
     channel_table: pd.DataFrame | None
     channel_mix: pd.DataFrame
-    predicted: pd.DataFrame | None = None  # lib.prediction.tier_values per plan tier (None: too little data)
+    predicted: pd.DataFrame | None = None  # lib.value.prediction.tier_values per plan tier (None: too little data)
     predicted_horizon: int = 365
-    predicted_totals: Mapping[str, float] | None = None  # lib.prediction.Prediction.totals()
-    predicted_value_tiers: pd.DataFrame | None = None  # prediction_charts.tier_value_frame
+    predicted_totals: Mapping[str, float] | None = None  # lib.value.prediction.Prediction.totals()
+    predicted_value_tiers: pd.DataFrame | None = None  # value.tier_value_frame
     currency: str = "CNY"  # the dataset's currency: every amount in the story is shown in it
 
     def period_label(self, lang: str = "en") -> str:
@@ -264,7 +264,7 @@ def gather_facts(
         channel_table=channel_table,
         channel_mix=kpis.channel_mix(ws, dataset.dataset_id, period),
         predicted=predicted,
-        predicted_horizon=max(prediction.DEFAULT_HORIZONS),
+        predicted_horizon=max(value.DEFAULT_HORIZONS),
         predicted_totals=predicted_totals,
         predicted_value_tiers=predicted_value_tiers,
     )
@@ -274,9 +274,9 @@ def _predicted_by_tier(ws: Workspace, dataset_id: int, settings: seg.SegmentSett
                        ) -> tuple[pd.DataFrame | None, dict[str, float] | None, pd.DataFrame | None]:
     """Predicted value per plan tier, the totals and the value-tier split at ``day`` (Nones: too little data)."""
     try:
-        pred = prediction.predict(ws, dataset_id, day)
-    except clv.ModelUnsupported:
+        pred = value.predict(ws, dataset_id, day)
+    except value.ModelUnsupported:
         return None, None, None
     tiers = seg.segment_customers(ws, dataset_id, settings, day)
-    return (prediction.tier_values(pred, tiers, "tier"), pred.totals(),
+    return (value.tier_values(pred, tiers, "tier"), pred.totals(),
             tier_value_frame(pred.customers, pred.value_column))

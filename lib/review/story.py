@@ -22,7 +22,7 @@ from lib.charts import channel_mix_chart, weekly_trend_chart
 from lib.formatting import count, money, money_compact, pct, points, ratio, use_currency
 from lib.i18n import Translator, display_channel, normalize_lang, t
 from lib.metrics import METRICS
-from lib.prediction_charts import tier_value_chart
+from lib.value.charts import tier_value_chart
 from lib.review.charts import channel_plan_chart, tier_economics_chart
 from lib.review.facts import StoryFacts, gather_facts, period_label
 from lib.review.model import (

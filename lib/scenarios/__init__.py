@@ -2,19 +2,19 @@
 
 Why a package: the scenarios are one capability with clear seams, and each has a room
 of its own — ``inputs`` (targets, limits, presets, errors), ``baseline`` (the measured
-quarter and its curves), ``targets`` (the revenue arithmetic), ``optimizer`` (budget
-allocation on response curves), ``solve`` (the scenario's cached questions to it),
+quarter and its curves), ``targets`` (the revenue arithmetic), ``solve`` (the scenario's
+cached questions to the optimiser, ``lib.channels.optimizer``, which lives beside the curves it allocates on),
 ``result`` (the data model), ``evaluate`` (b.7 end to end), ``frontier`` (the charts'
 numbers), ``texts`` (sentences), ``store`` (saved scenarios), ``compare`` (the
 side-by-side table and its files), ``charts`` (Altair), ``budget`` (split templates
 and weekly phasing) and ``cli`` (``python -m lib.cli scenario``).
 
-Callers use this surface: ``from lib import scenarios; scenarios.run(...)``; the
-optimiser and the budget templates, which the channels and timeline pages use too, as
-``from lib.scenarios import budget, optimizer``.
+Callers use this surface: ``from lib import scenarios; scenarios.run(...)``; the budget
+templates, which the channels and timeline pages use too, as ``from lib.scenarios import budget``.
+Imports run one way: scenarios → channels (curves, optimiser), never back.
 """
 
-from lib.scenarios import budget, charts, optimizer
+from lib.scenarios import budget, charts
 from lib.scenarios.baseline import Baseline, measure_baseline, scenario_curves
 from lib.scenarios.model import ScenarioModel, prepare
 from lib.scenarios.cli import run_scenario_cli
@@ -111,7 +111,6 @@ __all__ = [
     "load_scenario",
     "ltv_text",
     "measure_baseline",
-    "optimizer",
     "orders_only",
     "outcome_target",
     "plan_weekly_spend",

@@ -2,7 +2,7 @@
 
 Why it exists: the page, ``cli scenario`` and the review pack all start from the same
 baseline — the latest full calendar quarter decomposed into new, returning and other
-revenue, spend and CAC — and the same weekly new-customer curves (``lib.curves``),
+revenue, spend and CAC — and the same weekly new-customer curves (``lib.channels.curves``),
 fitted on the data source the baseline chose. :func:`lib.scenarios.model.prepare` builds
 both.
 """
@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from lib import curves as curves_mod
-from lib.curves import CurveFit
+from lib.channels import curves as curves_mod
+from lib.channels.curves import CurveFit
 from lib.i18n import t
 from lib.kpis import Period, PeriodFacts, data_range, latest_full_quarter, period_facts
 from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
@@ -244,7 +244,7 @@ def period_text(period: Period) -> str:
 
 
 def scenario_curves(ws: Workspace, dataset_id: int, source: NewCustomersSource | None = None) -> dict[str, CurveFit]:
-    """Weekly new-customer response curves per channel for the scenarios (fitted with ``lib.curves``).
+    """Weekly new-customer response curves per channel for the scenarios (fitted with ``lib.channels.curves``).
 
     With channel data that reports new customers the curves are fitted on it. Without,
     each week's new customers per channel are counted by first-order channel from the

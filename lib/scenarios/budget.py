@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.curves import geometric_adstock
+from lib.channels import geometric_adstock
 from lib.i18n import t
 
 QUARTER_WEEKS = 13

@@ -4,7 +4,7 @@ Why it exists: the written plans set quarterly targets ("three up, one down": sa
 +15–20 %, CAC −10–15 %, repurchase +5 points) without saying whether they fit together.
 On the measured baseline quarter (``baseline.py``) this module turns the targets into the
 new customers they require (``shared/guides/budget.md`` b.7), asks the response curves
-(``lib.curves``) and the optimiser (``lib.scenarios.optimizer``) what budget wins
+(``lib.channels.curves``) and the optimiser (``lib.channels.optimizer``) what budget wins
 them, and says whether the CAC target holds — and when it does not, which lever
 (repurchase, AOV, conversion, channel mix) closes the gap and by how much. The same
 numbers feed the scenarios page, saved scenarios, the feasibility and tornado charts,
@@ -36,8 +36,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from lib.curves import CurveFit
-from lib.scenarios import optimizer
+from lib.channels.curves import CurveFit
+from lib.channels import optimizer
 from lib.scenarios.baseline import Baseline
 from lib.scenarios.inputs import QUARTER_WEEKS, ScenarioInputs, Verdict
 from lib.scenarios.model import ScenarioModel, prepare

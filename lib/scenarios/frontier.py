@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib.curves import CurveFit
+from lib.channels.curves import CurveFit
 from lib.scenarios.baseline import Baseline
 from lib.scenarios.budget import DEFAULT_PHASE_SPLIT, weekly_phasing
 from lib.scenarios.inputs import PLAN_RANGES, PRESETS, QUARTER_WEEKS, SENSITIVITY_RANGES, ScenarioInputs

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
-from lib.curves import CurveFit
+from lib.channels.curves import CurveFit
 from lib.kpis import Period
 from lib.scenarios.baseline import Baseline, measure_baseline, scenario_curves
 from lib.scenarios.solve import Solver, quarter_curves

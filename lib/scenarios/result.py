@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from lib.i18n import t
-from lib.scenarios import optimizer
+from lib.channels import optimizer
 from lib.scenarios.baseline import Baseline
 from lib.scenarios.inputs import LTV_CAC_RULE, ScenarioInputs, Verdict
 from lib.scenarios.jsonable import jsonable_dict

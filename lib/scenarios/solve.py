@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
-from lib.curves import CurveFit
-from lib.scenarios import optimizer
+from lib.channels.curves import CurveFit
+from lib.channels import optimizer
 from lib.scenarios.baseline import Baseline
 from lib.scenarios.inputs import ScenarioError
 from lib.scenarios.result import ScenarioBounds

@@ -1,8 +1,8 @@
-"""The marketing-mix model of a dataset: the weekly data it needs, gathered from the workspace, then :mod:`lib.mmm`.
+"""The marketing-mix model of a dataset: the weekly data it needs, gathered from the workspace, then :func:`lib.channels.fitting.fit_mmm`.
 
 Why this module exists: most teams do not have per-channel conversions, only spend per channel
 and one total outcome (a Robyn- or Meridian-shaped weekly file, or simply their own orders).
-:mod:`lib.mmm` is pure maths on weekly arrays; this module builds those arrays from what a
+:mod:`lib.channels.fitting` is pure maths on weekly arrays; this module builds those arrays from what a
 dataset holds and says which outcome it used:
 
 * ``imported`` — the total outcome a channel file brought (revenue, conversions, orders, new
@@ -24,9 +24,13 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from lib import mmm
-from lib.curves import weekly_channel_frame
+from lib.channels.curves import weekly_channel_frame
+from lib.channels.design import MmmData
+from lib.channels.fitting import fit_mmm
+from lib.channels.results import MmmFit
+from lib.channels.texts import explain_warning
 from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
+from lib.workspace import Workspace
 
 OutcomeSource = Literal["imported", "net_sales", "new_customers"]
 OUTCOME_SOURCES: tuple[OutcomeSource, ...] = ("imported", "net_sales", "new_customers")
@@ -46,14 +50,14 @@ class ModelDataMissing(ValueError):
 class ModelInput:
     """The weekly arrays of one dataset and where the outcome came from."""
 
-    data: mmm.MmmData
+    data: MmmData
     source: OutcomeSource
     outcome_name: str
     first_week: date
     last_week: date
 
 
-def _weekly_imported(ws: Any, dataset_id: int) -> pd.DataFrame:
+def _weekly_imported(ws: Workspace, dataset_id: int) -> pd.DataFrame:
     return ws.query_df(
         """SELECT CAST(date_trunc('week', period_start) AS DATE) AS week, name, role, any_value(kind) AS kind,
                   sum(value) AS value
@@ -62,7 +66,7 @@ def _weekly_imported(ws: Any, dataset_id: int) -> pd.DataFrame:
     )
 
 
-def _weekly_from_orders(ws: Any, dataset_id: int, source: OutcomeSource) -> pd.DataFrame:
+def _weekly_from_orders(ws: Workspace, dataset_id: int, source: OutcomeSource) -> pd.DataFrame:
     src = order_source(ws, dataset_id)
     if source == "net_sales":
         sql = f"""SELECT CAST(date_trunc('week', order_ts) AS DATE) AS week, sum(net_amount) AS value
@@ -73,7 +77,7 @@ def _weekly_from_orders(ws: Any, dataset_id: int, source: OutcomeSource) -> pd.D
     return ws.query_df(sql, {"ds": int(dataset_id), **source_params("ds", src)})
 
 
-def available_sources(ws: Any, dataset_id: int) -> list[OutcomeSource]:
+def available_sources(ws: Workspace, dataset_id: int) -> list[OutcomeSource]:
     """The outcomes this dataset can be modelled on, the imported total outcome first."""
     imported = ws.query_rows(
         "SELECT count(*) FROM weekly_outcome WHERE dataset_id = $ds AND role = 'outcome'", {"ds": int(dataset_id)}
@@ -83,7 +87,22 @@ def available_sources(ws: Any, dataset_id: int) -> list[OutcomeSource]:
     return ([s for s in OUTCOME_SOURCES[:1] if imported] + [s for s in OUTCOME_SOURCES[1:] if orders])
 
 
-def model_input(ws: Any, dataset_id: int, source: OutcomeSource | None = None) -> ModelInput:
+def _weekly_outcome(ws: Workspace, dataset_id: int,
+                    source: OutcomeSource) -> tuple[pd.Series, pd.DataFrame, str, str]:
+    """The weekly outcome, the imported controls (wide; empty for orders), the outcome's kind and its name."""
+    if source != "imported":
+        outcome = _weekly_from_orders(ws, dataset_id, source).set_index("week")["value"]
+        return outcome, pd.DataFrame(), _KIND_OF_SOURCE[source], source
+    rows = _weekly_imported(ws, dataset_id)
+    outcome_rows = rows[rows["role"] == "outcome"]
+    kind = str(outcome_rows["kind"].dropna().iloc[0]) if outcome_rows["kind"].notna().any() else "revenue"
+    control_rows = rows[rows["role"] == "control"]
+    controls = (control_rows.pivot_table(index="week", columns="name", values="value", aggfunc="sum")
+                if len(control_rows) else pd.DataFrame())
+    return outcome_rows.groupby("week")["value"].sum(), controls, kind, str(outcome_rows["name"].iloc[0])
+
+
+def model_input(ws: Workspace, dataset_id: int, source: OutcomeSource | None = None) -> ModelInput:
     """The weekly outcome, spend per channel and controls of a dataset (``source`` default: the first available)."""
     # The curves' weekly calendar: Monday weeks, missing weeks as zero spend, partial edge weeks of daily data dropped.
     spend = weekly_channel_frame(ws, dataset_id)[["week", "channel", "spend"]]
@@ -96,19 +115,7 @@ def model_input(ws: Any, dataset_id: int, source: OutcomeSource | None = None) -
         source = sources[0]
     if source not in sources:
         raise ModelDataMissing("source_missing", f"This dataset has no {source} to model.", source=source)
-    controls = pd.DataFrame()
-    if source == "imported":
-        rows = _weekly_imported(ws, dataset_id)
-        outcome_rows = rows[rows["role"] == "outcome"]
-        outcome = outcome_rows.groupby("week")["value"].sum()
-        kind = str(outcome_rows["kind"].dropna().iloc[0]) if outcome_rows["kind"].notna().any() else "revenue"
-        name = str(outcome_rows["name"].iloc[0])
-        control_rows = rows[rows["role"] == "control"]
-        if len(control_rows):
-            controls = control_rows.pivot_table(index="week", columns="name", values="value", aggfunc="sum")
-    else:
-        outcome = _weekly_from_orders(ws, dataset_id, source).set_index("week")["value"]
-        kind, name = _KIND_OF_SOURCE[source], source
+    outcome, controls, kind, name = _weekly_outcome(ws, dataset_id, source)
     spend_wide = spend.pivot_table(index="week", columns="channel", values="spend", aggfunc="sum")
     spend_wide.index = pd.to_datetime(spend_wide.index)
     outcome.index = pd.to_datetime(outcome.index)
@@ -134,7 +141,7 @@ def model_input(ws: Any, dataset_id: int, source: OutcomeSource | None = None) -
     control_frame = controls.reindex(index).fillna(0.0) if len(controls) else None
     if control_frame is not None:
         control_frame = control_frame.loc[:, control_frame.std() > 0]
-    data = mmm.MmmData(
+    data = MmmData(
         weeks=pd.DatetimeIndex(weeks), outcome=y.to_numpy(dtype=float), spend=spend_frame.reset_index(drop=True),
         controls=None if control_frame is None or control_frame.empty else control_frame.reset_index(drop=True),
         outcome_kind=kind,
@@ -148,12 +155,12 @@ class ChannelModel:
     """A fitted marketing-mix model of a dataset, with the input it was fitted on."""
 
     input: ModelInput
-    fit: mmm.MmmFit
+    fit: MmmFit
 
     def rows(self) -> list[dict[str, Any]]:
         """One JSON-ready row per channel (what ``cli channels --json`` prints)."""
         return [
-            {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
+            {str(k): (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
             for row in self.fit.summary().to_dict(orient="records")
         ]
 
@@ -172,19 +179,19 @@ class ChannelModel:
             "groups": [{"channels": list(g.channels), "contribution": g.contribution,
                         "contribution_low": g.contribution_low, "contribution_high": g.contribution_high,
                         "corr": g.corr} for g in f.groups],
-            "warnings": [mmm.explain_warning(code, params, lang) for code, params in f.warnings],
+            "warnings": [explain_warning(code, params, lang) for code, params in f.warnings],
         }
 
 
-def fit(ws: Any, dataset_id: int, source: OutcomeSource | None = None, n_boot: int = 200,
+def fit(ws: Workspace, dataset_id: int, source: OutcomeSource | None = None, n_boot: int = 200,
         festivals: bool | None = None) -> ChannelModel:
     """Fit the model on the dataset's weeks (festivals default: on for orders-based outcomes, China's calendar)."""
     model_in = model_input(ws, dataset_id, source)
     use_festivals = festivals if festivals is not None else True
-    return ChannelModel(model_in, mmm.fit_mmm(model_in.data, n_boot=n_boot, festivals=use_festivals))
+    return ChannelModel(model_in, fit_mmm(model_in.data, n_boot=n_boot, festivals=use_festivals))
 
 
-def coverage_note(ws: Any, dataset_id: int) -> tuple[date, date, date, date] | None:
+def coverage_note(ws: Workspace, dataset_id: int) -> tuple[date, date, date, date] | None:
     """(spend first, spend last, orders first, orders last) when the channel data misses part of the orders' period."""
     src = order_source(ws, dataset_id)
     row = ws.query_rows(

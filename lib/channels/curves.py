@@ -180,7 +180,7 @@ def _nonneg(a: _Array | float) -> _Array:
     return np.maximum(np.asarray(a, dtype=float), 0.0)
 
 
-def hill(a: _Array | float, beta: float, alpha: float, gamma: float) -> _Array:
+def hill(a: _Array | float, beta: _Array | float, alpha: _Array | float, gamma: _Array | float) -> _Array:
     """Hill saturation ``β·a^α / (a^α + γ^α)`` (γ = half-saturation, absolute)."""
     r = _nonneg(a) / gamma
     with np.errstate(divide="ignore", over="ignore"):
@@ -636,18 +636,18 @@ def _unit_shapes(family: str, a: _Array, shapes: list[tuple[float, ...]]) -> _Ar
     return np.tanh(x / scale)
 
 
-def _model_and_jacobian(family: str, with_baseline: bool):
+def _model_and_jacobian(family: str, with_baseline: bool) -> tuple[_Family, _Family]:
     """The normalised model for curve_fit and its analytic Jacobian.
 
     Parameters are (scale, shape…, [baseline]); analytic derivatives make the
     polish several times faster than finite differences.
     """
 
-    def split(params):
+    def split(params: tuple[float, ...]) -> tuple[tuple[float, ...], float]:
         return (params[:-1], params[-1]) if with_baseline else (params, 0.0)
 
     if family == "hill":
-        def core(a, p):
+        def core(a: _Array, p: tuple[float, ...]) -> tuple[_Array, list[_Array]]:
             beta, alpha, gamma = p
             r = np.maximum(a, 0.0) / gamma
             with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -658,23 +658,23 @@ def _model_and_jacobian(family: str, with_baseline: bool):
                 log_r = np.log(np.where(r > 0, r, 1.0))
             return beta * frac, [frac, beta * dfrac * log_r, -beta * alpha / gamma * dfrac]
     elif family == "michaelis_menten":
-        def core(a, p):
+        def core(a: _Array, p: tuple[float, ...]) -> tuple[_Array, list[_Array]]:
             vmax, k = p
             x = np.maximum(a, 0.0)
             frac = x / (k + x)
             return vmax * frac, [frac, -vmax * x / (k + x) ** 2]
     else:
-        def core(a, p):
+        def core(a: _Array, p: tuple[float, ...]) -> tuple[_Array, list[_Array]]:
             b, scale = p
             x = np.maximum(a, 0.0)
             t = np.tanh(x / scale)
             return b * t, [t, -b * x / scale**2 * (1.0 - t * t)]
 
-    def model(a, *params):
+    def model(a: _Array, *params: float) -> _Array:
         shape, base = split(params)
         return core(a, shape)[0] + base
 
-    def jacobian(a, *params):
+    def jacobian(a: _Array, *params: float) -> _Array:
         shape, _ = split(params)
         columns = core(a, shape)[1]
         if with_baseline:
@@ -805,7 +805,7 @@ def fit_channel(
 
     # Polish stage: curve_fit from the grid's best points at the most promising θ.
     finals: list[tuple[float, _Candidate]] = []
-    for (fam, with_base), cands in best_per_theta.items():
+    for (fam, _with_base), cands in best_per_theta.items():
         if not cands:
             continue
         cands.sort(key=lambda c: c.sse)

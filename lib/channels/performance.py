@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from lib.channels.curves import ChannelFit, fit_all, weekly_channel_frame
 from lib.kpis import Period
 from lib.metrics import dataset_ledger, first_orders_sql, order_source, source_params
 from lib.workspace import Workspace
@@ -120,8 +121,6 @@ def recent_weekly_spend(ws: Workspace, dataset_id: int, weeks: int = 13) -> dict
     return {str(channel): float(spend or 0.0) for channel, spend in rows}
 
 
-def fit_channel_curves(ws: Workspace, dataset_id: int, metric: str = "new_customers") -> dict:
-    """Response curves of every channel for a metric, fitted on weekly channel data (see ``lib.curves``)."""
-    from lib.curves import fit_all, weekly_channel_frame
-
+def fit_channel_curves(ws: Workspace, dataset_id: int, metric: str = "new_customers") -> dict[str, ChannelFit]:
+    """Response curves of every channel for a metric, fitted on weekly channel data (see :mod:`lib.channels.curves`)."""
     return fit_all(weekly_channel_frame(ws, dataset_id, metric), metric=metric)

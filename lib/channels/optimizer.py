@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from lib.curves import CurveFit, CurveSet
+from lib.channels.curves import CurveFit, CurveSet
 from lib.formatting import money
 from lib.i18n import t
 
@@ -48,7 +48,7 @@ _REL_TOL = 1e-9
 
 @runtime_checkable
 class ResponseCurve(Protocol):
-    """What the optimiser needs from a curve (``lib.curves.CurveFit`` provides it all).
+    """What the optimiser needs from a curve (``lib.channels.curves.CurveFit`` provides it all).
 
     Optional extras used when present: ``marginal_inverse(m)`` (exact KKT),
     ``is_concave`` (default True), ``concave_from`` (S-curve inflexion, default 0),

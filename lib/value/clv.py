@@ -228,7 +228,7 @@ def _check_summary_arrays(x: FloatArray, t_x: FloatArray, T: FloatArray) -> None
 
 
 @dataclass(frozen=True)
-class _Patterns:
+class SummaryPatterns:
     """Distinct (x, t_x, T) triples, their total weights, and each customer's pattern index."""
 
     x: FloatArray
@@ -258,11 +258,12 @@ def _distinct(keys: Sequence[FloatArray]) -> tuple[NDArray[np.int64], NDArray[np
     return order[new], inverse, int(group_sorted[-1]) + 1
 
 
-def _patterns(x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray) -> _Patterns:
+def summary_patterns(x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray) -> SummaryPatterns:
+    """Each distinct (x, t_x, T) once with its total weight: the models are fitted and scored per pattern, not per customer."""
     first, inverse, groups = _distinct((x, t_x, T))
-    return _Patterns(
+    return SummaryPatterns(
         x=x[first], t_x=t_x[first], T=T[first],
-        weight=np.bincount(inverse, weights=weights, minlength=groups), inverse=inverse,
+        weight=np.asarray(np.bincount(inverse, weights=weights, minlength=groups), dtype=np.float64), inverse=inverse,
     )
 
 
@@ -274,7 +275,8 @@ def _dot(a: FloatArray, b: FloatArray) -> float:
 def _by_value(values: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
     """Distinct values, their total weights and each row's index into them."""
     distinct, inverse = np.unique(values, return_inverse=True)
-    return distinct, np.bincount(inverse, weights=weights, minlength=len(distinct)), inverse
+    return (np.asarray(distinct, dtype=np.float64), np.asarray(np.bincount(inverse, weights=weights, minlength=len(distinct)), dtype=np.float64),
+            np.asarray(inverse, dtype=np.int64))
 
 
 # --------------------------------------------------------------------------------------
@@ -346,7 +348,7 @@ def bgnbd_log_likelihood(
     a3 = -(r + x) * np.log(alpha + T)
     a4 = np.full(np.broadcast(x, t_x).shape, -np.inf)
     a4[repeat] = (np.log(a) - np.log(b + x[repeat] - 1.0) - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
-    return a1 + a2 + np.logaddexp(a3, a4)
+    return np.asarray(a1 + a2 + np.logaddexp(a3, a4), dtype=np.float64)
 
 
 def _check_bgnbd_support(x: FloatArray, weights: FloatArray) -> None:
@@ -367,7 +369,7 @@ def _check_bgnbd_support(x: FloatArray, weights: FloatArray) -> None:
         )
 
 
-def _bgnbd_objective(pat: _Patterns, scale: float) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+def bgnbd_objective(pat: SummaryPatterns, scale: float) -> Callable[[FloatArray], tuple[float, FloatArray]]:
     """−mean LL and its gradient in log(r, α, a, b), with times divided by ``scale``.
 
     Terms in x alone are summed over distinct x; the logaddexp term runs over patterns,
@@ -424,10 +426,10 @@ _BGNBD_STARTS = (
 )
 
 
-def _fit_bgnbd_patterns(pat: _Patterns) -> BgNbdFit:
+def _fit_bgnbd_patterns(pat: SummaryPatterns) -> BgNbdFit:
     _check_bgnbd_support(pat.x, pat.weight)
     scale = float(pat.T.max())
-    opt = _maximise(_bgnbd_objective(pat, scale), _BGNBD_STARTS, [(-LOG_BOUND, LOG_BOUND)] * 4, BGNBD_PARAMS)
+    opt = _maximise(bgnbd_objective(pat, scale), _BGNBD_STARTS, [(-LOG_BOUND, LOG_BOUND)] * 4, BGNBD_PARAMS)
     r, alpha_scaled, a, b = np.exp(opt.theta)
     alpha = float(alpha_scaled * scale)
     total = float(pat.weight.sum())
@@ -460,7 +462,7 @@ def fit_bgnbd(
     _check_summary_arrays(x, t_x, T_)
     w = _weights(weights, len(x))
     keep = w > 0
-    return _fit_bgnbd_patterns(_patterns(x[keep], t_x[keep], T_[keep], w[keep]))
+    return _fit_bgnbd_patterns(summary_patterns(x[keep], t_x[keep], T_[keep], w[keep]))
 
 
 def _log_dead_odds(fit: BgNbdFit, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
@@ -476,10 +478,10 @@ def _log_dead_odds(fit: BgNbdFit, x: FloatArray, t_x: FloatArray, T: FloatArray)
 
 def p_alive(fit: BgNbdFit, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
     """Probability that each customer is still active at T (1 for customers with x = 0)."""
-    return expit(-_log_dead_odds(fit, _as_float(x), _as_float(t_x), _as_float(T)))
+    return np.asarray(expit(-_log_dead_odds(fit, _as_float(x), _as_float(t_x), _as_float(T))), dtype=np.float64)
 
 
-def _expected_alive_integral(fit: BgNbdFit, t: float, x: float, T: float) -> float:
+def expected_alive_integral(fit: BgNbdFit, t: float, x: float, T: float) -> float:
     """E[purchases in (T, T+t] | alive] as E_p[(1 − (1 + p·w)^−(r+x))/p], p ~ Beta(a, b+x), w = t/(α+T)."""
     w, k = t / (fit.alpha + T), fit.r + x
 
@@ -488,7 +490,7 @@ def _expected_alive_integral(fit: BgNbdFit, t: float, x: float, T: float) -> flo
 
     value, _ = quad(integrand, 0.0, 1.0, weight="alg", wvar=(fit.a - 1.0, fit.b + x - 1.0),
                     epsabs=0.0, epsrel=1e-11, limit=200)
-    return value / float(np.exp(betaln(fit.a, fit.b + x)))
+    return float(value) / float(np.exp(betaln(fit.a, fit.b + x)))
 
 
 def _expected_alive_closed(fit: BgNbdFit, a: float, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
@@ -497,7 +499,7 @@ def _expected_alive_closed(fit: BgNbdFit, a: float, t: FloatArray, x: FloatArray
     log_one_minus_z = np.log(alpha + T) - np.log(alpha + T + t)
     c = a + b + x - 1.0
     g = np.exp((a - 1.0) * log_one_minus_z) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, -np.expm1(log_one_minus_z))
-    return c / (a - 1.0) * (1.0 - g)
+    return np.asarray(c / (a - 1.0) * (1.0 - g), dtype=np.float64)
 
 
 def expected_purchases_if_alive(fit: BgNbdFit, t: ArrayLike, x: ArrayLike, T: ArrayLike) -> FloatArray:
@@ -515,7 +517,7 @@ def expected_purchases_if_alive(fit: BgNbdFit, t: ArrayLike, x: ArrayLike, T: Ar
         else:
             out = _expected_alive_closed(fit, fit.a, t_, x_, T_)
     for i in np.flatnonzero(~np.isfinite(out) | (out < 0)):
-        out[i] = _expected_alive_integral(fit, float(t_[i]), float(x_[i]), float(T_[i]))
+        out[i] = expected_alive_integral(fit, float(t_[i]), float(x_[i]), float(T_[i]))
     return np.where(t_ > 0, out, 0.0).reshape(shape)
 
 
@@ -530,7 +532,7 @@ def probability_purchase_within(fit: BgNbdFit, days: ArrayLike, x: ArrayLike, t_
     """P(at least one purchase in (T, T+days]) = P(alive)·(1 − ((α+T)/(α+T+days))^(r+x))."""
     d, x_, T_ = _as_float(days), _as_float(x), _as_float(T)
     survive = np.exp((fit.r + x_) * (np.log(fit.alpha + T_) - np.log(fit.alpha + T_ + d)))
-    return p_alive(fit, x_, t_x, T_) * (1.0 - survive)
+    return np.asarray(p_alive(fit, x_, t_x, T_) * (1.0 - survive), dtype=np.float64)
 
 
 def expected_next_purchase_window(
@@ -567,11 +569,11 @@ def gamma_gamma_log_likelihood(p: float, q: float, v: float, x: ArrayLike, m: Ar
     """Per-customer Gamma-Gamma log-likelihood of the mean spend m̄ of x purchases (x, m̄ > 0)."""
     x, m = _as_float(x), _as_float(m)
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1.0) * np.log(m)
-            + px * np.log(x) - (px + q) * np.log(x * m + v))
+    return np.asarray(gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1.0) * np.log(m)
+                      + px * np.log(x) - (px + q) * np.log(x * m + v), dtype=np.float64)
 
 
-def _gamma_gamma_objective(x: FloatArray, m: FloatArray, w: FloatArray
+def gamma_gamma_objective(x: FloatArray, m: FloatArray, w: FloatArray
                            ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
     """−mean LL and its gradient in (ln p, ln(q − 1), ln v); m already scaled to O(1)."""
     total = w.sum()
@@ -631,7 +633,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike, weights: Ar
         )
     scale = float(np.median(m))  # v scales with the currency; the LL only shifts by a constant
     opt = _maximise(
-        _gamma_gamma_objective(x, m / scale, w), _GAMMA_GAMMA_STARTS,
+        gamma_gamma_objective(x, m / scale, w), _GAMMA_GAMMA_STARTS,
         [(-LOG_BOUND, LOG_BOUND), (LOG_Q_MINUS_ONE_MIN, LOG_BOUND), (-LOG_BOUND, LOG_BOUND)], GAMMA_GAMMA_PARAMS,
     )
     p, q, v = float(np.exp(opt.theta[0])), float(1.0 + np.exp(opt.theta[1])), float(np.exp(opt.theta[2]) * scale)
@@ -736,6 +738,32 @@ def value_tier(
 SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
 
 
+def _summary_arrays(summary: pd.DataFrame) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """frequency, recency, T and monetary_value of a lifetimes summary as float arrays, checked."""
+    missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
+    if missing:
+        raise ValueError(f"summary is missing column(s) {', '.join(missing)}")
+    x = summary["frequency"].to_numpy(dtype=np.float64)
+    t_x = summary["recency"].to_numpy(dtype=np.float64)
+    T = summary["T"].to_numpy(dtype=np.float64)
+    m = summary["monetary_value"].to_numpy(dtype=np.float64)
+    _check_summary_arrays(x, t_x, T)
+    return x, t_x, T, m
+
+
+def _spend_model(x: FloatArray, m: FloatArray, notes: list[str]) -> GammaGammaFit | None:
+    """Gamma-Gamma on the repeat buyers, or None when it cannot be fitted; what to tell the reader goes to ``notes``."""
+    try:
+        gg = fit_gamma_gamma(x, m)
+    except ModelUnsupported as exc:
+        notes.append(f"{exc} Spend and value are not predicted; tiers rank expected purchases.")
+        return None
+    if (not gg.converged or gg.at_boundary or gg.q < HEAVY_TAIL_Q
+            or abs(gg.frequency_monetary_corr) >= STRONG_CORRELATION):
+        notes.append(f"Spend model: {gg.message}.")
+    return gg
+
+
 def score_customers(
     summary: pd.DataFrame,
     horizons: Sequence[int] = (90, 365),
@@ -748,32 +776,16 @@ def score_customers(
     distinct (x, T)) and mapped back. Raises :class:`ModelUnsupported` when BG/NBD cannot be
     fitted; when only Gamma-Gamma cannot, spend columns are NaN and ``notes`` says why.
     """
-    missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
-    if missing:
-        raise ValueError(f"summary is missing column(s) {', '.join(missing)}")
     horizons = tuple(dict.fromkeys(int(h) for h in horizons))  # in the given order, once each
     if not horizons or min(horizons) <= 0:
         raise ValueError("horizons must be positive numbers of days")
-    x = summary["frequency"].to_numpy(dtype=np.float64)
-    t_x = summary["recency"].to_numpy(dtype=np.float64)
-    T = summary["T"].to_numpy(dtype=np.float64)
-    m = summary["monetary_value"].to_numpy(dtype=np.float64)
-    _check_summary_arrays(x, t_x, T)
-
-    pat = _patterns(x, t_x, T, np.ones(len(x)))
+    x, t_x, T, m = _summary_arrays(summary)
+    pat = summary_patterns(x, t_x, T, np.ones(len(x)))
     bg = _fit_bgnbd_patterns(pat)
     notes: list[str] = []
     if not bg.converged or bg.at_boundary:
         notes.append(f"Purchase model: {bg.message}.")
-    gg: GammaGammaFit | None
-    try:
-        gg = fit_gamma_gamma(x, m)
-        if (not gg.converged or gg.at_boundary or gg.q < HEAVY_TAIL_Q
-                or abs(gg.frequency_monetary_corr) >= STRONG_CORRELATION):
-            notes.append(f"Spend model: {gg.message}.")
-    except ModelUnsupported as exc:
-        gg = None
-        notes.append(f"{exc} Spend and value are not predicted; tiers rank expected purchases.")
+    gg = _spend_model(x, m, notes)
 
     # ₂F₁ work on distinct (x, T); P(alive) on distinct patterns; everything else per customer.
     first, pair_of_pattern, _ = _distinct((pat.x, pat.T))
@@ -797,7 +809,7 @@ def score_customers(
         discounted = _discounted_purchases(cumulative, h, discount_rate_annual, period_days)
         columns[f"clv_{h}"] = alive * discounted[index] * spend
     columns["next_purchase_days"] = expected_next_purchase_window(bg, pat.x, pat.t_x, pat.T)[pat.inverse]
-    ranking = columns[f"clv_{max(horizons)}"] if gg is not None else columns[f"expected_purchases_{max(horizons)}"]
+    ranking = np.asarray(columns[f"clv_{max(horizons)}" if gg is not None else f"expected_purchases_{max(horizons)}"])
     columns["value_tier"] = pd.Categorical(value_tier(ranking, alive), categories=list(VALUE_TIERS))
     return ScoreResult(
         customers=pd.DataFrame(columns, index=summary.index), bgnbd=bg, gamma_gamma=gg, horizons=horizons,
@@ -867,7 +879,8 @@ def calibration_holdout_summary(
         "day": pd.to_datetime(transactions[date_col]).dt.floor("D").to_numpy(),
         "value": values.to_numpy(dtype=np.float64),
     })
-    days = days[days["day"] <= obs_end].groupby(["customer_id", "day"], sort=True, as_index=False)["value"].sum()
+    days = days[days["day"] <= obs_end].groupby(  # type: ignore[assignment]  # as_index=False keeps a frame
+        ["customer_id", "day"], sort=True, as_index=False)["value"].sum()
     cal = days[days["day"] <= cal_end]
     grouped = cal.groupby("customer_id", sort=True)
     first, last, n = grouped["day"].min(), grouped["day"].max(), grouped["day"].size()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from lib.curves import CurveFit, curve_points
+from lib.channels.curves import CurveFit, curve_points
 from lib.i18n import Translator, display_channel
 from lib.palette import channel_scale
 
@@ -34,7 +34,7 @@ def share_gap_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
     frame = pd.DataFrame(rows).dropna()
     order = [display_channel(str(c), t.lang) for c in table["channel"]]
     measures = [t("channels_page.spend_share"), t("channels_page.new_share")]
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
@@ -48,6 +48,7 @@ def share_gap_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
         )
         .properties(height=max(200, 40 * len(order)), title=t("channels_page.share_title"))
     )
+    return chart
 
 
 def week_ticks(weeks: pd.Series, most: int = 12) -> list[alt.DateTime]:
@@ -66,7 +67,7 @@ def weekly_spend_chart(weekly: pd.DataFrame, metric: str, t: Translator) -> alt.
     frame = weekly.dropna(subset=[metric]).copy()
     frame["label"] = [display_channel(str(c), t.lang) for c in frame["channel"]]
     label = t(f"channels_page.metric.{metric}")
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_area(opacity=0.85)
         .encode(
@@ -78,10 +79,11 @@ def weekly_spend_chart(weekly: pd.DataFrame, metric: str, t: Translator) -> alt.
         )
         .properties(height=300, title=t("channels_page.weekly_title", metric=label))
     )
+    return chart
 
 
 def response_curve_chart(curve: CurveFit, channel: str, current: float | None, t: Translator,
-                         metric: str = "new_customers") -> alt.Chart:
+                         metric: str = "new_customers") -> alt.LayerChart | alt.FacetChart:
     """The fitted curve over weekly spend, the observed weeks, current spend and the observed range."""
     upto = max(curve.max_observed_weekly_spend or 0.0, current or 0.0) * 1.6 or 1.0
     points = curve_points(curve, upto=upto, points=101)
@@ -113,9 +115,10 @@ def response_curve_chart(curve: CurveFit, channel: str, current: float | None, t
         layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 2], color="#999").encode(x="spend:Q"))
         layers.append(alt.Chart(rule).mark_text(align="left", dx=4, dy=-6, color="#777", fontSize=11).encode(
             x="spend:Q", y=alt.value(10), text="label:N"))
-    return alt.layer(*layers).properties(
+    chart: alt.LayerChart | alt.FacetChart = alt.layer(*layers).properties(
         height=320, title={"text": display_channel(channel, t.lang), "subtitle": t("channels_page.directional")}
     )
+    return chart
 
 
 def allocation_chart(comparison: pd.DataFrame, t: Translator) -> alt.Chart:
@@ -128,7 +131,7 @@ def allocation_chart(comparison: pd.DataFrame, t: Translator) -> alt.Chart:
     frame = pd.DataFrame(rows)
     order = [display_channel(str(c), t.lang) for c in comparison.sort_values("optimised_spend", ascending=False)["channel"]]
     which = [t("channels_page.current"), t("channels_page.optimised")]
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
@@ -142,13 +145,14 @@ def allocation_chart(comparison: pd.DataFrame, t: Translator) -> alt.Chart:
         )
         .properties(height=max(220, 40 * len(order)), title=t("channels_page.allocation_title"))
     )
+    return chart
 
 
 def phasing_chart(weekly: pd.DataFrame, t: Translator) -> alt.Chart:
     """The quarter's budget per week, coloured by budget phase."""
     frame = weekly.copy()
     frame["phase_label"] = [t(f"budget.phase.{p}") for p in frame["budget_phase"]]
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
@@ -160,12 +164,13 @@ def phasing_chart(weekly: pd.DataFrame, t: Translator) -> alt.Chart:
         )
         .properties(height=240, title=t("channels_page.phasing_title"))
     )
+    return chart
 
 
-def mmm_response_chart(curve: pd.DataFrame, current_weekly_spend: float, channel: str, t: Translator) -> alt.Chart:
+def mmm_response_chart(curve: pd.DataFrame, current_weekly_spend: float, channel: str, t: Translator) -> alt.LayerChart:
     """A channel's response curve from the marketing-mix model with its 80 % band; today's weekly spend marked.
 
-    ``curve`` is :func:`lib.mmm.response_curve`; the part beyond the highest observed week is drawn dashed
+    ``curve`` is :func:`lib.channels.response_curve`; the part beyond the highest observed week is drawn dashed
     (extrapolated), the band is the P10–P90 of the bootstrap replicates.
     """
     frame = curve.assign(part=[t("mmm_page.curve.beyond") if b else t("mmm_page.curve.observed")
@@ -183,4 +188,5 @@ def mmm_response_chart(curve: pd.DataFrame, current_weekly_spend: float, channel
                  alt.Tooltip("marginal:Q", format=",.2f", title=t("mmm_page.col.marginal"))])
     now = alt.Chart(pd.DataFrame({"spend": [current_weekly_spend]})).mark_rule(color="#d9822b").encode(
         x="spend:Q", tooltip=[alt.Tooltip("spend:Q", format=",.0f", title=t("mmm_page.curve.now"))])
-    return (band + line + now).properties(height=260, title=t("mmm_page.curve.title", channel=channel))
+    chart: alt.LayerChart = (band + line + now).properties(height=260, title=t("mmm_page.curve.title", channel=channel))
+    return chart

@@ -2,7 +2,7 @@
 
 Why a module of its own: the Segments page's "Predicted value" tab stays thin, and every
 chart is testable through ``to_dict()``. Builders take frames already aggregated here (a
-few rows each) from :mod:`lib.prediction`'s per-customer table; labels come from the
+few rows each) from :mod:`lib.value.prediction`'s per-customer table; labels come from the
 locale files so both languages read naturally.
 """
 
@@ -12,7 +12,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lib.clv import VALUE_TIERS
+from lib.value.clv import VALUE_TIERS
 from lib.i18n import Translator
 
 VALUE_TIER_COLORS: dict[str, str] = {"top": "#1f6f5c", "middle": "#4e9f8a", "low": "#a7cfc3", "lost": "#b9b9b9"}
@@ -33,7 +33,7 @@ def p_alive_chart(bins: pd.DataFrame, t: Translator) -> alt.Chart:
     """How many customers are probably still with us: a histogram of P(alive), stacked by value tier."""
     labels = [t(f"predict.tier.{k}") for k in VALUE_TIERS]
     frame = bins.assign(tier=[t(f"predict.tier.{k}") for k in bins["tier"]])
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
@@ -49,6 +49,7 @@ def p_alive_chart(bins: pd.DataFrame, t: Translator) -> alt.Chart:
         )
         .properties(height=260, title=t("predict.p_alive_title"))
     )
+    return chart
 
 
 def tier_value_frame(customers: pd.DataFrame, value_column: str) -> pd.DataFrame:
@@ -62,7 +63,7 @@ def tier_value_chart(frame: pd.DataFrame, t: Translator) -> alt.Chart:
     """Predicted value per value tier: where next year's revenue is expected to come from."""
     labels = [t(f"predict.tier.{k}") for k in VALUE_TIERS]
     data = frame.assign(tier=[t(f"predict.tier.{k}") for k in frame["tier"]])
-    return (
+    chart: alt.Chart = (
         alt.Chart(data)
         .mark_bar(cornerRadiusEnd=2)
         .encode(
@@ -76,6 +77,7 @@ def tier_value_chart(frame: pd.DataFrame, t: Translator) -> alt.Chart:
         )
         .properties(height=200, title=t("predict.tier_value_title"))
     )
+    return chart
 
 
 def calibration_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
@@ -89,7 +91,7 @@ def calibration_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
                       "customers": rows["customers"]}),
     ]).dropna(subset=["mean"])
     order = list(rows["group"])
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
@@ -104,13 +106,14 @@ def calibration_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
         )
         .properties(height=260, title=t("predict.calibration_title"))
     )
+    return chart
 
 
 def cohort_retention_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
     """Share of each first-order month's customers who ordered again k months later (a cohort heat map)."""
     frame = table[table["month"] > 0].assign(cohort=lambda d: pd.to_datetime(d["cohort"]).dt.strftime("%Y-%m"))
     cohorts = sorted(frame["cohort"].unique())
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_rect()
         .encode(
@@ -125,6 +128,7 @@ def cohort_retention_chart(table: pd.DataFrame, t: Translator) -> alt.Chart:
         )
         .properties(height=max(200, 16 * len(cohorts)), title=t("predict.retention_title"))
     )
+    return chart
 
 
 def cohort_curve_chart(pooled: pd.DataFrame, measure: str, t: Translator) -> alt.Chart:
@@ -142,7 +146,7 @@ def cohort_curve_chart(pooled: pd.DataFrame, measure: str, t: Translator) -> alt
     ])
     axis_title = t("predict.cohort_value_axis" if measure == "revenue" else "predict.retention")
     number = ",.0f" if measure == "revenue" else ".0%"
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
@@ -156,3 +160,4 @@ def cohort_curve_chart(pooled: pd.DataFrame, measure: str, t: Translator) -> alt
         )
         .properties(height=240, title=t(f"predict.cohort_{measure}_title"))
     )
+    return chart

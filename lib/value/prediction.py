@@ -1,6 +1,6 @@
-"""Predicted customer value of a dataset: the segment engine's lifetimes summary through :mod:`lib.clv`.
+"""Predicted customer value of a dataset: the segment engine's lifetimes summary through :mod:`lib.value.clv`.
 
-Why this module exists: :mod:`lib.clv` is pure maths on a summary table; the pages, the
+Why this module exists: :mod:`lib.value.clv` is pure maths on a summary table; the pages, the
 CLI and the exports need it on a *dataset* — the net-of-cancellations orders of the
 :mod:`lib.metrics` ledger, summarised by :func:`lib.segments.customer_summary` in DuckDB
 (one row per customer reaches Python), scored in one vectorised pass, joined back to
@@ -12,7 +12,7 @@ Definitions (per customer, at the as-of date):
 * ``p_alive`` — the BG/NBD probability that the customer has not silently left.
 * ``expected_purchases_<h>`` — expected purchase *days* in the next h days.
 * ``clv_<h>`` — predicted net revenue over the next h days, discounted monthly at the
-  stated annual rate (:func:`lib.clv.clv`).
+  stated annual rate (:func:`lib.value.clv.clv`).
 * ``next_purchase_days`` — the median wait until the next purchase if still a customer.
 * ``value_tier`` — top / middle / low by predicted value, ``lost`` below P(alive) 0.1.
 * ``value_at_stake`` — the predicted value a customer would have if still a customer
@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib import clv
+from lib.value import clv
 from lib import segments as seg
+from lib.sql_engine import QueryTarget
 
 DEFAULT_HORIZONS: tuple[int, ...] = (90, 365)
 DEFAULT_DISCOUNT_RATE = 0.10
@@ -83,7 +84,7 @@ class Prediction:
         return out
 
 
-def _summary(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | None) -> tuple[date, pd.DataFrame]:
+def _summary(ws: QueryTarget, dataset: seg.SourceLike, as_of: date | datetime | str | None) -> tuple[date, pd.DataFrame]:
     src = seg.as_source(dataset, ws)
     as_of_d = seg.default_as_of(ws, src) if as_of is None else pd.Timestamp(str(as_of)).date()
     if as_of_d is None:
@@ -92,7 +93,7 @@ def _summary(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | No
 
 
 def predict(
-    ws: Any,
+    ws: QueryTarget,
     dataset: seg.SourceLike,
     as_of: date | datetime | str | None = None,
     horizons: tuple[int, ...] = DEFAULT_HORIZONS,
@@ -100,7 +101,7 @@ def predict(
 ) -> Prediction:
     """Fit BG/NBD + Gamma-Gamma on the dataset's orders up to ``as_of`` (default: the last order day) and score everyone.
 
-    Raises :class:`lib.clv.ModelUnsupported` (with how many repeat buyers are needed)
+    Raises :class:`lib.value.clv.ModelUnsupported` (with how many repeat buyers are needed)
     when the data cannot support the purchase model.
     """
     as_of_d, summary = _summary(ws, dataset, as_of)
@@ -183,7 +184,7 @@ def predicted_ltv(prediction: Prediction, first_from: date | None = None, first_
 MONTH_DAYS = 365.25 / 12
 
 
-def cohort_activity(ws: Any, dataset: seg.SourceLike, as_of: date | datetime | str | None = None,
+def cohort_activity(ws: QueryTarget, dataset: seg.SourceLike, as_of: date | datetime | str | None = None,
                     months: int = 12) -> pd.DataFrame:
     """Per first-order month and month since it (0 … ``months``): the cohort's customers and mean first
     order, and in that month the customers who ordered and their net revenue (one SQL statement)."""
@@ -236,7 +237,7 @@ def cohorts(activity: pd.DataFrame, prediction: Prediction, months: int = 12) ->
                   if prediction.gamma_gamma is not None else float("nan"))
     predicted_retention = simulated_retention(prediction.bgnbd, months)
     for cohort, group in activity.groupby("cohort"):
-        start = pd.Timestamp(cohort).to_period("M")
+        start = pd.Timestamp(cohort).to_period("M")  # type: ignore[arg-type]  # groupby keys are typed too widely
         complete = (as_of_month - start).n - 1  # months since the cohort's that have ended by the as-of date
         if complete < 0:
             continue
@@ -285,7 +286,7 @@ def _simulated_retention(r: float, alpha: float, a: float, b: float, months: int
         month = np.minimum((t / MONTH_DAYS).astype(int), months)
         bought[np.flatnonzero(alive), month[alive]] = True
         alive &= rng.random(customers) >= drop
-    return bought.mean(axis=0)
+    return np.asarray(bought.mean(axis=0), dtype=np.float64)
 
 
 def pooled_cohort_curve(table: pd.DataFrame) -> pd.DataFrame:
@@ -316,7 +317,7 @@ class HoldoutCheck:
 
     calibration_end: date
     holdout_end: date
-    table: pd.DataFrame  # lib.clv.calibration_table: by calibration repeat purchases 0 … 7+, then "all"
+    table: pd.DataFrame  # lib.value.clv.calibration_table: by calibration repeat purchases 0 … 7+, then "all"
     bgnbd: clv.BgNbdFit
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -342,14 +343,14 @@ class HoldoutCheck:
         }
 
 
-def default_calibration_end(ws: Any, dataset: seg.SourceLike, holdout_days: int = 90) -> date | None:
+def default_calibration_end(ws: QueryTarget, dataset: seg.SourceLike, holdout_days: int = 90) -> date | None:
     """The last order day minus ``holdout_days``: the latest calibration end with a full holdout."""
     last = seg.default_as_of(ws, dataset)
     return last - timedelta(days=holdout_days) if last else None
 
 
 def holdout_check(
-    ws: Any, dataset: seg.SourceLike, calibration_end: date | str, holdout_end: date | str | None = None,
+    ws: QueryTarget, dataset: seg.SourceLike, calibration_end: date | str, holdout_end: date | str | None = None,
 ) -> HoldoutCheck:
     """Fit on orders up to ``calibration_end``; predict purchase days up to ``holdout_end``; compare with the orders.
 
