@@ -130,13 +130,13 @@ def geometric_adstock(spend: _Array | list[float], theta: float, initial: float 
     if theta == 0.0:
         return x.copy()
     out, _ = lfilter([1.0], [1.0, -theta], x, zi=[theta * float(initial)])
-    return out
+    return np.asarray(out, dtype=float)
 
 
 def carryover(spend: _Array | list[float], theta: float, initial: float = 0.0) -> _Array:
     """The part of each period's adstocked spend that comes from earlier periods (``a_t − x_t``)."""
     x = np.asarray(spend, dtype=float)
-    return geometric_adstock(x, theta, initial) - x
+    return np.asarray(geometric_adstock(x, theta, initial) - x, dtype=float)
 
 
 def steady_state_multiplier(theta: float) -> float:
@@ -156,7 +156,7 @@ def theta_for_half_life(periods: float) -> float:
     """The carry-over θ with the given half-life in periods: ``0.5^(1/h)`` (0 for h ≤ 0)."""
     if periods <= 0:
         return 0.0
-    return 0.5 ** (1.0 / float(periods))
+    return float(0.5 ** (1.0 / float(periods)))
 
 
 def robyn_inflexion(gamma: float, adstocked_spend: _Array | list[float], *, legacy: bool = False) -> float:
@@ -177,7 +177,7 @@ def robyn_inflexion(gamma: float, adstocked_spend: _Array | list[float], *, lega
 
 
 def _nonneg(a: _Array | float) -> _Array:
-    return np.maximum(np.asarray(a, dtype=float), 0.0)
+    return np.asarray(np.maximum(np.asarray(a, dtype=float), 0.0), dtype=float)
 
 
 def hill(a: _Array | float, beta: _Array | float, alpha: _Array | float, gamma: _Array | float) -> _Array:
@@ -207,7 +207,7 @@ def hill_peak_marginal_point(alpha: float, gamma: float) -> float:
     """Where a Hill curve's marginal return peaks (its inflexion): ``γ·((α−1)/(α+1))^(1/α)``; 0 if α ≤ 1."""
     if alpha <= 1.0:
         return 0.0
-    return gamma * ((alpha - 1.0) / (alpha + 1.0)) ** (1.0 / alpha)
+    return float(gamma * ((alpha - 1.0) / (alpha + 1.0)) ** (1.0 / alpha))
 
 
 def hill_marginal_inverse(m: _Array | float, beta: _Array | float, alpha: _Array | float,
@@ -277,7 +277,7 @@ def michaelis_menten_marginal_inverse(m: _Array | float, vmax: _Array | float, k
     """Where dy/da = m: ``√(V·K/m) − K``, clipped at 0 (the KKT water-filling formula)."""
     target = np.asarray(m, dtype=float)
     with np.errstate(divide="ignore"):
-        return np.clip(np.sqrt(vmax * k / np.clip(target, 0.0, None)) - k, 0.0, None)
+        return np.asarray(np.clip(np.sqrt(vmax * k / np.clip(target, 0.0, None)) - k, 0.0, None), dtype=float)
 
 
 def tanh_saturation(a: _Array | float, b: float, c: float) -> _Array:
@@ -441,7 +441,7 @@ class CurveFit:
     def saturation_level(self) -> float:
         """The weekly response the curve approaches as spend grows without limit."""
         p = self.params
-        return float({"hill": p.get("beta"), "michaelis_menten": p.get("vmax"), "tanh": p.get("b")}[self.family])
+        return float(p[{"hill": "beta", "michaelis_menten": "vmax", "tanh": "b"}[self.family]])
 
     @property
     def is_concave(self) -> bool:
@@ -629,11 +629,11 @@ def _unit_shapes(family: str, a: _Array, shapes: list[tuple[float, ...]]) -> _Ar
     if family == "hill":
         alpha, gamma = params[:, :1], params[:, 1:2]
         with np.errstate(divide="ignore", over="ignore"):
-            return 1.0 / (1.0 + (x / gamma) ** (-alpha))
+            return np.asarray(1.0 / (1.0 + (x / gamma) ** (-alpha)), dtype=float)
     scale = params[:, :1]
     if family == "michaelis_menten":
-        return x / (scale + x)
-    return np.tanh(x / scale)
+        return np.asarray(x / (scale + x), dtype=float)
+    return np.asarray(np.tanh(x / scale), dtype=float)
 
 
 def _model_and_jacobian(family: str, with_baseline: bool) -> tuple[_Family, _Family]:
@@ -1077,7 +1077,8 @@ def weekly_channel_frame(ws: Any, dataset_id: int, metric: str = "new_customers"
         edges = [per_week_days.index.min(), per_week_days.index.max()]
         partial = [w for w in edges if per_week_days[w] < 7]
         frame = frame[~frame["week"].isin(partial)]
-    return frame.drop(columns="n_periods").reset_index(drop=True)
+    result: pd.DataFrame = frame.drop(columns="n_periods").reset_index(drop=True)
+    return result
 
 
 # ---------------------------------------------------------------------------

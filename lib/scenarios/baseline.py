@@ -148,7 +148,7 @@ def _base_quarter(ws: Workspace, dataset_id: int, quarter: Period | None) -> Per
     src = order_source(ws, dataset_id)
     if span is None or not ws.query_rows(
         f"SELECT count(*) FROM ({dataset_ledger('ds', src)}) AS ledger WHERE is_order",
-        {"ds": int(dataset_id), **source_params("ds", src)},  # type: ignore[arg-type]  # named parameters
+        {"ds": int(dataset_id), **source_params("ds", src)},
     )[0][0]:
         raise ScenarioError("scenarios.error.no_orders")
     if quarter is None:
@@ -163,14 +163,13 @@ def _channel_new_customers(
 ) -> tuple[NewCustomersSource, dict[str, float]]:
     """New customers per channel: as the channel data reports them, else by each customer's first-order channel."""
     if len(channels) and int(channels["reported"].sum()) > 0:
-        rows = channels.to_dict("records")
-        return "channel_data", {str(r["channel"]): float(r["new_customers"]) for r in rows
-                                if r["reported"] and pd.notna(r["new_customers"])}
+        reported = channels[channels["reported"].astype(bool) & channels["new_customers"].notna()]
+        return "channel_data", dict(zip(reported["channel"].astype(str), reported["new_customers"].astype(float)))
     src = order_source(ws, dataset_id)
     params = {**source_params("ds", src), "ds": int(dataset_id), "start": quarter.start, "end": quarter.end}
-    firsts = ws.query_df(_first_order_channel_sql(src), params)  # type: ignore[arg-type]  # named parameters
-    return "first_order_channel", {str(r.channel): float(r.new_customers) for r in firsts.itertuples()
-                                   if channel_spend.get(str(r.channel), 0.0) > 0}
+    firsts = ws.query_df(_first_order_channel_sql(src), params)
+    counts = dict(zip(firsts["channel"].astype(str), firsts["new_customers"].astype(float)))
+    return "first_order_channel", {name: n for name, n in counts.items() if channel_spend.get(name, 0.0) > 0}
 
 
 def measure_baseline(ws: Workspace, dataset_id: int, quarter: Period | None = None, *, require_spend: bool = True
@@ -193,7 +192,7 @@ def measure_baseline(ws: Workspace, dataset_id: int, quarter: Period | None = No
         raise ScenarioError("scenarios.error.no_channel_spend", quarter=period_text(quarter))
     if not facts.new_customers:
         raise ScenarioError("scenarios.error.no_new_customers", quarter=period_text(quarter))
-    channel_spend = {str(r.channel): float(r.spend) for r in channels.itertuples()}
+    channel_spend = dict(zip(channels["channel"].astype(str), channels["spend"].astype(float)))
     source, channel_new = _channel_new_customers(ws, dataset_id, quarter, channels, channel_spend)
     return _decompose(int(dataset_id), quarter, facts, spend_total, source, channel_spend, channel_new)
 
@@ -266,7 +265,7 @@ def scenario_curves(ws: Workspace, dataset_id: int, source: NewCustomersSource |
             FROM ({first_orders_sql(dataset_ledger("ds", order_source(ws, dataset_id)))}) AS firsts
             WHERE channel IS NOT NULL GROUP BY ALL
             """,
-            {"ds": int(dataset_id), **source_params("ds", order_source(ws, dataset_id))},  # type: ignore[arg-type]
+            {"ds": int(dataset_id), **source_params("ds", order_source(ws, dataset_id))},
         )
         firsts["week"] = pd.to_datetime(firsts["week"])
         merged = frame.drop(columns="response").merge(firsts, on=["channel", "week"], how="left")
