@@ -50,8 +50,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 # lifetimes' fit of CDNOW (shared/data/cdnow/lifetimes_bgnbd_gg_fit.json), rounded
 BGNBD_TRUTH = {"r": 0.267, "alpha": 41.9, "a": 0.484, "b": 2.11}
@@ -178,7 +176,7 @@ WORKERS = {"score": worker_score, "like-lifetimes": worker_ours_like_lifetimes, 
 
 
 def run_worker(python: str, kind: str, path: Path, n: int | None, repeat: int) -> dict:
-    cmd = [python, str(Path(__file__).resolve()), "--worker", kind, "--path", str(path), "--repeat", str(repeat)]
+    cmd = [python, "-m", "bench.bench_clv", "--worker", kind, "--path", str(path), "--repeat", str(repeat)]
     if n is not None:
         cmd += ["--rows", str(n)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
@@ -253,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             base_dir.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", "generate", "--rows", str(n),
+            subprocess.run([sys.executable, "-m", "bench.bench_clv", "--worker", "generate", "--rows", str(n),
                             "--path", str(path), "--seed", str(args.seed)], check=True, cwd=ROOT)
             print(f"simulated {n:,} customers (BG/NBD {BGNBD_TRUTH}, Gamma-Gamma {GAMMA_GAMMA_TRUTH}, "
                   f"T {ACQUISITION_DAYS[0]}–{ACQUISITION_DAYS[1]} days, whole days) in {time.perf_counter() - t0:.1f} s")

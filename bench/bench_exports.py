@@ -49,13 +49,9 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-HERE = Path(__file__).resolve().parent
-for _path in (str(ROOT), str(HERE)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+from bench import bench_segments  # the shared order generator
 
-import bench_segments  # noqa: E402  (the shared order generator)
+ROOT = Path(__file__).resolve().parent.parent
 
 AS_OF = bench_segments.END_DAY
 TARGET_CSV_RATIO = 8.0
@@ -392,9 +388,8 @@ def main(argv: list[str] | None = None) -> int:
             build_workspace(db, {names[role]: parquet[role] for role in sizes})
         sample_db = base_dir / "sample.duckdb"
         if not sample_db.exists():
-            subprocess.run([py, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-                                      f"from bench_exports import build_sample_workspace as b; b({str(sample_db)!r})"],
-                           cwd=HERE, check=True)
+            subprocess.run([py, "-c", f"from bench.bench_exports import build_sample_workspace as b; b({str(sample_db)!r})"],
+                           cwd=ROOT, check=True)
 
         out = base_dir / "out"
         out.mkdir(exist_ok=True)
@@ -405,14 +400,14 @@ def main(argv: list[str] | None = None) -> int:
               f"(load average {os.getloadavg()[0]:.1f})", flush=True)
         runs: dict[str, dict] = {}
         runs["cli"] = timed(cli)
-        runs["pandas"] = timed([py, str(Path(__file__).resolve()), "--worker", "pandas", "--path",
+        runs["pandas"] = timed([py, "-m", "bench.bench_exports", "--worker", "pandas", "--path",
                                 str(parquet["csv"]), "--out", str(pandas_csv),
                                 "--vocab", json.dumps(export_vocabulary(), ensure_ascii=False)])
         runs["pandas"].update(json.loads(runs["pandas"]["stdout"].strip().splitlines()[-1]))
         agreement = compare_csv(ours_csv, pandas_csv)
         if args.compare_exports:
             before_csv = out / "before.csv"
-            before = [py, str(Path(__file__).resolve()), "--worker", "cli-with", "--exports", args.compare_exports,
+            before = [py, "-m", "bench.bench_exports", "--worker", "cli-with", "--exports", args.compare_exports,
                       "--", *cli[3:]]
             before[before.index(str(ours_csv))] = str(before_csv)
             runs["before"] = timed(before)
@@ -427,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
                 dataset = con.execute("SELECT name FROM datasets ORDER BY dataset_id LIMIT 1").fetchone()[0]
                 con.close()
             target = out / f"{label.replace(' ', '_')}.xlsx"
-            res = timed([py, str(Path(__file__).resolve()), "--worker", "workbook", "--path", str(wb_db),
+            res = timed([py, "-m", "bench.bench_exports", "--worker", "workbook", "--path", str(wb_db),
                          "--dataset", dataset, "--out", str(target)])
             res.update(json.loads(res["stdout"].strip().splitlines()[-1]))
             wb_runs[label] = res

@@ -43,8 +43,6 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 HEADER = "订单编号,买家ID,下单时间,实付金额,数量,渠道,订单状态\n"
 CHANNELS = ["抖音", "小红书", "天猫", "京东", "微信私域"]
@@ -126,7 +124,7 @@ def _run(mode: str, csv_path: Path, work: Path) -> dict:
     for stale in (db, db.with_name(db.name + ".wal")):
         stale.unlink(missing_ok=True)
     proc = subprocess.run(
-        [sys.executable, __file__, "--worker", mode, str(csv_path), str(db)],
+        [sys.executable, "-m", "bench.bench_import", "--worker", mode, str(csv_path), str(db)],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]

@@ -27,7 +27,6 @@ import argparse
 import os
 import platform
 import resource
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -36,12 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from lib import channels
+from lib.channels import geometric_adstock, hill
 
-from lib import channels  # noqa: E402
-from lib.channels import geometric_adstock, hill  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 ROBYN_FILE = ROOT.parent / "shared" / "data" / "robyn" / "robyn_dt_simulated_weekly.csv"
 ROBYN_PAID = ["tv_S", "ooh_S", "print_S", "facebook_S", "search_S"]

@@ -44,8 +44,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 HISTORY_DAYS = 730
 ENGINE_RUNS = {
@@ -304,9 +302,9 @@ def worker_pandas(path: str, as_of: date, repeat: int) -> dict:
 
 
 def run_worker(kind: str, path: Path, as_of: date, repeat: int) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--path", str(path),
+    cmd = [sys.executable, "-m", "bench.bench_segments", "--worker", kind, "--path", str(path),
            "--as-of", as_of.isoformat(), "--repeat", str(repeat)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} worker failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -353,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             path = folder / "orders.parquet"
             if not path.exists() or not (folder / "workspace.duckdb").exists():
                 t0 = time.perf_counter()
-                subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", "generate",
+                subprocess.run([sys.executable, "-m", "bench.bench_segments", "--worker", "generate",
                                 "--rows", str(n), "--path", str(folder)], check=True)
                 print(f"generated {n:,} orders in {time.perf_counter() - t0:.1f} s "
                       f"({path.stat().st_size / 1e6:.0f} MB Parquet, also imported into a DuckDB file)")
