@@ -11,7 +11,7 @@ import pytest
 
 from lib.i18n import t
 
-from .driver import AppPage
+from .driver import AppPage, State
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,9 @@ def test_playbook_tables_fit_1440_px_on_every_tier(app: AppPage, lang):
     app.screenshot(f"playbooks_{lang}_1440")
     tiers = app.main.locator(".st-key-playbooks-tier-plan button")
     for index in range(1, tiers.count()):
-        app.act(lambda i=index: tiers.nth(i).click())
+        chosen = tiers.nth(index)
+        app.act(chosen.click, until=State(f"tier {index + 1} chosen",
+                                          lambda b=chosen: b.get_attribute("aria-checked") == "true"))
         app.page.wait_for_timeout(300)  # the grids lay their columns out after the run
         assert not _sideways(app), f"tables scroll sideways at 1440 px ({lang}, tier {index + 1}): {_sideways(app)}"
     assert not app.page_errors, app.page_errors[:5]
