@@ -59,7 +59,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lib.sql_engine import Engine
+from lib.sql_engine import Engine, QueryTarget
 from lib.workspace import scratch_connection
 
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -275,8 +275,8 @@ class _CellMaker:
     reuse is safe and avoids building a styled cell per value).
     """
 
-    def __init__(self, ws: Any, number_format: str | None = None, *, bold: bool = False, wrap: bool = False) -> None:
-        self.ws = ws
+    def __init__(self, sheet: Any, number_format: str | None = None, *, bold: bool = False, wrap: bool = False) -> None:
+        self.sheet = sheet
         self.number_format = number_format
         self.decorated = bold or wrap
         self.bold, self.wrap = bold, wrap
@@ -296,7 +296,7 @@ class _CellMaker:
     def _new(self) -> Any:
         from openpyxl.cell import WriteOnlyCell
 
-        cell = WriteOnlyCell(self.ws)
+        cell = WriteOnlyCell(self.sheet)
         if self.bold:
             cell.font = _openpyxl_styles().header_font
         if self.wrap:
@@ -404,7 +404,7 @@ def _column_widths(header: list[str], columns: list[list[Any]], kinds: list[str 
     return widths
 
 
-def _write_frame(ws: Any, spec: SheetSpec) -> None:
+def _write_frame(sheet: Any, spec: SheetSpec) -> None:
     frame = spec.frame if spec.frame is not None else pd.DataFrame()
     if len(frame) > MAX_DATA_ROWS:
         raise ValueError(
@@ -420,40 +420,40 @@ def _write_frame(ws: Any, spec: SheetSpec) -> None:
         columns.append(_column_values(series, kind))
     widths = _column_widths(header, columns, kinds)
     for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[_column_letter(i)].width = width
+        sheet.column_dimensions[_column_letter(i)].width = width
     ncols = len(header)
     if ncols:
-        ws.freeze_panes = "A2"
-        ws.auto_filter.ref = f"A1:{_column_letter(ncols)}{len(frame) + 1}"
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = f"A1:{_column_letter(ncols)}{len(frame) + 1}"
     header_cells = []
     for name in header:
-        maker = _CellMaker(ws, bold=True)
+        maker = _CellMaker(sheet, bold=True)
         maker._text.fill = maker._quoted.fill = _openpyxl_styles().header_fill
         header_cells.append(maker(name))
-    ws.append(header_cells)
-    makers = [_CellMaker(ws, NUMBER_FORMATS.get(k) if k else None) for k in kinds]
+    sheet.append(header_cells)
+    makers = [_CellMaker(sheet, NUMBER_FORMATS.get(k) if k else None) for k in kinds]
     for row in zip(*columns):
-        ws.append([make(v) for make, v in zip(makers, row)])
+        sheet.append([make(v) for make, v in zip(makers, row)])
 
 
-def _write_rows(ws: Any, spec: SheetSpec) -> None:
+def _write_rows(sheet: Any, spec: SheetSpec) -> None:
     rows = [list(r) for r in (spec.rows or [])]
     ncols = max((len(r) for r in rows), default=1)
     for c in range(ncols):
         values = [r[c] for r in rows if len(r) > c and len(r) > 1]
         widest = max([_shown_width(v, None) for v in values] or [8])
         cap = 40 if c < ncols - 1 else 100
-        ws.column_dimensions[_column_letter(c + 1)].width = float(min(max(widest + 2, 10), cap))
-    heading = _CellMaker(ws, bold=True)
-    makers = [_CellMaker(ws, bold=(i == 0), wrap=(i == ncols - 1)) for i in range(ncols)]
+        sheet.column_dimensions[_column_letter(c + 1)].width = float(min(max(widest + 2, 10), cap))
+    heading = _CellMaker(sheet, bold=True)
+    makers = [_CellMaker(sheet, bold=(i == 0), wrap=(i == ncols - 1)) for i in range(ncols)]
     for row in rows:
         if len(row) == 1:
-            ws.append([heading(row[0])])
+            sheet.append([heading(row[0])])
         else:
-            ws.append([makers[i](v) for i, v in enumerate(row)])
+            sheet.append([makers[i](v) for i, v in enumerate(row)])
 
 
-def _add_images(ws: Any, spec: SheetSpec) -> None:
+def _add_images(sheet: Any, spec: SheetSpec) -> None:
     """Place the spec's images (openpyxl needs Pillow to read them; PNG bytes only)."""
     if not spec.images:
         return
@@ -469,7 +469,7 @@ def _add_images(ws: Any, spec: SheetSpec) -> None:
         if item.scale and item.scale != 1.0:
             image.width = max(1, round(image.width / item.scale))
             image.height = max(1, round(image.height / item.scale))
-        ws.add_image(image, item.anchor or default_anchor)
+        sheet.add_image(image, item.anchor or default_anchor)
 
 
 def workbook_bytes(sheets: Sequence[SheetSpec]) -> bytes:
@@ -482,12 +482,12 @@ def workbook_bytes(sheets: Sequence[SheetSpec]) -> bytes:
     for spec in sheets or [SheetSpec("Sheet", rows=[])]:
         name = sanitize_sheet_name(spec.title, taken)
         taken.add(name.lower())
-        ws = wb.create_sheet(title=name)
+        sheet = wb.create_sheet(title=name)
         if spec.frame is not None:
-            _write_frame(ws, spec)
+            _write_frame(sheet, spec)
         else:
-            _write_rows(ws, spec)
-        _add_images(ws, spec)
+            _write_rows(sheet, spec)
+        _add_images(sheet, spec)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -572,7 +572,7 @@ def _bound(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 @contextmanager
-def query_batches(conn: Any, sql: str, params: Mapping[str, Any] | None,
+def query_batches(conn: QueryTarget, sql: str, params: Mapping[str, Any] | None,
                   batch_rows: int = _BATCH_ROWS) -> Iterator[pa.RecordBatchReader]:
     """The rows of a read query as an Arrow stream, on a :class:`lib.workspace.Workspace`, a DuckDB connection
     or a :class:`lib.sql_engine.Engine` (the rows then come from DuckDB or Spark; the file is written here alike).
@@ -679,7 +679,7 @@ def _copy_csv(reader: pa.RecordBatchReader, target: Path, headers: Sequence[Any]
 
 
 def write_query_csv(
-    conn: Any,
+    conn: QueryTarget,
     sql: str,
     params: Mapping[str, Any] | None,
     path: str | os.PathLike[str],
@@ -718,7 +718,7 @@ def write_query_csv(
 
 
 def query_csv_bytes(
-    conn: Any,
+    conn: QueryTarget,
     sql: str,
     params: Mapping[str, Any] | None,
     *,
@@ -925,7 +925,7 @@ class _XlsxSheet:
 
     def __init__(self, book: StreamingWorkbook, worksheet: Any) -> None:
         self.book = book
-        self.ws = worksheet
+        self.sheet = worksheet
         self.next_row = 1  # 1-based number of the next row to write
 
     def write(self, xml: str | bytes | memoryview, rows: int, columns: int) -> None:
@@ -934,25 +934,25 @@ class _XlsxSheet:
             return
         last = self.next_row + rows - 1
         if last > _EXCEL_ROWS:
-            raise ValueError(f"sheet {self.ws.name!r} would have {last:,} rows; Excel holds {_EXCEL_ROWS:,}")
-        fh = self.ws.row_data_fh  # XlsxWriter's constant-memory row file (UTF-8 text)
+            raise ValueError(f"sheet {self.sheet.name!r} would have {last:,} rows; Excel holds {_EXCEL_ROWS:,}")
+        fh = self.sheet.row_data_fh  # XlsxWriter's constant-memory row file (UTF-8 text)
         fh.flush()
         fh.buffer.write(xml.encode("utf-8") if isinstance(xml, str) else xml)
         fh.buffer.flush()
         # XlsxWriter writes <sheetData> only when it knows the used range.
-        self.ws._check_dimensions(self.next_row - 1, 0)
-        self.ws._check_dimensions(last - 1, max(columns - 1, 0))
+        self.sheet._check_dimensions(self.next_row - 1, 0)
+        self.sheet._check_dimensions(last - 1, max(columns - 1, 0))
         self.next_row = last + 1
 
     def widths(self, widths: Sequence[float]) -> None:
         for i, width in enumerate(widths):
-            self.ws.set_column(i, i, width)
+            self.sheet.set_column(i, i, width)
 
     def table_layout(self, columns: int, data_rows: int) -> None:
         """Frozen header row and an autofilter over the table, as :func:`workbook_bytes` sets them."""
         if columns:
-            self.ws.freeze_panes(1, 0)
-            self.ws.autofilter(0, 0, data_rows, columns - 1)
+            self.sheet.freeze_panes(1, 0)
+            self.sheet.autofilter(0, 0, data_rows, columns - 1)
 
 
 _EXCEL_ROWS = 1_048_576

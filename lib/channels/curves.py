@@ -59,6 +59,7 @@ from scipy.special import expit
 
 from lib.formatting import money
 from lib.i18n import t
+from lib.workspace import Workspace
 
 Family = Literal["hill", "michaelis_menten", "tanh"]
 FAMILIES: tuple[Family, ...] = ("hill", "michaelis_menten", "tanh")
@@ -1029,7 +1030,7 @@ def fits_summary(fits: Mapping[str, ChannelFit]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 
-def weekly_channel_frame(ws: Any, dataset_id: int, metric: str = "new_customers") -> pd.DataFrame:
+def weekly_channel_frame(ws: Workspace, dataset_id: int, metric: str = "new_customers") -> pd.DataFrame:
     """Weekly spend and ``metric`` per channel from ``channel_spend``, on a continuous calendar.
 
     Rows are summed to ISO weeks (``date_trunc('week', period_start)``, Mondays).
@@ -1088,18 +1089,18 @@ def weekly_channel_frame(ws: Any, dataset_id: int, metric: str = "new_customers"
 OVERRIDES_KEY = "curves.overrides"
 
 
-def load_overrides(ws: Any, dataset_id: int, metric: str) -> dict[str, CurveFit]:
+def load_overrides(ws: Workspace, dataset_id: int, metric: str) -> dict[str, CurveFit]:
     """The curves a user typed in for ``metric``, by channel (empty when none)."""
     stored = ws.get_setting(dataset_id, OVERRIDES_KEY, {}) or {}
     return {channel: CurveFit.from_dict(data) for channel, data in (stored.get(metric) or {}).items()}
 
 
-def apply_overrides(ws: Any, dataset_id: int, curves: Mapping[str, CurveFit], metric: str) -> dict[str, CurveFit]:
+def apply_overrides(ws: Workspace, dataset_id: int, curves: Mapping[str, CurveFit], metric: str) -> dict[str, CurveFit]:
     """``curves`` with every typed-in curve in place of its channel's fit (optimiser, scenarios, review pack)."""
     return {**curves, **load_overrides(ws, dataset_id, metric)}
 
 
-def save_override(ws: Any, dataset_id: int, metric: str, channel: str, curve: CurveFit | None) -> None:
+def save_override(ws: Workspace, dataset_id: int, metric: str, channel: str, curve: CurveFit | None) -> None:
     """Store (or, with ``None``, remove) a typed-in curve.
 
     The dataset's version is bumped, because every number derived from the curves

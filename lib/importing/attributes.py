@@ -18,7 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lib.sql_engine import QueryTarget
+    from lib.workspace import Workspace
 
 import pandas as pd
 
@@ -120,9 +124,11 @@ def commit(cur: Any, dataset_id: int, staged: StagedAttributes | None, *, replac
         cur.unregister("incoming_attributes")
 
 
-def names(ws: Any, dataset_id: Any) -> list[str]:
+def names(ws: QueryTarget, dataset_id: object) -> list[str]:
     """The dataset's attribute names in the order their files had them (none for anything but a workspace dataset)."""
-    if not isinstance(dataset_id, int) or not callable(getattr(ws, "query_rows", None)):
+    from lib.workspace import Workspace  # at call time: lib.workspace imports this package
+
+    if not isinstance(dataset_id, int) or not isinstance(ws, Workspace):
         return []
     rows = ws.query_rows(
         "SELECT name FROM customer_attributes WHERE dataset_id = ? GROUP BY name ORDER BY min(position), name",
@@ -170,7 +176,7 @@ def stage_accepted(raw_frame: pd.DataFrame, accepted: pd.DataFrame, names: Seque
         con.close()
 
 
-def for_customers(ws: Any, dataset_id: int, customer_ids: Sequence[str]) -> pd.DataFrame:
+def for_customers(ws: Workspace, dataset_id: int, customer_ids: Sequence[str]) -> pd.DataFrame:
     """The kept attributes of some customers, one column per name (in file order), for a page's member list.
 
     Columns ``customer_id`` then the attribute names; customers without attributes are absent.

@@ -51,7 +51,7 @@ class OrderSource:
     label: str = ""
 
     @classmethod
-    def for_dataset(cls, dataset_id: int, conn: Any = None) -> OrderSource:
+    def for_dataset(cls, dataset_id: int, conn: QueryTarget | None = None) -> OrderSource:
         """The ledger of one workspace dataset: its ``orders`` table rows, or its Parquet files when read in place.
 
         ``conn`` (the :class:`lib.workspace.Workspace`) says which; without it the ``orders`` table is read.
@@ -115,7 +115,7 @@ def _parquet_columns(pattern: str) -> frozenset[str]:
 SourceLike = int | OrderSource
 
 
-def as_source(dataset: SourceLike, conn: Any = None) -> OrderSource:
+def as_source(dataset: SourceLike, conn: QueryTarget | None = None) -> OrderSource:
     """A dataset id or an :class:`OrderSource`, as an :class:`OrderSource` (``conn``: the workspace it lives in)."""
     if isinstance(dataset, OrderSource):
         return dataset

@@ -39,14 +39,16 @@ from lib.segments.engine import (
     FM_BANDS,
     R_BANDS,
     OrderSource,
+    SourceLike,
     as_source,
     classified_query,
     resolve_as_of,
 )
 from lib.segments.explain import data_warnings
 from lib.segments.labels import band_rules, group_label, group_order, segment_definitions, segment_label, tier_definitions, tier_label
+from lib.sql_engine import QueryTarget
+from lib.workspace import Workspace, scratch_connection
 from lib.segments.queries import resolve_cuts, segment_summary
-from lib.workspace import scratch_connection
 from lib.segments.settings import TAG_KEYS, SegmentSettings, check_settings, load_settings
 
 # Customer columns in export order, with their number formats.
@@ -118,10 +120,12 @@ def _label_sql(column: str, labels: Mapping[str, str]) -> str:
     return f"CASE CAST({column} AS VARCHAR) {whens} ELSE CAST({column} AS VARCHAR) END"
 
 
-def _attributes_of(ws: Any, dataset_id: Any) -> tuple[int, list[str]] | None:
+def _attributes_of(ws: QueryTarget, dataset_id: SourceLike) -> tuple[int, list[str]] | None:
     """(dataset id, attribute names) of a workspace dataset with kept customer attributes, else None."""
+    if not isinstance(dataset_id, int):  # orders read in place keep no attributes
+        return None
     names = customer_attributes.names(ws, dataset_id)
-    return (int(dataset_id), names) if names else None
+    return (dataset_id, names) if names else None
 
 
 def _label_columns(lang: str) -> list[str]:
@@ -269,7 +273,7 @@ class _WorkbookPlan:
     groups: list[str]
 
 
-def _plan_workbook(ws: Any, dataset_id: Any, settings: SegmentSettings | None, as_of: date | datetime | str | None,
+def _plan_workbook(ws: QueryTarget, dataset_id: SourceLike, settings: SegmentSettings | None, as_of: date | datetime | str | None,
                    scheme: str | None, groups: Sequence[str] | None, dataset_name: str | None) -> _WorkbookPlan:
     """Settings checked, the as-of date resolved and the customer sheets chosen (default: every non-empty group)."""
     settings = settings or SegmentSettings()
@@ -280,9 +284,9 @@ def _plan_workbook(ws: Any, dataset_id: Any, settings: SegmentSettings | None, a
     src = as_source(dataset_id, ws)
     as_of_d = resolve_as_of(ws, src, as_of)
     if dataset_name is None:
-        try:
+        if isinstance(ws, Workspace) and isinstance(dataset_id, int):
             dataset_name = ws.get_dataset(dataset_id).name
-        except Exception:  # an OrderSource or a plain connection
+        else:  # an OrderSource or a plain connection
             dataset_name = str(getattr(dataset_id, "label", dataset_id))
     wanted = list(groups) if groups is not None else []
     unknown = [g for g in wanted if g not in order]
@@ -308,8 +312,8 @@ def _summary_sheet(summary: pd.DataFrame, scheme: str, lang: str) -> SheetSpec:
 
 def _write_segment_workbook(
     target: str | os.PathLike[str] | None,
-    ws: Any,
-    dataset_id: Any,
+    ws: QueryTarget,
+    dataset_id: SourceLike,
     settings: SegmentSettings | None,
     *,
     as_of: date | datetime | str | None,
@@ -406,9 +410,9 @@ class _GroupSheets:
 
 
 def segment_workbook(
-    ws: Any,
-    dataset_id: Any,
-    settings: Any = None,
+    ws: QueryTarget,
+    dataset_id: SourceLike,
+    settings: SegmentSettings | None = None,
     *,
     as_of: date | datetime | str | None = None,
     lang: str = "en",
@@ -436,10 +440,10 @@ def segment_workbook(
 
 
 def write_segment_workbook(
-    ws: Any,
-    dataset_id: Any,
+    ws: QueryTarget,
+    dataset_id: SourceLike,
     path: str | os.PathLike[str],
-    settings: Any = None,
+    settings: SegmentSettings | None = None,
     *,
     as_of: date | datetime | str | None = None,
     lang: str = "en",
@@ -457,7 +461,7 @@ def write_segment_workbook(
 
 
 def _segment_csv_query(
-    ws: Any, dataset_id: Any, settings: Any, as_of: date | datetime | str | None, lang: str,
+    ws: QueryTarget, dataset_id: SourceLike, settings: SegmentSettings | None, as_of: date | datetime | str | None, lang: str,
     scheme: str | None, group: str | None, groups: Sequence[str] | None = None,
 ) -> tuple[str, dict[str, Any], list[str], list[str], str]:
     """The CSV's SQL, parameters, headers, money columns and the group column (``groups``: see
@@ -477,8 +481,8 @@ def _segment_csv_query(
 
 
 def segment_csvs(
-    ws: Any,
-    dataset_id: Any,
+    ws: QueryTarget,
+    dataset_id: SourceLike,
     settings: SegmentSettings | None = None,
     *,
     as_of: date | datetime | str | None = None,
@@ -512,9 +516,9 @@ def segment_csvs(
 
 
 def segment_csv(
-    ws: Any,
-    dataset_id: Any,
-    settings: Any = None,
+    ws: QueryTarget,
+    dataset_id: SourceLike,
+    settings: SegmentSettings | None = None,
     *,
     as_of: date | datetime | str | None = None,
     lang: str = "en",
@@ -532,10 +536,10 @@ def segment_csv(
 
 
 def export_segment_csv(
-    ws: Any,
-    dataset_id: Any,
+    ws: QueryTarget,
+    dataset_id: SourceLike,
     path: str | os.PathLike[str],
-    settings: Any = None,
+    settings: SegmentSettings | None = None,
     *,
     as_of: date | datetime | str | None = None,
     lang: str = "en",
@@ -558,11 +562,11 @@ def export_segment_csv(
 
 
 def write_segment_export(
-    ws: Any,
-    dataset_id: Any,
+    ws: QueryTarget,
+    dataset_id: SourceLike,
     path: str | Any,
     *,
-    settings: Any = None,
+    settings: SegmentSettings | None = None,
     as_of: date | datetime | str | None = None,
     window_days: int | None = None,
     scheme: str | None = None,
@@ -582,11 +586,16 @@ def write_segment_export(
     if suffix not in (".xlsx", ".csv"):
         raise ValueError(f"export to .xlsx or .csv, not {suffix or 'a file without extension'}")
     if settings is None:
-        settings = load_settings(ws, dataset_id) if isinstance(dataset_id, int) else SegmentSettings()
+        if isinstance(ws, Workspace) and isinstance(dataset_id, int):
+            settings = load_settings(ws, dataset_id)  # saved settings are kept in the workspace
+        else:
+            settings = SegmentSettings()
     if window_days is not None:
         settings = replace(settings, window_days=int(window_days))
     if scheme is not None:
-        settings = replace(settings, scheme=scheme)
+        if scheme not in ("plan", "rfm"):
+            raise ValueError(f"scheme must be 'plan' or 'rfm', not {scheme!r}")
+        settings = replace(settings, scheme="plan" if scheme == "plan" else "rfm")
     check_settings(settings)
     if suffix == ".xlsx":
         return write_segment_workbook(ws, dataset_id, target, settings, as_of=as_of, lang=lang,
