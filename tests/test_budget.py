@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from lib.scenarios.budget import (
     TEMPLATES,
-    carryover_into_next_quarter,
     channel_group,
     compare_to_actual,
     normalise,
@@ -182,7 +181,7 @@ def test_weekly_phasing_with_carryover_from_last_quarter():
     assert plan["carried_in"].iloc[0] == pytest.approx(10_000)
     assert plan["carried_in"].iloc[2] == pytest.approx(2_500)
     history = [1_000.0, 0.0, 2_000.0]  # a = 1000, 500, 2250
-    assert carryover_into_next_quarter(history, 0.5) == pytest.approx(2_250)
+    assert geometric_adstock(history, 0.5)[-1] == pytest.approx(2_250)  # a_0 for the next quarter
 
 
 def test_weekly_phasing_rejects_inconsistent_input():

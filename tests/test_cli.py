@@ -307,4 +307,5 @@ def test_segments_of_parquet_read_in_place_match_the_imported_dataset(tmp_path, 
     assert main(["segments", "--parquet", str(tmp_path / "ws.csv"), "--export", str(tmp_path / "x.csv")]) == 2
     assert capsys.readouterr().err.startswith("error: could not read the orders")
     assert main(["segments", "--parquet", str(tmp_path / "missing"), "--export", str(tmp_path / "x.csv")]) == 2
+    assert main(["segments", "--parquet", str(folder), "--export", str(tmp_path / "seg.pdf")]) == 2  # .xlsx or .csv only
     assert not (tmp_path / "x.csv").exists()

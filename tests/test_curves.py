@@ -19,7 +19,6 @@ from lib.channels.curves import (
     CurveFit,
     save_override,
     NotEnoughData,
-    carryover,
     curve_points,
     extrapolation_warning,
     fit_all,
@@ -41,7 +40,6 @@ from lib.channels.curves import (
     tanh_marginal,
     tanh_marginal_inverse,
     tanh_saturation,
-    theta_for_half_life,
     usable_curves,
     weekly_channel_frame,
 )
@@ -57,7 +55,7 @@ def test_geometric_adstock_matches_hand_recursion():
     assert np.allclose(geometric_adstock([100, 0, 0, 50], 0.5), [100, 50, 25, 62.5])
     # carry-in a0 = 40: a1 = 100 + 20 = 120, a2 = 60, a3 = 30, a4 = 65
     assert np.allclose(geometric_adstock([100, 0, 0, 50], 0.5, initial=40), [120, 60, 30, 65])
-    assert np.allclose(carryover([100, 0, 0, 50], 0.5), [0, 50, 25, 12.5])
+    assert np.allclose(geometric_adstock([100, 0, 0, 50], 0.5) - [100, 0, 0, 50], [0, 50, 25, 12.5])  # carry-over
     assert np.allclose(geometric_adstock([3, 4], 0.0), [3, 4])
     with pytest.raises(ValueError):
         geometric_adstock([1, 2], 1.0)
@@ -72,8 +70,8 @@ def test_steady_state_is_one_over_one_minus_theta():
 def test_half_life_round_trip():
     assert half_life(0.5) == pytest.approx(1.0)
     assert half_life(0.0) == 0.0
-    assert theta_for_half_life(2) == pytest.approx(math.sqrt(0.5))
-    assert half_life(theta_for_half_life(3.3)) == pytest.approx(3.3)
+    assert half_life(math.sqrt(0.5)) == pytest.approx(2.0)
+    assert half_life(0.5 ** (1 / 3.3)) == pytest.approx(3.3)
 
 
 def test_hill_values_marginal_and_inverse_by_hand():

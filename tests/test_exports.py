@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import zipfile
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -307,19 +308,19 @@ def test_segment_csv(ws: Workspace) -> None:
     assert len(everyone) - 1 == len(S.segment_customers(ws, ds, None, date(2024, 6, 30)))
 
 
-def test_write_segment_export_by_file_type(ws: Workspace, tmp_path) -> None:
+def test_segment_export_files_as_the_cli_writes_them(ws: Workspace, tmp_path) -> None:
     ds = _hostile_dataset(ws)
-    xlsx = S.write_segment_export(ws, ds, tmp_path / "out" / "seg.xlsx", as_of=date(2024, 6, 30),
-                                  window_days=90, scheme="rfm", lang="zh")
+    settings = replace(S.load_settings(ws, ds), window_days=90, scheme="rfm")
+    xlsx = S.write_segment_workbook(ws, ds, tmp_path / "out" / "seg.xlsx", settings, as_of=date(2024, 6, 30),
+                                    lang="zh", scheme=settings.scheme)
     wb = load_workbook(xlsx)
     about = {row[0]: row[1] for row in wb["说明"].iter_rows(values_only=True) if row and row[0]}
     assert about["回看窗口"].startswith("90 天") and about["分组方式"] == "RFM 分群"
-    csv_path = S.write_segment_export(ws, ds, tmp_path / "seg.csv", as_of=date(2024, 6, 30))
+    csv_path = tmp_path / "seg.csv"
+    S.export_segment_csv(ws, ds, csv_path, S.load_settings(ws, ds), as_of=date(2024, 6, 30))
     assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")
     with pytest.raises(ValueError):
-        S.write_segment_export(ws, ds, tmp_path / "seg.pdf")
-    with pytest.raises(ValueError):
-        S.write_segment_export(ws, ds, tmp_path / "seg.xlsx", window_days=0)
+        S.write_segment_workbook(ws, ds, tmp_path / "seg.xlsx", replace(settings, window_days=0))
 
 
 # ---------------------------------------------------------------------------------------
@@ -682,7 +683,8 @@ def test_libreoffice_opens_the_segment_workbook(soffice_calc, ws: Workspace, tmp
 
     hostile = [XML_PAYLOAD, '=HYPERLINK("http://evil","click")', "=1+2", "_x0041_", "+SUM(1)"]
     ds = _add_orders(ws, "lo", hostile + [f"C{i}" for i in range(30)])
-    book = S.write_segment_export(ws, ds, tmp_path / "segments.xlsx", as_of=date(2024, 6, 30), scheme="rfm")
+    book = S.write_segment_workbook(ws, ds, tmp_path / "segments.xlsx", replace(S.load_settings(ws, ds), scheme="rfm"),
+                                    as_of=date(2024, 6, 30), scheme="rfm")
     profile = (tmp_path / "lo-profile").as_uri()
     out = tmp_path / "csv"
     completed = subprocess.run(

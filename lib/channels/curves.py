@@ -134,10 +134,6 @@ def geometric_adstock(spend: _Array | list[float], theta: float, initial: float 
     return np.asarray(out, dtype=float)
 
 
-def carryover(spend: _Array | list[float], theta: float, initial: float = 0.0) -> _Array:
-    """The part of each period's adstocked spend that comes from earlier periods (``a_t − x_t``)."""
-    x = np.asarray(spend, dtype=float)
-    return np.asarray(geometric_adstock(x, theta, initial) - x, dtype=float)
 
 
 def steady_state_multiplier(theta: float) -> float:
@@ -153,11 +149,6 @@ def half_life(theta: float) -> float:
     return math.log(0.5) / math.log(theta)
 
 
-def theta_for_half_life(periods: float) -> float:
-    """The carry-over θ with the given half-life in periods: ``0.5^(1/h)`` (0 for h ≤ 0)."""
-    if periods <= 0:
-        return 0.0
-    return float(0.5 ** (1.0 / float(periods)))
 
 
 def robyn_inflexion(gamma: float, adstocked_spend: _Array | list[float], *, legacy: bool = False) -> float:

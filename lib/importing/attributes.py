@@ -157,23 +157,6 @@ def join_params(dataset_id: int, attribute_names: Sequence[str]) -> dict[str, An
     return {"attr_dataset": int(dataset_id), **{f"attr_name_{i}": n for i, n in enumerate(attribute_names)}}
 
 
-def stage_accepted(raw_frame: pd.DataFrame, accepted: pd.DataFrame, names: Sequence[str]) -> StagedAttributes | None:
-    """:func:`stage` for the importer: ``accepted`` are its accepted lines (``customer_id``, ``order_ts``,
-    ``line``; index = the rows of ``raw_frame``), ``names`` the columns of ``raw_frame`` to keep."""
-    from lib.workspace import scratch_connection
-
-    if not names or accepted.empty or accepted["customer_id"].isna().all():
-        return None
-    rows = raw_frame.loc[accepted.index, list(names)].copy()
-    rows.columns = [f"a{i}" for i in range(len(names))]  # positional: a header may repeat a key column's name
-    rows.insert(0, "line", accepted["line"].to_numpy())
-    rows.insert(0, "order_ts", accepted["order_ts"].to_numpy())
-    rows.insert(0, "customer_id", accepted["customer_id"].to_numpy())
-    con = scratch_connection(memory_limit="1GB")
-    try:
-        return stage(con, rows, names)
-    finally:
-        con.close()
 
 
 def for_customers(ws: Workspace, dataset_id: int, customer_ids: Sequence[str]) -> pd.DataFrame:

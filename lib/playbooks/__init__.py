@@ -65,14 +65,12 @@ from lib.playbooks.economics import (
     cost_per_responder,
     economics_flags,
     flag_reasons,
-    high_value_recall_cap,
     normal_recall_cost,
     recall_cost_rule,
     sum_economics,
 )
 from lib.playbooks.editing import (
     edited_plays,
-    is_default,
     load_playbook,
     reset_play,
     reset_playbook,
@@ -83,7 +81,7 @@ from lib.playbooks.editing import (
 )
 from lib.playbooks.export import playbook_workbook, write_playbook_export
 from lib.playbooks.predicted import CONTACT_FIRST, GroupValue, group_values
-from lib.playbooks.profiles import TierProfile, all_tier_profiles, tier_profile
+from lib.playbooks.profiles import TierProfile, all_tier_profiles
 from lib.playbooks.results import PlayResult, TierSummary, play_audience, play_baseline, play_economics, tier_summary
 from lib.playbooks.tables import FORMULA_KEYS, PLAYBOOK_COLUMNS, TIER_COLUMNS, column_label, playbook_table, tier_table
 from lib.playbooks.weeks import PlayWeeks, group_tier, plan_tasks, play_weeks
@@ -94,12 +92,12 @@ __all__ = [
     "CalculatorInputs", "campaign_economics", "CampaignAssumptions", "CampaignEconomics", "CHANGE_DAYS",
     "column_label", "cost_per_responder", "DEFAULT_GROSS_MARGIN", "DEFAULT_HOLDOUT_SHARE", "default_playbook",
     "DEFAULTS_PATH", "economics_flags", "edited_plays", "field_label", "FLAG_CODES", "flag_reasons", "FORMULA_KEYS",
-    "group_tier", "GroupContent", "high_value_recall_cap", "is_default", "KpiTarget", "load_playbook",
+    "group_tier", "GroupContent", "KpiTarget", "load_playbook",
     "missing_translations", "normal_recall_cost", "ORIGINS", "plan_tasks", "PLAN_WEEKS", "PlausibilityBounds",
     "PLAUSIBLE", "Play", "play_audience", "play_baseline", "play_economics", "play_weeks", "Playbook",
     "PLAYBOOK_COLUMNS", "playbook_from_dict", "playbook_table", "playbook_workbook", "PlaybookError", "PlayResult",
     "PlayWeeks", "POINT_VALUE_CNY", "RATE_FIELDS", "recall_cost_rule", "RecallRule", "reset_play", "reset_playbook",
     "ROI_FORMAT_KIND", "save_playbook", "SCHEMES", "SETTINGS_KEY", "SILENT_DAYS", "sum_economics", "TARGET_UNITS",
-    "Text", "TEXT_FIELDS", "TIER_COLUMNS", "tier_profile", "tier_summary", "tier_table", "TierProfile", "TierSummary",
+    "Text", "TEXT_FIELDS", "TIER_COLUMNS", "tier_summary", "tier_table", "TierProfile", "TierSummary",
     "update_assumptions", "update_group", "update_play", "validate_play", "write_playbook_export",
 ]

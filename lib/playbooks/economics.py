@@ -336,8 +336,3 @@ def normal_recall_cost(playbook: Playbook) -> float | None:
     except KeyError:
         return None
     return cost_per_responder(play.calculator)
-
-
-def high_value_recall_cap(playbook: Playbook) -> float | None:
-    """The recall rule's cap per reactivated customer (3 × the normal recall cost by default)."""
-    return recall_cost_rule(normal_recall_cost(playbook), playbook.recall_rule.multiple)

@@ -170,11 +170,6 @@ def edited_plays(playbook: Playbook) -> list[tuple[str, str]]:
     return out
 
 
-def is_default(playbook: Playbook) -> bool:
-    """True when nothing (plays or group texts) differs from the plan's defaults."""
-    return playbook.to_dict() == default_playbook().to_dict()
-
-
 def load_playbook(ws: Workspace, dataset_id: int) -> Playbook:
     """The dataset's saved playbook (laid over the defaults, see :func:`playbook_from_dict`), else the defaults."""
     return playbook_from_dict(ws.get_setting(dataset_id, SETTINGS_KEY))

@@ -258,18 +258,3 @@ def _profile(key: str, scheme: str, r: dict[str, Any], as_of: date | None, compa
         silent_baseline_customers=int(r.get("silent_baseline_customers", 0) or 0),
         silent_baseline_buyers=int(r.get("silent_baseline_buyers", 0) or 0),
     )
-
-
-def tier_profile(
-    ws: QueryTarget,
-    dataset_id: seg.SourceLike,
-    tier: str,
-    scheme: str = "plan",
-    as_of: date | datetime | str | None = None,
-    settings: seg.SegmentSettings | None = None,
-) -> TierProfile:
-    """One tier's (or segment's) profile; see :func:`all_tier_profiles` (which computes them all at once)."""
-    profiles = all_tier_profiles(ws, dataset_id, scheme, as_of, settings)
-    if tier not in profiles:
-        raise KeyError(f"{tier!r} is not a {'tier' if scheme == 'plan' else 'segment'}")
-    return profiles[tier]

@@ -41,7 +41,6 @@ from lib.scenarios.frontier import (
     sensitivity_dataset,
     target_box,
     weekly_budget,
-    weekly_budget_by_channel,
 )
 from lib.scenarios.inputs import (
     INPUT_FIELDS,
@@ -126,5 +125,4 @@ __all__ = [
     "validate_scenario_name",
     "verdict_text",
     "weekly_budget",
-    "weekly_budget_by_channel",
 ]

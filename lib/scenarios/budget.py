@@ -405,12 +405,6 @@ def weekly_phasing(
     )
 
 
-def carryover_into_next_quarter(weekly_spend: Sequence[float], theta: float) -> float:
-    """a_0 for the next quarter: the adstocked spend at the end of the given weeks."""
-    values = np.asarray(weekly_spend, dtype=float)
-    if values.size == 0:
-        return 0.0
-    return float(geometric_adstock(values, theta)[-1])
 
 
 # ---------------------------------------------------------------------------

@@ -188,16 +188,6 @@ def weekly_budget(
     return frame
 
 
-def weekly_budget_by_channel(result: ScenarioResult, phase_split: Sequence[float] = DEFAULT_PHASE_SPLIT) -> pd.DataFrame:
-    """Long frame (week, channel, spend): each channel's planned quarter amount on the same weekly phasing."""
-    weekly = weekly_phasing(1.0, result.inputs.weeks, phase_split)
-    rows = []
-    for plan in result.split:
-        for w, share in zip(weekly["week"], weekly["share"]):
-            rows.append({"week": int(w), "channel": plan.channel, "spend": plan.optimised_spend * float(share)})
-    return pd.DataFrame(rows, columns=["week", "channel", "spend"])
-
-
 def _moved(inputs: ScenarioInputs, name: str, value: float) -> ScenarioInputs:
     """The inputs with one of them moved (validated again, as any inputs are)."""
     changes: dict[str, Any] = {name: value}

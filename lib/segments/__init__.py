@@ -91,7 +91,6 @@ from lib.segments.export import (
     segment_csv,
     segment_csvs,
     segment_workbook,
-    write_segment_export,
     write_segment_workbook,
 )
 from lib.segments.labels import (
@@ -164,6 +163,6 @@ __all__ = [
     "CustomerExplanation", "data_warnings", "explain_customer",
     # exports
     "EXPORT_COLUMNS", "SUMMARY_FORMATS", "about_rows", "export_segment_csv", "localised_customers", "segment_csv",
-    "segment_csvs", "segment_workbook", "write_segment_export",
+    "segment_csvs", "segment_workbook",
     "write_segment_workbook",
 ]

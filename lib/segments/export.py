@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ from lib.segments.labels import band_rules, group_label, group_order, segment_de
 from lib.sql_engine import QueryTarget
 from lib.workspace import Workspace, scratch_connection
 from lib.segments.queries import resolve_cuts, segment_summary
-from lib.segments.settings import TAG_KEYS, SegmentSettings, check_settings, load_settings
+from lib.segments.settings import TAG_KEYS, SegmentSettings, check_settings
 
 # Customer columns in export order, with their number formats.
 EXPORT_COLUMNS: tuple[tuple[str, str | None], ...] = (
@@ -559,46 +559,3 @@ def export_segment_csv(
     write_query_csv(ws, sql, params, path, headers=headers, money=money, tally=(column, by_label))
     scheme_used = "plan" if column == "tier" else "rfm"
     return {key: int(by_label.get(group_label(key, scheme_used, lang), 0)) for key in group_order(scheme_used)}
-
-
-def write_segment_export(
-    ws: QueryTarget,
-    dataset_id: SourceLike,
-    path: str | Any,
-    *,
-    settings: SegmentSettings | None = None,
-    as_of: date | datetime | str | None = None,
-    window_days: int | None = None,
-    scheme: str | None = None,
-    lang: str = "en",
-    dataset_name: str | None = None,
-) -> Any:
-    """Write the segment export to ``path`` (.xlsx: the full workbook; .csv: every customer) and return the path.
-
-    What ``python -m lib.cli segments --export FILE`` needs: settings default to the
-    dataset's saved ones, ``window_days``/``scheme`` override them. Raises
-    ValueError for any other file type or invalid settings. Both files are
-    streamed to disk.
-    """
-
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise ValueError(f"export to .xlsx or .csv, not {suffix or 'a file without extension'}")
-    if settings is None:
-        if isinstance(ws, Workspace) and isinstance(dataset_id, int):
-            settings = load_settings(ws, dataset_id)  # saved settings are kept in the workspace
-        else:
-            settings = SegmentSettings()
-    if window_days is not None:
-        settings = replace(settings, window_days=int(window_days))
-    if scheme is not None:
-        if scheme not in ("plan", "rfm"):
-            raise ValueError(f"scheme must be 'plan' or 'rfm', not {scheme!r}")
-        settings = replace(settings, scheme="plan" if scheme == "plan" else "rfm")
-    check_settings(settings)
-    if suffix == ".xlsx":
-        return write_segment_workbook(ws, dataset_id, target, settings, as_of=as_of, lang=lang,
-                                      dataset_name=dataset_name)
-    export_segment_csv(ws, dataset_id, target, settings, as_of=as_of, lang=lang)
-    return target

@@ -343,10 +343,6 @@ class HoldoutCheck:
         }
 
 
-def default_calibration_end(ws: QueryTarget, dataset: seg.SourceLike, holdout_days: int = 90) -> date | None:
-    """The last order day minus ``holdout_days``: the latest calibration end with a full holdout."""
-    last = seg.default_as_of(ws, dataset)
-    return last - timedelta(days=holdout_days) if last else None
 
 
 def holdout_check(
