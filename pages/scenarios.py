@@ -13,6 +13,22 @@ SLIDERS = {"growth": (0.0, 40.0, 0.5), "cac_cut": (0.0, 30.0, 0.5), "repurchase_
            "aov_change": (-20.0, 20.0, 0.5)}
 
 
+def _split_columns() -> dict[str, object]:
+    """Translated headers and per-kind number formats for the channel split table."""
+    def column(key: str, kind: str) -> object:
+        label = t(f"scenarios.split.{key}")
+        if kind == "money":
+            return ui.money_column(label)
+        if kind == "count":
+            return ui.count_column(label)
+        if kind == "ratio":
+            return st.column_config.NumberColumn(label, format="%.1f×")
+        if kind == "flag":
+            return st.column_config.CheckboxColumn(label)
+        return st.column_config.TextColumn(label)
+    return {key: column(key, kind) for key, kind in scenarios.SPLIT_COLUMNS}
+
+
 def _predicted_ltv_note(dataset, baseline: scenarios.Baseline, result: scenarios.ScenarioResult) -> None:
     """Which LTV the LTV/CAC card uses, and the same ratio with the predicted value of the quarter's new customers."""
     try:
@@ -209,7 +225,8 @@ with ui.friendly_errors(ctx):
         with tab_split:
             if result.split:
                 ui.chart(scenarios.charts.spend_comparison_chart, result, ctx.lang)
-                st.dataframe(scenarios.display_split(result, ctx.lang), hide_index=True, width="stretch")
+                st.dataframe(scenarios.display_split(result, ctx.lang), hide_index=True, width="stretch",
+                             column_config=_split_columns())
             else:
                 st.info(t("scenarios_page.no_split"))
     if tab_weeks.open:

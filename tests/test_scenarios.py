@@ -779,3 +779,22 @@ def test_orders_only_answer_needs_no_channel_spend(ws):
     alone = scenarios.orders_only(ws, ds, scenarios.PRESETS["base"])
     assert alone.baseline.spend == 0 and alone.revenue_target == pytest.approx(480.0 * 1.175)
     assert alone.new_customers_required > 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_channel_split_table_has_translated_headers_channel_names_and_whole_customers(sample, lang):
+    """The Scenarios page's split table was a raw dump (internal keys, 1199.7756 customers, has_curve)."""
+    _ws, _dataset, b, curves = sample
+    result = scenarios.evaluate(b, scenarios.ScenarioInputs(growth=0.175, cac_cut=0.125), curves)
+    table = scenarios.display_split(result, lang)
+    assert list(table.columns) == [key for key, _ in scenarios.SPLIT_COLUMNS]
+    for key, _kind in scenarios.SPLIT_COLUMNS:  # every header the page shows has a text in this language
+        header = t(f"scenarios.split.{key}", lang)
+        assert header and header != f"scenarios.split.{key}"
+        if lang == "zh":
+            assert not header.isascii() or key == "extrapolation_ratio", header
+    if lang == "zh":
+        assert "抖音" in set(table["channel"]) and "douyin" not in set(table["channel"])
+    customers = table[["current_new_customers", "optimised_new_customers"]].to_numpy()
+    assert np.all(customers == np.round(customers)), "customers are whole on screen"
+    assert table["optimised_spend"].sum() == pytest.approx(result.plan_budget, rel=1e-6)

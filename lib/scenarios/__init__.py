@@ -66,7 +66,7 @@ from lib.scenarios.store import (
     validate_scenario_name,
 )
 from lib.scenarios.targets import OrdersOnlyAnswer, orders_only
-from lib.scenarios.texts import display_split, headline, lever_texts, ltv_text, verdict_text
+from lib.scenarios.texts import SPLIT_COLUMNS, display_split, headline, lever_texts, ltv_text, verdict_text
 
 __all__ = [
     "COMPARE_ROWS",
@@ -99,6 +99,7 @@ __all__ = [
     "comparison_workbook",
     "delete_scenario",
     "display_split",
+    "SPLIT_COLUMNS",
     "evaluate",
     "evaluate_dataset",
     "feasibility_frontier",

@@ -76,8 +76,21 @@ def lever_texts(result: ScenarioResult, lang: str = "en") -> list[str]:
     return out
 
 
+#: The channel split as the page shows it: column → kind (how the page formats it; labels are ``scenarios.split.<column>``).
+SPLIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("channel", "text"), ("has_curve", "flag"), ("current_spend", "money"), ("optimised_spend", "money"),
+    ("spend_change", "money"), ("current_new_customers", "count"), ("optimised_new_customers", "count"),
+    ("average_cac", "money"), ("marginal_cac", "money"), ("extrapolation_ratio", "ratio"),
+)
+
+
 def display_split(result: ScenarioResult, lang: str = "en") -> pd.DataFrame:
-    """``split_frame`` with channel names for display (``lib.i18n.display_channel``)."""
-    frame = result.split_frame()
-    frame.insert(1, "channel_label", [display_channel(c, lang) for c in frame["channel"]])
+    """The channel split for display: the columns of :data:`SPLIT_COLUMNS`, channel names in ``lang``.
+
+    Numbers stay numbers (the page formats them per column, in the dataset's currency); customers are whole.
+    """
+    frame = result.split_frame()[[key for key, _ in SPLIT_COLUMNS]].copy()
+    frame["channel"] = [display_channel(c, lang) for c in frame["channel"]]
+    for key in ("current_new_customers", "optimised_new_customers"):
+        frame[key] = frame[key].round()
     return frame
