@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lib import segments as seg
+from lib.segments import SCHEMES as SCHEMES  # the one list of schemes (segments owns it)
 from lib.i18n import display_channel, normalize_lang
 from lib.metrics import metric
 from lib.palette import SEGMENT_ORDER, TIER_ORDER
@@ -57,7 +58,6 @@ TEXT_FIELDS: tuple[str, ...] = ("name", "description", "kpi")
 AUDIENCE_BASES: tuple[str, ...] = ("members", "silent_90d")
 ORIGINS: tuple[str, ...] = ("plan", "sop", "ours")
 TARGET_UNITS: tuple[str, ...] = ("rate", "points", "ratio", "multiple", "hours", "")
-SCHEMES: tuple[str, ...] = ("plan", "rfm")
 
 
 # --------------------------------------------------------------------------------------

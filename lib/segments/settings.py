@@ -29,6 +29,7 @@ NOT_YET_CUSTOMER = "not_yet_customer"
 TAG_KEYS: tuple[str, ...] = ("new", "active", "lapsing", "dormant", "high_value")
 # Precedence that turns overlapping tags into one tier (first match wins).
 TIER_PRECEDENCE: tuple[str, ...] = ("high_value", "new", "active", "lapsing", "dormant")
+Scheme = Literal["plan", "rfm"]
 SCHEMES: tuple[str, ...] = ("plan", "rfm")
 SCORE_BASES: tuple[str, ...] = ("all_time", "window")
 DISTRIBUTION_MEASURES: tuple[str, ...] = ("days_since_last_order", "window_revenue", "revenue")
@@ -90,7 +91,7 @@ class SegmentSettings:
 
     thresholds: Thresholds = field(default_factory=Thresholds)
     grid: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_GRID))
-    scheme: Literal["plan", "rfm"] = "plan"
+    scheme: Scheme = "plan"
     window_days: int = DEFAULT_WINDOW_DAYS
     score_basis: Literal["all_time", "window"] = "all_time"
 
@@ -122,7 +123,7 @@ class SegmentSettings:
         grid = data.get("grid")
         if not isinstance(grid, Mapping) or validate_grid(grid):
             grid = dict(DEFAULT_GRID)
-        scheme: Literal["plan", "rfm"] = data["scheme"] if data.get("scheme") in SCHEMES else default.scheme
+        scheme: Scheme = data["scheme"] if data.get("scheme") in SCHEMES else default.scheme
         basis: Literal["all_time", "window"] = (
             data["score_basis"] if data.get("score_basis") in SCORE_BASES else default.score_basis
         )
