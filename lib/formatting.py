@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from lib.i18n import normalize_lang
 
@@ -78,11 +79,24 @@ def guess_currency(samples: Iterable[object] | None) -> str | None:
     return best if votes[best] * 2 > sum(votes.values()) else None
 
 
-def money_column_format(decimals: int = 2) -> str:
-    """A table column's number format (Streamlit's printf style): symbol, thousands separators, fixed decimals."""
-    if current_currency() in WHOLE_UNIT_CURRENCIES:
+#: Currencies whose symbol one of Streamlit's Intl-based column presets shows (CNY and JPY share "¥").
+_COLUMN_PRESETS = {"CNY": "yen", "JPY": "yen", "USD": "dollar", "EUR": "euro"}
+
+
+def money_column_options(decimals: int = 2) -> dict[str, Any]:
+    """A table column's number format for amounts: symbol, thousands separators, fixed decimals.
+
+    Streamlit's printf formats put a negative sign after the symbol ("¥-103,104"), so the
+    currencies its Intl presets cover get the preset ("-¥103,104", the precision set by
+    ``step``); the others keep the printf format.
+    """
+    code = current_currency()
+    if code in WHOLE_UNIT_CURRENCIES:
         decimals = 0
-    return f"{currency_symbol()}%,.{decimals}f"
+    preset = _COLUMN_PRESETS.get(code)
+    if preset is not None:
+        return {"format": preset, "step": 10.0 ** -decimals}
+    return {"format": f"{currency_symbol()}%,.{decimals}f"}
 
 
 def _is_missing(value: float | int | None) -> bool:

@@ -527,7 +527,7 @@ def metric_delta(text: str | None, *, higher_is_better: bool = True) -> dict[str
 
 def money_column(label: str, *, decimals: int = 0, **options: Any) -> Any:
     """A table column of amounts: the dataset's currency symbol, thousands separators, the same decimals on every row."""
-    return st.column_config.NumberColumn(label, format=formatting.money_column_format(decimals), **options)
+    return st.column_config.NumberColumn(label, **{**formatting.money_column_options(decimals), **options})
 
 
 def count_column(label: str, **options: Any) -> Any:
@@ -558,6 +558,30 @@ def lazy_tabs(labels: list[str], *, key: str) -> list[Any]:
     belong outside the ``open`` check.
     """
     return list(st.tabs(labels, key=key, on_change="rerun"))
+
+
+def keep_widget_values(prefix: str) -> None:
+    """Keep the values of this page's widgets (keys starting with ``prefix``) while they are not drawn.
+
+    Streamlit forgets a widget's value after a run that did not draw it, so a number
+    typed on a lazy tab would be lost on a visit to another tab. A value written
+    back through ``st.session_state`` is kept until the widget shows again. Only
+    values a page can set are written: buttons (whose state is a bool trigger and
+    cannot be set) are skipped, so keep toggles and checkboxes out of lazy tabs.
+    """
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        value = st.session_state[key]
+        if not isinstance(value, bool) and value is not None:
+            st.session_state[key] = value
+
+
+def lazy_expander(label: str, *, key: str, icon: str | None = None) -> Any:
+    """An expander whose content is drawn only while open: check ``.open`` before filling it.
+
+    For heavy content that few visits need (e.g. a row of download buttons, whose
+    files the browser fetches as soon as they are drawn); opening it reruns the page.
+    """
+    return st.expander(label, key=key, icon=icon, on_change="rerun")
 
 
 def date_param(name: str) -> date | None:

@@ -182,7 +182,7 @@ def _optimiser_inputs(usable: dict, historical: dict) -> tuple[float, float, flo
     """The quarter's budget (default: the last quarter's spend), the bounds as multiples of it, the locked channels."""
     cols = st.columns(3)
     budget_total = cols[0].number_input(t("channels_page.quarter_budget"), min_value=0.0, step=10000.0,
-                                        value=float(round(sum(historical.values()), -3)), key="channels.opt_budget",
+                                        value=float(round(sum(historical.values()))), key="channels.opt_budget",
                                         format="%.0f", help=t("channels_page.quarter_budget_help"))
     low, high = cols[1].slider(t("channels_page.bounds"), 0.0, 5.0, (0.5, 2.0), 0.1, key="channels.opt_bounds",
                                help=t("channels_page.bounds_help"))
@@ -225,7 +225,9 @@ def _optimiser_tab(dataset, metric: str) -> None:
 
 def _optimiser_cards(best, now, budget_total: float, current_total: float, metric: str, unit: str) -> None:
     """The optimised response against today's split, its average and marginal cost, and what the mix alone gains."""
-    gain = best.total_response - now.total_response * (budget_total / current_total if current_total else 1)
+    # Both rounded before subtracting, like the delta under the first card: at today's budget the two agree exactly.
+    scaled_now = now.total_response * (budget_total / current_total if current_total else 1)
+    gain = round(best.total_response) - round(scaled_now)
     metrics = st.columns(4)
     metrics[0].metric(t("channels_page.optimised_response", unit=unit), ctx.count(best.total_response),
                       # the difference of the two numbers as shown, so 5,251 against 4,758 reads +493, never +492
@@ -370,6 +372,8 @@ def _mmm_optimiser(model: channels.ChannelModel, value) -> None:
         st.caption(f"⚠ {channels.explain_warning(code, params, ctx.lang)}")
 
 
+ui.keep_widget_values("channels.")  # the tabs below are lazy: what was typed on a closed tab stays
+
 with ui.friendly_errors(ctx):
     ui.page_header(ctx, "channels_page.title", "channels_page.question")
     if ctx.dataset is None:
@@ -387,18 +391,24 @@ with ui.friendly_errors(ctx):
         format_func=lambda m: t(f"channels_page.metric.{m}"), key="channels.metric",
         help=t("channels_page.objective_help"),
     ) or "new_customers"
-    tab_perf, tab_curves, tab_mmm, tab_split, tab_opt = st.tabs([
+    # Only the open tab is computed and drawn (five tabs drew nine charts and tables to show one tab).
+    tab_perf, tab_curves, tab_mmm, tab_split, tab_opt = ui.lazy_tabs([
         t("channels_page.tab.performance"), t("channels_page.tab.curves"), t("mmm_page.tab"),
         t("channels_page.tab.split"), t("channels_page.tab.optimiser"),
-    ])
+    ], key="channels.tab")
     with tab_perf:
-        st.caption(t("channels_page.period", start=period.start, end=period.end))
-        _performance(dataset, period)
+        if tab_perf.open:
+            st.caption(t("channels_page.period", start=period.start, end=period.end))
+            _performance(dataset, period)
     with tab_curves:
-        _curves_tab(dataset, metric)
+        if tab_curves.open:
+            _curves_tab(dataset, metric)
     with tab_mmm:
-        _mmm_tab(dataset)
+        if tab_mmm.open:
+            _mmm_tab(dataset)
     with tab_split:
-        _split_tab(dataset, period)
+        if tab_split.open:
+            _split_tab(dataset, period)
     with tab_opt:
-        _optimiser_tab(dataset, metric)
+        if tab_opt.open:
+            _optimiser_tab(dataset, metric)

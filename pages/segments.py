@@ -418,4 +418,8 @@ with ui.friendly_errors(ctx):
                                               scheme=scheme, group=group),
             file_name=f"{stem}_{group}.csv", mime="text/csv",
         )
-    _tier_downloads(dataset, settings, as_of, scheme, order_keys, by_group, stem)
+    # Drawn only when opened: a download button's file is sent to the browser (and fetched) as soon as it shows.
+    with ui.lazy_expander(t("segments_page.download_groups"), key="segments.group_downloads",
+                          icon=":material/csv:") as group_downloads:
+        if group_downloads.open:
+            _tier_downloads(dataset, settings, as_of, scheme, order_keys, by_group, stem)

@@ -305,24 +305,54 @@ def test_segments_invalid_thresholds_are_explained(app_env):
     assert at.error, "a clear message for thresholds that cannot work"
 
 
-def test_channels_optimiser_beats_the_current_split(app_env):
+def open_channels_tab(tab_key: str, lang: str = "en") -> AppTest:
+    """The Channels page with one of its (lazy) tabs open."""
+    at = open_page("pages/channels.py", lang if lang != "en" else None)
+    at.session_state["channels.tab"] = t(tab_key, lang)
+    at.run()
+    return at
+
+
+def test_channels_draws_only_the_open_tab_and_keeps_what_was_typed_on_another(app_env):
     at = open_page("pages/channels.py")
+    assert_clean(at)
+    assert not [w for w in at.number_input if w.key == "channels.opt_budget"], "the optimiser tab is not drawn"
+    at.session_state["channels.tab"] = t("channels_page.tab.optimiser", "en")
+    at.run()
+    at.number_input(key="channels.opt_budget").set_value(900_000.0).run()
+    at.slider(key="channels.opt_bounds").set_value((0.3, 3.0)).run()
+    at.session_state["channels.tab"] = t("channels_page.tab.performance", "en")
+    at.run()
+    assert_clean(at)
+    assert not [w for w in at.number_input if w.key == "channels.opt_budget"]
+    at.session_state["channels.tab"] = t("channels_page.tab.optimiser", "en")
+    at.run()
+    assert_clean(at)
+    assert at.number_input(key="channels.opt_budget").value == 900_000.0, "the typed budget survives a tab visit"
+    assert at.slider(key="channels.opt_bounds").value == (0.3, 3.0)
+
+
+def test_channels_optimiser_beats_the_current_split(app_env):
+    at = open_channels_tab("channels_page.tab.optimiser")
     assert_clean(at)
     labels = {m.label: m for m in at.metric}
     gain = labels["Gain from the mix alone"].value
     assert float(gain.replace(",", "")) > 0, "the optimised split wins more than today's at the same budget"
+    # At the default budget (today's spend) the gain from the mix is the change under the first card, to the unit.
+    first = at.metric[0]
+    assert first.delta.lstrip("+") == gain, (first.delta, gain)
     assert "best split wins" in at.subheader[0].value
 
 
 def test_channels_infeasible_bounds_give_a_clear_message(app_env):
-    at = open_page("pages/channels.py")
+    at = open_channels_tab("channels_page.tab.optimiser")
     at.slider(key="channels.opt_bounds").set_value((3.0, 5.0)).run()  # minimums alone exceed the budget
     assert not at.exception
     assert at.error, "infeasible bounds are explained"
 
 
 def test_channels_split_rebalances_to_100_percent(app_env):
-    at = open_page("pages/channels.py")
+    at = open_channels_tab("channels_page.tab.split")
     key = next(w.key for w in at.number_input if w.key and w.key.startswith("channels.share.by_function.content"))
     at.number_input(key=key).set_value(50.0).run()
     assert not at.exception

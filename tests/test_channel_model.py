@@ -126,6 +126,8 @@ def test_channels_page_fits_the_model_on_request(app_env) -> None:
     at.run()
     at.switch_page("pages/channels.py").run()
     assert not at.exception
+    at.session_state["channels.tab"] = t("mmm_page.tab")  # the tabs are lazy: open the model's
+    at.run()
     at.button(key="channels.mmm_fit.net_sales").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any(m.label == t("mmm_page.r2") for m in at.metric)

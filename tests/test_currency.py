@@ -25,12 +25,22 @@ def test_money_follows_the_currency_in_use_and_goes_back_after_the_block():
         assert formatting.money(12.5, "en") == "£12.50"
         assert formatting.money_compact(5.6e6, "en") == "£5.60M"
         assert formatting.money(123456, "zh") == "£12.3万"
-        assert formatting.money_column_format(2) == "£%,.2f"
+        assert formatting.money_column_options(2) == {"format": "£%,.2f"}
         assert t("channels_page.next_1000", "en", channel="Douyin", gain="3", unit="orders").startswith("The next £1,000")
         with formatting.use_currency("JPY"):
-            assert formatting.money(12.5, "en") == "¥12" and formatting.money_column_format(2) == "¥%,.0f"
+            assert formatting.money(12.5, "en") == "¥12" and formatting.money_column_options(2) == {"format": "yen", "step": 1.0}
     assert formatting.money(12.5, "en") == "¥12.50"
     assert formatting.normalize_currency("xyz") == "CNY"
+
+
+def test_money_columns_put_the_sign_before_the_symbol_where_a_preset_can():
+    """Streamlit's printf formats draw -103104 as "¥-103,104"; its Intl presets draw "-¥103,104"."""
+    assert formatting.money_column_options(2) == {"format": "yen", "step": 0.01}  # CNY shares JPY's "¥"
+    assert formatting.money_column_options(0) == {"format": "yen", "step": 1.0}
+    with formatting.use_currency("USD"):
+        assert formatting.money_column_options(2) == {"format": "dollar", "step": 0.01}
+    with formatting.use_currency("EUR"):
+        assert formatting.money_column_options(0)["format"] == "euro"
 
 
 @pytest.mark.parametrize("samples, expected", [
@@ -71,8 +81,17 @@ def test_every_amount_on_a_page_is_in_the_datasets_currency(pounds, page):
     if page != "pages/overview.py":
         at.switch_page(page).run()
     assert_clean(at)
-    shown = [m.value for m in at.metric] + [m.value for m in at.markdown] + [m.value for m in at.subheader]
-    shown += [c.value for c in at.caption]
+    shown: list[object] = []
+    # The Channels tabs are drawn only while open: look at every one.
+    tabs = ([t(k, "en") for k in ("channels_page.tab.performance", "channels_page.tab.split",
+                                  "channels_page.tab.optimiser")] if page == "pages/channels.py" else [None])
+    for tab in tabs:
+        if tab is not None:
+            at.session_state["channels.tab"] = tab
+            at.run()
+            assert_clean(at)
+        shown += [m.value for m in at.metric] + [m.value for m in at.markdown] + [m.value for m in at.subheader]
+        shown += [c.value for c in at.caption]
     text = " ".join(str(s) for s in shown)
     assert "£" in text
     assert "¥" not in text, [s for s in shown if "¥" in str(s)][:3]

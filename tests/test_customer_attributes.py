@@ -139,6 +139,11 @@ def test_the_data_page_says_which_columns_are_kept_and_segments_offers_one_click
     page.run()
     page.switch_page("pages/segments.py").run()
     assert_clean(page)
+    # Closed, the row is not drawn: the browser fetches a download button's file as soon as it is shown.
+    assert not [b for b in page.get("download_button") if b.proto.label.startswith("CSV: ")]
+    page.session_state["segments.group_downloads"] = True  # the user opens "One CSV per tier or segment"
+    page.run()
+    assert_clean(page)
     labels = [b.proto.label for b in page.get("download_button")]  # ready to click: no "prepare" step
     for tier in ("New", "Active", "Lapsing", "Dormant", "High-value"):
         assert f"CSV: {tier}" in labels, labels
