@@ -29,9 +29,9 @@ def test_browser_benchmark_measures_a_page_and_the_hello_floor(chromium_executab
     report = json.loads((ROOT / "bench" / "results" / f"browser_{tag}.json").read_text(encoding="utf-8"))
     page = report["summary"]["pages"]["scenarios"]
     floor = report["summary"]["floor"]
-    for key in ("cold_paint", "warm_paint", "warm_switch", "warm_interaction", "warm_interaction_server"):
+    for key in ("cold_paint", "warm_paint", "warm_return", "warm_switch", "warm_interaction", "warm_interaction_server"):
         assert page[key]["n"] == 1 and page[key]["median"] > 0, key
     # The slider step is a real rerun: the server finished one after the key press, before the page was painted.
     assert 0 < page["warm_interaction_server"]["median"] <= page["warm_interaction"]["median"]
-    assert floor["cold_paint"]["median"] > 0 and floor["interaction"]["median"] > 0
+    assert floor["cold_paint"]["median"] > 0 and floor["interaction"]["median"] > 0 and floor["return_paint"]["median"] > 0
     assert "| scenarios |" in proc.stdout and "Streamlit hello (floor)" in proc.stdout
