@@ -120,6 +120,7 @@ with ui.friendly_errors(ctx):
         else:
             ui.chart(charts.channel_mix_chart, mix, t)
 
-    with st.expander(t("overview.definitions")):
-        for entry in metrics.glossary(ctx.lang):
-            st.markdown(f"**{entry['name']}** ({entry['basis']}) — {entry['definition']}")
+    with ui.lazy_expander(t("overview.definitions"), key="overview.definitions") as definitions:
+        if definitions.open:  # a dozen paragraphs few visits read: drawn when opened
+            for entry in metrics.glossary(ctx.lang):
+                st.markdown(f"**{entry['name']}** ({entry['basis']}) — {entry['definition']}")

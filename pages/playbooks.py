@@ -77,8 +77,10 @@ def _predicted_value(dataset, settings: segments.SegmentSettings, scheme: str, t
                  alive=ctx.count(row["expected_alive"]), members=ctx.count(row["customers"]),
                  at_risk=ctx.count(row["at_risk"])))
     if len(value.contact_first):
-        with st.expander(t("playbooks_page.contact_first", n=len(value.contact_first))):
-            ui.customer_value_table(value.contact_first, pred.value_column, max(pred.horizons), t)
+        with ui.lazy_expander(t("playbooks_page.contact_first", n=len(value.contact_first)),
+                              key="playbooks.contact_first") as contact_first:
+            if contact_first.open:
+                ui.customer_value_table(value.contact_first, pred.value_column, max(pred.horizons), t)
 
 
 with ui.friendly_errors(ctx):

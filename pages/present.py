@@ -47,10 +47,12 @@ with ui.friendly_errors(ctx):
             column.metric(number.label, number.value, help=number.detail or None, border=True)
     if view.recipe is not None:  # the pages' one chart path, at the pack's projector font sizes
         ui.chart(view.recipe.build, *view.recipe.args, style=review.projector_spec, **view.recipe.kwargs)
-    with st.expander(view.table.title, expanded=False):
-        st.dataframe(view.table.frame, hide_index=True, width="stretch")
-    with st.expander(t("present.notes")):
-        st.text(view.notes)
+    with ui.lazy_expander(view.table.title, key="present.table") as table:
+        if table.open:
+            st.dataframe(view.table.frame, hide_index=True, width="stretch")
+    with ui.lazy_expander(t("present.notes"), key="present.notes") as notes:
+        if notes.open:
+            st.text(view.notes)
 
     st.divider()
     with st.expander(t("present.pick.title"), icon=":material/tune:"):

@@ -276,6 +276,7 @@ with ui.friendly_errors(ctx):
                 file_name=f"{stem}.svg", mime="image/svg+xml",
             )
 
-    with st.expander(t("timeline_page.content_calendar")):
-        items = timeline.content_calendar(ctx.lang, start)
-        st.dataframe(timeline.content_calendar_frame(items, ctx.lang), hide_index=True, width="stretch")
+    with ui.lazy_expander(t("timeline_page.content_calendar"), key="timeline.content_calendar") as calendar:
+        if calendar.open:
+            items = timeline.content_calendar(ctx.lang, start)
+            st.dataframe(timeline.content_calendar_frame(items, ctx.lang), hide_index=True, width="stretch")

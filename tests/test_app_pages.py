@@ -60,6 +60,18 @@ def test_overview_shows_kpis_with_deltas_for_the_latest_quarter(app_env):
     assert any("sample" in i.value.lower() for i in at.info), "sample data is labelled as such"
 
 
+def test_overview_definitions_are_drawn_when_opened(app_env):
+    from lib import metrics
+
+    at = open_page("pages/overview.py", "zh")
+    first = metrics.glossary("zh")[0]["name"]
+    assert not any(m.value.startswith(f"**{first}**") for m in at.markdown), "closed: not drawn"
+    at.session_state["overview.definitions"] = True
+    at.run()
+    assert_clean(at)
+    assert any(m.value.startswith(f"**{first}**") for m in at.markdown), "opened: every definition, in Chinese"
+
+
 def test_overview_period_preset_changes_the_numbers(app_env):
     at = open_page("pages/overview.py")
     before = {m.label: m.value for m in at.metric}["GMV"]
