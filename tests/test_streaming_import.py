@@ -102,7 +102,10 @@ def test_xlsx_and_parquet_files_stream_to_the_same_orders(tmp_path):
 def test_sql_and_pandas_parse_money_and_dates_the_same_way():
     """Channel files still parse in pandas: both definitions must agree on every format the README lists."""
     money = ["¥1,234.50", "￥1,234.50", "$1,234.50", "1234.5元", "(12.00)", "-12", "1.2万", "3亿", "１２３４．５０",
-             "￥１，２３４", "RMB 88", " 7 ", "0", "abc", "", "12.3.4", "¥", "--5", "nan", "(12", "1e3"]
+             "￥１，２３４", "RMB 88", " 7 ", "0", "abc", "", "12.3.4", "¥", "--5", "nan", "(12", "1e3",
+             # the "¥1,234.50" shortcut must agree with the full path wherever it applies
+             "¥nan", "¥,", ",", "1,2,3", "¥ 1,234", "¥1e3", "¥(12)", "(¥12)", "¥-5", "¥1.2万", "¥¥1", "¥1,234.50元",
+             "¥１２", "-¥12", "1,234.50-"]
     dates = ["2024-10-07", "2024/10/07", "2024年10月7日", "20241007", "10/7/2024 8:26", "12/1/2010 8:26",
              "2024-10-07T08:26:00Z", "2024-10-07T08:26:00.123+08:00", "2024-10-07 08:26:59", "2024年10月7日 20:05",
              "9999-12-31", "000123", "2024-02-30", "1899-12-31", "", "soon"]
