@@ -17,13 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import duckdb
-import pandas as pd
 
 from lib.importing import inplace
 from lib.importing.inplace import ParquetOrders
+
+if TYPE_CHECKING:  # DuckDB makes the frames: opening a workspace (the CLI's import) does not load pandas
+    import pandas as pd
 
 SCHEMA_VERSION = 6
 DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workspace.duckdb"

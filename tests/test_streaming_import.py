@@ -332,3 +332,37 @@ def test_a_file_without_order_ids_keeps_its_line_numbers_in_rejects_and_ids(tmp_
     assert streamed.rejected.values.tolist() == [[3, "下单时间", "soon", "bad_date"]]
     ids = streamed.staged.con.execute("SELECT order_id FROM staged_orders").fetchall()
     assert ids == [("orders#2",), ("orders#4",)]
+
+
+def test_an_order_csv_is_checked_and_imported_without_loading_pandas(tmp_path):
+    """pandas takes a quarter of a second to load, a tenth of a million-row import: the CLI's path must not need it.
+
+    The report still hands a page its frames — the rejects with their lines and the preview — made when read.
+    """
+    import subprocess
+    import sys
+    import textwrap
+
+    from conftest import ROOT
+
+    path = tmp_path / "orders.csv"
+    path.write_text("订单编号,下单时间,实付金额\nA1,2024-10-07,\"¥1,234.50\"\nA2,not a date,5\nA3,2024-10-08,7\n",
+                    encoding="utf-8")
+    code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from lib import importing
+        from lib.workspace import Workspace
+        ws = Workspace({str(tmp_path / "ws.duckdb")!r})
+        report = importing.import_file(ws, Path({str(path)!r}), "orders.csv", "orders", "Shop")
+        print("pandas loaded:", "pandas" in sys.modules, report.rows_rejected, report.can_commit)
+        print(report.rejected[["line", "reason"]].values.tolist(), report.prepared["order_id"].tolist())
+        print(ws.query_rows("SELECT order_id, amount FROM orders ORDER BY order_id", []))
+        ws.close()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, frames, stored = done.stdout.splitlines()[-3:]
+    assert first == "pandas loaded: False 1 True"
+    assert frames == "[[3, 'bad_date']] ['A1', 'A3']"
+    assert stored == "[('A1', 1234.5), ('A3', 7.0)]"

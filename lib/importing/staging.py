@@ -33,10 +33,9 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from lib.importing import limits
 from lib.importing.reading import (
@@ -51,6 +50,9 @@ from lib.importing.reading import (
     decode_text,
     normalize_headers,
 )
+
+if TYPE_CHECKING:  # frames only for tables already read and for a page's preview: an order CSV never loads pandas
+    import pandas as pd
 
 # DuckDB's share of an import; the rest of the process (Python, Arrow batches) stays well under another 500 MB.
 IMPORT_MEMORY_LIMIT = "600MB"
@@ -590,6 +592,8 @@ def _stream_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, header_index: int,
 def load_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, lines: Any,
                malformed: list[tuple[int, str]]) -> None:
     """A table already read as text (:class:`lib.importing.RawTable`) into the same scratch tables."""
+    import pandas as pd
+
     text = pd.DataFrame({f"c{i}": frame.iloc[:, i].astype(str).to_numpy() for i in range(frame.shape[1])})
     text.insert(0, "line", pd.Series(lines, dtype="int64").to_numpy())
     con.register("raw_frame", text)
@@ -839,7 +843,9 @@ def _accept(con: duckdb.DuckDBPyConnection, existing_ids: Any) -> None:
     if existing_ids is None or not len(existing_ids):
         con.execute("CREATE OR REPLACE TEMP VIEW accepted AS SELECT *, false AS duplicate FROM parsed WHERE ok")
         return
-    existing = (pd.DataFrame({"order_id": pd.Series(sorted(existing_ids), dtype=object)})
+    import pyarrow as pa
+
+    existing = (pa.table({"order_id": pa.array(sorted(existing_ids), pa.string())})
                 if isinstance(existing_ids, set) else existing_ids)  # a Python set, or an Arrow table of ids
     con.register("existing_ids", existing)
     con.execute(
@@ -942,8 +948,26 @@ def order_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
 
 
-def rejects_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    frame = con.execute("SELECT line, \"column\", value, reason FROM rejects").fetchdf()
+def rejects_table(con: duckdb.DuckDBPyConnection) -> Any:
+    """Every reject as an Arrow table (:func:`rejects_frame` makes the report's frame when a page asks)."""
+    return con.sql('SELECT line, "column", value, reason FROM rejects').to_arrow_table()
+
+
+def arrow_frame(table: Any) -> pd.DataFrame:
+    """An Arrow table as the pandas frame DuckDB itself would have fetched (same types)."""
+    from lib.workspace import scratch_connection  # lib.workspace imports this package (inplace): not at the top
+
+    con = scratch_connection(memory_limit=IMPORT_MEMORY_LIMIT)
+    try:
+        frame: pd.DataFrame = con.from_arrow(table).df()
+        return frame
+    finally:
+        con.close()
+
+
+def rejects_frame(table: Any) -> pd.DataFrame:
+    """The report's rejects (line, column, value, reason) from :func:`rejects_table`."""
+    frame = arrow_frame(table)
     frame["line"] = frame["line"].astype(int)
     for name in ("column", "value", "reason"):
         frame[name] = frame[name].astype(object)
