@@ -180,9 +180,11 @@ _ID_EXPR = {
             for f in ("order_id", "customer_id", "channel", "status", "original_order_id")}
     for strip in (False, True)
 }
+# A cancellation invoice "C536379": ids without a C skip the trimming and the pattern (a tenth of the typing).
 _C_INVOICE_EXPR = (
+    "CASE WHEN contains(order_id, 'C') OR contains(order_id, 'c') THEN "
     "coalesce((starts_with(ltrim(order_id), 'C') OR starts_with(ltrim(order_id), 'c')) "
-    "AND regexp_full_match(trim(order_id), '[Cc]\\d+'), false) AS by_id"
+    "AND regexp_full_match(trim(order_id), '[Cc]\\d+'), false) ELSE false END AS by_id"
 )
 
 _REFUND_PATTERN = "退款|已退|退货|取消|关闭|作废|cancel|refund|return|void|chargeback"
