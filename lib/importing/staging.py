@@ -56,6 +56,10 @@ if TYPE_CHECKING:  # frames only for tables already read and for a page's previe
 
 # DuckDB's share of an import; the rest of the process (Python, Arrow batches) stays well under another 500 MB.
 IMPORT_MEMORY_LIMIT = "600MB"
+# While the orders stream into the workspace the scratch database only scans them: its share drops to this, so
+# the workspace's write fits beside it (ten million orders: 1.10 → 0.77 GB peak, no more CPU). A million orders
+# (about 150 MB typed) stay in memory.
+COMMIT_SCRATCH_MEMORY_LIMIT = "400MB"
 SAMPLE_BYTES = 1024 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024
 # Extra columns read past the header's width, so a row with too many fields is seen (and reported) rather than cut.
@@ -995,7 +999,12 @@ class StagedOrders:
     rows: int
 
     def batches(self) -> Any:
-        """The orders as a stream of Arrow record batches, for the workspace to insert without a DataFrame."""
+        """The orders as a stream of Arrow record batches, for the workspace to insert without a DataFrame.
+
+        From here on the scratch database only reads its table: it keeps :data:`COMMIT_SCRATCH_MEMORY_LIMIT`
+        and spills the rest to its temporary directory, leaving memory to the workspace's write.
+        """
+        self.con.execute("SET memory_limit = $limit", {"limit": COMMIT_SCRATCH_MEMORY_LIMIT})
         return self.con.sql("SELECT * FROM staged_orders").to_arrow_reader(COMMIT_BATCH_ROWS)
 
     def order_ids(self) -> Any:
