@@ -309,7 +309,7 @@ def _stream_utf8(path: Path, encoding: str, out_dir: Path) -> _Text:
         with open(path, "rb") as handle:
             while chunk := handle.read(CHUNK_BYTES):
                 newlines += chunk.count(b"\n")
-                tail = (tail + chunk)[-4096:]
+                tail = (tail + chunk[-4096:])[-4096:]  # not the whole 4 MB chunk copied again
         return _Text(path, _content_lines(newlines, tail.decode("utf-8", "replace")))
     decoder = codecs.getincrementaldecoder(encoding)(_CP936_EURO if encoding == "gb18030" else "strict")
     target = out_dir / "utf8.csv"
