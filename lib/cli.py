@@ -32,8 +32,8 @@ class CliError(Exception):
     """A one-line reason to print before exiting with status 2."""
 
 
-def _open(args: argparse.Namespace) -> Workspace:
-    return Workspace(resolve_db_path(args.db))
+def _open(args: argparse.Namespace, *, memory_limit: str = "4GB") -> Workspace:
+    return Workspace(resolve_db_path(args.db), memory_limit=memory_limit)
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -50,7 +50,7 @@ def _import(args: argparse.Namespace, kind: importing.Kind) -> int:
     if not path.is_file():
         raise CliError(f"no such file: {path}")
     mapping = importing.load_mapping_file(args.mapping) if args.mapping else None
-    ws = _open(args)
+    ws = _open(args, memory_limit=importing.limits.COMMIT_MEMORY_LIMIT)
     try:
         # An order file is read in place by DuckDB (memory bounded, up to importing.MAX_STREAM_ROWS rows).
         report = importing.import_file(

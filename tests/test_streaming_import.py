@@ -102,7 +102,10 @@ def test_xlsx_and_parquet_files_stream_to_the_same_orders(tmp_path):
 def test_sql_and_pandas_parse_money_and_dates_the_same_way():
     """Channel files still parse in pandas: both definitions must agree on every format the README lists."""
     money = ["¥1,234.50", "￥1,234.50", "$1,234.50", "1234.5元", "(12.00)", "-12", "1.2万", "3亿", "１２３４．５０",
-             "￥１，２３４", "RMB 88", " 7 ", "0", "abc", "", "12.3.4", "¥", "--5", "nan", "(12", "1e3"]
+             "￥１，２３４", "RMB 88", " 7 ", "0", "abc", "", "12.3.4", "¥", "--5", "nan", "(12", "1e3",
+             # the "¥1,234.50" shortcut must agree with the full path wherever it applies
+             "¥nan", "¥,", ",", "1,2,3", "¥ 1,234", "¥1e3", "¥(12)", "(¥12)", "¥-5", "¥1.2万", "¥¥1", "¥1,234.50元",
+             "¥１２", "-¥12", "1,234.50-"]
     dates = ["2024-10-07", "2024/10/07", "2024年10月7日", "20241007", "10/7/2024 8:26", "12/1/2010 8:26",
              "2024-10-07T08:26:00Z", "2024-10-07T08:26:00.123+08:00", "2024-10-07 08:26:59", "2024年10月7日 20:05",
              "9999-12-31", "000123", "2024-02-30", "1899-12-31", "", "soon"]
@@ -329,3 +332,37 @@ def test_a_file_without_order_ids_keeps_its_line_numbers_in_rejects_and_ids(tmp_
     assert streamed.rejected.values.tolist() == [[3, "下单时间", "soon", "bad_date"]]
     ids = streamed.staged.con.execute("SELECT order_id FROM staged_orders").fetchall()
     assert ids == [("orders#2",), ("orders#4",)]
+
+
+def test_an_order_csv_is_checked_and_imported_without_loading_pandas(tmp_path):
+    """pandas takes a quarter of a second to load, a tenth of a million-row import: the CLI's path must not need it.
+
+    The report still hands a page its frames — the rejects with their lines and the preview — made when read.
+    """
+    import subprocess
+    import sys
+    import textwrap
+
+    from conftest import ROOT
+
+    path = tmp_path / "orders.csv"
+    path.write_text("订单编号,下单时间,实付金额\nA1,2024-10-07,\"¥1,234.50\"\nA2,not a date,5\nA3,2024-10-08,7\n",
+                    encoding="utf-8")
+    code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from lib import importing
+        from lib.workspace import Workspace
+        ws = Workspace({str(tmp_path / "ws.duckdb")!r})
+        report = importing.import_file(ws, Path({str(path)!r}), "orders.csv", "orders", "Shop")
+        print("pandas loaded:", "pandas" in sys.modules, report.rows_rejected, report.can_commit)
+        print(report.rejected[["line", "reason"]].values.tolist(), report.prepared["order_id"].tolist())
+        print(ws.query_rows("SELECT order_id, amount FROM orders ORDER BY order_id", []))
+        ws.close()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, frames, stored = done.stdout.splitlines()[-3:]
+    assert first == "pandas loaded: False 1 True"
+    assert frames == "[[3, 'bad_date']] ['A1', 'A3']"
+    assert stored == "[('A1', 1234.5), ('A3', 7.0)]"

@@ -367,6 +367,35 @@ def test_a_workspace_from_a_newer_version_is_refused(tmp_path):
         Workspace(path)
 
 
+def test_a_schema_5_workspace_keeps_every_order_as_written_when_its_ids_lose_compression(tmp_path):
+    """Schema 6 stores order and customer ids uncompressed (a faster import); the rebuild keeps every row and column."""
+    path = tmp_path / "v5.duckdb"
+    ws = Workspace(path)
+    import_file(ws, fx.orders_csv(["00123", "123", "A-1"]), "a.csv", "orders", "Shop")
+    before = ws.query_rows("SELECT * FROM orders ORDER BY order_id", [])
+    ws.close()
+    con = duckdb.connect(str(path))  # the orders table as schema 5 wrote it: DuckDB picks each column's compression
+    con.execute("CREATE TABLE orders_v5 AS SELECT * FROM orders")
+    con.execute("DROP TABLE orders")
+    con.execute("ALTER TABLE orders_v5 RENAME TO orders")
+    con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    con.close()
+    again = Workspace(path)
+    try:
+        assert again.schema_version() == SCHEMA_VERSION == 6
+        assert again.query_rows("SELECT * FROM orders ORDER BY order_id", []) == before
+        assert [r[1] for r in before] == ["00123", "123", "A-1"]
+        assert again.get_dataset("Shop").orders == 3
+        import_file(again, fx.orders_csv(["B"]), "b.csv", "orders", "Shop", mode="append")
+        again.checkpoint()
+        kinds = again.query_rows("SELECT DISTINCT column_name, compression FROM pragma_storage_info('orders') "
+                                 "WHERE column_name IN ('order_id', 'customer_id') AND segment_type = 'VARCHAR' "
+                                 "ORDER BY 1", [])
+        assert kinds == [("customer_id", "Uncompressed"), ("order_id", "Uncompressed")]
+    finally:
+        again.close()
+
+
 def test_reopening_keeps_data_and_schema(tmp_path):
     path = tmp_path / "again.duckdb"
     ws = Workspace(path)

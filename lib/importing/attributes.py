@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas only where a page asks for a frame: an import does not load it
+    import pandas as pd
+
     from lib.sql_engine import QueryTarget
     from lib.workspace import Workspace
-
-import pandas as pd
 
 #: At most this many extra columns are kept (a wider file keeps its first ones).
 MAX_ATTRIBUTES = 40
@@ -164,6 +164,8 @@ def for_customers(ws: Workspace, dataset_id: int, customer_ids: Sequence[str]) -
 
     Columns ``customer_id`` then the attribute names; customers without attributes are absent.
     """
+    import pandas as pd
+
     attribute_names = names(ws, dataset_id)
     if not attribute_names or not len(customer_ids):
         return pd.DataFrame({"customer_id": pd.Series([], dtype=object)})

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from lib.importing import attributes
 from lib.importing.mapping import suggest_mapping
@@ -22,6 +21,8 @@ from lib.importing.reading import ImportFailed, Kind, Mode, Progress, RawTable, 
 from lib.importing.validation import ImportReport, prepare_channels, prepare_orders, prepare_orders_file
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from lib.workspace import Workspace
 
 

@@ -20,3 +20,6 @@ PROGRESS_THRESHOLD_BYTES = 3 * 1024 * 1024
 # A cell may hold up to 4 MB of text (a pasted description, a 200 KB note): Python's csv module stops at 128 KB by
 # default and DuckDB's reader is given the same line limit (lib.importing.staging).
 MAX_CELL_CHARS = 4_000_000
+# DuckDB's memory for the workspace while `cli import-orders` writes (beside the file's own scratch database):
+# the blocks it writes are otherwise kept cached up to the workspace's 4 GB, 1.37 GB of RSS at ten million orders.
+COMMIT_MEMORY_LIMIT = "128MB"

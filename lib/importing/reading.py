@@ -21,12 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from lib.importing import limits
+
+if TYPE_CHECKING:  # the exact reader imports pandas where it builds a frame: a CSV read in place never loads it
+    import pandas as pd
 
 
 
@@ -331,6 +333,8 @@ def _read_delimited(text: str, file_name: str, encoding: str) -> RawTable:
         if read.malformed:
             raise ImportFailed("no_valid_rows", "No row has the same number of fields as the header.")
         raise ImportFailed("no_rows", "The file has a header but no rows.")
+    import pandas as pd
+
     frame = pd.DataFrame(read.rows, columns=columns, dtype=object)
     return RawTable(frame, np.asarray(read.line_numbers), file_name, "csv", encoding=encoding,
                     malformed=read.malformed)
@@ -431,6 +435,8 @@ def _read_xlsx(data: bytes, file_name: str, limit: int | None = None) -> RawTabl
     columns = normalize_headers(header)
     width = len(columns)
     body = [(row + [""] * width)[:width] for row in body]
+    import pandas as pd
+
     frame = pd.DataFrame(body, columns=columns, dtype=object)
     return RawTable(frame, np.asarray(line_numbers), file_name, "xlsx", sheet=sheet_name)
 
@@ -555,6 +561,8 @@ def _read_parquet(data: bytes, file_name: str) -> RawTable:
 
 
 def _parquet_text(frame: pd.DataFrame, file_name: str) -> RawTable:
+    import pandas as pd
+
     text = pd.DataFrame(
         {c: [_cell_text(v) if not _is_na(v) else "" for v in frame[c].tolist()] for c in frame.columns},
         dtype=object,
@@ -564,6 +572,8 @@ def _parquet_text(frame: pd.DataFrame, file_name: str) -> RawTable:
 
 
 def _is_na(value: Any) -> bool:
+    import pandas as pd
+
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):

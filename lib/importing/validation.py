@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 import shutil
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from lib.importing import staging
 from lib.importing.mapping import CHANNEL_MEASURES, check_mapping, suggest_mapping
@@ -30,7 +30,9 @@ from lib.importing.reading import (
     read_table,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas is imported where a frame is made: an order CSV is checked without loading it (0.25 s)
+    import pandas as pd
+
     from lib.workspace import Workspace
 
 
@@ -43,6 +45,8 @@ _MONEY_JUNK = re.compile(r"[¥￥$€£,，\s]|元|RMB|CNY|USD", flags=re.IGNORE
 
 def parse_money(values: pd.Series) -> pd.Series:
     """"¥1,234.50", "$1,234.50", "(12.00)", "1.2万" → floats; anything else → NaN."""
+    import pandas as pd
+
     text = values.astype(str)
     wide_chars = text.str.contains(r"[^\x00-\x7f]", regex=True)
     if wide_chars.any():
@@ -67,12 +71,14 @@ _DATE_FORMATS = [
 ]
 
 
-_EARLIEST_DATE = pd.Timestamp("1900-01-01")
-_LATEST_DATE = pd.Timestamp("2200-01-01")
+_EARLIEST_DATE = "1900-01-01"  # order dates fall in [earliest, latest)
+_LATEST_DATE = "2200-01-01"
 
 
 def parse_datetimes(values: pd.Series) -> pd.Series:
     """Common Chinese and ISO date formats, vectorised format by format; failures → NaT."""
+    import pandas as pd
+
     text = values.astype(str).str.strip().str.replace(r"(?<=\d)T(?=\d)", " ", regex=True)
     text = text.str.replace(r"(\.\d{1,6})?([+-]\d{2}:?\d{2}|Z)$", "", regex=True)
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -87,7 +93,7 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
             break
         parsed = pd.to_datetime(text[pending], format=fmt, errors="coerce")
         # Placeholders such as 9999-12-31 are not order dates (and do not fit nanoseconds).
-        ok = parsed.notna() & (parsed >= _EARLIEST_DATE) & (parsed < _LATEST_DATE)
+        ok = parsed.notna() & (parsed >= pd.Timestamp(_EARLIEST_DATE)) & (parsed < pd.Timestamp(_LATEST_DATE))
         if ok.any():
             result.loc[ok[ok].index] = parsed[ok].astype("datetime64[ns]")
             pending.loc[ok[ok].index] = False
@@ -97,6 +103,45 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------
 # Validation reports
 # --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArrowRows:
+    """Rows kept as an Arrow table until someone asks for a pandas frame (``to_frame`` makes it).
+
+    An order file read in place is checked and imported without loading pandas (a quarter
+    of a second); the Data page's preview and rejects list still get their frames.
+    """
+
+    table: Any  # pyarrow.Table
+    to_frame: Callable[[Any], pd.DataFrame]
+
+
+class _Frame:
+    """A report's frame field: given a DataFrame, or :class:`ArrowRows` turned into one on first read."""
+
+    def __init__(self, name: str) -> None:
+        self.slot = "_" + name
+
+    @overload
+    def __get__(self, report: None, owner: type) -> _Frame: ...
+    @overload
+    def __get__(self, report: object, owner: type) -> pd.DataFrame: ...
+    def __get__(self, report: object | None, owner: type) -> _Frame | pd.DataFrame:
+        if report is None:
+            return self
+        value = report.__dict__[self.slot]
+        if isinstance(value, ArrowRows):
+            value = report.__dict__[self.slot] = value.to_frame(value.table)
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, report: object, value: pd.DataFrame | ArrowRows) -> None:
+        report.__dict__[self.slot] = value
+
+    def rows(self, report: object) -> int:
+        """How many rows, without making the frame."""
+        value = report.__dict__[self.slot]
+        return int(value.table.num_rows) if isinstance(value, ArrowRows) else len(value)
 
 
 @dataclass
@@ -109,7 +154,7 @@ class ImportReport:
     encoding: str | None
     rows_read: int
     rows_accepted: int
-    rejected: pd.DataFrame
+    rejected: pd.DataFrame  # a frame, or ArrowRows (see _deferred and the descriptors installed below the class)
     prepared: pd.DataFrame
     stats: dict[str, Any]
     mapping: dict[str, Any]
@@ -121,17 +166,31 @@ class ImportReport:
 
     @property
     def rows_rejected(self) -> int:
-        return len(self.rejected)
+        return _REJECTED.rows(self)
 
     @property
     def can_commit(self) -> bool:
-        return (self.staged.rows if self.staged is not None else len(self.prepared)) > 0
+        return (self.staged.rows if self.staged is not None else _PREPARED.rows(self)) > 0
+
+
+# Installed after the dataclass is made, so the fields stay required and positional; the generated __init__
+# assigns through them.
+_REJECTED, _PREPARED = _Frame("rejected"), _Frame("prepared")
+for _field in (_REJECTED, _PREPARED):
+    setattr(ImportReport, _field.slot[1:], _field)
+
+
+def _deferred(rows: ArrowRows) -> Any:
+    """``rows`` passed where a report takes a frame: its field keeps them as Arrow and makes the frame when read."""
+    return rows
 
 
 REJECT_COLUMNS = ["line", "column", "value", "reason"]
 
 
 def _reject_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in REJECT_COLUMNS})
@@ -139,6 +198,8 @@ def _reject_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _rejects(lines: np.ndarray, mask: pd.Series, column: str, values: pd.Series | None, reason: str) -> pd.DataFrame:
+    import pandas as pd
+
     idx = np.flatnonzero(mask.to_numpy())
     return pd.DataFrame({
         "line": lines[idx].astype(int),
@@ -149,6 +210,8 @@ def _rejects(lines: np.ndarray, mask: pd.Series, column: str, values: pd.Series 
 
 
 def _malformed_rejects(raw: RawTable) -> pd.DataFrame:
+    import pandas as pd
+
     if not raw.malformed:
         return pd.DataFrame(columns=REJECT_COLUMNS)
     return pd.DataFrame(
@@ -198,7 +261,10 @@ def prepare_orders(
 
 def _orders_report(con: Any, counts: dict[str, Any], columns: list[str], mapping: dict[str, Any], file_name: str,
                    file_format: str, encoding: str | None, sheet: str | None, source_key: str) -> ImportReport:
-    """The check's report from the staged orders (lib.importing.staging): counts, the ledger's figures, every reject."""
+    """The check's report from the staged orders (lib.importing.staging): counts, the ledger's figures, every reject.
+
+    The rejects and a preview of the first orders stay Arrow tables until a page reads them.
+    """
     stats = {
         **staging.order_stats(con),
         "line_level": counts["line_level"],
@@ -209,8 +275,11 @@ def _orders_report(con: Any, counts: dict[str, Any], columns: list[str], mapping
     }
     return ImportReport(
         kind="orders", file_name=file_name, file_format=file_format, encoding=encoding,
-        rows_read=counts["rows_read"], rows_accepted=counts["rows_accepted"], rejected=staging.rejects_frame(con),
-        prepared=pd.DataFrame(columns=list(ORDER_COLUMNS)), stats=stats, mapping=mapping, source_key=source_key,
+        rows_read=counts["rows_read"], rows_accepted=counts["rows_accepted"],
+        rejected=_deferred(ArrowRows(staging.rejects_table(con), staging.rejects_frame)),
+        prepared=_deferred(ArrowRows(con.sql("SELECT * FROM staged_orders LIMIT 1000").to_arrow_table(),
+                                     staging.arrow_frame)),
+        stats=stats, mapping=mapping, source_key=source_key,
         attributes=counts.get("attributes"),
     )
 
@@ -288,7 +357,6 @@ def _stage_file(con: duckdb.DuckDBPyConnection, work_dir: Path, path: Path, file
         progress(0.6, "aggregating")
     report = _orders_report(con, counts, source.columns, mapping, file_name, source.file_format, source.encoding,
                             source.sheet, source_key)
-    report.prepared = con.execute("SELECT * FROM staged_orders LIMIT 1000").fetchdf()
     report.staged = staging.StagedOrders(con, work_dir, report.stats["orders"])
     return report
 
@@ -313,6 +381,8 @@ def _prepare_exactly(path: Path, file_name: str, mapping: dict[str, Any] | None,
 
 def parse_periods(values: pd.Series) -> pd.Series:
     """Dates, or ISO weeks such as "2024-W05" / "2024W05" (→ that week's Monday)."""
+    import pandas as pd
+
     text = values.astype(str).str.strip()
     iso_week = text.str.extract(r"^(\d{4})-?W(\d{1,2})$", flags=re.IGNORECASE)
     parsed = parse_datetimes(values)
@@ -322,7 +392,8 @@ def parse_periods(values: pd.Series) -> pd.Series:
             iso_week.loc[has_week, 0] + "-W" + iso_week.loc[has_week, 1].str.zfill(2) + "-1",
             format="%G-W%V-%u", errors="coerce",
         )
-        parsed.loc[has_week] = weeks.where((weeks >= _EARLIEST_DATE) & (weeks < _LATEST_DATE)).astype("datetime64[ns]")
+        in_range = (weeks >= pd.Timestamp(_EARLIEST_DATE)) & (weeks < pd.Timestamp(_LATEST_DATE))
+        parsed.loc[has_week] = weeks.where(in_range).astype("datetime64[ns]")
     normalized: pd.Series = parsed.dt.normalize()
     return normalized
 
@@ -364,6 +435,8 @@ _BLANK_CELLS = ["", "na", "NA", "N/A", "-", "null", "NULL", "None", "nan"]
 
 def _channel_values(df: pd.DataFrame, mapping: dict[str, Any]) -> pd.DataFrame:
     """One row per file row, channel and measure (``row, channel, measure, source_column, raw``), either layout."""
+    import pandas as pd
+
     parts = []
     if mapping.get("layout") == "wide":
         for column, (channel_name, measure) in mapping["wide_columns"].items():
@@ -384,6 +457,8 @@ def _channel_values(df: pd.DataFrame, mapping: dict[str, Any]) -> pd.DataFrame:
 def _checked_channel_values(long: pd.DataFrame, bad_period: pd.Series, lines: np.ndarray, mapping: dict[str, Any]
                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The values parsed as money, and the file rows turned away (one entry per row: its first problem)."""
+    import pandas as pd
+
     blank = long["raw"].astype(str).str.strip().isin(_BLANK_CELLS)
     long["value"] = parse_money(long["raw"])
     long.loc[blank, "value"] = np.nan
@@ -409,6 +484,8 @@ def _checked_channel_values(long: pd.DataFrame, bad_period: pd.Series, lines: np
 
 def _channel_rows(long: pd.DataFrame, period: pd.Series) -> pd.DataFrame:
     """One row per period and channel with every measure summed; a measure no row gave stays missing."""
+    import pandas as pd
+
     long = long.assign(period_start=period.to_numpy()[long["row"].to_numpy()])
     wide = long.pivot_table(
         index=["period_start", "channel"], columns="measure", values="value", aggfunc="sum", dropna=False,
@@ -431,6 +508,8 @@ def _channel_rows(long: pd.DataFrame, period: pd.Series) -> pd.DataFrame:
 def _drop_existing_periods(prepared: pd.DataFrame, existing_keys: set[tuple[str, str]] | None
                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """An append's periods and channels the dataset already has, turned away (``duplicate_period``)."""
+    import pandas as pd
+
     rejected = pd.DataFrame(columns=REJECT_COLUMNS)
     if existing_keys:
         keys = list(zip(prepared["period_start"].astype(str), prepared["channel"]))
@@ -447,6 +526,8 @@ def _drop_existing_periods(prepared: pd.DataFrame, existing_keys: set[tuple[str,
 def _channel_stats(raw: RawTable, mapping: dict[str, Any], prepared: pd.DataFrame, outcomes: pd.DataFrame | None
                    ) -> dict[str, Any]:
     """The check's summary of a channel file: channels, grain (day or week), spend, dates, what was left out."""
+    import pandas as pd
+
     gaps = pd.Series(sorted(set(prepared["period_start"]))).diff().dropna()
     median_gap: Any = gaps.median()  # a Timedelta (pandas' stubs say float)
     mapped = (set(v for k, v in mapping.items() if isinstance(v, str)) | set((mapping.get("wide_columns") or {}).keys())
@@ -476,6 +557,8 @@ def _outcome_rows(df: pd.DataFrame, mapping: dict[str, Any], period: pd.Series, 
     words rather than numbers (Robyn's ``events``: "na" or an event name) becomes 1 in the
     weeks that name something and 0 elsewhere; a blank control is 0.
     """
+    import pandas as pd
+
     columns = ([(mapping["outcome"], "outcome")] if mapping.get("outcome") else [])
     columns += [(c, "control") for c in mapping.get("controls") or []]
     if not columns:
