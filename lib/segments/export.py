@@ -114,10 +114,27 @@ def localised_customers(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, d
     return out.reset_index(drop=True), formats
 
 
+def _label_enum(labels: Sequence[str]) -> str:
+    """An ENUM type of display labels (code constants, quoted as literals; a repeated label listed once).
+
+    Labels travel as an ENUM (Arrow: a dictionary), so writers handle each distinct label once, not once per row.
+    """
+    return f"ENUM({', '.join(sql_literal(v) for v in dict.fromkeys(labels))})"
+
+
 def _label_sql(column: str, labels: Mapping[str, str]) -> str:
-    """SQL mapping a key column to display labels (keys and labels are code constants, quoted as literals)."""
+    """SQL mapping a key column to its display label (every key of the column is in ``labels``)."""
     whens = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
-    return f"CASE CAST({column} AS VARCHAR) {whens} ELSE CAST({column} AS VARCHAR) END"
+    return f"CAST(CASE CAST({column} AS VARCHAR) {whens} END AS {_label_enum(list(labels.values()))})"
+
+
+def _tags_sql(lang: str) -> str:
+    """SQL of the tags column: the customer's tag labels in :data:`TAG_KEYS` order, joined."""
+    names = [tier_label(k, lang) for k in TAG_KEYS]
+    sep = "、" if normalize_lang(lang) == "zh" else ", "
+    parts = ", ".join(f"CASE WHEN m.tag_{k} THEN {sql_literal(name)} END" for k, name in zip(TAG_KEYS, names))
+    every = [sep.join(n for bit, n in enumerate(names) if mask >> bit & 1) for mask in range(1 << len(names))]
+    return f"CAST(concat_ws({sql_literal(sep)}, {parts}) AS {_label_enum(every)})"
 
 
 def _attributes_of(ws: QueryTarget, dataset_id: SourceLike) -> tuple[int, list[str]] | None:
@@ -130,8 +147,6 @@ def _attributes_of(ws: QueryTarget, dataset_id: SourceLike) -> tuple[int, list[s
 
 def _label_columns(lang: str) -> list[str]:
     """SQL for each :data:`EXPORT_COLUMNS` entry over the classified relation ``m``: keys turned into labels."""
-    tag_names = {k: tier_label(k, lang) for k in TAG_KEYS}
-    sep = "、" if normalize_lang(lang) == "zh" else ", "
     exprs: list[str] = []
     for key, _kind in EXPORT_COLUMNS:
         if key == "tier":
@@ -139,8 +154,7 @@ def _label_columns(lang: str) -> list[str]:
         elif key == "segment":
             expr = _label_sql("m.segment", {k: segment_label(k, lang) for k in group_order("rfm")})
         elif key == "tags":
-            parts = ", ".join(f"CASE WHEN m.tag_{k} THEN {sql_literal(tag_names[k])} END" for k in TAG_KEYS)
-            expr = f"concat_ws({sql_literal(sep)}, {parts})"
+            expr = _tags_sql(lang)
         elif key in ("r_band", "f_band", "m_band"):
             bands = R_BANDS if key == "r_band" else FM_BANDS
             expr = _label_sql(f"m.{key}", {b: t(f"segments.band.{key[0]}.{b}", lang) for b in bands})
