@@ -616,8 +616,7 @@ def _csv_sql(column: str, typ: pa.DataType, money: bool) -> str:
         value = f"CAST({column} AS DOUBLE)"
         if money:  # to the cent, rounding half to even like pandas' round(2)
             value = f"round_even({value}, 2)"
-        return (f"CASE WHEN {column} IS NULL OR isnan({value}) OR isinf({value}) THEN '' "
-                f"ELSE CAST({value} AS VARCHAR) END")
+        return f"CASE WHEN isfinite({value}) THEN CAST({value} AS VARCHAR) ELSE '' END"  # NULL, NaN, ±inf: ''
     if pa.types.is_date(typ):
         return f"coalesce(CAST(CAST({column} AS DATE) AS VARCHAR), '')"
     if pa.types.is_timestamp(typ):
