@@ -114,27 +114,33 @@ def localised_customers(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, d
     return out.reset_index(drop=True), formats
 
 
-def _label_enum(labels: Sequence[str]) -> str:
-    """An ENUM type of display labels (code constants, quoted as literals; a repeated label listed once).
+def _as_label(label: str, labels: Sequence[str]) -> str:
+    """``label`` as a constant of the ENUM type of ``labels`` (code constants, quoted as literals).
 
-    Labels travel as an ENUM (Arrow: a dictionary), so writers handle each distinct label once, not once per row.
+    Labels travel as an ENUM (Arrow: a dictionary): each row holds a small code, and
+    writers handle each distinct label once, not once per row. (A repeated label is listed once.)
     """
-    return f"ENUM({', '.join(sql_literal(v) for v in dict.fromkeys(labels))})"
+    members = ", ".join(sql_literal(v) for v in dict.fromkeys(labels))
+    return f"CAST({sql_literal(label)} AS ENUM({members}))"
 
 
 def _label_sql(column: str, labels: Mapping[str, str]) -> str:
     """SQL mapping a key column to its display label (every key of the column is in ``labels``)."""
-    whens = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
-    return f"CAST(CASE CAST({column} AS VARCHAR) {whens} END AS {_label_enum(list(labels.values()))})"
+    every = list(labels.values())
+    whens = " ".join(f"WHEN {sql_literal(k)} THEN {_as_label(v, every)}" for k, v in labels.items())
+    return f"CASE {column} {whens} END"
 
 
 def _tags_sql(lang: str) -> str:
-    """SQL of the tags column: the customer's tag labels in :data:`TAG_KEYS` order, joined."""
+    """SQL of the tags column: the customer's tag labels in :data:`TAG_KEYS` order, joined.
+
+    The tags a customer has, read as a bit mask, pick one of the 2^5 possible texts.
+    """
     names = [tier_label(k, lang) for k in TAG_KEYS]
     sep = "、" if normalize_lang(lang) == "zh" else ", "
-    parts = ", ".join(f"CASE WHEN m.tag_{k} THEN {sql_literal(name)} END" for k, name in zip(TAG_KEYS, names))
     every = [sep.join(n for bit, n in enumerate(names) if mask >> bit & 1) for mask in range(1 << len(names))]
-    return f"CAST(concat_ws({sql_literal(sep)}, {parts}) AS {_label_enum(every)})"
+    mask = " + ".join(f"CASE WHEN m.tag_{k} THEN {1 << bit} ELSE 0 END" for bit, k in enumerate(TAG_KEYS))
+    return f"list_extract([{', '.join(_as_label(text, every) for text in every)}], 1 + {mask})"
 
 
 def _attributes_of(ws: QueryTarget, dataset_id: SourceLike) -> tuple[int, list[str]] | None:
