@@ -653,7 +653,8 @@ def _neutralised_dictionaries(reader: pa.RecordBatchReader) -> pa.RecordBatchRea
             arrays = list(batch.columns)
             for i in columns:
                 array = arrays[i]
-                arrays[i] = pa.DictionaryArray.from_arrays(array.indices, _arrow_neutralise(array.dictionary))
+                arrays[i] = pa.DictionaryArray.from_arrays(array.indices, _arrow_neutralise(array.dictionary),
+                                                         ordered=array.type.ordered)
             yield pa.RecordBatch.from_arrays(arrays, schema=reader.schema)
 
     return pa.RecordBatchReader.from_batches(reader.schema, batches())

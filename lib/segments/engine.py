@@ -426,6 +426,7 @@ def _score_edges_sql() -> str:
     joins: list[str] = []
     for dim, (value, _column, order) in _SCORED.items():
         pick = "max" if order == "DESC" else "min"  # the c-th value in rank order
+        # c_k = ceil(k * customers / 5) as integers: // stays exact on every engine (Spark divides 5.0 as DECIMAL)
         ctes.append(f"""
     score_{dim}_running AS (
         SELECT as_of, v, sum(n) OVER (PARTITION BY as_of ORDER BY v {order}
