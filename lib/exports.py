@@ -25,8 +25,9 @@ Two writers apply these rules, so that exports keep up with data of any size:
 * cell by cell for DataFrames: :func:`csv_bytes` and :func:`workbook_bytes`
   (openpyxl; images, the review pack, playbooks);
 * streamed, the rules done in SQL or Arrow a column at a time, no row through
-  Python: :func:`write_query_csv` / :func:`query_csv_bytes` run a query and let
-  DuckDB write the CSV (byte for byte what :func:`csv_bytes` writes), and
+  Python: :func:`write_query_csv` / :func:`query_csv_bytes` run a query, let
+  DuckDB render every field as text and Arrow's CSV writer write the file (byte for
+  byte what :func:`csv_bytes` writes), and
   :func:`fast_workbook_bytes` writes :class:`SheetSpec` sheets with XlsxWriter in
   constant-memory mode; :class:`StreamingWorkbook` / :func:`stream_workbook` let a
   caller stream its own sheets (batches of Arrow rows from :func:`query_batches`).
@@ -642,7 +643,7 @@ def _neutralised_dictionaries(reader: pa.RecordBatchReader) -> pa.RecordBatchRea
 
     A dictionary column (a label repeated on every row, an ENUM in DuckDB) then costs
     one pass over its few distinct values instead of a regex per row; the SQL only
-    turns it into text (see :func:`_copy_csv`).
+    turns it into text (see :func:`_write_csv`).
     """
     columns = [i for i, field in enumerate(reader.schema) if _is_text_dictionary(field.type)]
     if not columns:
@@ -681,7 +682,7 @@ def _tallied(reader: pa.RecordBatchReader, column: str, tally: dict[Any, int]) -
     return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
 
-def _copy_csv(reader: pa.RecordBatchReader, target: Path, headers: Sequence[Any] | None,
+def _write_csv(reader: pa.RecordBatchReader, target: Path, headers: Sequence[Any] | None,
               money: Collection[str]) -> int:
     """Write an Arrow stream as the product's CSV (see :func:`csv_bytes`); returns the row count.
 
@@ -728,16 +729,17 @@ def write_query_csv(
     money: Collection[str] = (),
     tally: tuple[str, dict[Any, int]] | None = None,
 ) -> int:
-    """Stream a query's rows into a CSV file written by DuckDB, with :func:`csv_bytes`' rules; returns the row count.
+    """Stream a query's rows into a CSV file, with :func:`csv_bytes`' rules; returns the row count.
 
     The file is byte for byte what :func:`csv_bytes` writes for the same values: UTF-8
     BOM, every field quoted, CRLF, text neutralised (control characters stripped,
     ``'`` before a leading ``= + - @``, tab, CR or LF), numbers and dates as plain
-    numbers and ISO dates. All of it happens in SQL, so no row passes through Python.
+    numbers and ISO dates. Every field is rendered in SQL (a text dictionary's values in
+    Arrow), so no row passes through Python.
     ``headers`` replaces the column names (same count, same order); columns named in
     ``money`` are rounded to the cent. ``conn`` may be the locked-down workspace:
     the query runs there and its result streams (Arrow) into a private in-memory
-    DuckDB that writes the file. The file is written next to ``path`` and renamed
+    DuckDB that renders the fields for Arrow's CSV writer. The file is written next to ``path`` and renamed
     into place, so a failure leaves no half-written file. ``tally`` = (column, dict):
     the values of that query column are counted into the dict on the way (no second query).
     """
@@ -750,7 +752,7 @@ def write_query_csv(
         with query_batches(conn, sql, params) as reader:
             if tally is not None:
                 reader = _tallied(reader, tally[0], tally[1])
-            rows = _copy_csv(reader, partial, headers, frozenset(money))
+            rows = _write_csv(reader, partial, headers, frozenset(money))
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
