@@ -371,6 +371,19 @@ def test_query_csv_is_byte_identical_to_csv_bytes(tmp_path) -> None:
     con.close()
 
 
+def test_query_csv_writes_every_hostile_text_as_csv_bytes_does(tmp_path) -> None:
+    """Quotes, CR/LF, tabs, control characters and formula triggers, as plain text and as an ENUM (a dictionary)."""
+    con = duckdb.connect()
+    frame = pd.DataFrame({"text": TEXTS + [None], "n": range(len(TEXTS) + 1)})
+    con.execute("CREATE TABLE texts AS SELECT * FROM frame")
+    labels = ", ".join(E.sql_literal(v) for v in dict.fromkeys(TEXTS))
+    expected = E.csv_bytes(frame.assign(label=frame["text"]))
+    sql = f"SELECT text, n, CAST(text AS ENUM({labels})) AS label FROM texts ORDER BY n"
+    assert E.query_csv_bytes(con, sql, {}) == expected
+    assert expected.count(b"\r\n") > len(TEXTS) + 1  # line breaks inside quoted fields too
+    con.close()
+
+
 def test_query_csv_of_no_rows_is_the_header_line(ws: Workspace) -> None:
     sql = "SELECT 'a' AS x, 1 AS y WHERE $never"
     data = E.query_csv_bytes(ws, sql, {"never": False, "unused": 1})

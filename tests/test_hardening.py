@@ -526,8 +526,6 @@ SQL_FSTRING_ALLOWED = {
     ("lib/backup.py", "quoted"): "a table name read from the backup file's own catalogue, quoted with doubled quotes",
     ("lib/exports.py", "', '.join(aliases)"): "column aliases made by the code (c0, c1, …), never data",
     ("lib/exports.py", "exprs"): "per-column CSV expressions of those aliases (exports._csv_sql: fixed SQL only)",
-    ("lib/exports.py", "sql_literal(_BOM + header_line)"): "the CSV header as one string literal, quotes doubled",
-    ("lib/exports.py", "sql_literal(str(target))"): "the output file's path as one string literal, quotes doubled",
     ("lib/importing/staging.py", "select_list"): "an import's projection of code-made positions and aliases (#1, c0, …) onto the "
                                        "fixed field names; the file's own column names never reach SQL text",
     ("lib/importing/attributes.py", "renamed"): "code-made aliases a0, a1, … renaming the staged columns by position",

@@ -337,6 +337,70 @@ def test_recency_score_is_reversed(ws: Workspace) -> None:
     assert lost["segment"].item() == "lost"
 
 
+def _quintiles_by_rank(values: pd.Series, *, descending: bool = False) -> list[int]:
+    """The documented score: 1 + (5 * (rank - 1)) // customers, ties sharing the lowest rank, missing values last."""
+    rank = values.rank(method="min", ascending=not descending, na_option="bottom").astype(int)
+    return (1 + (5 * (rank - 1)) // len(values)).tolist()
+
+
+def _expected_scores(out: pd.DataFrame, all_time: bool) -> dict[str, list[int]]:
+    return {
+        "r_score": _quintiles_by_rank(out["days_since_last_order"], descending=True),
+        "f_score": _quintiles_by_rank(out["orders" if all_time else "window_orders"]),
+        "m_score": _quintiles_by_rank(out["revenue" if all_time else "window_revenue"]),
+    }
+
+
+@pytest.mark.parametrize("customers", [1, 2, 3, 4, 6, 7, 9, 13, 26, 41])
+def test_scores_are_quintiles_of_the_rank_at_every_size(ws: Workspace, customers: int) -> None:
+    """Every customer count (the quintile edges fall on different ranks) and heavy ties, on both score bases."""
+    rng = random.Random(customers)
+    rows = [(f"K{c:02d}", day(rng.choice([0, 3, 3, 40, 200, 500])), rng.choice([5, 5, 20, 80.5]))
+            for c in range(customers) for _ in range(rng.choice([1, 1, 2, 4]))]
+    ds = make_dataset(ws, rows, name=f"sizes-{customers}")
+    for basis in ("all_time", "window"):
+        out = by_id(S.segment_customers(ws, ds, S.SegmentSettings(score_basis=basis), AS_OF))
+        assert len(out) == customers
+        for column, expected in _expected_scores(out, basis == "all_time").items():
+            assert out[column].tolist() == expected, (basis, column)
+
+
+def test_weekly_scores_are_quintiles_of_each_weeks_rank(ws: Workspace) -> None:
+    """The weekly classification ranks each week end's customers on their own (no frozen edges)."""
+    rng = random.Random(5)
+    rows = [(f"W{c:02d}", day(rng.randint(0, 120)), rng.choice([5, 20, 20, 80.5]))
+            for c in range(30) for _ in range(rng.randint(1, 4))]
+    ds = make_dataset(ws, rows)
+    settings = S.SegmentSettings(window_days=60)
+    dates = S.week_ends(AS_OF - timedelta(days=100), AS_OF)
+    src = S.as_source(ds, ws)
+    sql = S.classify_sql(src, score_mode="rank", m_cut_mode="params", weekly=True)
+    params = {**src.params, "first_as_of": dates[0], "last_as_of": dates[-1], "n_weeks": len(dates),
+              "last_before_ts": pd.Timestamp(dates[-1]) + pd.Timedelta(days=1), "window_days": 60,
+              **S.threshold_params(settings, None)}
+    weekly = S.run_query(ws, f"SELECT * FROM ({sql}) AS c", params)
+    weekly["as_of"] = pd.to_datetime(weekly["as_of"]).dt.date
+    assert weekly["as_of"].nunique() == len(dates) > 10
+    for week, out in weekly.groupby("as_of"):
+        out = by_id(out)
+        single = by_id(S.segment_customers(ws, ds, settings, week))
+        assert out.index.tolist() == single.index.tolist(), week
+        for column, expected in _expected_scores(out, all_time=True).items():
+            assert out[column].tolist() == expected == single[column].tolist(), (week, column)
+
+
+def test_missing_spend_ranks_last(ws: Workspace) -> None:
+    """A source whose spend is unknown for some customers: they rank after every known value (as NULLS LAST)."""
+    rows = ", ".join(f"('N{i}', TIMESTAMP '2024-06-{10 + i:02d} 10:00:00', {'NULL' if i % 3 == 0 else 10 * i}, TRUE)"
+                     for i in range(12))
+    source = S.OrderSource(sql="SELECT customer_id, order_ts, CAST(amount AS DOUBLE) AS amount, is_order "
+                               f"FROM (VALUES {rows}) AS v(customer_id, order_ts, amount, is_order)", params={})
+    out = by_id(S.segment_customers(ws, source, S.SegmentSettings(), AS_OF))
+    assert out["revenue"].isna().sum() == 4
+    assert out["m_score"].tolist() == _quintiles_by_rank(out["revenue"])
+    assert out.loc[["N0", "N3", "N6", "N9"], "m_score"].eq(1 + (5 * 8) // 12).all()
+
+
 def test_one_time_buyers_only(ws: Workspace) -> None:
     rows = [(f"C{i:03d}", day(i * 3), 25) for i in range(250)]
     ds = make_dataset(ws, rows)

@@ -234,27 +234,30 @@ def classify_sql(
 
     ``m_cut_mode="data"`` takes the M edges from ``$m_high_min``/``$m_mid_min``
     when given, else tertiles of this date's window spend. ``score_mode="cuts"``
-    applies frozen quintile edges (``$r_cuts``, ``$f_cuts``, ``$m_cuts``) instead of NTILE.
+    applies frozen quintile edges (``$r_cuts``, ``$f_cuts``, ``$m_cuts``) instead of the
+    quintiles by rank (:func:`_score_edges_sql`).
     Only fixed SQL fragments are chosen here; all values are bound parameters.
     """
     if weekly:
-        base, partition, dates_rel = _weekly_base(source), "PARTITION BY as_of ", "dates"
+        base, dates_rel = _weekly_base(source), "dates"
     else:
-        base, partition, dates_rel = _single_base(source, sfx), "", f"(SELECT CAST($as_of{sfx} AS DATE) AS as_of)"
+        base, dates_rel = _single_base(source, sfx), f"(SELECT CAST($as_of{sfx} AS DATE) AS as_of)"
     cuts = _m_cuts_sql(m_cut_mode, dates_rel)
-    scores = _scores_sql(score_mode, partition)
+    if score_mode == "rank":
+        edges, edges_join, scores = f",{_score_edges_sql()}", "JOIN score_edges AS e USING (as_of)", _RANK_SCORES
+    else:
+        edges, edges_join, scores = "", "", _CUT_SCORES
     return f"""
     WITH {base},
-    cuts AS ({cuts}),
+    cuts AS ({cuts}){edges},
     measured AS (
         SELECT b.*, c.m_high_min, c.m_mid_min,
-               CAST(date_diff('day', b.last_order_date, b.as_of) AS INTEGER) AS days_since_last_order,
-               CASE WHEN $score_all_time THEN b.orders ELSE b.window_orders END AS f_value,
-               CASE WHEN $score_all_time THEN b.revenue ELSE b.window_revenue END AS m_value
+               {_DAYS_SINCE.format(b="b.")} AS days_since_last_order,
+               {_F_VALUE.format(b="b.")} AS f_value, {_M_VALUE.format(b="b.")} AS m_value
         FROM base AS b JOIN cuts AS c USING (as_of)
     ),
     banded AS (
-        SELECT *,
+        SELECT measured.*,
                CASE WHEN days_since_last_order <= $recent_max THEN 'recent'
                     WHEN days_since_last_order <= $lapsing_max THEN 'middle'
                     ELSE 'lapsed' END AS r_band,
@@ -264,7 +267,7 @@ def classify_sql(
                CASE WHEN window_orders > 0 AND window_revenue >= m_high_min THEN 'high'
                     WHEN window_orders > 0 AND window_revenue >= m_mid_min THEN 'mid'
                     ELSE 'low' END AS m_band,{scores}
-        FROM measured
+        FROM measured {edges_join}
     ),
     tagged AS (
         SELECT *,
@@ -393,30 +396,84 @@ def _m_cuts_sql(m_cut_mode: str, dates_rel: str) -> str:
         FROM base GROUP BY as_of"""
 
 
-def _scores_sql(score_mode: str, partition: str) -> str:
-    """The R/F/M score columns: quintiles by rank (``rank``) or frozen edges applied by value (``cuts``)."""
-    if score_mode == "rank":
-        # Quintiles by rank: equal values share the lowest rank of their group and so the
-        # same score (no tie is broken by customer id or row order). Integer division (//)
-        # keeps the bucket exact on any engine (Spark would divide 5.0 as a DECIMAL).
-        def quintile(order: str) -> str:
-            return (f"1 + CAST((5 * (rank() OVER ({partition}ORDER BY {order}) - 1)) "
-                    f"// count(*) OVER ({partition}) AS INTEGER)")
+# The score values, over ``base`` (``{b}``: its alias and a dot, or nothing).
+_DAYS_SINCE = "CAST(date_diff('day', {b}last_order_date, {b}as_of) AS INTEGER)"
+_F_VALUE = "CASE WHEN $score_all_time THEN {b}orders ELSE {b}window_orders END"
+_M_VALUE = "CASE WHEN $score_all_time THEN {b}revenue ELSE {b}window_revenue END"
+# dimension: (score value over base, its column in ``measured``, rank order)
+_SCORED: dict[str, tuple[str, str, str]] = {
+    "r": (_DAYS_SINCE, "days_since_last_order", "DESC"),  # fewest days since the last order ranks first
+    "f": (_F_VALUE, "f_value", "ASC"),
+    "m": (_M_VALUE, "m_value", "ASC"),
+}
 
-        return f"""
-               {quintile("days_since_last_order DESC")} AS r_score,
-               {quintile("f_value")} AS f_score,
-               {quintile("m_value")} AS m_score"""
 
-    def by_cuts(value: str, cut: str, less: bool) -> str:
-        op = "<" if less else ">"
-        terms = " + ".join(f"coalesce(CAST({value} {op} {cut}[{k}] AS INTEGER), 0)" for k in range(1, 5))
-        return f"1 + {terms}"
+def _score_edges_sql() -> str:
+    """CTEs ending in ``score_edges``: per as-of date, the four quintile edge values of R, F and M.
 
-    return f"""
-           {by_cuts("days_since_last_order", "$r_cuts", True)} AS r_score,
-           {by_cuts("f_value", "$f_cuts", False)} AS f_score,
-           {by_cuts("m_value", "$m_cuts", False)} AS m_score"""
+    A score is ``1 + (5 * (rank - 1)) // customers`` with ``rank`` the value's rank in
+    the date's customers (ties share the lowest rank, NULLs rank last). With
+    ``rank - 1`` = the customers ranked strictly before the value, the score passes
+    ``k`` exactly when that count reaches ``c_k = ceil(k * customers / 5)``, i.e. when
+    the value ranks after the ``c_k``-th customer's value (the edge ``{dim}{k}``; NULL
+    when fewer than ``c_k`` customers have a value). So only the distinct values are
+    ranked, with their counts — a few hundred days and order counts, at most one
+    spend per customer, in a narrow relation — instead of sorting every customer's
+    whole row three times; :data:`_RANK_SCORES` compares each value with its edges.
+    """
+    ctes = ["\n    score_customers AS (SELECT as_of, count(*) AS customers FROM base GROUP BY as_of)"]
+    edge_columns: list[str] = []
+    joins: list[str] = []
+    for dim, (value, _column, order) in _SCORED.items():
+        pick = "max" if order == "DESC" else "min"  # the c-th value in rank order
+        # c_k = ceil(k * customers / 5) as integers: // stays exact on every engine (Spark divides 5.0 as DECIMAL)
+        ctes.append(f"""
+    score_{dim}_running AS (
+        SELECT as_of, v, sum(n) OVER (PARTITION BY as_of ORDER BY v {order}
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
+        FROM (SELECT as_of, {value.format(b="")} AS v, count(*) AS n FROM base GROUP BY ALL) AS counted
+        WHERE v IS NOT NULL
+    ),
+    score_{dim}_edges AS (
+        SELECT as_of, {", ".join(f"{pick}(v) FILTER (WHERE upto >= ({k} * customers + 4) // 5) AS {dim}{k}"
+                                for k in range(1, 5))}
+        FROM score_{dim}_running JOIN score_customers USING (as_of)
+        GROUP BY as_of
+    )""")
+        edge_columns += [f"{dim}{k}" for k in range(1, 5)]
+        joins.append(f"LEFT JOIN score_{dim}_edges USING (as_of)")
+    ctes.append(f"""
+    score_edges AS (
+        SELECT as_of, {", ".join(edge_columns)}
+        FROM score_customers {" ".join(joins)}
+    )""")
+    return ",".join(ctes)
+
+
+def _score_column(dim: str, edge: str, *, nulls_rank_last: bool) -> str:
+    """The score of ``dim``: 1 + the edges its value passes; ``edge`` names the k-th edge (``{k}`` in it).
+
+    By rank the edges come from :func:`_score_edges_sql` (a NULL edge: too few
+    customers have a value to reach it) and a NULL value ranks after every value;
+    frozen edges (``$r_cuts`` …) are applied by value, a NULL passing none.
+    """
+    _value, column, order = _SCORED[dim]
+    op = "<" if order == "DESC" else ">"
+
+    def passes(k: int) -> str:
+        at = edge.format(k=k)
+        if nulls_rank_last:
+            return f"CASE WHEN {at} IS NOT NULL AND ({column} IS NULL OR {column} {op} {at}) THEN 1 ELSE 0 END"
+        return f"coalesce(CAST({column} {op} {at} AS INTEGER), 0)"
+
+    return f"CAST(1 + {' + '.join(passes(k) for k in range(1, 5))} AS INTEGER) AS {dim}_score"
+
+
+# Quintiles by rank: equal values share the lowest rank of their group and so the same
+# score (no tie is broken by customer id or row order); or frozen edges applied by value.
+_RANK_SCORES = ",".join(f"\n               {_score_column(d, f'e.{d}{{k}}', nulls_rank_last=True)}" for d in _SCORED)
+_CUT_SCORES = ",".join(f"\n               {_score_column(d, f'${d}_cuts[{{k}}]', nulls_rank_last=False)}"
+                       for d in _SCORED)
 
 
 def _enum(column: str, keys: tuple[str, ...]) -> str:

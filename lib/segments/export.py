@@ -3,7 +3,7 @@
 Why this module exists: the Segments page's downloads, ``python -m lib.cli segments
 --export`` and the playbooks hand customer lists on to other tools. The rows stream
 from the classification query (:mod:`lib.segments.engine`) through the generic
-formula-safe writers of :mod:`lib.exports` (a DuckDB-written CSV, an XlsxWriter
+formula-safe writers of :mod:`lib.exports` (a CSV rendered by DuckDB, an XlsxWriter
 workbook in constant memory), so a million customers never sit in a DataFrame; the
 labels, headers and the About sheet are in the user's language.
 """
@@ -114,10 +114,33 @@ def localised_customers(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, d
     return out.reset_index(drop=True), formats
 
 
+def _as_label(label: str, labels: Sequence[str]) -> str:
+    """``label`` as a constant of the ENUM type of ``labels`` (code constants, quoted as literals).
+
+    Labels travel as an ENUM (Arrow: a dictionary): each row holds a small code, and
+    writers handle each distinct label once, not once per row. (A repeated label is listed once.)
+    """
+    members = ", ".join(sql_literal(v) for v in dict.fromkeys(labels))
+    return f"CAST({sql_literal(label)} AS ENUM({members}))"
+
+
 def _label_sql(column: str, labels: Mapping[str, str]) -> str:
-    """SQL mapping a key column to display labels (keys and labels are code constants, quoted as literals)."""
-    whens = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
-    return f"CASE CAST({column} AS VARCHAR) {whens} ELSE CAST({column} AS VARCHAR) END"
+    """SQL mapping a key column to its display label (every key of the column is in ``labels``)."""
+    every = list(labels.values())
+    whens = " ".join(f"WHEN {sql_literal(k)} THEN {_as_label(v, every)}" for k, v in labels.items())
+    return f"CASE {column} {whens} END"
+
+
+def _tags_sql(lang: str) -> str:
+    """SQL of the tags column: the customer's tag labels in :data:`TAG_KEYS` order, joined.
+
+    The tags a customer has, read as a bit mask, pick one of the 2^5 possible texts.
+    """
+    names = [tier_label(k, lang) for k in TAG_KEYS]
+    sep = "、" if normalize_lang(lang) == "zh" else ", "
+    every = [sep.join(n for bit, n in enumerate(names) if mask >> bit & 1) for mask in range(1 << len(names))]
+    mask = " + ".join(f"CASE WHEN m.tag_{k} THEN {1 << bit} ELSE 0 END" for bit, k in enumerate(TAG_KEYS))
+    return f"list_extract([{', '.join(_as_label(text, every) for text in every)}], 1 + {mask})"
 
 
 def _attributes_of(ws: QueryTarget, dataset_id: SourceLike) -> tuple[int, list[str]] | None:
@@ -130,8 +153,6 @@ def _attributes_of(ws: QueryTarget, dataset_id: SourceLike) -> tuple[int, list[s
 
 def _label_columns(lang: str) -> list[str]:
     """SQL for each :data:`EXPORT_COLUMNS` entry over the classified relation ``m``: keys turned into labels."""
-    tag_names = {k: tier_label(k, lang) for k in TAG_KEYS}
-    sep = "、" if normalize_lang(lang) == "zh" else ", "
     exprs: list[str] = []
     for key, _kind in EXPORT_COLUMNS:
         if key == "tier":
@@ -139,8 +160,7 @@ def _label_columns(lang: str) -> list[str]:
         elif key == "segment":
             expr = _label_sql("m.segment", {k: segment_label(k, lang) for k in group_order("rfm")})
         elif key == "tags":
-            parts = ", ".join(f"CASE WHEN m.tag_{k} THEN {sql_literal(tag_names[k])} END" for k in TAG_KEYS)
-            expr = f"concat_ws({sql_literal(sep)}, {parts})"
+            expr = _tags_sql(lang)
         elif key in ("r_band", "f_band", "m_band"):
             bands = R_BANDS if key == "r_band" else FM_BANDS
             expr = _label_sql(f"m.{key}", {b: t(f"segments.band.{key[0]}.{b}", lang) for b in bands})
@@ -528,7 +548,7 @@ def segment_csv(
     """The customers of one tier/segment (all customers when ``group`` is None) as safe CSV bytes,
     headers and labels in ``lang``, sorted by spend in the window, money to the cent.
 
-    Written by DuckDB from the classification query (see :func:`write_query_csv`);
+    Rendered by DuckDB from the classification query (see :func:`write_query_csv`);
     :func:`export_segment_csv` streams the same file to disk without holding it in memory.
     """
     sql, params, headers, money, _column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
