@@ -43,6 +43,7 @@ import io
 import math
 import os
 import re
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -52,17 +53,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from lib.sql_engine import Engine, QueryTarget
 from lib.workspace import scratch_connection
+
+if TYPE_CHECKING:  # frames come from callers that already hold one: the streamed writers never load pandas
+    import pandas as pd
 
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -128,8 +131,21 @@ def looks_like_formula(text: str) -> bool:
     return text.startswith(FORMULA_TRIGGERS)
 
 
+def _loaded_pandas() -> Any:
+    """pandas if something already loaded it, else None.
+
+    A value can only be a pandas scalar (``pd.NA``, ``NaT``, a ``Timestamp``) once pandas
+    is loaded, so the cell rules ask this instead of importing it: the streamed
+    writers (the CLI's CSV export) run without loading pandas at all.
+    """
+    return sys.modules.get("pandas")
+
+
 def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None:
+        return True
+    pd = _loaded_pandas()
+    if pd is not None and (value is pd.NA or value is pd.NaT):
         return True
     if isinstance(value, float):
         return math.isnan(value) or math.isinf(value)
@@ -144,7 +160,8 @@ def _plain(value: Any) -> Any:
         return None
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, pd.Timestamp):
+    pd = _loaded_pandas()
+    if pd is not None and isinstance(value, pd.Timestamp):
         if value.tzinfo is not None:
             value = value.tz_localize(None)
         value = value.to_pydatetime()
@@ -250,6 +267,8 @@ class SheetSpec:
 
 
 def _infer_format(series: pd.Series) -> str | None:
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         values = series.dropna()
         if values.empty:
@@ -336,6 +355,8 @@ class _CellMaker:
 
 def _column_values(series: pd.Series, kind: str | None) -> list[Any]:
     """A column's values as the writers take them: datetimes naive (wall time), dates for ``date`` columns."""
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         if getattr(series.dt, "tz", None) is not None:
             series = series.dt.tz_localize(None)
@@ -407,6 +428,8 @@ def _column_widths(header: list[str], columns: list[list[Any]], kinds: list[str 
 
 
 def _write_frame(sheet: Any, spec: SheetSpec) -> None:
+    import pandas as pd
+
     frame = spec.frame if spec.frame is not None else pd.DataFrame()
     if len(frame) > MAX_DATA_ROWS:
         raise ValueError(
@@ -628,10 +651,15 @@ def _csv_sql(column: str, typ: pa.DataType, money: bool) -> str:
 
 
 def _arrow_neutralise(values: pa.Array) -> pa.Array:
-    """:func:`sql_neutralise` in Arrow compute (same RE2 patterns), for a dictionary's few distinct texts."""
+    """:func:`sql_neutralise` in Arrow compute (same RE2 patterns), for a dictionary's few distinct texts.
+
+    A NULL value stays NULL (:func:`_write_csv`'s SQL writes it as ``''``). No Arrow
+    scalar is built from a Python value here: pyarrow loads pandas to check each one,
+    and the CLI's CSV export runs without pandas.
+    """
     clean = pc.replace_substring_regex(values, _RE2_CONTROL, "")
-    quoted = pc.binary_join_element_wise(pa.scalar("'", clean.type), clean, pa.scalar("", clean.type))
-    return pc.fill_null(pc.if_else(pc.match_substring_regex(clean, _RE2_TRIGGER), quoted, clean), "")
+    quoted = pc.utf8_replace_slice(clean, start=0, stop=0, replacement="'")  # ' in front of the text
+    return pc.if_else(pc.match_substring_regex(clean, _RE2_TRIGGER), quoted, clean)
 
 
 def _is_text_dictionary(typ: pa.DataType) -> bool:
@@ -1126,6 +1154,8 @@ class TableSheet:
 
 
 def _fast_frame(sheet: _XlsxSheet, spec: SheetSpec) -> None:
+    import pandas as pd
+
     frame = spec.frame if spec.frame is not None else pd.DataFrame()
     if len(frame) > MAX_DATA_ROWS:
         raise ValueError(

@@ -47,10 +47,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # frames only for callers that ask for one: the CLI's CSV export never loads pandas
+    import pandas as pd
+
     from lib.workspace import Workspace
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
@@ -178,7 +179,7 @@ def literal(value: Any) -> Any:
         return exp.cast(exp.Literal.number(repr(value)), exp.DataType.build("DOUBLE"))
     if isinstance(value, str):
         return exp.Literal.string(value)
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, datetime) and hasattr(value, "to_pydatetime"):  # a pandas Timestamp (a datetime subclass)
         value = value.to_pydatetime()
     if isinstance(value, datetime):
         return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build("TIMESTAMP", dialect="duckdb"))

@@ -445,6 +445,59 @@ def test_export_segment_csv_streams_the_same_file(ws: Workspace, tmp_path) -> No
     assert "'=HYPERLINK(\"http://x\",\"c\")" in ids and "李四" in ids and "李四\x01" not in ids
 
 
+def test_the_cli_csv_export_loads_no_pandas_and_writes_the_dataframe_exports_bytes(ws: Workspace, tmp_path) -> None:
+    """``segments --export out.csv`` is a nightly job: pandas, Altair, openpyxl and SciPy cost it a quarter of a
+    second of start-up and it needs none of them (DuckDB's rows stream to the file through Arrow).
+
+    The files are byte for byte the DataFrame export's (formula-looking ids neutralised, labels in Chinese), the
+    as-of date defaults to the last order day, and the printed counts are the file's rows per group.
+    """
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    from conftest import ROOT
+
+    ds = _hostile_dataset(ws)
+    db = ws.path
+    ws.close()  # the command opens the file itself
+    runs = {
+        "all.csv": [],
+        "rfm_zh.csv": ["--lang", "zh", "--scheme", "rfm", "--as-of", "2024-06-30"],
+        "dormant.csv": ["--group", "dormant", "--lang", "zh", "--as-of", "2024-06-30"],
+    }
+    code = textwrap.dedent(f"""
+        import sys
+        from lib.cli import main
+        for name, args in {runs!r}.items():
+            code = main(["segments", "--db", {str(db)!r}, "--dataset", "店铺 A",
+                         "--export", {str(tmp_path)!r} + "/" + name, *args])
+            assert code == 0, code
+        print("loaded:", sorted(m for m in ("pandas", "altair", "openpyxl", "scipy") if m in sys.modules))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    *printed, loaded = done.stdout.strip().splitlines()
+    assert loaded == "loaded: []"
+
+    again = Workspace(db)
+    try:
+        as_of = S.default_as_of(again, ds)
+        assert as_of == date(2024, 6, 30)
+        for (name, _args), kwargs, line in zip(
+            runs.items(), ({}, {"lang": "zh", "scheme": "rfm"}, {"lang": "zh", "group": "dormant"}), printed,
+        ):
+            data = (tmp_path / name).read_bytes()
+            assert data == _segment_csv_reference(again, ds, as_of=as_of, **kwargs), name
+            counts = json.loads(line)["customers"]
+            assert sum(counts.values()) == data.count(b"\r\n") - 1 > 0
+    finally:
+        again.close()
+    ids = [row[0] for row in csv.reader(io.StringIO((tmp_path / "all.csv").read_bytes().decode("utf-8-sig")))][1:]
+    assert "'=HYPERLINK(\"http://x\",\"c\")" in ids and "李四" in ids
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"lang": "zh", "scheme": "rfm"}, {"group": "dormant"}])
 def test_the_streamed_csv_counts_its_groups_in_the_same_pass(ws: Workspace, tmp_path, monkeypatch, kwargs) -> None:
     """The CLI's per-group counts come from the rows written, not from classifying everyone a second time."""

@@ -14,15 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
-import pandas as pd
 
 from lib.metrics import dataset_ledger, ledger_sql, order_source, source_params
 from lib.palette import SEGMENT_ORDER, TIER_ORDER
 from lib.segments.settings import FrozenCuts, SegmentSettings, check_settings, grid_list
-from lib.sql_engine import DuckDBEngine, Engine, QueryTarget
+from lib.sql_engine import DuckDBEngine, Engine, QueryTarget, query_records
+
+if TYPE_CHECKING:  # pandas only where a caller asks for a frame: the CLI's CSV export never loads it
+    import pandas as pd
 
 Connection = QueryTarget  # a lib.workspace.Workspace, a duckdb.DuckDBPyConnection or a lib.sql_engine.Engine
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -147,26 +149,25 @@ def run_query(conn: Connection, sql: str, params: Mapping[str, Any]) -> pd.DataF
 
 
 def to_date(value: date | datetime | str | None) -> date | None:
+    """A day from a date, a datetime (a pandas ``Timestamp`` is one) or any text pandas reads as a date."""
     if value is None:
         return None
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, pd.Timestamp):
-        return value.date()
+    import pandas as pd  # only text needs pandas' lenient parser
+
     return pd.Timestamp(str(value)).date()
 
 
 def default_as_of(ws: Connection, dataset: SourceLike) -> date | None:
     """The last purchase day of the dataset (None when it has no purchases)."""
     src = as_source(dataset, ws)
-    df = run_query(ws, f"SELECT CAST(max(order_ts) AS DATE) AS d FROM ({src.sql}) AS src WHERE is_order",
-                   dict(src.params))
-    value = df["d"].iloc[0] if len(df) else None
-    if value is None or pd.isna(value):
-        return None
-    return to_date(value)
+    sql = f"SELECT CAST(max(order_ts) AS DATE) AS d FROM ({src.sql}) AS src WHERE is_order"
+    rows = query_records(ws, sql, _bind(sql, src.params))  # one scalar: plain Python values, no frame
+    value = rows[0]["d"] if rows else None
+    return None if value is None else to_date(value)
 
 
 def resolve_as_of(ws: Connection, dataset: SourceLike, as_of: date | datetime | str | None) -> date | None:

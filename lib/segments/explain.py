@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from lib.formatting import money
 from lib.i18n import t
@@ -27,6 +25,10 @@ from lib.segments.settings import (
     FrozenCuts,
     SegmentSettings,
 )
+
+if TYPE_CHECKING:  # pandas only where a caller asks for a frame: the CLI's CSV export never loads it
+    import pandas as pd
+
 
 @dataclass(frozen=True)
 class CustomerExplanation:
@@ -156,6 +158,8 @@ def _score_rows(row: pd.Series, settings: SegmentSettings, lang: str) -> list[di
 
 
 def _num(value: Any) -> float | None:
+    import pandas as pd
+
     return None if value is None or pd.isna(value) else float(value)
 
 
@@ -173,6 +177,8 @@ def data_warnings(
     F value covers ≥ 20% of customers, so all of them share one score and some
     scores hold nobody), which score they share and which scores are unused.
     """
+    import pandas as pd
+
     src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         return [t("segments.warn.empty", lang)]

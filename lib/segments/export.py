@@ -15,10 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from lib import exports
@@ -50,6 +49,9 @@ from lib.sql_engine import QueryTarget
 from lib.workspace import Workspace, scratch_connection
 from lib.segments.queries import resolve_cuts, segment_summary
 from lib.segments.settings import TAG_KEYS, SegmentSettings, check_settings
+
+if TYPE_CHECKING:  # pandas only where a caller asks for a frame: the CLI's CSV export never loads it
+    import pandas as pd
 
 # Customer columns in export order, with their number formats.
 EXPORT_COLUMNS: tuple[tuple[str, str | None], ...] = (
@@ -86,6 +88,7 @@ SUMMARY_FORMATS: dict[str, str] = {
 
 def localised_customers(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """Customer rows with translated labels and headers, plus the header → format map."""
+    import pandas as pd
 
     out = pd.DataFrame(index=frame.index)
     formats: dict[str, str] = {}
@@ -317,6 +320,8 @@ def _plan_workbook(ws: QueryTarget, dataset_id: SourceLike, settings: SegmentSet
 
 def _summary_sheet(summary: pd.DataFrame, scheme: str, lang: str) -> SheetSpec:
     """The per-group summary as a table sheet, headers and group names in ``lang``."""
+    import pandas as pd
+
     frame = pd.DataFrame(
         {t("segments.col.tier" if scheme == "plan" else "segments.col.segment", lang): [
             group_label(g, scheme, lang) for g in summary["group"]

@@ -9,9 +9,7 @@ chart's data is a few dozen rows.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from lib.palette import TIER_ORDER
 from lib.segments.engine import (
@@ -41,6 +39,9 @@ from lib.segments.settings import (
     grid_key,
 )
 
+if TYPE_CHECKING:  # pandas only where a caller asks for a frame: the CLI's CSV export never loads it
+    import pandas as pd
+
 # --------------------------------------------------------------------------------------
 # Customer level
 # --------------------------------------------------------------------------------------
@@ -67,6 +68,8 @@ def customer_summary(
     buyers) — equal to ``lifetimes.utils.summary_data_from_transaction_data(...,
     observation_period_end=as_of, freq="D")``.
     """
+    import pandas as pd
+
     src = as_source(dataset_id, ws)
     as_of_d = resolve_as_of(ws, src, as_of)
     if as_of_d is None:
@@ -150,6 +153,8 @@ def resolve_cuts(
     as_of: date | datetime | str | None = None,
 ) -> FrozenCuts:
     """The numeric M band edges and quintile edges at ``as_of`` (to show, or to freeze for other dates)."""
+    import pandas as pd
+
     src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     if as_of_d is None:
         return FrozenCuts(as_of=None, m_high_min=settings.thresholds.m_high_min, m_mid_min=settings.thresholds.m_mid_min)
@@ -262,6 +267,8 @@ def segment_summary(
     date), aov (revenue / orders, all orders up to the as-of date),
     median_days_since_last_order. Shares are NaN when the total is 0.
     """
+    import pandas as pd
+
     src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     scheme = by or settings.scheme
     order = group_order(scheme)
@@ -308,6 +315,8 @@ def tag_counts(
     as_of: date | datetime | str | None = None,
 ) -> pd.DataFrame:
     """Customers carrying each scene tag (tags overlap, so shares can add up to more than 100%)."""
+    import pandas as pd
+
     src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     counts = {key: 0 for key in TIER_ORDER}
     total = 0
@@ -333,6 +342,8 @@ def rf_heatmap(
     as_of: date | datetime | str | None = None,
 ) -> pd.DataFrame:
     """25 rows: customers and window revenue per (R score, F score) with the grid's segment for each cell."""
+    import pandas as pd
+
     src, settings, as_of_d = prepare_run(ws, dataset_id, settings, as_of)
     cells = pd.DataFrame(
         [(r, f, settings.grid[grid_key(r, f)]) for r in range(5, 0, -1) for f in range(1, 6)],
@@ -374,6 +385,8 @@ def distribution(
     few whales do not squash the chart; the last bin then also holds everything
     above and is flagged ``open_ended``.
     """
+    import pandas as pd
+
     if measure not in DISTRIBUTION_MEASURES:
         raise ValueError(f"unknown measure {measure!r}; choose one of {DISTRIBUTION_MEASURES}")
     bins = max(1, min(int(bins), MAX_BINS))
@@ -436,6 +449,8 @@ def migration_matrix(
     after ``date_a`` come from ``"not_yet_customer"``. Columns: from_key, to_key,
     customers, share_of_from (of the row's customers).
     """
+    import pandas as pd
+
     settings = settings or SegmentSettings()
     check_settings(settings)
     scheme = scheme or settings.scheme
@@ -514,6 +529,8 @@ def tier_sizes_over_time(
     group, customers (every group at every date, zeros kept). Cost grows with
     customer-days × weeks; a year of weeks on a million orders takes seconds.
     """
+    import pandas as pd
+
     settings = settings or SegmentSettings()
     check_settings(settings)
     order = list(group_order(scheme))
