@@ -213,19 +213,23 @@ with ui.friendly_errors(ctx):
     ) or settings.scheme
     settings = replace(settings, window_days=int(window_days), scheme=scheme)
 
-    with st.expander(t("segments_page.settings"), expanded=False):
-        cuts = ui.cached(segments.resolve_cuts, dataset, settings, as_of)
-        settings = _thresholds_editor(settings, (cuts.m_high_min, cuts.m_mid_min))
-        rules = segments.band_rules(settings.thresholds, ctx.lang, window_days=settings.window_days, cuts=cuts)
-        st.dataframe(pd.DataFrame(rules)[["dimension", "band", "rule"]].rename(columns={
-            "dimension": t("segments_page.dimension"), "band": t("segments_page.band"), "rule": t("segments_page.rule"),
-        }), hide_index=True, width="stretch")
-        st.markdown(f"**{t('segments_page.grid_title')}**")
-        settings = _grid_editor(settings)
-        st.session_state[f"segments.settings.{dataset.dataset_id}"] = settings
-        if st.button(t("segments_page.save_settings"), type="primary", key="segments.save"):
-            segments.save_settings(ctx.ws, dataset.dataset_id, settings)
-            st.toast(t("segments_page.settings_saved"))
+    # Drawn only while open (two tables and a dozen inputs few visits touch); the edits live in this session's
+    # working settings, so closing it keeps them.
+    with ui.lazy_expander(t("segments_page.settings"), key="segments.settings_open") as settings_box:
+        if settings_box.open:
+            cuts = ui.cached(segments.resolve_cuts, dataset, settings, as_of)
+            settings = _thresholds_editor(settings, (cuts.m_high_min, cuts.m_mid_min))
+            rules = segments.band_rules(settings.thresholds, ctx.lang, window_days=settings.window_days, cuts=cuts)
+            st.dataframe(pd.DataFrame(rules)[["dimension", "band", "rule"]].rename(columns={
+                "dimension": t("segments_page.dimension"), "band": t("segments_page.band"),
+                "rule": t("segments_page.rule"),
+            }), hide_index=True, width="stretch")
+            st.markdown(f"**{t('segments_page.grid_title')}**")
+            settings = _grid_editor(settings)
+            st.session_state[f"segments.settings.{dataset.dataset_id}"] = settings
+            if st.button(t("segments_page.save_settings"), type="primary", key="segments.save"):
+                segments.save_settings(ctx.ws, dataset.dataset_id, settings)
+                st.toast(t("segments_page.settings_saved"))
 
     for warning in ui.cached(segments.data_warnings, dataset, as_of, settings, ctx.lang):
         st.warning(warning, icon=":material/info:")

@@ -253,12 +253,29 @@ def test_segments_tiers_add_up_and_the_headline_quotes_the_data(app_env):
     assert "High-value customers are" in at.subheader[0].value
 
 
-def test_segments_rfm_scheme_and_a_threshold_change(app_env):
+def open_segment_settings() -> AppTest:
+    """The Segments page with its settings (drawn only while open) opened."""
     at = open_page("pages/segments.py")
+    assert not [w for w in at.number_input if w.key == "segments.lapsing"], "closed settings are not drawn"
+    at.session_state["segments.settings_open"] = True
+    at.run()
+    return at
+
+
+def test_segments_rfm_scheme_and_a_threshold_change(app_env):
+    at = open_segment_settings()
     dormant_before = {m.label: m.value for m in at.metric}["Dormant"]
     at.number_input(key="segments.lapsing").set_value(180).run()
     assert_clean(at)
-    assert {m.label: m.value for m in at.metric}["Dormant"] != dormant_before
+    dormant_after = {m.label: m.value for m in at.metric}["Dormant"]
+    assert dormant_after != dormant_before
+    at.session_state["segments.settings_open"] = False  # closing the settings keeps the change
+    at.run()
+    assert_clean(at)
+    assert {m.label: m.value for m in at.metric}["Dormant"] == dormant_after
+    at.session_state["segments.settings_open"] = True
+    at.run()
+    assert at.number_input(key="segments.lapsing").value == 180
     at.segmented_control(key="segments.scheme").set_value("rfm").run()
     assert_clean(at)
     assert "bring the largest share of revenue" in at.subheader[0].value
@@ -311,7 +328,7 @@ def _locale_keys() -> set[str]:
 
 
 def test_segments_invalid_thresholds_are_explained(app_env):
-    at = open_page("pages/segments.py")
+    at = open_segment_settings()
     at.number_input(key="segments.lapsing").set_value(20).run()  # middle band ends before the recent band
     assert not at.exception
     assert at.error, "a clear message for thresholds that cannot work"
