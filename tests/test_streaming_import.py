@@ -11,6 +11,7 @@ refused from its footer, a failed load leaves the workspace as it was.
 from __future__ import annotations
 
 import gzip
+import itertools
 import math
 from pathlib import Path
 
@@ -366,3 +367,37 @@ def test_an_order_csv_is_checked_and_imported_without_loading_pandas(tmp_path):
     assert first == "pandas loaded: False 1 True"
     assert frames == "[[3, 'bad_date']] ['A1', 'A3']"
     assert stored == "[('A1', 1234.5), ('A3', 7.0)]"
+
+
+def _customer_ids_of(path: Path) -> list[str]:
+    report = prepare_orders_file(path, path.name)
+    assert report.staged is not None, "the file was not read in place"
+    return [r[0] for r in report.staged.con.execute("SELECT customer_id FROM staged_orders").fetchall()]
+
+
+@pytest.mark.parametrize("cut_inside_a_quoted_cell", [False, True])
+def test_a_big_file_read_from_its_first_megabyte_still_loses_a_float_ids_point_zero_only_when_every_id_has_it(
+        tmp_path, cut_inside_a_quoted_cell):
+    """Customer ids written 17850.0 lose the ".0" only when every one of them has it, in a file past 1 MB too.
+
+    The first rows are looked at in a copy of the file's first megabyte; an id far past it still counts, and a
+    quoted cell with a line break across the copy's end changes nothing.
+    """
+    rows = [["order_id", "customer_id", "order_date", "amount", "note"]]
+    rows += [[f"O{i:06d}", f"{17000 + i % 500}.0", "2024-03-01", "10", "x" * 10] for i in range(40_000)]
+    if cut_inside_a_quoted_cell:
+        ends = itertools.accumulate(len(fx.csv_text([row]).encode()) for row in rows)
+        cut = next(i for i, end in enumerate(ends) if end > staging.SAMPLE_BYTES - 1_000)  # spans the 1 MB mark:
+        rows[cut][4] = "first line\n" + "y" * 2_000 + "\nlast line"
+        assert fx.csv_text(rows).encode().find(b"first line") < staging.SAMPLE_BYTES < fx.csv_text(rows).encode().find(
+            b"last line")
+    path = tmp_path / "orders.csv"
+    path.write_bytes(fx.csv_text(rows).encode())
+    assert path.stat().st_size > staging.SAMPLE_BYTES
+    ids = _customer_ids_of(path)
+    assert len(ids) == 40_000 and ids[:2] == ["17000", "17001"]
+
+    rows[-1][1] = "17850.5"  # one id past the first megabyte is not a whole number: every id keeps its text
+    path.write_bytes(fx.csv_text(rows).encode())
+    ids = _customer_ids_of(path)
+    assert ids[:2] == ["17000.0", "17001.0"] and ids[-1] == "17850.5"
