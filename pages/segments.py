@@ -189,6 +189,69 @@ def _predicted_value(dataset, as_of, first_day, holdout_days: int) -> None:
     st.caption(t("predict.seasonality_note"))
 
 
+def _customers_tab(dataset, settings, as_of, scheme: str, order_keys: list[str], by_group) -> None:
+    """The drill-down: a group's customers (search, sort, predicted value, the file's extra columns) and "why here"."""
+    pick_cols = st.columns([2, 2, 2])
+    group = pick_cols[0].selectbox(
+        t("segments_page.group"), order_keys, format_func=lambda g: segments.group_label(g, scheme, ctx.lang),
+        key=f"segments.drill.group.{scheme}",
+    )
+    search = pick_cols[1].text_input(t("segments_page.search"), key="segments.drill.search", max_chars=60)
+    sort_by = pick_cols[2].selectbox(
+        t("segments_page.sort_by"), ["window_revenue", "days_since_last_order", "orders", "revenue"],
+        format_func=lambda c: t(f"segments_page.col.{c}"), key="segments.drill.sort",
+    )
+    members = ui.cached(segments.segment_members, dataset, settings, as_of, group=group, scheme=scheme,
+                        search=search or None, order_by=sort_by, descending=sort_by != "days_since_last_order",
+                        limit=500)
+    if members.empty:
+        st.info(t("segments_page.empty_group"))
+    else:
+        shown_cols = ["customer_id", "orders", "revenue", "window_orders", "window_revenue", "days_since_last_order",
+                      "last_order_date", "r_score", "f_score", "m_score"]
+        pred = None
+        if st.session_state.get(_predicted_key(dataset, as_of)):  # fitted once the Predicted value tab was opened
+            pred = ui.cached(value.predict, dataset, as_of)
+            members = members.merge(pred.customers[["customer_id", "p_alive", pred.value_column]],
+                                    on="customer_id", how="left")
+            shown_cols += ["p_alive", pred.value_column]
+        extra = customer_attributes.for_customers(ctx.ws, dataset.dataset_id, members["customer_id"].tolist())
+        attribute_cols = [c for c in extra.columns if c != "customer_id" and c not in members.columns]
+        if attribute_cols:  # the order file's extra columns (e-mail, phone, …), after the standard ones
+            members = members.merge(extra[["customer_id", *attribute_cols]], on="customer_id", how="left")
+            shown_cols += attribute_cols
+        picked = st.dataframe(
+            members[shown_cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+            key="segments.members",
+            column_config={
+                **{c: t(f"segments_page.col.{c}") for c in shown_cols if c not in attribute_cols},
+                "last_order_date": st.column_config.DateColumn(t("segments_page.col.last_order_date"),
+                                                               format="YYYY-MM-DD"),
+                "revenue": ui.money_column(t("segments_page.col.revenue"), decimals=2),
+                "window_revenue": ui.money_column(t("segments_page.col.window_revenue"), decimals=2),
+                "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent", min_value=0.0,
+                                                           max_value=1.0),
+                **({pred.value_column: ui.money_column(t("predict.col.clv", horizon=max(pred.horizons)))}
+                   if pred else {}),
+            },
+        )
+        st.caption(t("segments_page.members_caption", shown=len(members),
+                     total=ctx.count(by_group["customers"].get(group, 0))))
+        rows = picked.selection.rows if picked else []
+        if rows:
+            customer_id = str(members.iloc[rows[0]]["customer_id"])
+            why = segments.explain_customer(ctx.ws, dataset.dataset_id, customer_id, settings, as_of, ctx.lang)
+            if why:
+                st.markdown(f"**{t('segments_page.why_title', customer=customer_id)}** {why.reason}")
+                st.dataframe(pd.DataFrame(why.rows), hide_index=True, width="stretch")
+                st.dataframe(pd.DataFrame(why.score_rows), hide_index=True, width="stretch")
+        else:
+            st.caption(t("segments_page.why_hint"))
+
+
+
+ui.keep_widget_values("segments.drill.")  # the Customers tab is lazy: its group, search and sort stay
+
 with ui.friendly_errors(ctx):
     ui.page_header(ctx, "segments_page.title", "segments_page.question")
     dataset = ui.require_orders(ctx)
@@ -293,9 +356,11 @@ with ui.friendly_errors(ctx):
             st.caption(t("segments_page.tags", tags=", ".join(
                 f"{segments.tier_label(r['tag'], ctx.lang)} {ctx.count(r['customers'])}" for _, r in tags.iterrows())))
 
-    tab_heat, tab_dist, tab_time, tab_move, tab_pred, tab_defs = ui.lazy_tabs([
+    order_keys = list(segments.group_order(scheme))
+    tab_heat, tab_dist, tab_time, tab_move, tab_pred, tab_customers, tab_defs = ui.lazy_tabs([
         t("segments_page.tab.heatmap"), t("segments_page.tab.distribution"), t("segments_page.tab.time"),
-        t("segments_page.tab.migration"), t("segments_page.tab.predicted"), t("segments_page.tab.definitions"),
+        t("segments_page.tab.migration"), t("segments_page.tab.predicted"), t("segments_page.tab.customers"),
+        t("segments_page.tab.definitions"),
     ], key="segments.tab")
     with tab_heat:
         if tab_heat.open:
@@ -331,72 +396,17 @@ with ui.friendly_errors(ctx):
                                         format_func=lambda d: t("predict.days", days=d))
         if tab_pred.open:
             _predicted_value(dataset, as_of, first_day, holdout_days)
+    with tab_customers:
+        if tab_customers.open:
+            _customers_tab(dataset, settings, as_of, scheme, order_keys, by_group)
     with tab_defs:
         definitions = (segments.tier_definitions(settings.thresholds, ctx.lang) if scheme == "plan"
                        else segments.segment_definitions(settings.grid, ctx.lang))
         for row in definitions:
             st.markdown(f"**{row['label']}** — {row.get('definition') or row.get('cells', '')}")
 
-    st.divider()
-    st.markdown(f"### {t('segments_page.drill_title')}")
-    order_keys = list(segments.group_order(scheme))
-    pick_cols = st.columns([2, 2, 2])
-    group = pick_cols[0].selectbox(
-        t("segments_page.group"), order_keys, format_func=lambda g: segments.group_label(g, scheme, ctx.lang),
-        key=f"segments.drill_group.{scheme}",
-    )
-    search = pick_cols[1].text_input(t("segments_page.search"), key="segments.search", max_chars=60)
-    sort_by = pick_cols[2].selectbox(
-        t("segments_page.sort_by"), ["window_revenue", "days_since_last_order", "orders", "revenue"],
-        format_func=lambda c: t(f"segments_page.col.{c}"), key="segments.sort",
-    )
-    members = ui.cached(segments.segment_members, dataset, settings, as_of, group=group, scheme=scheme,
-                        search=search or None, order_by=sort_by, descending=sort_by != "days_since_last_order",
-                        limit=500)
-    if members.empty:
-        st.info(t("segments_page.empty_group"))
-    else:
-        shown_cols = ["customer_id", "orders", "revenue", "window_orders", "window_revenue", "days_since_last_order",
-                      "last_order_date", "r_score", "f_score", "m_score"]
-        pred = None
-        if st.session_state.get(_predicted_key(dataset, as_of)):  # fitted once the Predicted value tab was opened
-            pred = ui.cached(value.predict, dataset, as_of)
-            members = members.merge(pred.customers[["customer_id", "p_alive", pred.value_column]],
-                                    on="customer_id", how="left")
-            shown_cols += ["p_alive", pred.value_column]
-        extra = customer_attributes.for_customers(ctx.ws, dataset.dataset_id, members["customer_id"].tolist())
-        attribute_cols = [c for c in extra.columns if c != "customer_id" and c not in members.columns]
-        if attribute_cols:  # the order file's extra columns (e-mail, phone, …), after the standard ones
-            members = members.merge(extra[["customer_id", *attribute_cols]], on="customer_id", how="left")
-            shown_cols += attribute_cols
-        picked = st.dataframe(
-            members[shown_cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-            key="segments.members",
-            column_config={
-                **{c: t(f"segments_page.col.{c}") for c in shown_cols if c not in attribute_cols},
-                "last_order_date": st.column_config.DateColumn(t("segments_page.col.last_order_date"),
-                                                               format="YYYY-MM-DD"),
-                "revenue": ui.money_column(t("segments_page.col.revenue"), decimals=2),
-                "window_revenue": ui.money_column(t("segments_page.col.window_revenue"), decimals=2),
-                "p_alive": st.column_config.ProgressColumn(t("predict.p_alive"), format="percent", min_value=0.0,
-                                                           max_value=1.0),
-                **({pred.value_column: ui.money_column(t("predict.col.clv", horizon=max(pred.horizons)))}
-                   if pred else {}),
-            },
-        )
-        st.caption(t("segments_page.members_caption", shown=len(members),
-                     total=ctx.count(by_group["customers"].get(group, 0))))
-        rows = picked.selection.rows if picked else []
-        if rows:
-            customer_id = str(members.iloc[rows[0]]["customer_id"])
-            why = segments.explain_customer(ctx.ws, dataset.dataset_id, customer_id, settings, as_of, ctx.lang)
-            if why:
-                st.markdown(f"**{t('segments_page.why_title', customer=customer_id)}** {why.reason}")
-                st.dataframe(pd.DataFrame(why.rows), hide_index=True, width="stretch")
-                st.dataframe(pd.DataFrame(why.score_rows), hide_index=True, width="stretch")
-        else:
-            st.caption(t("segments_page.why_hint"))
-
+    # The group whose CSV the export offers: the one picked in the Customers tab (kept while the tab is closed).
+    group = st.session_state.get(f"segments.drill.group.{scheme}") or order_keys[0]
     st.divider()
     st.markdown(f"### {t('segments_page.export_title')}")
     chosen = st.multiselect(

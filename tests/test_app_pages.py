@@ -304,7 +304,7 @@ def test_segments_draws_only_the_open_tab_and_its_controls_keep_their_value(app_
     assert '"binned"' in chart_specs(at)[1]
 
 
-@pytest.mark.parametrize("page, tab_key, tabs", [("pages/segments.py", "segments.tab", 6),
+@pytest.mark.parametrize("page, tab_key, tabs", [("pages/segments.py", "segments.tab", 7),
                                                  ("pages/scenarios.py", "scenarios.tab", 6)])
 def test_every_tab_of_the_lazy_pages_renders(app_env, page, tab_key, tabs):
     """Closed tabs are not drawn on load, so each is opened here: clean, and its charts valid (conftest)."""
@@ -319,6 +319,26 @@ def test_every_tab_of_the_lazy_pages_renders(app_env, page, tab_key, tabs):
         at.run()
         assert_clean(at)
         assert at.session_state[tab_key] == t(key, "en")
+
+
+def test_segments_customer_list_is_a_tab_whose_group_the_export_follows(app_env):
+    at = open_page("pages/segments.py")
+    assert_clean(at)
+    assert not [d for d in at.dataframe if "customer_id" in d.value.columns], "the list is drawn only when its tab is"
+    at.session_state["segments.tab"] = t("segments_page.tab.customers", "en")
+    at.run()
+    at.selectbox(key="segments.drill.group.plan").set_value("dormant").run()
+    assert_clean(at)
+    listed = next(d.value for d in at.dataframe if "customer_id" in d.value.columns)
+    assert len(listed) == 500 and (listed["days_since_last_order"] > 0).all()
+    at.session_state["segments.tab"] = t("segments_page.tab.heatmap", "en")  # away and back: the pick stays
+    at.run()
+    assert any(b.proto.label.endswith(t("segments_page.export_csv", "en", group="Dormant"))
+               or b.proto.label == t("export.prepare", "en", what=t("segments_page.export_csv", "en", group="Dormant"))
+               for b in at.button), "the group CSV follows the group picked in the list"
+    at.session_state["segments.tab"] = t("segments_page.tab.customers", "en")
+    at.run()
+    assert at.selectbox(key="segments.drill.group.plan").value == "dormant"
 
 
 def _locale_keys() -> set[str]:
