@@ -835,6 +835,7 @@ def gantt_chart(
     layers += _status_layers(frame, plan.statuses)
     layers += _now_layers(frame, current_week)
 
+    _axes_once(layers, frame)
     # Built in one go (each .properties()/.resolve_scale() call deep-copies every layer).
     # Bars and milestones share the colour scale (one legend); bands, anchors, flags and
     # links each carry their own fill/stroke.
@@ -849,6 +850,28 @@ def gantt_chart(
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(fill="independent", stroke="independent")),
         padding=CHART_PADDING,
     )
+
+
+def _axes_once(layers: Sequence[alt.Chart], frame: _Frame) -> None:
+    """Define the shared week and task axes on the first layer only; the others inherit them (shared scales).
+
+    Every layer repeated both axes (label expressions and all): 17 copies doubled the spec
+    the browser compiles. (``axis=None`` on a layer would remove the merged axis.)
+    """
+    shared = (id(frame.x_axis), id(frame.y_axis))
+    for layer in layers[1:]:
+        if layer.encoding is alt.Undefined:
+            continue
+        for channel in ("x", "y"):
+            encoding = layer.encoding[channel]
+            if not isinstance(encoding, alt.SchemaBase):
+                continue
+            try:
+                axis = encoding["axis"]
+            except KeyError:  # a channel with no axis property set (a datum or a plain value)
+                continue
+            if id(axis) in shared:
+                encoding["axis"] = alt.Undefined
 
 
 def _frame(plan: _Plan, start_monday: date | None, lang: str, color_by: ColorBy, weeks: int, row_height: int,
