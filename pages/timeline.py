@@ -178,7 +178,8 @@ with ui.friendly_errors(ctx):
                 t("timeline_page.weeks"): timeline.weeks_text(task, ctx.lang),
             }
             for task in campaign_rows
-        ]), hide_index=True, width="stretch")
+        ]), hide_index=True, width="stretch",
+            column_config={t("timeline_page.audience"): ui.count_column(t("timeline_page.audience"))})
         st.caption(t("timeline_page.audience_help"))
 
     # The budget line: the weekly budget of a saved scenario (Scenarios page), phased over the 13 weeks.

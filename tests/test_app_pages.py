@@ -169,6 +169,8 @@ def test_timeline_shows_the_default_plan_and_its_critical_path(app_env):
     campaigns = next(d.value for d in at.dataframe if "Customers in the tier now" in d.value.columns)
     assert set(campaigns["Tier"]) == {"New", "Active", "Dormant", "High-value"}
     assert (campaigns["Customers in the tier now"] > 0).all(), "every campaign addresses real customers"
+    grid = next(d.proto for d in at.dataframe if "Customers in the tier now" in d.value.columns)
+    assert '"%,.0f"' in grid.columns, "38,219 with a thousands separator, never 38219"
 
 
 def test_timeline_edit_that_breaks_the_plan_is_explained_and_blocks_saving(app_env):
