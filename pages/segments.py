@@ -250,7 +250,10 @@ def _customers_tab(dataset, settings, as_of, scheme: str, order_keys: list[str],
 
 
 
-ui.keep_widget_values("segments.drill.")  # the Customers tab is lazy: its group, search and sort stay
+# Lazy tabs draw their controls only while open: the Customers tab's group, search and sort, the distribution's
+# measure, the time span, the migration's start date and the holdout stay as the user left them.
+for kept in ("segments.drill.", "segments.measure", "segments.span", "segments.date_a", "segments.holdout_days"):
+    ui.keep_widget_values(kept)
 
 with ui.friendly_errors(ctx):
     ui.page_header(ctx, "segments_page.title", "segments_page.question")
@@ -365,45 +368,49 @@ with ui.friendly_errors(ctx):
     with tab_heat:
         if tab_heat.open:
             ui.chart(segment_charts.rf_heatmap_chart, ui.cached(segments.rf_heatmap, dataset, settings, as_of), t)
-    with tab_dist:  # each tab's controls are drawn even when closed, so they keep their value
-        measure = st.segmented_control(
-            t("segments_page.measure"), ["days_since_last_order", "window_revenue"], default="days_since_last_order",
-            format_func=lambda m: t(f"segments_page.measure.{m}"), key="segments.measure",
-        ) or "days_since_last_order"
+    # A closed tab draws nothing, not even its controls (four inputs hidden on every view); their values are kept.
+    with tab_dist:
         if tab_dist.open:
+            measure = st.segmented_control(
+                t("segments_page.measure"), ["days_since_last_order", "window_revenue"],
+                default="days_since_last_order", format_func=lambda m: t(f"segments_page.measure.{m}"),
+                key="segments.measure",
+            ) or "days_since_last_order"
             bins = ui.cached(segments.distribution, dataset, settings, as_of, measure=measure, bins=40,
                              clip_quantile=0.99 if measure != "days_since_last_order" else None)
             ui.chart(segment_charts.histogram_chart, bins, measure, t)
     with tab_time:
-        span = st.select_slider(t("segments_page.time_span"), [13, 26, 52], value=26, key="segments.span",
-                                format_func=lambda w: t("segments_page.weeks", weeks=w))
         if tab_time.open:
+            span = st.select_slider(t("segments_page.time_span"), [13, 26, 52], value=26, key="segments.span",
+                                    format_func=lambda w: t("segments_page.weeks", weeks=w))
             trend = ui.cached(segments.tier_sizes_over_time, dataset, max(first_day, as_of - timedelta(weeks=span)),
                               as_of, settings, scheme=scheme)
             ui.chart(segment_charts.sizes_over_time_chart, trend, scheme, t)
     with tab_move:
-        date_a = st.date_input(t("segments_page.compare_from"), value=max(first_day, as_of - timedelta(days=91)),
-                               min_value=first_day, max_value=as_of, key="segments.date_a")
-        if date_a >= as_of:
-            st.info(t("segments_page.pick_earlier"))
-        elif tab_move.open:
-            matrix = ui.cached(segments.migration_matrix, dataset, date_a, as_of, settings, scheme)
-            ui.chart(segment_charts.migration_chart, matrix, scheme, t, str(date_a), str(as_of))
-            st.caption(t("segments_page.migration_help"))
+        if tab_move.open:
+            date_a = st.date_input(t("segments_page.compare_from"), value=max(first_day, as_of - timedelta(days=91)),
+                                   min_value=first_day, max_value=as_of, key="segments.date_a")
+            if date_a >= as_of:
+                st.info(t("segments_page.pick_earlier"))
+            else:
+                matrix = ui.cached(segments.migration_matrix, dataset, date_a, as_of, settings, scheme)
+                ui.chart(segment_charts.migration_chart, matrix, scheme, t, str(date_a), str(as_of))
+                st.caption(t("segments_page.migration_help"))
     with tab_pred:
-        holdout_days = st.select_slider(t("predict.holdout_days"), [30, 60, 90, 180], value=90,
-                                        key="segments.holdout_days",
-                                        format_func=lambda d: t("predict.days", days=d))
         if tab_pred.open:
+            holdout_days = st.select_slider(t("predict.holdout_days"), [30, 60, 90, 180], value=90,
+                                            key="segments.holdout_days",
+                                            format_func=lambda d: t("predict.days", days=d))
             _predicted_value(dataset, as_of, first_day, holdout_days)
     with tab_customers:
         if tab_customers.open:
             _customers_tab(dataset, settings, as_of, scheme, order_keys, by_group)
     with tab_defs:
-        definitions = (segments.tier_definitions(settings.thresholds, ctx.lang) if scheme == "plan"
-                       else segments.segment_definitions(settings.grid, ctx.lang))
-        for row in definitions:
-            st.markdown(f"**{row['label']}** — {row.get('definition') or row.get('cells', '')}")
+        if tab_defs.open:
+            definitions = (segments.tier_definitions(settings.thresholds, ctx.lang) if scheme == "plan"
+                           else segments.segment_definitions(settings.grid, ctx.lang))
+            for row in definitions:
+                st.markdown(f"**{row['label']}** — {row.get('definition') or row.get('cells', '')}")
 
     # The group whose CSV the export offers: the one picked in the Customers tab (kept while the tab is closed).
     group = st.session_state.get(f"segments.drill.group.{scheme}") or order_keys[0]

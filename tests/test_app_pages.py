@@ -288,22 +288,36 @@ def chart_specs(at: AppTest) -> list[str]:
 
 
 def test_segments_draws_only_the_open_tab_and_its_controls_keep_their_value(app_env):
-    """Closed tabs compute nothing (the page was paying for five charts to show one), yet their controls stay."""
+    """Closed tabs draw nothing, not even their controls (the page was paying for five charts and four hidden
+    inputs to show one chart), yet a value set on a tab is there again when the tab is."""
     at = open_page("pages/segments.py")
     specs = chart_specs(at)
     assert len(specs) == 2 and '"rect"' in specs[1], "the share bars and the open heat map, nothing else"
-    at.date_input(key="segments.date_a").set_value(date(2026, 3, 31)).run()
+    hidden = [(at.date_input, "segments.date_a"), (at.segmented_control, "segments.measure"),
+              (at.select_slider, "segments.span"), (at.select_slider, "segments.holdout_days")]
+    for find, key in hidden:
+        with pytest.raises(KeyError):  # a closed tab's controls are not drawn
+            find(key=key)
+    assert at.segmented_control(key="segments.scheme").value == "plan", "(the open page's own controls are)"
     at.session_state["segments.tab"] = "Migration"
     at.run()
+    at.date_input(key="segments.date_a").set_value(date(2026, 3, 31)).run()
     assert_clean(at)
     assert len(chart_specs(at)) == 2 and "2026-03-31" in chart_specs(at)[1], "the migration chart, from the date set"
     at.session_state["segments.tab"] = "R×F heatmap"
     at.run()
-    assert str(at.date_input(key="segments.date_a").value) == "2026-03-31", "a closed tab's control keeps its value"
     at.session_state["segments.tab"] = "Distributions"
     at.run()
+    at.segmented_control(key="segments.measure").set_value("window_revenue").run()
     assert_clean(at)
     assert '"binned"' in chart_specs(at)[1]
+    at.session_state["segments.tab"] = "Migration"
+    at.run()
+    assert str(at.date_input(key="segments.date_a").value) == "2026-03-31", "a closed tab's control keeps its value"
+    assert "2026-03-31" in chart_specs(at)[1]
+    at.session_state["segments.tab"] = "Distributions"
+    at.run()
+    assert at.segmented_control(key="segments.measure").value == "window_revenue"
 
 
 @pytest.mark.parametrize("page, tab_key, tabs", [("pages/segments.py", "segments.tab", 7),
