@@ -16,6 +16,7 @@ import importlib
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -171,9 +172,17 @@ def _needs_sample(ws: Workspace) -> bool:
     return not marked and not ws.query_rows("SELECT 1 FROM datasets LIMIT 1")
 
 
+#: Workspaces this process has seen with the sample store loaded or with data: the mark is never taken back,
+#: so later runs skip the two queries (every page run asked them again).
+_SAMPLE_SETTLED: weakref.WeakSet[Workspace] = weakref.WeakSet()
+
+
 def _ensure_sample(ws: Workspace, t: Translator) -> None:
     """Load the bundled sample store the first time an empty workspace file is opened."""
+    if ws in _SAMPLE_SETTLED:
+        return
     if not _needs_sample(ws):
+        _SAMPLE_SETTLED.add(ws)
         return
     placeholder = st.empty()
     with _SAMPLE_LOCK, placeholder.status(t("sample.loading"), expanded=False):
@@ -494,22 +503,41 @@ def log_exception() -> None:
     print(traceback.format_exc(), flush=True)  # server log only
 
 
-def cached(func: Callable[..., Any], dataset: Dataset, *args: Any, **kwargs: Any) -> Any:
+def cached(func: Callable[..., Any], dataset: Dataset, *args: Any, given: Mapping[str, Any] | None = None,
+           given_key: Any = None, **kwargs: Any) -> Any:
     """Call ``func(ws, dataset_id, *args, **kwargs)`` through a bounded cache keyed on the data version.
 
     An import bumps the dataset's version, so every cached result of it is
     invalidated; the workspace itself never enters the cache key.
+
+    ``given`` are more keyword arguments that are passed but not hashed, for a large
+    value that is itself a cached result (e.g. a fitted prediction: hashing its
+    customers on every run cost a quarter of the Playbooks page's script). ``given_key``
+    names them in the key instead (e.g. the fit's as-of date); it must identify them
+    together with the other arguments and the data version.
     """
     path = f"{func.__module__}:{func.__qualname__}"
-    return _cached_call(path, dataset.cache_key, args, tuple(sorted(kwargs.items())))
+    if given is None:
+        return _cached_call(path, dataset.cache_key, args, tuple(sorted(kwargs.items())))
+    return _cached_call_given(path, dataset.cache_key, args, tuple(sorted(kwargs.items())), given_key, given)
 
 
 @st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
 def _cached_call(path: str, cache_key: tuple[int, int, str], args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> Any:
+    return _call(path, cache_key, args, dict(kwargs))
+
+
+@st.cache_data(ttl=3600, max_entries=128, show_spinner=False)
+def _cached_call_given(path: str, cache_key: tuple[int, int, str], args: tuple[Any, ...], kwargs: tuple[Any, ...],
+                       given_key: Any, _given: Mapping[str, Any]) -> Any:
+    return _call(path, cache_key, args, {**dict(kwargs), **_given})
+
+
+def _call(path: str, cache_key: tuple[int, int, str], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     module_name, qualname = path.split(":")
     func = getattr(importlib.import_module(module_name), qualname)
     with formatting.use_currency(cache_key[2]):  # texts it formats are in the dataset's currency
-        return func(workspace(), cache_key[0], *args, **dict(kwargs))
+        return func(workspace(), cache_key[0], *args, **kwargs)
 
 
 def metric_delta(text: str | None, *, higher_is_better: bool = True) -> dict[str, Any]:

@@ -68,7 +68,8 @@ def _predicted_value(dataset, settings: segments.SegmentSettings, scheme: str, t
     except customer_value.ModelUnsupported as exc:
         st.caption(t(f"predict.err.{exc.code}", needed=exc.needed, found=exc.found))
         return
-    value = ui.cached(playbooks.group_values, dataset, pred, settings, scheme).get(tier)  # every tier at once
+    value = ui.cached(playbooks.group_values, dataset, settings, scheme, given={"fit": pred},  # every tier at once
+                      given_key=("predict", str(dataset.last_order))).get(tier)
     if value is None:
         return
     row = value.totals

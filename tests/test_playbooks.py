@@ -761,7 +761,7 @@ def test_group_values_are_each_tiers_predicted_value_and_contact_first_list(samp
         settings = S.load_settings(ws, dataset.dataset_id)
         members = S.segment_customers(ws, dataset.dataset_id, settings, fit.as_of)
         for scheme, column in (("plan", "tier"), ("rfm", "segment")):
-            values = P.group_values(ws, dataset.dataset_id, fit, settings, scheme)
+            values = P.group_values(ws, dataset.dataset_id, settings, scheme, fit=fit)
             present = sorted(set(members[column].astype(str)))
             assert sorted(values) == present, "every group with members, and only those"
             for group in present:
@@ -774,6 +774,6 @@ def test_group_values_are_each_tiers_predicted_value_and_contact_first_list(samp
                 assert list(values[group].contact_first["customer_id"]) == list(first["customer_id"]), (scheme, group)
                 assert list(values[group].contact_first.columns) == list(first.columns)
         with pytest.raises(ValueError):
-            P.group_values(ws, dataset.dataset_id, fit, settings, "tiers")
+            P.group_values(ws, dataset.dataset_id, settings, "tiers", fit=fit)
     finally:
         ws.close()

@@ -32,8 +32,8 @@ class GroupValue:
     contact_first: pd.DataFrame
 
 
-def group_values(ws: Workspace, dataset_id: int, fit: value.Prediction, settings: segments.SegmentSettings,
-                 scheme: str) -> dict[str, GroupValue]:
+def group_values(ws: Workspace, dataset_id: int, settings: segments.SegmentSettings, scheme: str, *,
+                 fit: value.Prediction) -> dict[str, GroupValue]:
     """Every group of ``scheme`` with members at the fit's as-of date → its predicted value and contact-first list.
 
     The same numbers as :func:`lib.value.prediction.tier_values` and :func:`lib.value.prediction.contact_first`
