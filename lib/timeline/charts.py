@@ -723,7 +723,9 @@ def _milestone_layer(frame: _Frame) -> alt.Chart:
 
 
 def _status_layers(frame: _Frame, present: Sequence[str]) -> list[alt.Chart]:
-    """Overdue / behind flags: a round "!" badge at the end of the bar (right of a milestone), with a legend."""
+    """Overdue / behind flags: a round "!" badge at the end of the bar (right of a milestone), with a legend.
+
+    The badge's place is the row's ``badge_x`` (:func:`_place_badges`)."""
     if not present:
         return []
     lang = frame.lang
@@ -735,26 +737,30 @@ def _status_layers(frame: _Frame, present: Sequence[str]) -> list[alt.Chart]:
         legend=alt.Legend(title=t("timeline.chart.status", lang), orient="bottom", offset=frame.legend_offset,
                           columns=1, symbolType="circle", symbolSize=120, symbolStrokeColor="#FFFFFF"),
     )
-    layers: list[alt.Chart] = []
-    for where, x_field, offset in (("!datum.milestone", "end", -9), ("datum.milestone", "ms_x", 13)):
-        test = f"datum.status_key != '' && {where}"
-        if layers:  # one legend for both kinds of badge
-            fill = alt.Fill("status:N", scale=scale, legend=None)
-        layers.append(
-            alt.Chart()
-            .transform_filter(test)
-            .mark_point(shape="circle", size=150, filled=True, opacity=1, stroke="#FFFFFF", strokeWidth=1,
-                        xOffset=offset)
-            .encode(y=frame.y, x=frame.x_of(x_field), fill=fill, tooltip=frame.tooltip)
-        )
-        layers.append(
-            alt.Chart()
-            .transform_filter(test)
-            .mark_text(text="!", fontSize=11, fontWeight="bold", dx=offset, baseline="middle", align="center")
-            .encode(y=frame.y, x=frame.x_of(x_field), fill=alt.Fill("status_text:N", scale=None, legend=None),
-                    tooltip=frame.tooltip)
-        )
-    return layers
+    test = "datum.status_key != ''"
+    return [  # one layer per mark (not per bar/milestone): each layer is a data flow the browser builds
+        alt.Chart()
+        .transform_filter(test)
+        .mark_point(shape="circle", size=150, filled=True, opacity=1, stroke="#FFFFFF", strokeWidth=1)
+        .encode(y=frame.y, x=frame.x_of("badge_x"), fill=fill, tooltip=frame.tooltip),
+        alt.Chart()
+        .transform_filter(test)
+        .mark_text(text="!", fontSize=11, fontWeight="bold", baseline="middle", align="center")
+        .encode(y=frame.y, x=frame.x_of("badge_x"), fill=alt.Fill("status_text:N", scale=None, legend=None),
+                tooltip=frame.tooltip),
+    ]
+
+
+#: Where a schedule flag's badge sits, in pixels from the bar's end (inside it) or a milestone's centre (right of it).
+BADGE_INSIDE_BAR_PX, BADGE_RIGHT_OF_MILESTONE_PX = -9, 13
+
+
+def _place_badges(rows: list[dict[str, Any]], width: int, weeks: int) -> None:
+    """Each row's ``badge_x``: its flag's position in weeks (the x scale spans ``weeks`` over ``width`` pixels)."""
+    weeks_per_px = weeks / width
+    for row in rows:
+        row["badge_x"] = (row["ms_x"] + BADGE_RIGHT_OF_MILESTONE_PX * weeks_per_px if row["milestone"]
+                          else row["end"] + BADGE_INSIDE_BAR_PX * weeks_per_px)
 
 
 def _now_layers(frame: _Frame, current_week: int | date | None) -> list[alt.Chart]:
@@ -823,6 +829,7 @@ def gantt_chart(
     anchor_rows = _anchor_rows(anchors, start_monday, weeks, lang) if (start_monday is not None and anchors) else []
     links = _link_rows(plan.ordered, plan.label_of, plan.critical, plan.conflicts, weeks) if show_links else []
 
+    _place_badges(plan.rows, width, weeks)
     layers: list[alt.Chart] = [_lane_layer(frame, color_by), _grid_layer(frame)]
     layers += _anchor_layers(frame, anchor_rows)
     if baseline:
