@@ -25,9 +25,9 @@ Two writers apply these rules, so that exports keep up with data of any size:
 * cell by cell for DataFrames: :func:`csv_bytes` and :func:`workbook_bytes`
   (openpyxl; images, the review pack, playbooks);
 * streamed, the rules done in SQL or Arrow a column at a time, no row through
-  Python: :func:`write_query_csv` / :func:`query_csv_bytes` run a query, let
-  DuckDB render every field as text and Arrow's CSV writer write the file (byte for
-  byte what :func:`csv_bytes` writes), and
+  Python: :func:`write_query_csv` / :func:`query_csv_bytes` run a query, render every
+  field as text with Arrow compute (DuckDB for the rarer types) and let Arrow's CSV
+  writer write the file (byte for byte what :func:`csv_bytes` writes), and
   :func:`fast_workbook_bytes` writes :class:`SheetSpec` sheets with XlsxWriter in
   constant-memory mode; :class:`StreamingWorkbook` / :func:`stream_workbook` let a
   caller stream its own sheets (batches of Arrow rows from :func:`query_batches`).
@@ -911,12 +911,12 @@ def write_query_csv(
     The file is byte for byte what :func:`csv_bytes` writes for the same values: UTF-8
     BOM, every field quoted, CRLF, text neutralised (control characters stripped,
     ``'`` before a leading ``= + - @``, tab, CR or LF), numbers and dates as plain
-    numbers and ISO dates. Every field is rendered in SQL (a text dictionary's values in
-    Arrow), so no row passes through Python.
+    numbers and ISO dates. Every field is rendered a column at a time (see :func:`_write_csv`),
+    so no row passes through Python.
     ``headers`` replaces the column names (same count, same order); columns named in
     ``money`` are rounded to the cent. ``conn`` may be the locked-down workspace:
-    the query runs there and its result streams (Arrow) into a private in-memory
-    DuckDB that renders the fields for Arrow's CSV writer. The file is written next to ``path`` and renamed
+    the query runs there and its result streams (Arrow) to the renderer (Arrow compute, or
+    a private in-memory DuckDB for types Arrow does not render). The file is written next to ``path`` and renamed
     into place, so a failure leaves no half-written file. ``tally`` = (column, dict):
     the values of that query column are counted into the dict on the way (no second query).
     """
