@@ -25,9 +25,9 @@ Two writers apply these rules, so that exports keep up with data of any size:
 * cell by cell for DataFrames: :func:`csv_bytes` and :func:`workbook_bytes`
   (openpyxl; images, the review pack, playbooks);
 * streamed, the rules done in SQL or Arrow a column at a time, no row through
-  Python: :func:`write_query_csv` / :func:`query_csv_bytes` run a query, let
-  DuckDB render every field as text and Arrow's CSV writer write the file (byte for
-  byte what :func:`csv_bytes` writes), and
+  Python: :func:`write_query_csv` / :func:`query_csv_bytes` run a query, render every
+  field as text with Arrow compute (DuckDB for the rarer types) and let Arrow's CSV
+  writer write the file (byte for byte what :func:`csv_bytes` writes), and
   :func:`fast_workbook_bytes` writes :class:`SheetSpec` sheets with XlsxWriter in
   constant-memory mode; :class:`StreamingWorkbook` / :func:`stream_workbook` let a
   caller stream its own sheets (batches of Arrow rows from :func:`query_batches`).
@@ -710,40 +710,189 @@ def _tallied(reader: pa.RecordBatchReader, column: str, tally: dict[Any, int]) -
     return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
 
+# Columns Arrow renders itself (:func:`_arrow_csv_column`); a stream with any other type (timestamps,
+# decimals...) is rendered by DuckDB (:func:`_csv_sql`).
+def _arrow_renders(typ: pa.DataType) -> bool:
+    return bool(_is_text_dictionary(typ) or pa.types.is_string(typ) or pa.types.is_large_string(typ)
+                or pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_date32(typ)
+                or pa.types.is_boolean(typ) or pa.types.is_null(typ))
+
+
+# Arrow arrays and scalars are built from buffers here, never from Python or numpy values: pa.array() and
+# pa.scalar() (and Array.to_numpy) load pandas to check their input, and the CLI's CSV export runs without it.
+def _arrow_texts(texts: Sequence[str]) -> pa.Array:
+    """``texts`` as an Arrow string array."""
+    encoded = [text.encode("utf-8") for text in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(pa.large_string(), len(encoded), [None, pa.py_buffer(offsets),
+                                                                  pa.py_buffer(b"".join(encoded))])
+
+
+def _arrow_mask(mask: np.ndarray) -> pa.Array:
+    """A numpy bool array as an Arrow boolean array."""
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))])
+
+
+def _numpy_bools(values: pa.Array) -> np.ndarray:
+    """An Arrow boolean array (NULL: False) as numpy."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    bits = np.unpackbits(np.frombuffer(values.buffers()[1], dtype=np.uint8), bitorder="little")
+    out = bits[values.offset:values.offset + n].astype(bool)
+    if values.null_count:
+        out &= np.unpackbits(np.frombuffer(values.buffers()[0], dtype=np.uint8),
+                             bitorder="little")[values.offset:values.offset + n].astype(bool)
+    return out
+
+
+def _numpy_floats(values: pa.Array) -> np.ndarray:
+    """A floating Arrow array as float64 numpy (NULL: NaN)."""
+    doubles = values.cast(pa.float64())
+    n = len(doubles)
+    if n == 0:
+        return np.zeros(0)
+    x = np.frombuffer(doubles.buffers()[1], dtype=np.float64)[doubles.offset:doubles.offset + n].copy()
+    if doubles.null_count:
+        x[~_numpy_bools(pc.is_valid(doubles))] = np.nan
+    return x
+
+
+_EMPTY_TEXT = _arrow_texts([""])[0]  # the '' every NULL is written as
+
+
+def _filled(text: pa.Array) -> pa.Array:
+    return pc.fill_null(text, _EMPTY_TEXT.cast(text.type)) if text.null_count else text
+
+
+def _arrow_float_text(values: pa.Array, money: bool) -> pa.Array:
+    """``repr(float)`` of each value (money: rounded half to even to the cent first, as pandas' ``round(2)``),
+    '' for NULL, NaN and ±inf.
+
+    Arrow writes Python's shortest digits, but a whole number without its ``.0`` and from 1e10 on
+    with an exponent (Python: from 1e16, and below 1e-4): below 1e10 (and from 1e-4, or 0) its text
+    is kept, ``.0`` added to whole numbers; other finite values (rare) get ``repr``.
+    tests/test_exports.py checks the rule against ``repr`` over every magnitude.
+    """
+    x = _numpy_floats(values)
+    if money:
+        with np.errstate(over="ignore"):  # beyond ±1.8e306: inf, written '' as pandas' round(2) makes it
+            x = np.round(x, 2)
+    text = pc.cast(pa.Array.from_buffers(pa.float64(), len(x), [None, pa.py_buffer(x)]), pa.large_string())
+    size = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        plain = (size == 0) | ((size >= 1e-4) & (size < 1e10))
+        whole = plain & (x == np.floor(x))
+    if whole.any():
+        mask = _arrow_mask(whole)
+        text = pc.replace_with_mask(text, mask, pc.utf8_replace_slice(pc.filter(text, mask), start=2**62, stop=2**62,
+                                                                      replacement=".0"))
+    finite = np.isfinite(x)
+    other = ~plain & finite
+    if other.any():
+        text = pc.replace_with_mask(text, _arrow_mask(other), _arrow_texts([repr(v) for v in x[other].tolist()]))
+    if not finite.all():
+        text = pc.replace_with_mask(text, _arrow_mask(~finite), _arrow_texts([""] * int((~finite).sum())))
+    return text
+
+
+def _arrow_neutralised_text(values: pa.Array) -> pa.Array:
+    """:func:`sql_neutralise` of a text column: one regex match per row, the few rows it finds rewritten."""
+    found = pc.and_kleene(pc.match_substring_regex(values, _RE2_CONTROL + "|" + _RE2_TRIGGER), pc.is_valid(values))
+    if pc.any(found).as_py():
+        values = pc.replace_with_mask(values, found, _arrow_neutralise(pc.filter(values, found)))
+    return values
+
+
+def _arrow_csv_column(values: pa.Array, money: bool) -> pa.Array:
+    """One column of a batch as the text :func:`csv_bytes` writes for it (large strings, never NULL).
+
+    Integers and dates are cast as they are (Arrow writes them as Python does); a text
+    dictionary's values are already neutralised (:func:`_neutralised_dictionaries`).
+    """
+    typ = values.type
+    if pa.types.is_floating(typ):
+        text = _arrow_float_text(values, money)
+    elif pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        text = _arrow_neutralised_text(values)
+    elif pa.types.is_boolean(typ):
+        text = pc.utf8_upper(pc.cast(values, pa.large_string()))  # TRUE / FALSE
+    else:
+        text = pc.cast(values, pa.large_string())
+    return _filled(text.cast(pa.large_string()))
+
+
+def _arrow_rendered(reader: pa.RecordBatchReader, money: Collection[str]) -> Iterator[pa.RecordBatch]:
+    """The batches of ``reader`` rendered by :func:`_arrow_csv_column`, in order, two batches at a time
+    on a thread pool (Arrow's kernels release the GIL)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    names = reader.schema.names
+    flags = [name in money for name in names]
+
+    def render(batch: pa.RecordBatch) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays([_arrow_csv_column(batch.column(i), flags[i]) for i in range(len(names))],
+                                          names=names)
+
+    workers = max(1, min(4, os.cpu_count() or 1))
+    pending: list[Future[pa.RecordBatch]] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csv-render") as pool:
+        for batch in reader:
+            pending.append(pool.submit(render, batch))
+            if len(pending) > workers:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
 def _write_csv(reader: pa.RecordBatchReader, target: Path, headers: Sequence[Any] | None,
               money: Collection[str]) -> int:
     """Write an Arrow stream as the product's CSV (see :func:`csv_bytes`); returns the row count.
 
-    DuckDB turns every field into its final text (:func:`_csv_sql`, in parallel, rows
-    kept in order); Arrow's CSV writer quotes and writes those strings, about six
-    times cheaper than DuckDB's ``COPY`` on the same text (the file is the same).
+    Every field is turned into its final text a column at a time: by Arrow compute
+    (:func:`_arrow_csv_column`, batches rendered in parallel) when every column is text,
+    a number, a date or a flag; else by DuckDB (:func:`_csv_sql`, in parallel, rows kept
+    in order). Arrow's CSV writer quotes and writes the result, about six times cheaper
+    than DuckDB's ``COPY`` on the same text (the file is the same).
     """
     schema = reader.schema
     names = list(schema.names)
     headers = list(names if headers is None else headers)
     if len(headers) != len(names):
         raise ValueError(f"{len(headers)} headers for {len(names)} columns")
-    aliases = [f"c{i}" for i in range(len(names))]
-    exprs = ", ".join(
-        (f"coalesce(CAST({alias} AS VARCHAR), '')" if _is_text_dictionary(field.type)  # neutralised in Arrow
-         else _csv_sql(alias, field.type, name in money)) + f" AS {alias}"
-        for alias, name, field in zip(aliases, names, schema)
-    )
     # Every field quoted (a valid empty string too: no field is NULL), quotes doubled, CRLF after each row.
     options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid", eol="\r\n")
-    con = scratch_connection(memory_limit="1GB")  # keeps insertion order (DuckDB's default): rows stay in order
     rows = 0
+    con: duckdb.DuckDBPyConnection | None = None
     try:
-        con.register("export_rows", _neutralised_dictionaries(reader))
-        rendered = con.sql(f"SELECT {exprs} FROM export_rows AS src({', '.join(aliases)})").to_arrow_reader(_BATCH_ROWS)
+        source = _neutralised_dictionaries(reader)
+        if all(_arrow_renders(field.type) for field in schema):
+            rendered: Iterator[pa.RecordBatch] = _arrow_rendered(source, money)
+        else:
+            aliases = [f"c{i}" for i in range(len(names))]
+            exprs = ", ".join(
+                (f"coalesce(CAST({alias} AS VARCHAR), '')" if _is_text_dictionary(field.type)  # neutralised in Arrow
+                 else _csv_sql(alias, field.type, name in money)) + f" AS {alias}"
+                for alias, name, field in zip(aliases, names, schema)
+            )
+            con = scratch_connection(memory_limit="1GB")  # keeps insertion order (DuckDB's default): rows stay in order
+            con.register("export_rows", source)
+            rendered = iter(con.sql(f"SELECT {exprs} FROM export_rows AS src({', '.join(aliases)})")
+                            .to_arrow_reader(_BATCH_ROWS))
         with pa.OSFile(str(target), "wb") as sink:
             sink.write((_BOM + _csv_header_line(headers)).encode("utf-8"))
-            with pa_csv.CSVWriter(sink, rendered.schema, write_options=options) as writer:
-                for batch in rendered:
-                    writer.write_batch(batch)
-                    rows += batch.num_rows
+            writer: pa_csv.CSVWriter | None = None
+            for batch in rendered:
+                if writer is None:
+                    writer = pa_csv.CSVWriter(sink, batch.schema, write_options=options)
+                writer.write_batch(batch)
+                rows += batch.num_rows
+            if writer is not None:
+                writer.close()
     finally:
-        con.close()
+        if con is not None:
+            con.close()
     return rows
 
 
@@ -762,12 +911,12 @@ def write_query_csv(
     The file is byte for byte what :func:`csv_bytes` writes for the same values: UTF-8
     BOM, every field quoted, CRLF, text neutralised (control characters stripped,
     ``'`` before a leading ``= + - @``, tab, CR or LF), numbers and dates as plain
-    numbers and ISO dates. Every field is rendered in SQL (a text dictionary's values in
-    Arrow), so no row passes through Python.
+    numbers and ISO dates. Every field is rendered a column at a time (see :func:`_write_csv`),
+    so no row passes through Python.
     ``headers`` replaces the column names (same count, same order); columns named in
     ``money`` are rounded to the cent. ``conn`` may be the locked-down workspace:
-    the query runs there and its result streams (Arrow) into a private in-memory
-    DuckDB that renders the fields for Arrow's CSV writer. The file is written next to ``path`` and renamed
+    the query runs there and its result streams (Arrow) to the renderer (Arrow compute, or
+    a private in-memory DuckDB for types Arrow does not render). The file is written next to ``path`` and renamed
     into place, so a failure leaves no half-written file. ``tally`` = (column, dict):
     the values of that query column are counted into the dict on the way (no second query).
     """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import zipfile
 from dataclasses import replace
@@ -13,6 +14,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 
@@ -369,6 +371,45 @@ def test_query_csv_is_byte_identical_to_csv_bytes(tmp_path) -> None:
     assert E.write_query_csv(con, _TYPED_SQL, None, path, money=["money"]) == 5
     assert path.read_bytes() == expected and not list(path.parent.glob(".*partial"))
     con.close()
+
+
+_ARROW_TYPED_SQL = """
+    SELECT * FROM (VALUES
+        ('=1+2";=1+2', -1.5, 3, TRUE, DATE '2024-01-02', 0.125, 12.0),
+        ('张三', 0.1 + 0.2, -2, FALSE, NULL, 2.675, 1e10),
+        (NULL, CAST('nan' AS DOUBLE), 9007199254740993, NULL, DATE '1999-12-31', -0.0, 123456789012.34567),
+        ('@x', CAST('inf' AS DOUBLE), NULL, FALSE, DATE '2024-02-29', 1e16, 0.00001),
+        ('\t=1', 1e-05, 7, TRUE, DATE '2000-03-01', NULL, -100.0)
+    ) AS v(text, number, whole, flag, day, money, other)
+    ORDER BY text NULLS FIRST
+"""
+
+
+def test_query_csv_rendered_by_arrow_is_byte_identical_to_csv_bytes() -> None:
+    """Text, numbers, flags and dates only: Arrow renders every field (no DuckDB), NULLs included."""
+    con = duckdb.connect()
+    frame = con.execute(_ARROW_TYPED_SQL).df()
+    frame["money"] = frame["money"].round(2)
+    assert E.query_csv_bytes(con, _ARROW_TYPED_SQL, {}, money=["money"]) == E.csv_bytes(frame)
+    con.close()
+
+
+def test_arrow_float_text_is_python_repr_at_every_magnitude() -> None:
+    rng = np.random.default_rng(7)
+    n = 200_000
+    x = rng.random(n) * 10.0 ** rng.integers(-8, 22, n)
+    x = np.concatenate([x, np.floor(x), x.astype(np.float32).astype(np.float64), rng.integers(-10**6, 10**6, n) / 100,
+                        [0.0, -0.0, 1e-4, 9.999999999999999e-05, 1e10, 9999999999.999998, 1e16, 5e-324, 1.7976931348623157e308,
+                         np.nan, np.inf, -np.inf]])
+    x = np.concatenate([x, -x])
+    values = pa.Array.from_buffers(pa.float64(), len(x), [None, pa.py_buffer(x)])
+    expected = ["" if not math.isfinite(v) else repr(v) for v in x.tolist()]
+    assert E._arrow_float_text(values, money=False).to_pylist() == expected
+    with np.errstate(over="ignore"):
+        cents = pd.Series(x).round(2).tolist()
+    assert E._arrow_float_text(values, money=True).to_pylist() == ["" if not math.isfinite(v) else repr(v) for v in cents]
+    with_nulls = pa.chunked_array([values.slice(3, 5)]).combine_chunks().cast(pa.float32())
+    assert E._arrow_float_text(pa.concat_arrays([with_nulls, pa.nulls(2, pa.float32())]), money=False).to_pylist()[-2:] == ["", ""]
 
 
 def test_query_csv_writes_every_hostile_text_as_csv_bytes_does(tmp_path) -> None:

@@ -3,7 +3,7 @@
 Why this module exists: the Segments page's downloads, ``python -m lib.cli segments
 --export`` and the playbooks hand customer lists on to other tools. The rows stream
 from the classification query (:mod:`lib.segments.engine`) through the generic
-formula-safe writers of :mod:`lib.exports` (a CSV rendered by DuckDB, an XlsxWriter
+formula-safe writers of :mod:`lib.exports` (a CSV rendered column-wise by Arrow, an XlsxWriter
 workbook in constant memory), so a million customers never sit in a DataFrame; the
 labels, headers and the About sheet are in the user's language.
 """
@@ -553,7 +553,7 @@ def segment_csv(
     """The customers of one tier/segment (all customers when ``group`` is None) as safe CSV bytes,
     headers and labels in ``lang``, sorted by spend in the window, money to the cent.
 
-    Rendered by DuckDB from the classification query (see :func:`write_query_csv`);
+    Streamed from the classification query (see :func:`write_query_csv`);
     :func:`export_segment_csv` streams the same file to disk without holding it in memory.
     """
     sql, params, headers, money, _column = _segment_csv_query(ws, dataset_id, settings, as_of, lang, scheme, group)
