@@ -338,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="customers of the big workbook run (0: skip it)")
     parser.add_argument("--keep", help="folder to keep (and reuse) the generated data")
     parser.add_argument("--compare-exports", help="also time the CLI with this exports.py (before/after)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of the CLI and the pandas script, alternating; the median of each is reported")
     parser.add_argument("--worker", choices=["pandas", "workbook", "cli-with"], help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -398,12 +400,21 @@ def main(argv: list[str] | None = None) -> int:
                "--db", str(db), "--as-of", AS_OF.isoformat()]
         print(f"measuring: {args.orders:,} orders, {found['csv'][1]:,} customers for the CSV "
               f"(load average {os.getloadavg()[0]:.1f})", flush=True)
-        runs: dict[str, dict] = {}
-        runs["cli"] = timed(cli)
-        runs["pandas"] = timed([py, "-m", "bench.bench_exports", "--worker", "pandas", "--path",
-                                str(parquet["csv"]), "--out", str(pandas_csv),
-                                "--vocab", json.dumps(export_vocabulary(), ensure_ascii=False)])
-        runs["pandas"].update(json.loads(runs["pandas"]["stdout"].strip().splitlines()[-1]))
+        # Byte-compiled first, as an installed package is (pip compiles on install): with PYTHONDONTWRITEBYTECODE
+        # set, every CLI start would compile lib/ again while the pandas script imports compiled packages.
+        subprocess.run([py, "-m", "compileall", "-q", "lib", "bench"], cwd=ROOT, check=True)
+        pandas_cmd = [py, "-m", "bench.bench_exports", "--worker", "pandas", "--path", str(parquet["csv"]),
+                      "--out", str(pandas_csv), "--vocab", json.dumps(export_vocabulary(), ensure_ascii=False)]
+        samples: dict[str, list[dict]] = {"cli": [], "pandas": []}
+        for _run in range(max(1, args.repeat)):  # alternating, so a change in the machine's load hits both
+            samples["cli"].append(timed(cli))
+            samples["pandas"].append(timed(pandas_cmd))
+            samples["pandas"][-1].update(json.loads(samples["pandas"][-1]["stdout"].strip().splitlines()[-1]))
+        runs: dict[str, dict] = {key: sorted(found_runs, key=lambda r: r["seconds"])[len(found_runs) // 2]
+                                 for key, found_runs in samples.items()}  # the median run (upper median)
+        for key, found_runs in samples.items():
+            print(f"  {key}: " + ", ".join(f"{r['seconds']:.2f} s ({r['cpu_seconds']:.2f} CPU-s)" for r in found_runs),
+                  flush=True)
         agreement = compare_csv(ours_csv, pandas_csv)
         if args.compare_exports:
             before_csv = out / "before.csv"
