@@ -143,30 +143,32 @@ with ui.friendly_errors(ctx):
 
         _predicted_value(dataset, settings, scheme, tier)
 
+    # Each block is one markdown element (heading and lines): a tier switch redraws every element of the page.
     left, right = st.columns(2)
     with left:
-        st.markdown(f"### {t('playbooks_page.why')}")
-        st.markdown(f"**{t('playbooks_page.need')}** {group.need.get(ctx.lang)}")
-        st.markdown(f"**{t('playbooks_page.signal')}** "
+        st.markdown(f"### {t('playbooks_page.why')}\n\n"
+                    f"**{t('playbooks_page.need')}** {group.need.get(ctx.lang)}\n\n"
+                    f"**{t('playbooks_page.signal')}** "
                     f"{group.signal_text(ctx.lang, settings.thresholds, settings.window_days)}")
         note = group.note_text(ctx.lang, settings.thresholds, settings.window_days)
         if note:
             st.caption(note)
     with right:
-        st.markdown(f"### {t('playbooks_page.reach')}")
-        st.markdown(f"**{t('playbooks_page.channels')}** {', '.join(group.channel_names(ctx.lang)) or '—'}")
-        st.markdown(f"**{t('playbooks_page.formats')}** {', '.join(group.format_names(ctx.lang)) or '—'}")
+        st.markdown(f"### {t('playbooks_page.reach')}\n\n"
+                    f"**{t('playbooks_page.channels')}** {', '.join(group.channel_names(ctx.lang)) or '—'}\n\n"
+                    f"**{t('playbooks_page.formats')}** {', '.join(group.format_names(ctx.lang)) or '—'}")
 
-    st.markdown(f"### {t('playbooks_page.what')}")
+    plays_text = []
     for result in summary.plays:
         play = result.play
         target = play.kpi_target
         span = weeks.get(tier, {}).get(play.id)
-        st.markdown(
+        plays_text.append(
             f"**{play.name.get(ctx.lang)}** — {play.description.get(ctx.lang)}  \n"
             f"{t('playbooks_page.kpi')}: {play.kpi.get(ctx.lang)} · {t('playbooks_page.target')}: "
             f"{target.text.get(ctx.lang) or '—'} · {t('playbooks_page.when')}: {span.text(ctx.lang) if span else '—'}"
         )
+    st.markdown("\n\n".join([f"### {t('playbooks_page.what')}", *plays_text]))
 
     st.markdown(f"### {t('playbooks_page.money')}")
     st.caption(t("playbooks_page.money_intro"))
